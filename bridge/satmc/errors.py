@@ -1,0 +1,47 @@
+"""The exceptions of the satmc host package, one tree."""
+
+
+class SatmcError(Exception):
+    """Base of every error the satmc host package raises on purpose."""
+
+
+class BusError(SatmcError):
+    """An I2C transfer failed (virtual bus or adapter)."""
+
+
+class BusNackError(BusError):
+    """The addressed device did not acknowledge its address."""
+
+    def __init__(self, addr7: int):
+        super().__init__(f"no ACK at 0x{addr7:02x} (IPMB 0x{addr7 << 1:02x})")
+        self.addr7 = addr7
+
+
+class BusTimeoutError(BusError):
+    """The bus stayed busy (or stuck) longer than allowed."""
+
+
+class SimNotRunningError(SatmcError):
+    """No simulator serves the virtual bus socket."""
+
+
+class AdapterError(SatmcError):
+    """The I2C adapter is absent, busy or named by a wrong URL."""
+
+
+class NoResponseError(SatmcError):
+    """The satellite did not answer the request after all retries."""
+
+
+class CompletionCodeError(SatmcError):
+    """The satellite answered with a completion code other than 00."""
+
+    def __init__(self, cc: int, what: str = ""):
+        from .ipmi_codes import cc_text
+
+        super().__init__(f"{what + ': ' if what else ''}completion code 0x{cc:02x} ({cc_text(cc)})")
+        self.cc = cc
+
+
+class BoardFileError(SatmcError):
+    """A board file is invalid; the message names the field and the reason."""

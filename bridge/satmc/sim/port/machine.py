@@ -1,0 +1,562 @@
+"""`machine` for the MicroPython unix port, backed by the satmc virtual I2C bus.
+
+The firmware does `import machine` as on a board; on the unix port this module is
+found first on MICROPYPATH, keeps everything the built-in `machine` has and adds
+I2C, SoftI2C, I2CTarget, Pin, ADC, WDT, reset and IRQ masking with the semantics
+of the rp2 port. The simulator sets:
+
+    SATMC_VBUS     path of the bus socket
+    SATMC_WIRING   pin wiring, e.g. "ipmb=0,1,2,3;board=4,5": SCL/SDA pin numbers per bus
+
+I2CTarget IRQs arrive on a thread of their own, as hardware interrupts arrive while
+the main program runs. Hard handlers run under micropython.heap_lock(), so a handler
+that allocates raises MemoryError here exactly as it would on the board, and
+disable_irq() keeps them out of a critical section.
+"""
+
+import sys
+
+_path = sys.path
+sys.path = ()
+try:
+    from machine import *  # noqa: F401,F403  (the built-in module)
+finally:
+    sys.path = _path
+    del _path
+
+import _thread
+import errno
+import json
+import micropython
+import os
+import socket
+import struct
+import time
+
+import vbus_wire as _w
+
+IRQ_ADDR_MATCH_READ = 1 << 0
+IRQ_ADDR_MATCH_WRITE = 1 << 1
+IRQ_READ_REQ = 1 << 2
+IRQ_WRITE_REQ = 1 << 3
+IRQ_END_READ = 1 << 4
+IRQ_END_WRITE = 1 << 5
+_HARD_ONLY = IRQ_ADDR_MATCH_READ | IRQ_ADDR_MATCH_WRITE | IRQ_READ_REQ | IRQ_WRITE_REQ
+
+PWRON_RESET = 1
+WDT_RESET = 3
+
+# --- the bus connection -----------------------------------------------------------------
+
+
+def _bus_path():
+    path = os.getenv("SATMC_VBUS")
+    if not path:
+        raise OSError(errno.ENODEV, "SATMC_VBUS is not set: no virtual bus to connect to")
+    return path
+
+
+def _wiring():
+    nets = {}
+    for part in (os.getenv("SATMC_WIRING") or "").split(";"):
+        if "=" in part:
+            name, pins = part.split("=", 1)
+            for p in pins.split(","):
+                if p.strip():
+                    nets[int(p)] = name.strip()
+    return nets
+
+
+def _pin_id(pin):
+    if isinstance(pin, Pin):
+        return pin.id
+    return int(pin)
+
+
+def _net(scl, sda):
+    nets = _wiring()
+    a, b = nets.get(_pin_id(scl)), nets.get(_pin_id(sda))
+    if a is None or a != b:
+        raise ValueError("pins %s/%s are not wired to one bus" % (_pin_id(scl), _pin_id(sda)))
+    return a
+
+
+def _recv_exact(sock, n):
+    buf = bytearray(n)
+    mv = memoryview(buf)
+    got = 0
+    while got < n:
+        k = sock.readinto(mv[got:])
+        if not k:
+            raise OSError(errno.ECONNRESET, "virtual bus closed")
+        got += k
+    return buf
+
+
+def _recv(sock):
+    h = _recv_exact(sock, _w.HEADER_LEN)
+    n = h[1] | h[2] << 8
+    return h[0], _recv_exact(sock, n) if n else b""
+
+
+def _send(sock, kind, payload=b""):
+    n = len(payload)
+    sock.write(bytes((kind, n & 0xFF, n >> 8)) + payload)
+
+
+def _connect(role, bus):
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.connect(struct.pack("H", socket.AF_UNIX) + _bus_path().encode() + b"\0")
+    _send(sock, _w.HELLO, bytes((role,)) + bus.encode())
+    kind, p = _recv(sock)
+    if kind != _w.STATUS or p[0] != _w.ST_ACK:
+        raise OSError(errno.ENODEV, "virtual bus has no bus named %r" % bus)
+    return sock
+
+
+def control(op, **args):
+    """A request on the simulator's control channel (board reset, stimulus)."""
+    sock = _connect(_w.ROLE_CONTROL, "")
+    try:
+        args["op"] = op
+        _send(sock, _w.CTRL, json.dumps(args).encode())
+        return json.loads(_recv(sock)[1])
+    finally:
+        sock.close()
+
+
+# --- hardware blocks in use ---------------------------------------------------------------
+
+_blocks = {}  # I2C block id -> "controller" | "target"
+_pins_taken = {}  # pin id -> owner description
+
+
+def _claim(block, role, scl, sda):
+    if block is not None:
+        other = _blocks.get(block)
+        if other is not None and other != role:
+            raise ValueError("I2C(%d) is in use as a %s; a block cannot be both" % (block, other))
+        _blocks[block] = role
+    for p in (scl, sda):
+        owner = _pins_taken.get(_pin_id(p))
+        if owner is not None and owner != (block, role):
+            raise ValueError("pin %d is already used by I2C %s" % (_pin_id(p), owner))
+        _pins_taken[_pin_id(p)] = (block, role)
+
+
+def _release(block, scl, sda):
+    if block is not None:
+        _blocks.pop(block, None)
+    for p in (scl, sda):
+        _pins_taken.pop(_pin_id(p), None)
+
+
+# --- IRQ masking ----------------------------------------------------------------------------
+
+_irq_lock = _thread.allocate_lock()
+_irq_masked_by_main = [False]
+
+
+def disable_irq():
+    if _irq_masked_by_main[0]:
+        return False
+    _irq_lock.acquire()
+    _irq_masked_by_main[0] = True
+    return True
+
+
+def enable_irq(state=True):
+    if state and _irq_masked_by_main[0]:
+        _irq_masked_by_main[0] = False
+        _irq_lock.release()
+
+
+# --- Pin --------------------------------------------------------------------------------------
+
+
+class Pin:
+    IN = 0
+    OUT = 1
+    OPEN_DRAIN = 2
+    PULL_UP = 1
+    PULL_DOWN = 2
+    IRQ_FALLING = 4
+    IRQ_RISING = 8
+
+    _levels = {}  # pin id -> level, shared by every Pin object of that id
+
+    def __init__(self, id, mode=-1, pull=-1, *, value=None):
+        self.id = id if isinstance(id, int) else int(str(id).lstrip("GP"))
+        self._handler = None
+        self.init(mode, pull, value=value)
+
+    def init(self, mode=-1, pull=-1, *, value=None):
+        if mode != -1:
+            self.mode = mode
+        if pull != -1:
+            self.pull = pull
+            if self.id not in Pin._levels:
+                Pin._levels[self.id] = 1 if pull == Pin.PULL_UP else 0
+        if value is not None:
+            self.value(value)
+
+    def value(self, v=None):
+        if v is None:
+            return Pin._levels.get(self.id, 0)
+        Pin._levels[self.id] = 1 if v else 0
+
+    def __call__(self, v=None):
+        return self.value(v)
+
+    def on(self):
+        self.value(1)
+
+    def off(self):
+        self.value(0)
+
+    def toggle(self):
+        self.value(not self.value())
+
+    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, hard=False):
+        self._handler = (handler, trigger, hard)
+
+    def __repr__(self):
+        return "Pin(%d)" % self.id
+
+
+# --- I2C controller ----------------------------------------------------------------------------
+
+
+class _Controller:
+    """The bus side of machine.I2C and machine.SoftI2C (rp2 error semantics)."""
+
+    def _open(self, block, scl, sda, freq, timeout):
+        self._block, self._scl, self._sda = block, scl, sda
+        self.freq, self.timeout = freq, timeout
+        _claim(block, "controller", scl, sda)
+        self._net = _net(scl, sda)
+        self._sock = _connect(_w.ROLE_CONTROLLER, self._net)
+        self._lock = _thread.allocate_lock()
+
+    def deinit(self):
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+            _release(self._block, self._scl, self._sda)
+
+    def _ask(self, kind, payload):
+        if self._sock is None:
+            raise OSError(errno.EPERM, "I2C is deinitialised")
+        with self._lock:
+            _send(self._sock, kind, payload)
+            return _recv(self._sock)[1]
+
+    @staticmethod
+    def _check(st):
+        if st == _w.ST_NACK:
+            raise OSError(errno.ENODEV)
+        if st == _w.ST_TIMEOUT:
+            raise OSError(errno.ETIMEDOUT)
+        if st != _w.ST_ACK:
+            raise OSError(errno.EIO)
+
+    def writeto(self, addr, buf, stop=True):
+        p = self._ask(_w.XFER_W, bytes((addr, 1 if stop else 0)) + bytes(buf))
+        self._check(p[0])
+        return p[1]
+
+    def writevto(self, addr, vector, stop=True):
+        return self.writeto(addr, b"".join(bytes(b) for b in vector), stop)
+
+    def readfrom_into(self, addr, buf, stop=True):
+        p = self._ask(_w.XFER_R, bytes((addr, len(buf), 1 if stop else 0)))
+        self._check(p[0])
+        buf[:] = p[1:]
+
+    def readfrom(self, addr, nbytes, stop=True):
+        buf = bytearray(nbytes)
+        self.readfrom_into(addr, buf, stop)
+        return bytes(buf)
+
+    @staticmethod
+    def _memaddr(memaddr, addrsize):
+        return bytes((memaddr >> s) & 0xFF for s in range(addrsize - 8, -1, -8))
+
+    def writeto_mem(self, addr, memaddr, buf, *, addrsize=8):
+        n = self.writeto(addr, self._memaddr(memaddr, addrsize) + bytes(buf))
+        if n < addrsize // 8 + len(buf):
+            raise OSError(errno.EIO)
+
+    def readfrom_mem_into(self, addr, memaddr, buf, *, addrsize=8):
+        self.writeto(addr, self._memaddr(memaddr, addrsize), False)
+        self.readfrom_into(addr, buf)
+
+    def readfrom_mem(self, addr, memaddr, nbytes, *, addrsize=8):
+        buf = bytearray(nbytes)
+        self.readfrom_mem_into(addr, memaddr, buf, addrsize=addrsize)
+        return bytes(buf)
+
+    def scan(self):
+        found = []
+        for addr in range(0x08, 0x78):
+            p = self._ask(_w.XFER_W, bytes((addr, 1)))
+            if p[0] == _w.ST_ACK:
+                found.append(addr)
+        return found
+
+
+class I2C(_Controller):
+    def __init__(self, id, *, scl, sda, freq=400_000, timeout=50_000):
+        self._sock = None
+        self._open(id, scl, sda, freq, timeout)
+
+
+class SoftI2C(_Controller):
+    def __init__(self, scl, sda, *, freq=400_000, timeout=50_000):
+        self._sock = None
+        self._open(None, scl, sda, freq, timeout)
+
+
+# --- I2C target ----------------------------------------------------------------------------------
+
+
+class _TargetIRQ:
+    def __init__(self):
+        self._flags = 0
+
+    def flags(self):
+        return self._flags
+
+
+class I2CTarget:
+    """machine.I2CTarget: callback mode and mem mode, IRQs on the bus thread.
+
+    Callback mode, as on rp2: written bytes wait in a FIFO; IRQ_WRITE_REQ is raised
+    while bytes are waiting and readinto() takes them; a read raises IRQ_READ_REQ
+    until write() has supplied the bytes the controller clocks (0xFF when it does
+    not). IRQ_END_WRITE / IRQ_END_READ come at STOP or repeated START.
+    Mem mode: the first mem_addrsize/8 written bytes set the address, further bytes
+    are stored, reads return mem from the address; both auto-increment and wrap.
+    """
+
+    IRQ_ADDR_MATCH_READ = IRQ_ADDR_MATCH_READ
+    IRQ_ADDR_MATCH_WRITE = IRQ_ADDR_MATCH_WRITE
+    IRQ_READ_REQ = IRQ_READ_REQ
+    IRQ_WRITE_REQ = IRQ_WRITE_REQ
+    IRQ_END_READ = IRQ_END_READ
+    IRQ_END_WRITE = IRQ_END_WRITE
+
+    _FIFO = 256
+
+    def __init__(self, id, addr, *, addrsize=7, mem=None, mem_addrsize=8, scl=None, sda=None):
+        if addrsize != 7:
+            raise ValueError("only 7-bit target addresses are emulated")
+        if mem_addrsize not in (0, 8, 16, 24, 32):
+            raise ValueError("mem_addrsize must be 0, 8, 16, 24 or 32")
+        if scl is None or sda is None:
+            raise ValueError("the emulation needs scl= and sda= to find the bus")
+        self._block, self._scl, self._sda = id, scl, sda
+        _claim(id, "target", scl, sda)
+        self.addr = addr
+        self._mem = mem
+        self._mem_addrsize = mem_addrsize
+        self._mem_ptr = 0
+        self._mem_addr_left = 0
+        self._rx = bytearray(self._FIFO)
+        self._rx_head = 0
+        self._rx_len = 0
+        self._tx = bytearray(self._FIFO)
+        self._tx_len = 0
+        self._irq = _TargetIRQ()
+        self._handler = None
+        self._trigger = 0
+        self._hard = False
+        self._reading = False
+        self._sock = _connect(_w.ROLE_TARGET, _net(scl, sda))
+        _send(self._sock, _w.ATTACH, bytes((addr,)))
+        if _recv(self._sock)[1][0] != _w.ST_ACK:
+            raise OSError(errno.EADDRINUSE, "address 0x%02x is taken on the bus" % addr)
+        self._running = True
+        _thread.start_new_thread(self._serve, ())
+
+    def deinit(self):
+        self._running = False
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+            _release(self._block, self._scl, self._sda)
+
+    def irq(self, handler=None, trigger=IRQ_END_READ | IRQ_END_WRITE, hard=False):
+        if handler is not None:
+            if trigger & _HARD_ONLY and not hard:
+                raise ValueError("ADDR_MATCH/READ_REQ/WRITE_REQ triggers need hard=True")
+            self._handler, self._trigger, self._hard = handler, trigger, hard
+        return self._irq
+
+    # Called by handlers (under heap_lock when hard): must not allocate.
+    def readinto(self, buf):
+        n = 0
+        while n < len(buf) and self._rx_len:
+            buf[n] = self._rx[self._rx_head]
+            self._rx_head = (self._rx_head + 1) % self._FIFO
+            self._rx_len -= 1
+            n += 1
+        return n
+
+    def write(self, buf):
+        n = 0
+        while n < len(buf) and self._tx_len < self._FIFO:
+            self._tx[self._tx_len] = buf[n]
+            self._tx_len += 1
+            n += 1
+        return n
+
+    # --- the bus thread ---
+
+    def _fire(self, flag):
+        if not self._trigger & flag:
+            return
+        self._irq._flags = flag
+        with _irq_lock:
+            if self._hard:
+                micropython.heap_lock()
+                try:
+                    self._handler(self)
+                finally:
+                    micropython.heap_unlock()
+            else:
+                micropython.schedule(self._handler, self)
+
+    def _serve(self):
+        sock = self._sock
+        try:
+            while self._running:
+                kind, p = _recv(sock)
+                if kind == _w.T_ADDR:
+                    _send(sock, _w.T_ACK, b"\x01" if self._on_addr(p[1]) else b"\x00")
+                elif kind == _w.T_WRITE:
+                    _send(sock, _w.T_WROTE, bytes((self._on_write(p),)))
+                elif kind == _w.T_READ:
+                    _send(sock, _w.T_DATA, self._on_read(p[0]))
+                elif kind == _w.T_END:
+                    self._on_end()
+                    _send(sock, _w.T_DONE)
+        except OSError:
+            pass
+        except Exception as e:  # a handler bug: report it as a board would on its REPL
+            sys.print_exception(e)
+        self._running = False
+
+    def _on_addr(self, read):
+        self._reading = bool(read)
+        if self._reading:
+            self._tx_len = 0
+            self._fire(IRQ_ADDR_MATCH_READ)
+        else:
+            self._mem_addr_left = self._mem_addrsize // 8 if self._mem is not None else 0
+            if self._mem_addr_left:
+                self._mem_ptr = 0
+            self._fire(IRQ_ADDR_MATCH_WRITE)
+        return True
+
+    def _on_write(self, data):
+        if self._mem is not None:
+            for b in data:
+                if self._mem_addr_left:
+                    self._mem_ptr = ((self._mem_ptr << 8) | b) % len(self._mem)
+                    self._mem_addr_left -= 1
+                else:
+                    self._mem[self._mem_ptr] = b
+                    self._mem_ptr = (self._mem_ptr + 1) % len(self._mem)
+            return len(data)
+        accepted = 0
+        for b in data:
+            if self._rx_len == self._FIFO:
+                self._fire(IRQ_WRITE_REQ)  # a full FIFO stretches SCL until the handler reads
+                if self._rx_len == self._FIFO:
+                    break  # never drained: NACK the rest
+            self._rx[(self._rx_head + self._rx_len) % self._FIFO] = b
+            self._rx_len += 1
+            accepted += 1
+        while self._rx_len:
+            before = self._rx_len
+            self._fire(IRQ_WRITE_REQ)
+            if self._rx_len == before:  # the handler takes nothing more for now
+                break
+        return accepted
+
+    def _on_read(self, n):
+        if self._mem is not None:
+            out = bytearray(n)
+            for i in range(n):
+                out[i] = self._mem[self._mem_ptr]
+                self._mem_ptr = (self._mem_ptr + 1) % len(self._mem)
+            return out
+        out = bytearray(b"\xff" * n)
+        i = 0
+        while i < n:
+            if not self._tx_len:
+                self._fire(IRQ_READ_REQ)
+                if not self._tx_len:
+                    break  # nothing supplied: the line reads as released (0xFF)
+            k = min(self._tx_len, n - i)
+            out[i : i + k] = self._tx[:k]
+            self._tx[: self._tx_len - k] = self._tx[k : self._tx_len]
+            self._tx_len -= k
+            i += k
+        return out
+
+    def _on_end(self):
+        if self._reading:
+            self._tx_len = 0
+            self._fire(IRQ_END_READ)
+        else:
+            self._fire(IRQ_END_WRITE)
+            self._rx_len = 0
+            self._rx_head = 0
+
+
+# --- watchdog, reset, identity ---------------------------------------------------------------
+
+_reset_cause = [PWRON_RESET if not os.getenv("SATMC_RESET_CAUSE") else int(os.getenv("SATMC_RESET_CAUSE"))]
+
+
+def reset_cause():
+    return _reset_cause[0]
+
+
+def reset():
+    """Board reset: the simulator restarts this firmware process."""
+    control("board_reset", reason="machine.reset")
+    while True:
+        time.sleep(1)
+
+
+class WDT:
+    MAX_TIMEOUT_MS = 8388  # rp2 hardware limit
+
+    def __init__(self, id=0, timeout=5000):
+        if not 1 <= timeout <= self.MAX_TIMEOUT_MS:
+            raise ValueError("timeout must be 1..%d ms" % self.MAX_TIMEOUT_MS)
+        self._timeout = timeout
+        self._fed = time.ticks_ms()
+        _thread.start_new_thread(self._watch, ())
+
+    def feed(self):
+        self._fed = time.ticks_ms()
+
+    def _watch(self):
+        while True:
+            time.sleep_ms(min(100, self._timeout))
+            if time.ticks_diff(time.ticks_ms(), self._fed) > self._timeout:
+                control("board_reset", reason="watchdog", cause=WDT_RESET)
+                return
+
+
+def unique_id():
+    uid = os.getenv("SATMC_UNIQUE_ID") or "e66038b7135c2a2f"
+    return bytes(int(uid[i : i + 2], 16) for i in range(0, len(uid), 2))
+
+
+def freq(hz=None):
+    return 125_000_000

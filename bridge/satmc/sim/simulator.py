@@ -1,0 +1,208 @@
+"""The simulated board: virtual buses + the firmware bundle on the MicroPython unix port.
+
+    with Simulator("sim") as sim:         # builds the bundle, starts bus and firmware
+        print(sim.url)                    # sim:///run/.../satmc.sock -> satmc --target
+        sim.control("stats", bus="ipmb")
+
+The firmware runs as its own process, exactly the bundle `make flash` would deploy,
+with the `machine` emulation on its path. A board reset (machine.reset(), the
+watchdog, Cold Reset) restarts that process; the buses and their devices live on.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+from ..boards import REPO, Board, load_board
+from ..bundle import build_bundle
+from ..errors import SatmcError
+from ..vbus.server import BusServer
+
+PORT_DIR = Path(__file__).resolve().parent / "port"
+READY = "satmc: serving IPMB"
+
+
+class SimError(SatmcError):
+    """The simulated board could not be started or stopped answering."""
+
+
+def micropython_exe() -> str:
+    exe = os.environ.get("MICROPYTHON")
+    if exe:
+        if not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
+            raise SimError(f"MICROPYTHON={exe} is not an executable file")
+        return exe
+    found = shutil.which("micropython", path=str(Path(sys.executable).parent)) or shutil.which(
+        "micropython"
+    )
+    if not found:
+        raise SimError("no micropython executable: run 'make setup' or set MICROPYTHON")
+    return found
+
+
+def default_socket() -> str:
+    base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
+    return os.path.join(base, f"satmc-{os.getuid()}", "sim.sock")
+
+
+class Simulator:
+    def __init__(
+        self,
+        board: str | Board = "sim",
+        socket_path: str | None = None,
+        pacing: bool = False,
+        pcap: str | None = None,
+        heapsize: str | None = None,
+        build_dir: Path | None = None,
+        log=None,
+    ):
+        self.board = board if isinstance(board, Board) else load_board(board)
+        self.socket_path = socket_path or default_socket()
+        self.pacing = pacing
+        self.pcap = pcap
+        self.heapsize = heapsize
+        self.build_dir = Path(build_dir or REPO / "build" / self.board.name)
+        self.log = log or (lambda line: None)
+        self.server: BusServer | None = None
+        self.proc: subprocess.Popen | None = None
+        self.resets = 0
+        self.output: list[str] = []
+        self._lock = threading.Lock()
+        self._ready = threading.Event()
+        self._stopping = False
+
+    @property
+    def url(self) -> str:
+        return f"sim://{self.socket_path}"
+
+    @property
+    def address(self) -> int:
+        return self.board.address
+
+    # --- lifecycle -------------------------------------------------------------------------
+
+    def start(self, timeout: float = 20.0) -> "Simulator":
+        bundle = build_bundle(self.board, self.build_dir / "bundle")
+        self.bundle_dir = bundle.root
+        Path(self.socket_path).parent.mkdir(parents=True, exist_ok=True)
+        wiring = self.board.sim.get("wiring") or {"ipmb": [0, 1, 2, 3]}
+        self.server = BusServer(
+            self.socket_path,
+            buses=list(wiring),
+            freq_hz=self.board.config["ipmb"]["freq"],
+            pacing=self.pacing,
+            pcap_path=self.pcap,
+        ).start()
+        self.server.handlers["board_reset"] = self._on_board_reset
+        self.server.handlers["firmware"] = lambda req: {
+            "pid": self.proc.pid if self.proc else None,
+            "resets": self.resets,
+            "output": self.output[-50:],
+        }
+        self._wiring = ";".join(f"{bus}={','.join(map(str, pins))}" for bus, pins in wiring.items())
+        self._spawn()
+        self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout: float = 20.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not self._ready.wait(0.05):
+            if time.monotonic() > deadline or (self.proc and self.proc.poll() is not None):
+                break
+        if not self._ready.is_set():
+            time.sleep(0.1)  # let the output pump catch the last lines
+            tail = "\n".join(self.output[-20:])
+            why = (f"exited with code {self.proc.returncode}" if self.proc and self.proc.poll()
+                   is not None else f"did not come up within {timeout:.0f} s")
+            raise SimError(f"the simulated firmware {why}:\n{tail}")
+
+    def _spawn(self, reset_cause: int | None = None) -> None:
+        env = dict(os.environ)
+        env["MICROPYPATH"] = f"{self.bundle_dir}:{PORT_DIR}:.frozen"
+        env["SATMC_VBUS"] = self.socket_path
+        env["SATMC_WIRING"] = self._wiring
+        if reset_cause:
+            env["SATMC_RESET_CAUSE"] = str(reset_cause)
+        cmd = [micropython_exe()]
+        if self.heapsize:
+            cmd += ["-X", f"heapsize={self.heapsize}"]
+        cmd.append("main.py")
+        self._ready.clear()
+        self.proc = subprocess.Popen(
+            cmd,
+            cwd=self.bundle_dir,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            bufsize=1,
+        )
+        threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
+
+    def _pump(self, proc: subprocess.Popen) -> None:
+        for line in proc.stdout:
+            line = line.rstrip("\n")
+            self.output.append(line)
+            del self.output[:-500]
+            self.log(line)
+            if line.startswith(READY):
+                self._ready.set()
+        code = proc.wait()
+        if not self._stopping and proc is self.proc:
+            self.output.append(f"[firmware exited with code {code}]")
+            self.log(f"[firmware exited with code {code}]")
+
+    def _on_board_reset(self, req: dict) -> dict:
+        threading.Thread(target=self.reset, args=(req.get("cause"),), daemon=True).start()
+        return {}
+
+    def reset(self, cause: int | None = None) -> None:
+        """Restart the firmware as a board reset would; buses and devices stay."""
+        with self._lock:
+            self.resets += 1
+            self._kill()
+            self._spawn(reset_cause=cause)
+
+    def _kill(self) -> None:
+        proc = self.proc
+        if proc and proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(3)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def alive(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def stop(self) -> None:
+        self._stopping = True
+        self._kill()
+        if self.server:
+            self.server.close()
+
+    def control(self, op: str, **args) -> dict:
+        return self.server.control({"op": op, **args})
+
+    def __enter__(self) -> "Simulator":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def wait_for_output(self, text: str, timeout: float = 5.0) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(text in line for line in self.output):
+                return True
+            time.sleep(0.02)
+        return False

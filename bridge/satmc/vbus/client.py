@@ -1,0 +1,183 @@
+"""CPython clients of the virtual bus: controller, target and control connections.
+
+    ctl = BusController("/tmp/satmc.sock", "ipmb", name="bmc")
+    n = ctl.write(0x39, frame)           # raises BusNackError on an address NACK
+    data = ctl.read(0x39, 33)
+
+    tgt = BusTarget("/tmp/satmc.sock", "ipmb", [0x10], on_message=frames.put)
+
+    with BusControl("/tmp/satmc.sock") as c:
+        c.call("stats", bus="ipmb")
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import threading
+from typing import Callable
+
+from ..errors import BusError, BusNackError, BusTimeoutError, SimNotRunningError
+from ..sim.port import vbus_wire as w
+from .server import recv_msg, send_msg
+
+
+def connect(path: str, role: int, bus: str, timeout: float = 5.0) -> socket.socket:
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except (FileNotFoundError, ConnectionRefusedError) as e:
+        sock.close()
+        raise SimNotRunningError(
+            f"no virtual bus at {path} ({e.strerror}); start one with 'make sim'"
+        ) from e
+    send_msg(sock, w.HELLO, bytes((role,)) + bus.encode())
+    kind, p = recv_msg(sock)
+    if kind != w.STATUS or p[:1] != bytes((w.ST_ACK,)):
+        sock.close()
+        raise BusError(f"the virtual bus at {path} has no bus named {bus!r}")
+    return sock
+
+
+def _raise_for(st: int, addr7: int) -> None:
+    if st == w.ST_NACK:
+        raise BusNackError(addr7)
+    if st == w.ST_TIMEOUT:
+        raise BusTimeoutError(f"bus busy or stuck while addressing 0x{addr7:02x}")
+    if st == w.ST_ARB_LOST:
+        raise BusError(f"arbitration lost while addressing 0x{addr7:02x}")
+    if st != w.ST_ACK:
+        raise BusError(f"bus error {w.STATUS_NAMES[st]} at 0x{addr7:02x}")
+
+
+class BusController:
+    """An I2C controller on a virtual bus (thread-safe; one transfer at a time)."""
+
+    def __init__(self, path: str, bus: str = "ipmb", name: str = "host", timeout: float = 5.0):
+        self.path = path
+        self.bus = bus
+        self._sock = connect(path, w.ROLE_CONTROLLER, bus, timeout)
+        send_msg(self._sock, w.HELLO, bytes((w.ROLE_CONTROLLER,)) + name.encode())
+        self._lock = threading.Lock()
+
+    def _ask(self, kind: int, payload: bytes) -> tuple[int, bytes]:
+        with self._lock:
+            send_msg(self._sock, kind, payload)
+            return recv_msg(self._sock)
+
+    def write(self, addr7: int, data: bytes, stop: bool = True) -> int:
+        """START, address, data, STOP. Returns the bytes ACKed; raises on address NACK."""
+        _, p = self._ask(w.XFER_W, bytes((addr7, int(stop))) + bytes(data))
+        _raise_for(p[0], addr7)
+        return p[1]
+
+    def read(self, addr7: int, n: int, stop: bool = True) -> bytes:
+        """START, address (read), n bytes (last one NACKed), STOP."""
+        _, p = self._ask(w.XFER_R, bytes((addr7, n, int(stop))))
+        _raise_for(p[0], addr7)
+        return p[1:]
+
+    # byte-level operations, for callers that build transactions themselves
+    def start(self, addr7: int, read: bool) -> int:
+        return self._ask(w.START, bytes((addr7, int(read))))[1][0]
+
+    def write_bytes(self, data: bytes) -> tuple[int, int]:
+        p = self._ask(w.WRITE, bytes(data))[1]
+        return p[0], p[1]
+
+    def read_bytes(self, n: int, last_nack: bool = True) -> tuple[int, bytes]:
+        p = self._ask(w.READ, bytes((n, int(last_nack))))[1]
+        return p[0], p[1:]
+
+    def stop(self) -> int:
+        return self._ask(w.STOP, b"")[1][0]
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class BusTarget:
+    """An I2C target on a virtual bus that collects what controllers write to it.
+
+    `on_message(addr7, data)` is called from the target's thread at each STOP or
+    repeated START that ends a write. Reads are answered by `on_read(addr7, n)`
+    (default: 0xFF, as an idle bus reads).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        bus: str,
+        addresses: list[int],
+        on_message: Callable[[int, bytes], None],
+        on_read: Callable[[int, int], bytes] | None = None,
+    ):
+        self._sock = connect(path, w.ROLE_TARGET, bus)
+        send_msg(self._sock, w.ATTACH, bytes(addresses))
+        kind, p = recv_msg(self._sock)
+        if p[:1] != bytes((w.ST_ACK,)):
+            self._sock.close()
+            raise BusError(f"address {', '.join(hex(a) for a in addresses)} is taken on {bus}")
+        self._sock.settimeout(None)
+        self.on_message = on_message
+        self.on_read = on_read
+        self._thread = threading.Thread(target=self._serve, name="bus-target", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        addr, writing, buf = 0, False, bytearray()
+        try:
+            while True:
+                kind, p = recv_msg(self._sock)
+                if kind == w.T_ADDR:
+                    addr, writing, buf = p[0], not p[1], bytearray()
+                    send_msg(self._sock, w.T_ACK, b"\x01")
+                elif kind == w.T_WRITE:
+                    buf += p
+                    send_msg(self._sock, w.T_WROTE, bytes((len(p),)))
+                elif kind == w.T_READ:
+                    data = self.on_read(addr, p[0]) if self.on_read else b""
+                    send_msg(self._sock, w.T_DATA, (bytes(data) + b"\xff" * p[0])[: p[0]])
+                elif kind == w.T_END:
+                    send_msg(self._sock, w.T_DONE)
+                    if writing and buf:
+                        self.on_message(addr, bytes(buf))
+                    buf = bytearray()
+        except (ConnectionError, OSError):
+            return
+
+    def close(self) -> None:
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self._sock.close()
+
+
+class BusControl:
+    """The JSON control channel: stats, traces, faults, pacing, device stimulus."""
+
+    def __init__(self, path: str, timeout: float = 10.0):
+        self._sock = connect(path, w.ROLE_CONTROL, "", timeout)
+        self._lock = threading.Lock()
+
+    def call(self, op: str, **args) -> dict:
+        with self._lock:
+            send_msg(self._sock, w.CTRL, json.dumps({"op": op, **args}).encode())
+            kind, p = recv_msg(self._sock)
+        reply = json.loads(p)
+        if "error" in reply:
+            raise BusError(reply["error"])
+        return reply
+
+    def close(self) -> None:
+        self._sock.close()
+
+    def __enter__(self) -> "BusControl":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+

@@ -1,0 +1,314 @@
+"""The virtual I2C bus server: named buses behind one Unix socket.
+
+    server = BusServer("/tmp/satmc.sock", buses=["ipmb", "board"], freq_hz=100_000)
+    server.start()            # serves in background threads
+    server.buses["board"].attach(0x48, LM75Model())
+    ...
+    server.close()
+
+Each connection says HELLO (role, bus name) and is then a controller, a target or a
+control client (see satmc.sim.port.vbus_wire). Targets may attach several addresses.
+Control requests are JSON objects with an "op"; `handlers` maps extra ops (device
+stimulus, for instance) to callables(request) -> reply dict.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import socket
+import socketserver
+import struct
+import threading
+
+from ..sim.port import vbus_wire as w
+from .bus import Bus, Target, TargetGone
+from .faults import FaultError
+from .pcap import PcapWriter
+
+log = logging.getLogger(__name__)
+
+
+class ProtocolError(Exception):
+    """A peer broke the bus wire format."""
+
+
+def recv_exact(sock: socket.socket, n: int) -> bytes:
+    buf = bytearray()
+    while len(buf) < n:
+        chunk = sock.recv(n - len(buf))
+        if not chunk:
+            raise ConnectionError("peer closed the bus connection")
+        buf += chunk
+    return bytes(buf)
+
+
+def recv_msg(sock: socket.socket) -> tuple[int, bytes]:
+    kind, length = struct.unpack("<BH", recv_exact(sock, w.HEADER_LEN))
+    return kind, recv_exact(sock, length) if length else b""
+
+
+def send_msg(sock: socket.socket, kind: int, payload: bytes = b"") -> None:
+    sock.sendall(struct.pack("<BH", kind, len(payload)) + payload)
+
+
+class RemoteTarget(Target):
+    """A target living in another process (the firmware's I2CTarget, a host's target)."""
+
+    def __init__(self, sock: socket.socket, name: str, stretch_timeout: float):
+        self.sock = sock
+        self.name = name
+        self.stretch_timeout = stretch_timeout
+        self.gone = threading.Event()
+
+    def hung_up(self) -> bool:
+        """True when the peer has closed its end (checked without blocking)."""
+        if self.gone.is_set():
+            return True
+        try:
+            if self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
+                self.gone.set()
+        except BlockingIOError:
+            pass
+        except OSError:
+            self.gone.set()
+        return self.gone.is_set()
+
+    def _ask(self, kind: int, payload: bytes, want: int) -> bytes:
+        if self.gone.is_set():
+            raise TargetGone(self.name)
+        try:
+            self.sock.settimeout(self.stretch_timeout)
+            send_msg(self.sock, kind, payload)
+            got, reply = recv_msg(self.sock)
+        except (OSError, ConnectionError) as e:
+            self.gone.set()
+            log.warning("target %s stopped answering (%s)", self.name, e)
+            raise TargetGone(self.name) from e
+        if got != want:
+            self.gone.set()
+            raise TargetGone(f"{self.name}: expected reply 0x{want:02x}, got 0x{got:02x}")
+        return reply
+
+    def addressed(self, addr7: int, read: bool) -> bool:
+        return self._ask(w.T_ADDR, bytes((addr7, int(read))), w.T_ACK)[:1] == b"\x01"
+
+    def written(self, data: bytes) -> int:
+        return self._ask(w.T_WRITE, data, w.T_WROTE)[0]
+
+    def read(self, n: int, last_nack: bool) -> bytes:
+        return self._ask(w.T_READ, bytes((n, int(last_nack))), w.T_DATA)
+
+    def ended(self) -> None:
+        self._ask(w.T_END, b"", w.T_DONE)
+
+
+class _Handler(socketserver.BaseRequestHandler):
+    server: "_UnixServer"
+
+    def handle(self) -> None:
+        owner = self.server.owner
+        sock: socket.socket = self.request
+        try:
+            kind, payload = recv_msg(sock)
+            if kind != w.HELLO or len(payload) < 1:
+                raise ProtocolError("first message must be HELLO")
+            role, bus_name = payload[0], payload[1:].decode()
+            if role == w.ROLE_CONTROL:
+                send_msg(sock, w.STATUS, bytes((w.ST_ACK,)))
+                self._control(sock)
+                return
+            bus = owner.buses.get(bus_name)
+            if bus is None:
+                send_msg(sock, w.STATUS, bytes((w.ST_NO_BUS,)))
+                return
+            send_msg(sock, w.STATUS, bytes((w.ST_ACK,)))
+            if role == w.ROLE_CONTROLLER:
+                self._controller(sock, bus)
+            elif role == w.ROLE_TARGET:
+                self._target(sock, bus)
+            else:
+                raise ProtocolError(f"unknown role {role}")
+        except (ConnectionError, ProtocolError, OSError) as e:
+            log.debug("bus connection ended: %s", e)
+
+    def _controller(self, sock: socket.socket, bus: Bus) -> None:
+        me = object()
+        name = f"controller-{sock.fileno()}"
+        try:
+            while True:
+                kind, p = recv_msg(sock)
+                if kind == w.START:
+                    send_msg(sock, w.STATUS, bytes((bus.start(me, p[0], bool(p[1]), name),)))
+                elif kind == w.WRITE:
+                    st, n = bus.write(me, p)
+                    send_msg(sock, w.WROTE, bytes((st, n)))
+                elif kind == w.READ:
+                    st, data = bus.read(me, p[0], bool(p[1]))
+                    send_msg(sock, w.DATA, bytes((st,)) + data)
+                elif kind == w.STOP:
+                    send_msg(sock, w.STATUS, bytes((bus.stop(me),)))
+                elif kind == w.XFER_W:
+                    st, n = bus.start(me, p[0], False, name), 0
+                    if st == w.ST_ACK:
+                        st, n = bus.write(me, p[2:])
+                    if p[1] or st != w.ST_ACK:
+                        bus.stop(me)
+                    send_msg(sock, w.WROTE, bytes((st, n)))
+                elif kind == w.XFER_R:
+                    st, data = bus.start(me, p[0], True, name), b""
+                    if st == w.ST_ACK:
+                        st, data = bus.read(me, p[1], True)
+                    if p[2] or st != w.ST_ACK:
+                        bus.stop(me)
+                    send_msg(sock, w.DATA, bytes((st,)) + data)
+                elif kind == w.HELLO:
+                    name = p[1:].decode() or name
+                else:
+                    raise ProtocolError(f"controller sent message 0x{kind:02x}")
+        finally:
+            bus.abandon(me)
+
+    def _target(self, sock: socket.socket, bus: Bus) -> None:
+        kind, p = recv_msg(sock)
+        if kind != w.ATTACH or not p:
+            raise ProtocolError("a target must ATTACH its addresses")
+        owner = self.server.owner
+        target = RemoteTarget(sock, f"target@{bus.name}:{p.hex()}", owner.stretch_timeout)
+        for addr in p:
+            old = bus.targets.get(addr)
+            if isinstance(old, RemoteTarget) and old.hung_up():
+                bus.detach(old)  # a restarted process takes its address back
+        try:
+            for addr in p:
+                bus.attach(addr, target)
+        except ValueError:
+            bus.detach(target)
+            send_msg(sock, w.STATUS, bytes((w.ST_NACK,)))
+            return
+        send_msg(sock, w.STATUS, bytes((w.ST_ACK,)))
+        # From now on the bus drives this socket from controller threads; this thread
+        # only waits until the target is found gone (a failed exchange) or the server ends.
+        owner.remote_targets.add(target)
+        try:
+            target.gone.wait()
+        finally:
+            owner.remote_targets.discard(target)
+            bus.detach(target)
+
+    def _control(self, sock: socket.socket) -> None:
+        while True:
+            kind, p = recv_msg(sock)
+            if kind != w.CTRL:
+                raise ProtocolError("control connections send CTRL only")
+            try:
+                reply = self.server.owner.control(json.loads(p))
+            except (FaultError, ValueError, KeyError, TypeError) as e:
+                reply = {"error": str(e)}
+            send_msg(sock, w.CTRL_OK, json.dumps(reply).encode())
+            if reply.get("shutdown"):
+                threading.Thread(target=self.server.owner.close, daemon=True).start()
+                return
+
+
+class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, path: str, owner: "BusServer"):
+        self.owner = owner
+        super().__init__(path, _Handler)
+
+
+class BusServer:
+    """Named buses served on one Unix socket, with a JSON control channel."""
+
+    def __init__(
+        self,
+        path: str,
+        buses: list[str],
+        freq_hz: int = 100_000,
+        pacing: bool = False,
+        stretch_timeout: float = 2.0,
+        pcap_path: str | None = None,
+    ):
+        self.path = path
+        self.buses = {
+            name: Bus(name, index=i, freq_hz=freq_hz, pacing=pacing)
+            for i, name in enumerate(buses)
+        }
+        self.stretch_timeout = stretch_timeout
+        self.handlers: dict = {}
+        self.remote_targets: set[RemoteTarget] = set()
+        self._pcap = None
+        if pcap_path:
+            self._pcap = PcapWriter(open(pcap_path, "wb"))
+            for bus in self.buses.values():
+                bus.listeners.append(self._pcap.record)
+        if os.path.exists(path):
+            os.unlink(path)
+        self._server = _UnixServer(path, self)
+        self._thread: threading.Thread | None = None
+        self.stopped = threading.Event()
+
+    def start(self) -> "BusServer":
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="vbus", daemon=True
+        )
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        if self.stopped.is_set():
+            return
+        self.stopped.set()
+        self._server.shutdown()
+        self._server.server_close()
+        for target in list(self.remote_targets):
+            target.gone.set()
+        if self._pcap:
+            self._pcap.close()
+        try:
+            os.unlink(self.path)
+        except FileNotFoundError:
+            pass
+
+    def _bus(self, req: dict) -> Bus:
+        name = req.get("bus", "ipmb")
+        if name not in self.buses:
+            raise ValueError(f"no bus named {name!r}; buses: {', '.join(self.buses)}")
+        return self.buses[name]
+
+    def control(self, req: dict) -> dict:
+        op = req.get("op")
+        if op == "ping":
+            return {"buses": list(self.buses)}
+        if op == "stats":
+            bus = self._bus(req)
+            return {**bus.stats, "fired": dict(bus.faults.fired), "freq_hz": bus.freq_hz}
+        if op == "reset_stats":
+            bus = self._bus(req)
+            for k in bus.stats:
+                bus.stats[k] = 0.0 if k == "wire_time" else 0
+            return {}
+        if op == "trace":
+            nxt, recs = self._bus(req).records_since(int(req.get("since", 0)))
+            return {"next": nxt, "records": [r.as_dict() for r in recs]}
+        if op == "pacing":
+            for bus in self.buses.values():
+                bus.pacing = bool(req["on"])
+            return {}
+        if op == "fault":
+            self._bus(req).faults.add(req["rule"])
+            return {}
+        if op == "clear_faults":
+            self._bus(req).faults.clear()
+            return {}
+        if op == "shutdown":
+            return {"shutdown": True}
+        handler = self.handlers.get(op)
+        if handler is None:
+            known = ["ping", "stats", "reset_stats", "trace", "pacing", "fault", "clear_faults"]
+            raise ValueError(f"unknown control op {op!r}; known: {', '.join(known + list(self.handlers))}")
+        return handler(req)

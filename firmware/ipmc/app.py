@@ -1,0 +1,83 @@
+"""App netFn commands: device identity, self test, reset, GUID, and satmc's counters.
+
+Importing this module registers the handlers.
+"""
+
+from micropython import const
+
+from . import counters
+from .dispatch import NETFN_APP, CC_OUT_OF_RANGE, command
+
+_NETFN_OEM = const(0x30)
+_STATS_PER_PAGE = const(11)  # 11 x u16 fit one response with the page header
+
+_SELF_TEST_OK = const(0x55)
+_SELF_TEST_ERROR = const(0x57)
+
+
+@command(NETFN_APP, 0x01)
+def get_device_id(mc, rq, rs):
+    d = rs.data
+    d[0] = mc.device_id
+    d[1] = (0x80 if mc.provides_sdrs else 0) | (mc.device_revision & 0x0F)
+    d[2] = mc.firmware[0] & 0x7F  # [7] update in progress: never while serving
+    d[3] = mc.firmware_bcd_minor()
+    d[4] = 0x02  # IPMI 2.0
+    d[5] = mc.support
+    m = mc.manufacturer_id
+    d[6] = m & 0xFF
+    d[7] = (m >> 8) & 0xFF
+    d[8] = (m >> 16) & 0x0F
+    d[9] = mc.product_id & 0xFF
+    d[10] = mc.product_id >> 8
+    aux = mc.aux_revision
+    for i in range(4):
+        d[11 + i] = aux[i]
+    return rs.ok(15)
+
+
+@command(NETFN_APP, 0x02)
+def cold_reset(mc, rq, rs):
+    mc.request_reset()  # after this response has gone out
+    return rs.ok(0)
+
+
+@command(NETFN_APP, 0x04)
+def get_self_test_results(mc, rq, rs):
+    if mc.self_test_bits:
+        rs.data[0] = _SELF_TEST_ERROR
+        rs.data[1] = mc.self_test_bits
+    else:
+        rs.data[0] = _SELF_TEST_OK
+        rs.data[1] = 0
+    return rs.ok(2)
+
+
+@command(NETFN_APP, 0x08)
+def get_device_guid(mc, rq, rs):
+    g = mc.guid
+    for i in range(16):
+        rs.data[i] = g[i]
+    return rs.ok(16)
+
+
+@command(_NETFN_OEM, 0x01, 1)
+def get_statistics(mc, rq, rs):
+    """satmc OEM: counters [page]: total, first index, then up to 11 u16 (saturating)."""
+    first = rq.data[0] * _STATS_PER_PAGE
+    names = counters.NAMES
+    if first >= len(names):
+        return rs.fail(CC_OUT_OF_RANGE)
+    d = rs.data
+    d[0] = len(names)
+    d[1] = first
+    n = 0
+    stats = mc.stats
+    while n < _STATS_PER_PAGE and first + n < len(names):
+        v = stats[names[first + n]]
+        if v > 0xFFFF:
+            v = 0xFFFF
+        d[2 + 2 * n] = v & 0xFF
+        d[3 + 2 * n] = v >> 8
+        n += 1
+    return rs.ok(2 + 2 * n)

@@ -1,0 +1,21 @@
+"""Names of the firmware's counters, in the order the OEM statistics command reports them.
+
+Every bounded queue and every dropped frame has a counter here; nothing is dropped
+without one saying so. The host (satmc.stats) keeps the same list; a test checks both.
+"""
+
+NAMES = (
+    "frames_in",  # frames received on IPMB (before validation)
+    "malformed",  # dropped: too short, too long or bad checksum
+    "oversize",  # dropped: longer than an IPMB frame
+    "rx_overflow",  # dropped: receive ring full
+    "not_for_us",  # dropped: broadcast for another address, stray response
+    "requests",  # requests dispatched
+    "outbox_full",  # responses not queued: outbox full
+    "sent",  # frames delivered by master write
+    "send_retries",  # master-write attempts repeated
+    "send_failed",  # master writes given up (frame left for readback)
+    "read_back",  # frames delivered by readback
+    "readback_partial",  # readbacks cut short (frame kept)
+    "expired",  # responses nobody collected within 5 s
+)

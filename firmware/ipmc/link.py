@@ -1,0 +1,338 @@
+"""The IPMB link: frames in from an I2CTarget, frames out by master write or readback.
+
+    link = IPMBLink(target, controller, own_sa=0x72)
+    link.start(handle_frame)          # asyncio tasks: receive + send
+    i = link.outbox.claim()           # -1 when full
+    ... fill link.outbox.bufs[i] ...
+    link.outbox.commit(i, length)
+
+Receive. Hard IRQ handlers copy the written bytes into a staging buffer and, at the
+end of the write, into the next free slot of a ring of Request objects, then set a
+ThreadSafeFlag. A write longer than an IPMB frame is drained and dropped; a frame
+arriving with the ring full is dropped; both are counted (the requester retries).
+
+Send. Every outgoing frame waits in a slot of the outbox. Two ways take it out,
+whichever comes first:
+  * master write: the sender task writes the frame to its destination (frame[0] >> 1)
+    through the I2C controller, retrying a bounded number of times;
+  * readback, for hosts that cannot be I2C targets (FTDI MPSSE): an I2C *read* of
+    our address returns [length, frame...] for the oldest waiting frame, or [0] when
+    none is waiting, then 0xFF. A frame counts as delivered only when the host has
+    clocked all of it; a read cut short leaves it queued for the next read.
+A destination that NACKs its address is remembered as read-back-only for a while, so
+frames to a master-only host do not cost bus time on every send. Responses nobody
+collects expire after IPMB's sequence lifetime (5 s), counted; slots are never
+reused silently.
+
+Shared state between IRQ and tasks: slot state bytes and a few ints. The IRQ only
+moves a slot QUEUED -> READING -> FREE/QUEUED and touches the staging buffers; the
+tasks move FREE -> FILLING -> QUEUED and QUEUED -> SENDING -> FREE/QUEUED inside
+disable_irq() sections, so no slot is ever taken by both paths.
+"""
+
+import asyncio
+import machine
+import time
+from micropython import const
+
+from .ipmb import MAX_FRAME, Request
+
+FREE = const(0)
+FILLING = const(1)
+QUEUED = const(2)
+READING = const(3)
+SENDING = const(4)
+
+KIND_RESPONSE = const(0)
+KIND_REQUEST = const(1)  # our own requests (events): never expire silently
+
+_ORDER_MASK = const(0x3FFFFFFF)
+_ORDER_HALF = const(0x20000000)
+RESPONSE_LIFETIME_MS = const(5000)
+READBACK_MEMORY_MS = const(2000)  # how long a NACKing destination stays read-back-only
+_RX_SLOTS = const(4)
+
+
+def _before(a, b):
+    """a was queued before b (wrap-aware)."""
+    d = (b - a) & _ORDER_MASK
+    return 0 < d < _ORDER_HALF
+
+
+class Outbox:
+    """Bounded slots of outgoing frames, oldest first."""
+
+    def __init__(self, slots=8):
+        self.size = slots
+        self.bufs = [bytearray(MAX_FRAME) for _ in range(slots)]
+        self.lens = bytearray(slots)
+        self.state = bytearray(slots)
+        self.kind = bytearray(slots)
+        self.order = [0] * slots
+        self.stamp = [0] * slots
+        self._next = 0
+
+    def claim(self):
+        """A FREE slot for the caller to fill, or -1 when all are in use."""
+        st = machine.disable_irq()
+        try:
+            for i in range(self.size):
+                if self.state[i] == FREE:
+                    self.state[i] = FILLING
+                    return i
+            return -1
+        finally:
+            machine.enable_irq(st)
+
+    def commit(self, i, length, kind=KIND_RESPONSE):
+        self.lens[i] = length
+        self.kind[i] = kind
+        self.stamp[i] = time.ticks_ms()
+        self._next = (self._next + 1) & _ORDER_MASK
+        self.order[i] = self._next
+        self.state[i] = QUEUED
+
+    def oldest(self, state=QUEUED):
+        best = -1
+        for i in range(self.size):
+            if self.state[i] == state and (best < 0 or _before(self.order[i], self.order[best])):
+                best = i
+        return best
+
+    def pending(self):
+        n = 0
+        for i in range(self.size):
+            if self.state[i] != FREE:
+                n += 1
+        return n
+
+
+class IPMBLink:
+    def __init__(self, target, controller, own_sa, outbox_slots=8, send_tries=3, stats=None):
+        self.target = target
+        self.controller = controller
+        self.own_sa = own_sa
+        self.outbox = Outbox(outbox_slots)
+        self.send_tries = send_tries
+        self.stats = stats if stats is not None else {}
+        for k in (
+            "frames_in", "oversize", "rx_overflow", "sent", "send_retries", "send_failed",
+            "read_back", "readback_partial", "expired", "outbox_full",
+        ):
+            self.stats.setdefault(k, 0)
+        # receive staging (IRQ side)
+        self._stage = bytearray(MAX_FRAME)
+        self._stage_views = [memoryview(self._stage)[i:] for i in range(MAX_FRAME)]
+        self._sink = bytearray(8)
+        self._stage_len = 0
+        self._oversize = False
+        self.rx = [Request() for _ in range(_RX_SLOTS)]
+        self._rx_head = 0  # next slot the IRQ fills
+        self._rx_tail = 0  # next slot the task handles
+        self._rx_count = 0
+        self._rx_flag = asyncio.ThreadSafeFlag()
+        # readback staging (IRQ side)
+        self._rb = bytearray(MAX_FRAME + 1)
+        self._rb_len = 0
+        self._rb_off = 0
+        self._rb_slot = -1
+        self._one = bytearray(1)
+        # sending
+        self._tx = bytearray(MAX_FRAME)
+        self._tx_views = [memoryview(self._tx)[1:n] for n in range(MAX_FRAME + 1)]
+        self._tx_flag = asyncio.Event()
+        self._readback_only = {}  # 7-bit destination -> ticks_ms until which not to try
+        self._irq_handler = self._irq  # bound once, before the IRQ is armed
+
+    # --- IRQ side (hard): no allocation --------------------------------------------------
+
+    def _irq(self, t):
+        flags = t.irq().flags()
+        if flags & machine.I2CTarget.IRQ_WRITE_REQ:
+            if self._stage_len < MAX_FRAME - 1:
+                self._stage_len += t.readinto(self._stage_views[self._stage_len + 1])
+            else:
+                while t.readinto(self._sink):
+                    self._oversize = True
+        elif flags & machine.I2CTarget.IRQ_END_WRITE:
+            self._end_write()
+        elif flags & machine.I2CTarget.IRQ_ADDR_MATCH_READ:
+            self._start_readback()
+        elif flags & machine.I2CTarget.IRQ_READ_REQ:
+            if self._rb_off < self._rb_len:
+                self._one[0] = self._rb[self._rb_off]
+            else:
+                self._one[0] = 0xFF
+            self._rb_off += 1
+            t.write(self._one)
+        elif flags & machine.I2CTarget.IRQ_END_READ:
+            self._end_readback()
+
+    def _end_write(self):
+        n = self._stage_len + 1  # with our own address byte in front
+        self._stage_len = 0
+        if self._oversize:
+            self._oversize = False
+            self.stats["oversize"] += 1
+            return
+        if n <= 1:
+            return
+        if self._rx_count == _RX_SLOTS:
+            self.stats["rx_overflow"] += 1
+            return
+        rq = self.rx[self._rx_head]
+        b = rq.buf
+        s = self._stage
+        b[0] = self.own_sa
+        for i in range(1, n):
+            b[i] = s[i]
+        rq.length = n
+        self._rx_head = (self._rx_head + 1) % _RX_SLOTS
+        self._rx_count += 1
+        self._rx_flag.set()
+
+    def _start_readback(self):
+        i = self.outbox.oldest(QUEUED)
+        self._rb_off = 0
+        self._rb_slot = i
+        if i < 0:
+            self._rb[0] = 0
+            self._rb_len = 1
+            return
+        self.outbox.state[i] = READING
+        n = self.outbox.lens[i]
+        buf = self.outbox.bufs[i]
+        self._rb[0] = n
+        for k in range(n):
+            self._rb[k + 1] = buf[k]
+        self._rb_len = n + 1
+
+    def _end_readback(self):
+        i = self._rb_slot
+        self._rb_slot = -1
+        if i < 0:
+            return
+        if self._rb_off >= self._rb_len:
+            self.outbox.state[i] = FREE
+            self.stats["read_back"] += 1
+        else:
+            self.outbox.state[i] = QUEUED
+            self.stats["readback_partial"] += 1
+
+    # --- task side -----------------------------------------------------------------------
+
+    def start(self, on_frame):
+        """Arm the target IRQ and start the receive and send tasks."""
+        self.target.irq(
+            self._irq_handler,
+            machine.I2CTarget.IRQ_WRITE_REQ
+            | machine.I2CTarget.IRQ_END_WRITE
+            | machine.I2CTarget.IRQ_ADDR_MATCH_READ
+            | machine.I2CTarget.IRQ_READ_REQ
+            | machine.I2CTarget.IRQ_END_READ,
+            hard=True,
+        )
+        return (
+            asyncio.create_task(self._receiver(on_frame)),
+            asyncio.create_task(self._sender()),
+            asyncio.create_task(self._housekeeping()),
+        )
+
+    async def _receiver(self, on_frame):
+        while True:
+            await self._rx_flag.wait()
+            while self._rx_count:
+                rq = self.rx[self._rx_tail]
+                self.stats["frames_in"] += 1
+                on_frame(rq)
+                st = machine.disable_irq()
+                self._rx_tail = (self._rx_tail + 1) % _RX_SLOTS
+                self._rx_count -= 1
+                machine.enable_irq(st)
+
+    def queued(self):
+        """Wake the sender: a slot was committed."""
+        self._tx_flag.set()
+
+    def _expire(self, now):
+        ob = self.outbox
+        for i in range(ob.size):
+            if (
+                ob.state[i] == QUEUED
+                and ob.kind[i] == KIND_RESPONSE
+                and time.ticks_diff(now, ob.stamp[i]) > RESPONSE_LIFETIME_MS
+            ):
+                st = machine.disable_irq()
+                if ob.state[i] == QUEUED:
+                    ob.state[i] = FREE
+                    self.stats["expired"] += 1
+                machine.enable_irq(st)
+
+    def _next_to_send(self, now):
+        ob = self.outbox
+        best = -1
+        for i in range(ob.size):
+            if ob.state[i] != QUEUED:
+                continue
+            until = self._readback_only.get(ob.bufs[i][0] >> 1)
+            if until is not None and time.ticks_diff(until, now) > 0:
+                continue
+            if best < 0 or _before(ob.order[i], ob.order[best]):
+                best = i
+        return best
+
+    async def _housekeeping(self):
+        """Expire uncollected responses; retry destinations whose NACK memory ended."""
+        while True:
+            await asyncio.sleep_ms(250)
+            now = time.ticks_ms()
+            self._expire(now)
+            if self._next_to_send(now) >= 0:
+                self._tx_flag.set()
+
+    async def _sender(self):
+        ob = self.outbox
+        while True:
+            i = self._next_to_send(time.ticks_ms())
+            if i < 0:
+                self._tx_flag.clear()
+                await self._tx_flag.wait()
+                continue
+            st = machine.disable_irq()
+            taken = ob.state[i] == QUEUED
+            if taken:
+                ob.state[i] = SENDING
+            machine.enable_irq(st)
+            if not taken:
+                continue
+            n = ob.lens[i]
+            src = ob.bufs[i]
+            for k in range(n):
+                self._tx[k] = src[k]
+            dest = src[0] >> 1
+            if await self._write(dest, n):
+                ob.state[i] = FREE
+                self.stats["sent"] += 1
+            else:
+                ob.state[i] = QUEUED  # stays available to readback until it expires
+
+    async def _write(self, dest, n):
+        """Master-write self._tx[1:n] to dest with bounded retries."""
+        for attempt in range(self.send_tries):
+            try:
+                if self.controller.writeto(dest, self._tx_views[n]) == n - 1:
+                    self._readback_only.pop(dest, None)
+                    return True
+            except OSError as e:
+                if e.errno == 19:  # ENODEV: nobody answers there, a master-only host
+                    if len(self._readback_only) > 8:
+                        self._readback_only.clear()
+                    self._readback_only[dest] = time.ticks_add(
+                        time.ticks_ms(), READBACK_MEMORY_MS
+                    )
+                    self.stats["send_failed"] += 1
+                    return False
+            self.stats["send_retries"] += 1
+            await asyncio.sleep_ms(2 << attempt)
+        self.stats["send_failed"] += 1
+        return False

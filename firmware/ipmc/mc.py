@@ -1,0 +1,109 @@
+"""The management controller: board identity, counters, and the path of a request.
+
+    mc = MC(config)
+    mc.link = IPMBLink(...)
+    mc.handle_frame(rq)      # validate, dispatch, queue the response (no allocation)
+
+Modules add what the controller offers: `mc.support |= SUPPORT_FRU`, self-test
+results in `mc.self_test_bits`, a hook for responses to our own requests.
+"""
+
+import time
+from micropython import const
+
+from . import counters
+from .dispatch import dispatch
+from .ipmb import MIN_REQUEST, Response
+
+SUPPORT_SENSOR_DEVICE = const(0x01)
+SUPPORT_SDR_REPOSITORY = const(0x02)
+SUPPORT_SEL = const(0x04)
+SUPPORT_FRU = const(0x08)
+SUPPORT_EVENT_RECEIVER = const(0x10)
+SUPPORT_EVENT_GENERATOR = const(0x20)
+
+_NETFN_APP = const(0x06)
+_NOT_BROADCAST = const(0)
+_BROADCAST_FOR_US = const(1)
+_BROADCAST_OTHER = const(2)
+_GET_DEVICE_ID = const(0x01)
+
+
+class MC:
+    def __init__(self, config):
+        self.config = config
+        self.address = config["ipmb"]["address"]
+        dev = config["device"]
+        self.device_id = dev["device_id"]
+        self.device_revision = dev["device_revision"]
+        self.manufacturer_id = dev["manufacturer_id"]
+        self.product_id = dev["product_id"]
+        self.aux_revision = bytes(dev.get("aux_firmware_revision", (0, 0, 0, 0)))
+        self.firmware = tuple(int(x) for x in config["firmware_version"].split("."))
+        self.support = 0
+        self.provides_sdrs = False
+        self.self_test_bits = 0  # 57h byte: [5] FRU inaccessible, [2] FRU internal use corrupt...
+        self.self_test_detail = 0
+        self.guid = bytes(16)
+        self.stats = {name: 0 for name in counters.NAMES}
+        self.link = None
+        self.response_hook = None  # callable(rq) for responses to our own requests
+        self.reset_requested = False
+        self._rs = Response()
+
+    def handle_frame(self, rq):
+        """One received frame: answer a valid request, drop anything else (counted)."""
+        if not rq.valid():
+            kind = self._as_broadcast(rq)
+            if kind != _BROADCAST_FOR_US:
+                self.stats["not_for_us" if kind else "malformed"] += 1
+                return
+        if rq.is_response:
+            if self.response_hook is not None:
+                self.response_hook(rq)
+            else:
+                self.stats["not_for_us"] += 1
+            return
+        self.stats["requests"] += 1
+        rs = self._rs
+        n = dispatch(self, rq, rs)
+        self.queue_response(rq, n)
+
+    def _as_broadcast(self, rq):
+        """Broadcast Get Device ID: general call, then a frame whose rsSA says who answers.
+
+        What we received (after the address byte we put in front) is then
+        [own, rsSA, netFn, cs1, ...]: shift it left by one and check again.
+        """
+        b = rq.buf
+        n = rq.length
+        if n < MIN_REQUEST + 1:
+            return _NOT_BROADCAST
+        for i in range(n - 1):
+            b[i] = b[i + 1]
+        rq.length = n - 1
+        if not rq.valid() or rq.netfn != _NETFN_APP or rq.cmd != _GET_DEVICE_ID:
+            return _NOT_BROADCAST
+        return _BROADCAST_FOR_US if b[0] == self.address else _BROADCAST_OTHER
+
+    def queue_response(self, rq, data_len):
+        rs = self._rs
+        n = rs.build(rq, data_len)
+        ob = self.link.outbox
+        i = ob.claim()
+        if i < 0:
+            self.stats["outbox_full"] += 1
+            return
+        dst = ob.bufs[i]
+        src = rs.buf
+        for k in range(n):
+            dst[k] = src[k]
+        ob.commit(i, n)
+        self.link.queued()
+
+    def firmware_bcd_minor(self):
+        m = self.firmware[1] % 100
+        return (m // 10) << 4 | m % 10
+
+    def request_reset(self):
+        self.reset_requested = time.ticks_ms()
