@@ -81,3 +81,21 @@ def get_statistics(mc, rq, rs):
         d[3 + 2 * n] = v >> 8
         n += 1
     return rs.ok(2 + 2 * n)
+
+
+def _u32(d, at, v):
+    for i in range(4):
+        d[at + i] = (v >> (8 * i)) & 0xFF
+
+
+@command(_NETFN_OEM, 0x02)
+def get_heap_info(mc, rq, rs):
+    """satmc OEM: heap free, heap used, bytes allocated handling requests, requests (u32 LE)."""
+    import gc
+
+    d = rs.data
+    _u32(d, 0, gc.mem_free())
+    _u32(d, 4, gc.mem_alloc())
+    _u32(d, 8, mc.hot_alloc)
+    _u32(d, 12, mc.hot_frames)
+    return rs.ok(16)

@@ -16,6 +16,6 @@ NAMES = (
     "send_retries",  # master-write attempts repeated
     "send_failed",  # master writes given up (frame left for readback)
     "read_back",  # frames delivered by readback
-    "readback_partial",  # readbacks cut short (frame kept)
+    "readback_partial",  # reads that took less than a whole frame (length peeks included)
     "expired",  # responses nobody collected within 5 s
 )

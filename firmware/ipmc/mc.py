@@ -8,6 +8,7 @@ Modules add what the controller offers: `mc.support |= SUPPORT_FRU`, self-test
 results in `mc.self_test_bits`, a hook for responses to our own requests.
 """
 
+import gc
 import time
 from micropython import const
 
@@ -50,6 +51,8 @@ class MC:
         self.response_hook = None  # callable(rq) for responses to our own requests
         self.reset_requested = False
         self._rs = Response()
+        self.hot_alloc = 0  # bytes allocated while handling requests (target: 0)
+        self.hot_frames = 0
 
     def handle_frame(self, rq):
         """One received frame: answer a valid request, drop anything else (counted)."""
@@ -65,9 +68,15 @@ class MC:
                 self.stats["not_for_us"] += 1
             return
         self.stats["requests"] += 1
+        before = gc.mem_alloc()
         rs = self._rs
         n = dispatch(self, rq, rs)
         self.queue_response(rq, n)
+        grew = gc.mem_alloc() - before
+        if grew > 0 and self.hot_alloc < 0x3FFFFFFF - grew:
+            self.hot_alloc += grew
+        if self.hot_frames < 0x3FFFFFFF:
+            self.hot_frames += 1
 
     def _as_broadcast(self, rq):
         """Broadcast Get Device ID: general call, then a frame whose rsSA says who answers.

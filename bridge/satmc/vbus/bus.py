@@ -46,6 +46,45 @@ class Target:
         """STOP, or a repeated START ends this target's part of the transaction."""
 
 
+GENERAL_CALL = 0x00
+
+
+class _GeneralCall(Target):
+    """Address 0 (write): every target that ACKs it receives the bytes."""
+
+    def __init__(self, targets: list[Target]):
+        self.targets = targets
+        self.acked: list[Target] = []
+
+    def addressed(self, addr7: int, read: bool) -> bool:
+        for t in self.targets:
+            try:
+                if t.addressed(addr7, read):
+                    self.acked.append(t)
+            except TargetGone:
+                pass
+        return bool(self.acked)
+
+    def written(self, data: bytes) -> int:
+        n = 0
+        for t in self.acked:
+            try:
+                n = max(n, t.written(data))
+            except TargetGone:
+                pass
+        return n
+
+    def read(self, n: int, last_nack: bool) -> bytes:
+        return b"\xff" * n
+
+    def ended(self) -> None:
+        for t in self.acked:
+            try:
+                t.ended()
+            except TargetGone:
+                pass
+
+
 class TargetGone(Exception):
     """A remote target stopped answering (clock held too long or disconnected)."""
 
@@ -172,7 +211,11 @@ class Bus:
             else:
                 self.stats["address_nacks"] += 1
             return injected
-        target = self.targets.get(addr7)
+        if addr7 == GENERAL_CALL and not read:
+            target = _GeneralCall([t for t in dict.fromkeys(self.targets.values())
+                                   if getattr(t, "general_call", True)])
+        else:
+            target = self.targets.get(addr7)
         delay = self.faults.target_delay(addr7)
         if delay:
             time.sleep(delay)

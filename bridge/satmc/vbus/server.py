@@ -84,7 +84,7 @@ class RemoteTarget(Target):
             got, reply = recv_msg(self.sock)
         except (OSError, ConnectionError) as e:
             self.gone.set()
-            log.warning("target %s stopped answering (%s)", self.name, e)
+            log.debug("target %s stopped answering (%s)", self.name, e)
             raise TargetGone(self.name) from e
         if got != want:
             self.gone.set()

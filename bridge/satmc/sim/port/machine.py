@@ -418,14 +418,21 @@ class I2CTarget:
             return
         self._irq._flags = flag
         with _irq_lock:
-            if self._hard:
-                micropython.heap_lock()
-                try:
-                    self._handler(self)
-                finally:
-                    micropython.heap_unlock()
-            else:
+            if not self._hard:
                 micropython.schedule(self._handler, self)
+                return
+            micropython.heap_lock()
+            try:
+                self._handler(self)
+                failed = None
+            except Exception as e:
+                failed = e
+            finally:
+                micropython.heap_unlock()
+        if failed is not None:  # as the board does: report once, disable the handler
+            print("Uncaught exception in I2CTarget IRQ handler; disabling it")
+            sys.print_exception(failed)
+            self._handler, self._trigger = None, 0
 
     def _serve(self):
         sock = self._sock

@@ -1,0 +1,1 @@
+"""The `satmc` command line."""

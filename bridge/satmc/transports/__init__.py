@@ -1,0 +1,132 @@
+"""Transports by URL, each a python-ipmi IPMB interface, and a connection helper.
+
+    with connect("sim://", address=0x72) as sat:      # default simulator socket
+        print(sat.ipmi.get_device_id())
+        cc, data = sat.raw(0x06, 0x01)
+
+URLs:
+    sim://[SOCKET][?readback=1]    the simulator's virtual IPMB (readback: act master-only)
+    ftdi://ftdi:232h[:SERIAL]/1    an FTDI MPSSE adapter through pyftdi (readback)
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import pyipmi
+from pyipmi.errors import IpmiTimeoutError
+from pyipmi.interfaces.ipmb import IpmbHeaderReq
+
+from ..errors import AdapterError, CompletionCodeError, NoResponseError
+
+SCHEMES = ("sim", "ftdi")
+
+
+def default_sim_url() -> str:
+    from ..sim.simulator import default_socket
+
+    return f"sim://{default_socket()}"
+
+
+def create_interface(url: str, slave_address: int = 0x20, readback: bool | None = None):
+    parts = urlsplit(url)
+    scheme = parts.scheme
+    if scheme == "sim":
+        from .sim import SimInterface
+
+        path = parts.netloc + parts.path
+        if not path:
+            path = default_sim_url()[len("sim://"):]
+        q = parse_qs(parts.query)
+        if readback is None:
+            readback = q.get("readback", ["0"])[0] not in ("0", "", "false", "no")
+        return SimInterface(path, slave_address=slave_address, readback=readback)
+    if scheme == "ftdi":
+        from .ftdi import FtdiInterface
+
+        return FtdiInterface(url, slave_address=slave_address)
+    raise AdapterError(
+        f"unknown target URL {url!r}; use one of: "
+        + ", ".join(f"{s}://..." for s in SCHEMES)
+    )
+
+
+@dataclass
+class Satellite:
+    """A connection to one satellite: python-ipmi's Ipmi plus raw access."""
+
+    interface: object
+    ipmi: pyipmi.Ipmi
+    address: int
+
+    def raw(self, netfn: int, cmd: int, data: bytes = b"", lun: int = 0) -> tuple[int, bytes]:
+        """Send a request; returns (completion code, response data)."""
+        try:
+            rsp = self.interface.send_and_receive_raw(self.ipmi.target, lun, netfn,
+                                                      bytes((cmd,)) + bytes(data))
+        except IpmiTimeoutError as e:
+            raise NoResponseError(self._no_answer()) from e
+        return rsp[0], bytes(rsp[1:])
+
+    def call(self, netfn: int, cmd: int, data: bytes = b"", what: str = "") -> bytes:
+        """Send a request; returns its data, raising CompletionCodeError unless cc is 00."""
+        cc, rsp = self.raw(netfn, cmd, data)
+        if cc:
+            raise CompletionCodeError(cc, what or f"netFn 0x{netfn:02x} cmd 0x{cmd:02x}")
+        return rsp
+
+    def broadcast_get_device_id(self, address: int | None = None, timeout: float = 0.25):
+        """Broadcast Get Device ID to `address` (never retried); response data or None."""
+        intf = self.interface
+        header = IpmbHeaderReq()
+        header.netfn, header.rs_lun, header.rq_lun, header.cmdid = 0x06, 0, 0, 0x01
+        header.rs_sa = self.address if address is None else address
+        header.rq_sa = intf.slave_address
+        header.rq_seq = intf._inc_sequence_number()
+        intf.broadcast_next = True  # the interface sends the next frame as a general call
+        try:
+            frame = intf.router.request(intf, header, None, timeout)
+        except IpmiTimeoutError:
+            return None
+        finally:
+            intf.broadcast_next = False
+        return frame[7:-1] if frame[6] == 0 else None
+
+    def _no_answer(self) -> str:
+        i = self.interface
+        return (f"no response from IPMB 0x{self.address:02x} after {i.max_retries} tries "
+                f"({i.timeout * 1000:.0f} ms each)")
+
+    def close(self) -> None:
+        self.ipmi.close()
+
+    def __enter__(self) -> "Satellite":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def connect(url: str, address: int = 0x72, slave_address: int = 0x20,
+            readback: bool | None = None, timeout: float = 0.25, retries: int = 3) -> Satellite:
+    intf = create_interface(url, slave_address=slave_address, readback=readback)
+    intf.timeout = timeout
+    intf.max_retries = retries
+    ipmi = pyipmi.create_connection(intf)
+    ipmi.target = pyipmi.Target(ipmb_address=address)
+    ipmi.open()
+    return Satellite(intf, ipmi, address)
+
+
+def wait_until_answering(sat: Satellite, seconds: float) -> bool:
+    """Poll Get Device ID until the satellite answers (after a reset)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            sat.raw(0x06, 0x01)
+            return True
+        except NoResponseError:
+            pass
+    return False

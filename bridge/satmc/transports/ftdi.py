@@ -1,0 +1,123 @@
+"""The `ftdi` transport: an FTDI MPSSE adapter (FT232H and kin) through pyftdi.
+
+    intf = FtdiInterface("ftdi://ftdi:232h/1")
+    ipmi = pyipmi.create_connection(intf); ipmi.target = pyipmi.Target(0x72)
+
+MPSSE is an I2C controller only, so the adapter cannot receive master writes:
+responses and events are fetched from the satellite by readback (see readback.py).
+Caveats: only the FT232H has true open-drain outputs (AD1 and AD2 joined as SDA);
+clock stretching needs AD7 wired to SCL (`clockstretching=True`).
+"""
+
+from __future__ import annotations
+
+import threading
+
+from pyipmi.interfaces.ipmb import IpmbInterface
+
+from ..errors import AdapterError, BusError, BusNackError
+from .readback import ReadbackPoller
+from .retry import write_retrying_nack
+
+
+def open_i2c(url: str, frequency: float = 100_000, clockstretching: bool = False):
+    """A configured pyftdi I2cController, or AdapterError saying what is wrong."""
+    try:
+        from pyftdi.i2c import I2cController
+        from pyftdi.usbtools import UsbToolsError
+        from usb.core import USBError
+    except ImportError as e:  # pragma: no cover - pyftdi is a dependency
+        raise AdapterError(f"pyftdi is not installed: {e}") from e
+    ctrl = I2cController()
+    try:
+        ctrl.configure(url, frequency=frequency, clockstretching=clockstretching)
+    except UsbToolsError as e:
+        raise AdapterError(
+            f"{url}: {e}. FTDI URLs look like ftdi://ftdi:232h/1 or "
+            "ftdi://ftdi:232h:SERIAL/1 (list adapters with ftdi_urls.py)"
+        ) from e
+    except ValueError as e:
+        msg = str(e)
+        if "backend" in msg.lower():
+            msg = "no USB backend: install libusb-1.0 (Debian: apt-get install libusb-1.0-0)"
+        elif "device" in msg.lower() and "not" in msg.lower():
+            msg = f"no FTDI adapter matches {url} ({e}); is it plugged in?"
+        raise AdapterError(f"{url}: {msg}") from e
+    except USBError as e:
+        raise AdapterError(f"{url}: USB error {e}; check permissions (udev rules)") from e
+    return ctrl
+
+
+class FtdiInterface(IpmbInterface):
+    NAME = "ftdi"
+
+    def __init__(
+        self,
+        url: str,
+        slave_address: int = 0x20,
+        frequency: float = 100_000,
+        clockstretching: bool = False,
+        router=None,
+    ):
+        super().__init__(slave_address=slave_address, router=router)
+        self.url = url
+        self.frequency = frequency
+        self.clockstretching = clockstretching
+        self.i2c = None
+        self._lock = threading.Lock()
+        self.poller = ReadbackPoller(self._read)
+
+    def open(self) -> None:
+        if self.i2c is None:
+            self.i2c = open_i2c(self.url, self.frequency, self.clockstretching)
+            self._start_receiver()
+
+    def _port(self, addr7: int):
+        return self.i2c.get_port(addr7)
+
+    def _write(self, addr7: int, data: bytes) -> None:
+        from pyftdi.i2c import I2cIOError, I2cNackError
+
+        with self._lock:
+            try:
+                self._port(addr7).write(data)
+            except I2cNackError as e:
+                raise BusNackError(addr7) from e
+            except I2cIOError as e:
+                raise BusError(f"I2C error at 0x{addr7:02x}: {e}") from e
+
+    def _read(self, addr7: int, n: int) -> bytes:
+        from pyftdi.i2c import I2cIOError, I2cNackError
+
+        with self._lock:
+            try:
+                return bytes(self._port(addr7).read(n))
+            except I2cNackError as e:
+                raise BusNackError(addr7) from e
+            except I2cIOError as e:
+                raise BusError(f"I2C error at 0x{addr7:02x}: {e}") from e
+
+    broadcast_next = False  # set by Satellite.broadcast_get_device_id for one frame
+
+    def send_frame(self, frame: bytes) -> None:
+        if self.i2c is None:
+            self.open()
+        addr7 = frame[0] >> 1
+        self.poller.watch(addr7, self.timeout * (self.max_retries + 1) + 1.0)
+        if self.broadcast_next:
+            self._write(0x00, frame)
+        else:
+            write_retrying_nack(lambda: self._write(addr7, frame[1:]))
+
+    def _read_frame(self, timeout: float) -> bytes | None:
+        return self.poller.read_frame(timeout)
+
+    def _wakeup_receiver(self) -> None:
+        self.poller.wake()
+
+    def close(self) -> None:
+        self._stop_receiver()
+        if self.i2c is not None:
+            self.i2c.close()
+            self.i2c = None
+        super().close()

@@ -1,0 +1,90 @@
+"""The `sim` transport: the host as BMC on the simulator's virtual IPMB.
+
+    intf = SimInterface("/run/user/1000/satmc-1000/sim.sock")               # slave-capable BMC
+    intf = SimInterface(path, readback=True)                                 # master-only host
+    ipmi = pyipmi.create_connection(intf); ipmi.target = pyipmi.Target(0x72)
+
+As a slave-capable BMC the host is an I2C target at its own address (0x20) and
+receives responses and events as master writes. With readback=True it behaves like
+an FTDI adapter: controller only, fetching frames by reading the satellite.
+"""
+
+from __future__ import annotations
+
+from pyipmi.interfaces.ipmb import IpmbInterface
+
+from ..errors import BusError
+from ..vbus.client import BusController, BusTarget
+from .readback import ReadbackPoller
+from .retry import write_retrying_nack
+
+
+class SimInterface(IpmbInterface):
+    NAME = "sim"
+
+    def __init__(
+        self,
+        socket_path: str,
+        bus: str = "ipmb",
+        slave_address: int = 0x20,
+        readback: bool = False,
+        router=None,
+    ):
+        super().__init__(slave_address=slave_address, router=router)
+        self.socket_path = socket_path
+        self.bus = bus
+        self.readback = readback
+        self._controller: BusController | None = None
+        self._target: BusTarget | None = None
+        self.poller: ReadbackPoller | None = None
+
+    def open(self) -> None:
+        if self._controller is not None:
+            return
+        self._controller = BusController(self.socket_path, self.bus, name="bmc")
+        if self.readback:
+            self.poller = ReadbackPoller(self._controller.read)
+            self._start_receiver()
+        else:
+            self._target = BusTarget(
+                self.socket_path, self.bus, [self.slave_address >> 1], self._on_write
+            )
+
+    def _on_write(self, addr7: int, data: bytes) -> None:
+        if addr7 == self.slave_address >> 1:  # not general calls
+            self._receive_frame(bytes((self.slave_address,)) + data)
+
+    broadcast_next = False  # set by Satellite.broadcast_get_device_id for one frame
+
+    def send_frame(self, frame: bytes) -> None:
+        if self._controller is None:
+            self.open()
+        addr7 = frame[0] >> 1
+        if self.poller:
+            self.poller.watch(addr7, self.timeout * (self.max_retries + 1) + 1.0)
+        if self.broadcast_next:
+            self._controller.write(0x00, frame)
+            return
+        write_retrying_nack(lambda: self._write(addr7, frame[1:]))
+
+    def _write(self, addr7: int, data: bytes) -> None:
+        n = self._controller.write(addr7, data)
+        if n != len(data):
+            raise BusError(f"IPMB 0x{addr7 << 1:02x} NACKed byte {n + 1} of the frame")
+
+    def _read_frame(self, timeout: float) -> bytes | None:
+        return self.poller.read_frame(timeout) if self.poller else None
+
+    def _wakeup_receiver(self) -> None:
+        if self.poller:
+            self.poller.wake()
+
+    def close(self) -> None:
+        self._stop_receiver()
+        if self._target:
+            self._target.close()
+            self._target = None
+        if self._controller:
+            self._controller.close()
+            self._controller = None
+        super().close()
