@@ -23,6 +23,7 @@ from pathlib import Path
 from ..boards import REPO, Board, load_board
 from ..bundle import build_bundle
 from ..errors import SatmcError
+from ..vbus import devices
 from ..vbus.server import BusServer
 
 PORT_DIR = Path(__file__).resolve().parent / "port"
@@ -100,6 +101,12 @@ class Simulator:
             pacing=self.pacing,
             pcap_path=self.pcap,
         ).start()
+        self.devices = {}
+        for entry in self.board.sim.get("devices") or []:
+            bus, addr, name, model = devices.create(entry)
+            self.server.buses[bus].attach(addr, model)
+            self.devices[name] = model
+        self.server.handlers["device"] = self._on_device
         self.server.handlers["board_reset"] = self._on_board_reset
         self.server.handlers["firmware"] = lambda req: {
             "pid": self.proc.pid if self.proc else None,
@@ -159,6 +166,16 @@ class Simulator:
         if not self._stopping and proc is self.proc:
             self.output.append(f"[firmware exited with code {code}]")
             self.log(f"[firmware exited with code {code}]")
+
+    def _on_device(self, req: dict) -> dict:
+        """Stimulus: {"op": "device", "name": N, "set": {...}}; without "set", the state."""
+        name = req.get("name")
+        if name not in self.devices:
+            raise ValueError(f"no device {name!r}; devices: {', '.join(self.devices) or 'none'}")
+        model = self.devices[name]
+        if req.get("set"):
+            model.set(**req["set"])
+        return {"name": name, "state": model.state()}
 
     def _on_board_reset(self, req: dict) -> dict:
         threading.Thread(target=self.reset, args=(req.get("cause"),), daemon=True).start()

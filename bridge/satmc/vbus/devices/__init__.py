@@ -1,0 +1,50 @@
+"""Device models on a board's private virtual bus, made from the board file.
+
+    sim:
+      devices:
+        - {name: temp0, model: lm75, bus: board, addr: 0x48, temperature: 25.0}
+
+Each model is a module here with a class `Model(Target)` whose constructor takes the
+entry's remaining keys, and which offers `set(**physical_values)` (the stimulus API)
+and `state() -> dict`. Models do not answer general calls.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from ..bus import Target
+
+
+class DeviceModel(Target):
+    """Base of device models: register-level behaviour plus a stimulus API."""
+
+    general_call = False
+
+    def set(self, **values) -> None:
+        """Change physical values (temperature, voltage, ...); unknown names raise."""
+        for k, v in values.items():
+            if k not in self.stimuli():
+                raise ValueError(f"{type(self).__name__} has no stimulus {k!r}; "
+                                 f"it has: {', '.join(self.stimuli())}")
+            setattr(self, k, v)
+
+    def stimuli(self) -> tuple[str, ...]:
+        return ()
+
+    def state(self) -> dict:
+        return {k: getattr(self, k) for k in self.stimuli()}
+
+
+def create(entry: dict) -> tuple[str, int, str, DeviceModel]:
+    """(bus, addr7, name, model) for one board-file device entry."""
+    e = dict(entry)
+    model = e.pop("model")
+    bus = e.pop("bus", "board")
+    addr = e.pop("addr")
+    name = e.pop("name", f"{model}@{addr:#04x}")
+    try:
+        module = importlib.import_module(f"{__name__}.{model}")
+    except ModuleNotFoundError:
+        raise ValueError(f"unknown device model {model!r}") from None
+    return bus, addr, name, module.Model(**e)
