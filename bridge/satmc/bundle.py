@@ -3,14 +3,17 @@
     bundle = build_bundle(load_board("sim"), Path("build/sim"))
     bundle.root          # main.py, board_config.mpy, ipmc/*.mpy, manifest.json
 
-Every firmware module is compiled with mpy-cross; the board config is generated
-from the board file as a module and compiled too; main.py stays source (MicroPython
-runs main.py, not main.mpy). manifest.json records versions and a SHA-256 per file.
+Every firmware module is compiled with mpy-cross for the board's architecture; the
+board config is generated from the board file as a module and compiled too; main.py
+stays source (MicroPython runs main.py, not main.mpy). Extra files (the FRU image)
+come from PROVIDERS. manifest.json records versions and a SHA-256 per file; `satmc
+flash` compares those hashes with the board's files and copies only what changed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import shutil
 import subprocess
@@ -19,11 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from pprint import pformat
 
-from .boards import FIRMWARE_DIR, Board
+from .boards import FIRMWARE_DIR, MCUS, REPO, Board, load_board
 from .errors import SatmcError
 
-MARCH = {"unix": None, "rp2040": "armv6m", "rp2350": "armv7emsp", "stm32": "armv7emsp",
-         "esp32s3": "xtensawin"}
+MARCH = {"unix": None, "rp2040": "armv6m", "rp2350": "armv7emsp", "stm32": "armv7emsp"}
+MIN_MICROPYTHON = (1, 26)  # machine.I2CTarget
+MANIFEST = "manifest.json"
+
+# Extra bundle files: "module:function" names; function(board) -> {relative path: bytes}.
+# A provider adds files the firmware reads at run time (e.g. the FRU image).
+PROVIDERS: list[str] = []
 
 MAIN_PY = '''"""satmc firmware entry point (generated)."""
 import board_config
@@ -61,8 +69,45 @@ def _compile(src: Path, dst: Path, source_name: str, march: str | None) -> None:
         raise BundleError(f"mpy-cross failed on {source_name}:\n{r.stderr.strip()}")
 
 
-def build_bundle(board: Board, out: Path) -> Bundle:
+def default_dir(board: Board) -> Path:
+    return REPO / "build" / board.name / "bundle"
+
+
+def _extra_files(board: Board) -> dict[str, bytes]:
+    files: dict[str, bytes] = {}
+    for name in PROVIDERS:
+        module, func = name.split(":")
+        for rel, data in getattr(importlib.import_module(module), func)(board).items():
+            if rel in files or rel == MANIFEST or rel.endswith((".py", ".mpy")):
+                raise BundleError(f"{name}: bundle file {rel} clashes with another file")
+            files[rel] = data
+    return files
+
+
+def _write_sources(board: Board, out: Path) -> Path:
+    """board_config.py and main.py of the board in out; returns the board_config.py path."""
+    gen = out / "board_config.py"
+    gen.write_text(
+        f'"""Board config of {board.name} (generated from {board.path.name})."""\n\n'
+        f"CONFIG = {pformat(board.config, width=99, sort_dicts=True)}\n"
+    )
+    (out / "main.py").write_text(MAIN_PY)
+    return gen
+
+
+def frozen_sources(board: Board, out: Path) -> str:
+    """Sources `make frozen` freezes besides ipmc; returns "ports/PORT BOARD=NAME"."""
+    mpy_board = board.data.get("micropython_board")
+    if board.mcu == "unix" or not mpy_board:
+        raise BundleError(f"board {board.name} names no MicroPython board (micropython_board)")
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_sources(board, out)
+    return f"ports/{MCUS[board.mcu].port} BOARD={mpy_board}"
+
+
+def build_bundle(board: Board, out: Path | None = None) -> Bundle:
+    out = Path(out or default_dir(board))
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -70,14 +115,12 @@ def build_bundle(board: Board, out: Path) -> Bundle:
     for src in sorted((FIRMWARE_DIR / "ipmc").glob("*.py")):
         rel = f"ipmc/{src.name}"
         _compile(src, out / "ipmc" / (src.stem + ".mpy"), rel, march)
-    gen = out / "board_config.py"
-    gen.write_text(
-        f'"""Board config of {board.name} (generated from {board.path.name})."""\n\n'
-        f"CONFIG = {pformat(board.config, width=99, sort_dicts=True)}\n"
-    )
+    gen = _write_sources(board, out)
     _compile(gen, out / "board_config.mpy", "board_config.py", march)
     gen.unlink()
-    (out / "main.py").write_text(MAIN_PY)
+    for rel, data in _extra_files(board).items():
+        (out / rel).parent.mkdir(parents=True, exist_ok=True)
+        (out / rel).write_bytes(data)
     files = {}
     for p in sorted(out.rglob("*")):
         if p.is_file():
@@ -89,9 +132,45 @@ def build_bundle(board: Board, out: Path) -> Bundle:
         "board": board.name,
         "mcu": board.mcu,
         "firmware_version": board.config["firmware_version"],
+        "march": march,
+        "micropython_min": ".".join(map(str, MIN_MICROPYTHON)),
         "mpy_cross": subprocess.run(mpy_cross() + ["--version"], capture_output=True,
                                     text=True).stdout.strip(),
+        "board_file_sha256": hashlib.sha256(board.path.read_bytes()).hexdigest(),
         "files": files,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return Bundle(out, manifest)
+
+
+def bundle_size(bundle: Bundle) -> int:
+    """Bytes the bundle takes on the board's filesystem (its files plus the manifest)."""
+    return sum(f["size"] for f in bundle.manifest["files"].values()) + (
+        bundle.root / MANIFEST
+    ).stat().st_size
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    p = argparse.ArgumentParser(prog="python -m satmc.bundle", description=__doc__.split("\n")[0])
+    p.add_argument("--board", default="sim")
+    p.add_argument("--out", type=Path)
+    p.add_argument("--frozen", type=Path, metavar="DIR",
+                   help="write the sources to freeze to DIR and print the port's make arguments")
+    args = p.parse_args(argv)
+    try:
+        if args.frozen:
+            print(frozen_sources(load_board(args.board), args.frozen))
+            return 0
+        b = build_bundle(load_board(args.board), args.out)
+    except SatmcError as e:
+        print(f"satmc: error: {e}", file=sys.stderr)
+        return 1
+    print(f"{b.root}: {len(b.manifest['files'])} files, {bundle_size(b)} bytes, "
+          f"firmware {b.manifest['firmware_version']} for {b.manifest['mcu']}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -6,7 +6,10 @@
 
 The IPMB address comes from the board config (fixed, or read from geographic
 address pins). I2C block `target` answers as a target; block `controller`, wired to
-the same lines, writes responses and events to their destinations.
+the same lines, writes responses and events to their destinations. Blocks whose
+pins the port fixes (stm32) have no scl/sda in the config. `mc.private_bus` is the
+SoftI2C of the board's sensors (None without one); a heartbeat LED blinks while the
+main loop runs.
 """
 
 import asyncio
@@ -45,6 +48,13 @@ def make_guid(uid, name):
     return bytes(g)
 
 
+def _pins(blk):
+    """scl=/sda= keyword arguments of an I2C block: none where the port fixes them."""
+    if "scl" not in blk:
+        return {}
+    return {"scl": machine.Pin(blk["scl"]), "sda": machine.Pin(blk["sda"])}
+
+
 def build(config):
     """Construct the controller and its link from the board config (no tasks yet)."""
     ipmb = config["ipmb"]
@@ -52,17 +62,22 @@ def build(config):
     mc = MC(config)
     mc.guid = make_guid(machine.unique_id(), config["name"])
     t, c = ipmb["target"], ipmb["controller"]
-    target = machine.I2CTarget(
-        t["block"], mc.address >> 1, scl=machine.Pin(t["scl"]), sda=machine.Pin(t["sda"])
-    )
-    controller = machine.I2C(
-        c["block"],
-        scl=machine.Pin(c["scl"]),
-        sda=machine.Pin(c["sda"]),
-        freq=ipmb.get("freq", 100_000),
-    )
+    target = machine.I2CTarget(t["block"], mc.address >> 1, **_pins(t))
+    controller = machine.I2C(c["block"], freq=ipmb.get("freq", 100_000), **_pins(c))
     mc.link = IPMBLink(target, controller, mc.address, stats=mc.stats)
+    pb = config.get("private_bus")
+    mc.private_bus = pb and machine.SoftI2C(
+        scl=machine.Pin(pb["scl"]), sda=machine.Pin(pb["sda"]), freq=pb["freq"]
+    )
     return mc
+
+
+async def _heartbeat(led):
+    """Toggle the LED every 500 ms: it blinks as long as the main loop runs."""
+    pin = machine.Pin(led["pin"], machine.Pin.OUT, value=led["active_low"])
+    while True:
+        pin.toggle()
+        await asyncio.sleep_ms(500)
 
 
 async def _supervise(mc, wdt):
@@ -77,15 +92,26 @@ async def _supervise(mc, wdt):
 
 async def serve(mc):
     mc.link.start(mc.handle_frame)
+    led = mc.config.get("leds", {}).get("heartbeat")
+    if led:
+        asyncio.create_task(_heartbeat(led))
     wdt_ms = mc.config.get("watchdog_ms") or 0
-    wdt = machine.WDT(timeout=wdt_ms) if wdt_ms else None
+    mc.wdt = machine.WDT(timeout=wdt_ms) if wdt_ms else None
     gc.collect()
     print("satmc: serving IPMB at 0x%02x" % mc.address)
-    await _supervise(mc, wdt)
+    await _supervise(mc, mc.wdt)
 
 
 def run(config):
     if hasattr(micropython, "alloc_emergency_exception_buf"):  # not on the unix port
         micropython.alloc_emergency_exception_buf(100)
     mc = build(config)
-    asyncio.run(serve(mc))
+    mc.wdt = None
+    try:
+        asyncio.run(serve(mc))
+    except KeyboardInterrupt:
+        # Ctrl-C on the USB REPL (satmc flash does this): a started watchdog cannot be
+        # stopped, so a timer keeps feeding it while someone works at the REPL.
+        if mc.wdt is not None:
+            machine.Timer(period=1000, callback=lambda t: mc.wdt.feed())
+        raise

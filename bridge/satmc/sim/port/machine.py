@@ -560,6 +560,36 @@ class WDT:
                 return
 
 
+class Timer:
+    """A periodic or one-shot software timer; the callback runs via micropython.schedule."""
+
+    ONE_SHOT = 0
+    PERIODIC = 1
+
+    def __init__(self, id=-1, *, mode=PERIODIC, period=-1, callback=None):
+        self._running = False
+        if callback is not None:
+            self.init(mode=mode, period=period, callback=callback)
+
+    def init(self, *, mode=PERIODIC, period=-1, callback=None):
+        self.deinit()
+        self._mode, self._period, self._callback = mode, max(1, period), callback
+        self._running = True
+        _thread.start_new_thread(self._run, ())
+
+    def _run(self):
+        while self._running:
+            time.sleep_ms(self._period)
+            if not self._running:
+                return
+            micropython.schedule(self._callback, self)
+            if self._mode == Timer.ONE_SHOT:
+                self._running = False
+
+    def deinit(self):
+        self._running = False
+
+
 def unique_id():
     uid = os.getenv("SATMC_UNIQUE_ID") or "e66038b7135c2a2f"
     return bytes(int(uid[i : i + 2], 16) for i in range(0, len(uid), 2))
