@@ -47,7 +47,7 @@ class MCU:
 MCUS = {
     "unix": MCU("unix", "linux", "linux", int, 255, tuple(range(8)), "any", 8388),
     "rp2040": MCU("rp2", "rp2", "RP2040", int, 29, (0, 1), "rp2", 8388),
-    "rp2350": MCU("rp2", "rp2", "RP2350", int, 47, (0, 1), "rp2", 16777),
+    "rp2350": MCU("rp2", "rp2", "RP2350", int, 47, (0, 1), "rp2", 8388),  # 16777 from 1.29
     "stm32": MCU("stm32", "pyboard", "STM32", str, 0, (1, 2, 3, 4), "fixed", 32767),
 }
 UNSUPPORTED_MCUS = {

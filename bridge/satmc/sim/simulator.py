@@ -92,6 +92,13 @@ class Simulator:
     def start(self, timeout: float = 20.0) -> "Simulator":
         bundle = build_bundle(self.board, self.build_dir / "bundle")
         self.bundle_dir = bundle.root
+        self._start_bus()
+        self._spawn()
+        self.wait_ready(timeout)
+        return self
+
+    def _start_bus(self) -> None:
+        """The board's buses and devices, and the control ops; no firmware yet."""
         Path(self.socket_path).parent.mkdir(parents=True, exist_ok=True)
         wiring = self.board.sim.get("wiring") or {"ipmb": [0, 1, 2, 3]}
         self.server = BusServer(
@@ -114,9 +121,6 @@ class Simulator:
             "output": self.output[-50:],
         }
         self._wiring = ";".join(f"{bus}={','.join(map(str, pins))}" for bus, pins in wiring.items())
-        self._spawn()
-        self.wait_ready(timeout)
-        return self
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
