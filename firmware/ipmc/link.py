@@ -18,7 +18,10 @@ whichever comes first:
   * readback, for hosts that cannot be I2C targets (FTDI MPSSE): an I2C *read* of
     our address returns [length, frame...] for the oldest waiting frame, or [0] when
     none is waiting, then 0xFF. A frame counts as delivered only when the host has
-    clocked all of it; a read cut short leaves it queued for the next read.
+    clocked all of it and one byte more (hosts read 2 + length bytes): rp2 raises one
+    READ_REQ after the final NACK that is never clocked, so only a READ_REQ beyond
+    the frame proves its last byte went out. A read cut short leaves the frame queued;
+    at worst a host sees a frame twice, never loses one.
 Each frame gets one master-write attempt (with bounded retries for lost arbitration
 or data NACKs); when its destination NACKs the address (a master-only host), the
 frame is parked for readback and costs no more bus time. Responses nobody collects
@@ -111,7 +114,7 @@ class Outbox:
 
 
 class IPMBLink:
-    def __init__(self, target, controller, own_sa, outbox_slots=8, send_tries=3, stats=None):
+    def __init__(self, target, controller, own_sa, outbox_slots=8, send_tries=2, stats=None):
         self.target = target
         self.controller = controller
         self.own_sa = own_sa
@@ -214,7 +217,7 @@ class IPMBLink:
         self._rb_slot = -1
         if i < 0:
             return
-        if self._rb_off >= self._rb_len:
+        if self._rb_off > self._rb_len:
             self.outbox.state[i] = FREE
             self.stats["read_back"] += 1
         else:
@@ -319,10 +322,12 @@ class IPMBLink:
                 if self.controller.writeto(dest, self._tx_views[n]) == n - 1:
                     return True
             except OSError as e:
-                if e.errno == _ENODEV:  # nobody answers there: a master-only host
+                # ENODEV: address NACK (bit-banged/other ports): a master-only host.
+                # rp2 reports an address NACK and lost arbitration alike as EIO: retry.
+                if e.errno == _ENODEV:
                     self.stats["send_failed"] += 1
                     return False
             self.stats["send_retries"] += 1
-            await asyncio.sleep_ms(2 << attempt)
+            await asyncio.sleep_ms(1 << attempt)
         self.stats["send_failed"] += 1
         return False

@@ -69,21 +69,24 @@ class FakeTarget:
                 micropython.heap_unlock()
 
     def controller_reads(self, n, heap_locked=False):
-        """IRQ sequence of a controller read of n bytes; returns what it got."""
+        """IRQ sequence of a controller read of n bytes, as rp2 raises it; returns what it got.
+
+        rp2 raises one READ_REQ more than bytes clocked (after the final NACK).
+        """
         self.tx_len = 0
         if heap_locked:
             micropython.heap_lock()
         try:
             self.fire(machine.I2CTarget.IRQ_ADDR_MATCH_READ)
             i = 0
-            while i < n:
+            while i <= n:
                 self.fire(machine.I2CTarget.IRQ_READ_REQ)
                 i += 1
             self.fire(machine.I2CTarget.IRQ_END_READ)
         finally:
             if heap_locked:
                 micropython.heap_unlock()
-        return bytes(self.tx[: self.tx_len])
+        return bytes(self.tx[:n])
 
 
 class FakeController:

@@ -51,8 +51,15 @@ def test_readback_returns_length_then_frame_oldest_first():
     got = t.controller_reads(10, heap_locked=True)
     assert got == b"\x08\x20\x1c\xc4\x72\x04\x01\x00\x8a\xff"
     assert link.stats["read_back"] == 1
-    assert t.controller_reads(9)[5] == 0x08  # the second frame, seq 2
+    assert t.controller_reads(10)[5] == 0x08  # the second frame, seq 2
     assert t.controller_reads(3) == b"\x00\xff\xff"  # nothing waits
+
+
+def test_readback_of_exactly_the_frame_is_delivered_on_rp2():
+    t, link = _link()
+    i = _queue(link, b"\x20\x1c\xc4\x72\x04\x01\x00\x8a")
+    t.controller_reads(9)  # rp2's extra READ_REQ proves the last byte was clocked
+    assert link.outbox.state[i] == FREE
 
 
 def test_readback_cut_short_keeps_the_frame():
@@ -60,7 +67,9 @@ def test_readback_cut_short_keeps_the_frame():
     i = _queue(link, b"\x20\x1c\xc4\x72\x04\x01\x00\x8a")
     assert t.controller_reads(1) == b"\x08"
     assert link.outbox.state[i] == QUEUED and link.stats["readback_partial"] == 1
-    assert t.controller_reads(9)[1:] == b"\x20\x1c\xc4\x72\x04\x01\x00\x8a"
+    assert t.controller_reads(8) == b"\x08\x20\x1c\xc4\x72\x04\x01\x00"  # one short
+    assert link.outbox.state[i] == QUEUED
+    assert t.controller_reads(10)[1:9] == b"\x20\x1c\xc4\x72\x04\x01\x00\x8a"
     assert link.outbox.state[i] == FREE
 
 
@@ -88,7 +97,7 @@ def test_frame_to_a_nacking_destination_is_parked_for_readback():
     link.outbox.state[i] = QUEUED
     assert link._next_to_send() < 0  # no more master writes for it
     assert link.stats["send_failed"] == 1 and link.stats["send_retries"] == 0
-    assert t.controller_reads(9)[1] == 0x20  # readback still has it
+    assert t.controller_reads(10)[1] == 0x20  # readback still has it
     j = _queue(link, b"\x20\x1c\xc4\x72\x08\x01\x00\x86")
     assert link._next_to_send() == j  # a new frame gets its own attempt
 
