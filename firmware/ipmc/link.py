@@ -328,6 +328,7 @@ class IPMBLink:
                     self.stats["send_failed"] += 1
                     return False
             self.stats["send_retries"] += 1
-            await asyncio.sleep_ms(1 << attempt)
+            if attempt:  # the controller waits for a free bus itself; back off on repeats
+                await asyncio.sleep_ms(1 << attempt)
         self.stats["send_failed"] += 1
         return False
