@@ -58,35 +58,48 @@ def ipmi_rate(sim: Simulator, n: int, readback: bool) -> tuple[float, float]:
 
 def run() -> None:
     with tempfile.TemporaryDirectory(prefix="satmc-bench-") as tmp:
-        sim = Simulator("sim", socket_path=str(Path(tmp) / "s.sock"),
-                        build_dir=Path(tmp) / "build").start()
+        sim = Simulator(
+            "sim", socket_path=str(Path(tmp) / "s.sock"), build_dir=Path(tmp) / "build"
+        ).start()
         try:
             with connect(sim.url, address=sim.address) as sat:
                 boot = read_heap(sat)
             rate, wire = raw_rate(sim, N)
-            print(f"Get Device ID, raw frames, master-write answers : {rate:7.0f} req/s "
-                  f"(wire {wire * 1e3:.2f} ms/req)")
+            print(
+                f"Get Device ID, raw frames, master-write answers : {rate:7.0f} req/s "
+                f"(wire {wire * 1e3:.2f} ms/req)"
+            )
             for readback in (False, True):
                 r, w = ipmi_rate(sim, N // 2, readback)
                 mode = "readback    " if readback else "master write"
-                print(f"Get Device ID via python-ipmi, {mode}      : {r:7.0f} req/s "
-                      f"(wire {w * 1e3:.2f} ms/req)")
+                print(
+                    f"Get Device ID via python-ipmi, {mode}      : {r:7.0f} req/s "
+                    f"(wire {w * 1e3:.2f} ms/req)"
+                )
             sim.control("pacing", on=True)
             rate, wire = raw_rate(sim, N // 2)
             limit = 1 / wire
-            print(f"paced at 100 kHz, raw frames                    : {rate:7.0f} req/s of a "
-                  f"wire limit {limit:.0f} req/s -> ratio {rate / limit:.2f} (target >= 0.8)")
+            print(
+                f"paced at 100 kHz, raw frames                    : {rate:7.0f} req/s of a "
+                f"wire limit {limit:.0f} req/s -> ratio {rate / limit:.2f} (target >= 0.8)"
+            )
             r, w = ipmi_rate(sim, N // 4, readback=True)
-            print(f"paced at 100 kHz, python-ipmi readback          : {r:7.0f} req/s of a "
-                  f"wire limit {1 / w:.0f} req/s -> ratio {r * w:.2f}")
+            print(
+                f"paced at 100 kHz, python-ipmi readback          : {r:7.0f} req/s of a "
+                f"wire limit {1 / w:.0f} req/s -> ratio {r * w:.2f}"
+            )
             sim.control("pacing", on=False)
             with connect(sim.url, address=sim.address) as sat:
                 end = read_heap(sat)
             frames = end["hot_frames"] - boot["hot_frames"]
             per = (end["hot_alloc"] - boot["hot_alloc"]) / max(1, frames)
-            print(f"heap allocated per request in the firmware      : {per:.2f} bytes "
-                  f"over {frames} requests (target 0)")
-            print(f"heap in use after boot (unix port, sim board)   : {boot['used']} bytes, "
-                  f"{boot['free']} free")
+            print(
+                f"heap allocated per request in the firmware      : {per:.2f} bytes "
+                f"over {frames} requests (target 0)"
+            )
+            print(
+                f"heap in use after boot (unix port, sim board)   : {boot['used']} bytes, "
+                f"{boot['free']} free"
+            )
         finally:
             sim.stop()

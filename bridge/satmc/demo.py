@@ -30,13 +30,16 @@ def run(board: str) -> int:
         section(f"Starting the simulated board '{board}'")
         t0 = time.monotonic()
         with Simulator(board, socket_path=sock, build_dir=Path(tmp) / "build") as sim:
-            print(f"firmware bundle: {sum(1 for _ in sim.bundle_dir.rglob('*.mpy'))} .mpy files, "
-                  f"running on the MicroPython unix port (up in {time.monotonic() - t0:.1f} s)")
+            print(
+                f"firmware bundle: {sum(1 for _ in sim.bundle_dir.rglob('*.mpy'))} .mpy files, "
+                f"running on the MicroPython unix port (up in {time.monotonic() - t0:.1f} s)"
+            )
             print(f"virtual IPMB: {sim.url}, satellite at 0x{sim.address:02x}")
             with connect(sim.url, address=sim.address) as sat:
                 section("Get Device ID (the BMC receives the answer as a master write)")
                 dev = decode_device_id(sat.call(0x06, 0x01))
-                print(f"  Device ID       : 0x{dev['device_id']:02x} revision {dev['device_revision']}")
+                rev = dev["device_revision"]
+                print(f"  Device ID       : 0x{dev['device_id']:02x} revision {rev}")
                 print(f"  Firmware        : {dev['firmware']}")
                 print(f"  IPMI version    : {dev['ipmi_version']}")
                 print(f"  Manufacturer ID : {dev['manufacturer_id']}")
@@ -57,8 +60,10 @@ def run(board: str) -> int:
                 print(f"  an unknown command answers 0x{cc:02x} (invalid command)")
                 section("Satellite counters")
                 c = read_counters(sat)
-                print(f"  requests {c['requests']}, delivered by master write {c['sent']}, "
-                      f"by readback {c['read_back']}, malformed frames dropped {c['malformed']}")
+                print(
+                    f"  requests {c['requests']}, delivered by master write {c['sent']}, "
+                    f"by readback {c['read_back']}, malformed frames dropped {c['malformed']}"
+                )
             section("Stopping")
         print("simulator and firmware stopped. Next: 'make sim' keeps one running for satmc.")
     return 0

@@ -35,8 +35,9 @@ disable_irq() sections, so no slot is ever taken by both paths.
 """
 
 import asyncio
-import machine
 import time
+
+import machine
 from micropython import const
 
 from .ipmb import MAX_FRAME, Request
@@ -122,8 +123,16 @@ class IPMBLink:
         self.send_tries = send_tries
         self.stats = stats if stats is not None else {}
         for k in (
-            "frames_in", "oversize", "rx_overflow", "sent", "send_retries", "send_failed",
-            "read_back", "readback_partial", "expired", "outbox_full",
+            "frames_in",
+            "oversize",
+            "rx_overflow",
+            "sent",
+            "send_retries",
+            "send_failed",
+            "read_back",
+            "readback_partial",
+            "expired",
+            "outbox_full",
         ):
             self.stats.setdefault(k, 0)
         # receive staging (IRQ side)

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 # The firmware's ipmc/counters.py NAMES, in order; tests check the two agree.
 COUNTER_NAMES = (
-    "frames_in", "malformed", "oversize", "rx_overflow", "not_for_us", "requests",
-    "outbox_full", "sent", "send_retries", "send_failed", "read_back", "readback_partial",
+    "frames_in",
+    "malformed",
+    "oversize",
+    "rx_overflow",
+    "not_for_us",
+    "requests",
+    "outbox_full",
+    "sent",
+    "send_retries",
+    "send_failed",
+    "read_back",
+    "readback_partial",
     "expired",
 )
 NETFN_OEM = 0x30

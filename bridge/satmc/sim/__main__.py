@@ -1,6 +1,6 @@
 """`make sim` / `python -m satmc.sim`: run the simulated board until Ctrl-C.
 
-    python -m satmc.sim --board sim [--socket PATH] [--pacing] [--pcap trace.pcap]
+python -m satmc.sim --board sim [--socket PATH] [--pacing] [--pcap trace.pcap]
 """
 
 from __future__ import annotations
@@ -24,21 +24,30 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-q", "--quiet", action="store_true", help="do not echo firmware output")
     args = p.parse_args(argv)
     log = (lambda line: None) if args.quiet else (lambda line: print(f"  [firmware] {line}"))
-    sim = Simulator(args.board, socket_path=args.socket, pacing=args.pacing, pcap=args.pcap,
-                    heapsize=args.heapsize, log=log)
+    sim = Simulator(
+        args.board,
+        socket_path=args.socket,
+        pacing=args.pacing,
+        pcap=args.pcap,
+        heapsize=args.heapsize,
+        log=log,
+    )
     try:
         sim.start()
     except SatmcError as e:
         print(f"satmc.sim: error: {e}", file=sys.stderr)
         sim.stop()
         return 1
-    print(f"""
+    print(
+        f"""
 Simulated board '{sim.board.name}' answers at IPMB 0x{sim.address:02x} on {sim.url}
 In another terminal:
     .venv/bin/satmc -t {sim.url} info
     .venv/bin/satmc -t {sim.url} --readback info      # as a master-only (FTDI-like) host
     export SATMC_TARGET={sim.url}                          # then just: satmc info
-{"Bus trace: " + args.pcap + chr(10) if args.pcap else ""}Ctrl-C stops the simulator.""", flush=True)
+{"Bus trace: " + args.pcap + chr(10) if args.pcap else ""}Ctrl-C stops the simulator.""",
+        flush=True,
+    )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *a: stop.set())
     try:

@@ -213,8 +213,13 @@ class Bus:
                 self.stats["address_nacks"] += 1
             return injected
         if addr7 == GENERAL_CALL and not read:
-            target = _GeneralCall([t for t in dict.fromkeys(self.targets.values())
-                                   if getattr(t, "general_call", True)])
+            target = _GeneralCall(
+                [
+                    t
+                    for t in dict.fromkeys(self.targets.values())
+                    if getattr(t, "general_call", True)
+                ]
+            )
         else:
             target = self.targets.get(addr7)
         delay = self.faults.target_delay(addr7)
@@ -339,4 +344,4 @@ class Bus:
         with self._cond:
             kept = list(self.trace)
             first = self.trace_seq - len(kept)
-            return self.trace_seq, kept[max(0, seq - first):]
+            return self.trace_seq, kept[max(0, seq - first) :]

@@ -33,12 +33,12 @@ import _thread
 import asyncio
 import errno
 import json
-import micropython
 import os
 import socket
 import struct
 import time
 
+import micropython
 import vbus_wire as _w
 
 IRQ_ADDR_MATCH_READ = 1 << 0
@@ -460,7 +460,9 @@ class I2CTarget:
     def irq(self, handler=None, trigger=IRQ_END_READ | IRQ_END_WRITE, hard=False):
         if handler is not None:
             if trigger & _HARD_ONLY and not hard:
-                raise ValueError("hard IRQ required (ADDR_MATCH/READ_REQ/WRITE_REQ need hard=True)")
+                raise ValueError(
+                    "hard IRQ required (ADDR_MATCH/READ_REQ/WRITE_REQ need hard=True)"
+                )
             self._handler, self._trigger, self._hard = handler, trigger, hard
         return self._irq
 
@@ -615,7 +617,9 @@ class I2CTarget:
 
 # --- watchdog, reset, identity ---------------------------------------------------------------
 
-_reset_cause = [PWRON_RESET if not os.getenv("SATMC_RESET_CAUSE") else int(os.getenv("SATMC_RESET_CAUSE"))]
+_reset_cause = [
+    PWRON_RESET if not os.getenv("SATMC_RESET_CAUSE") else int(os.getenv("SATMC_RESET_CAUSE"))
+]
 
 
 def reset_cause():
