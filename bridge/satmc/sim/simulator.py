@@ -156,6 +156,7 @@ class Simulator:
             stdin=subprocess.DEVNULL,
             text=True,
             bufsize=1,
+            start_new_session=True,  # Ctrl-C in the terminal reaches the simulator only
         )
         threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
 
