@@ -40,6 +40,7 @@ import time
 import machine
 from micropython import const
 
+from . import counters
 from .ipmb import MAX_FRAME, Request
 
 FREE = const(0)
@@ -121,20 +122,7 @@ class IPMBLink:
         self.own_sa = own_sa
         self.outbox = Outbox(outbox_slots)
         self.send_tries = send_tries
-        self.stats = stats if stats is not None else {}
-        for k in (
-            "frames_in",
-            "oversize",
-            "rx_overflow",
-            "sent",
-            "send_retries",
-            "send_failed",
-            "read_back",
-            "readback_partial",
-            "expired",
-            "outbox_full",
-        ):
-            self.stats.setdefault(k, 0)
+        self.stats = stats if stats is not None else {n: 0 for n in counters.NAMES}
         # receive staging (IRQ side)
         self._stage = bytearray(MAX_FRAME)
         self._stage_views = [memoryview(self._stage)[i:] for i in range(MAX_FRAME)]
