@@ -57,17 +57,6 @@ def test_stats_lists_the_counters(sim):
     assert r.returncode == 0 and "malformed" in r.stdout and "read_back" in r.stdout
 
 
-def test_counter_names_agree_with_the_firmware():
-    sys.path.insert(0, str(BOARD.path.parents[1] / "firmware"))
-    try:
-        from ipmc import counters
-    finally:
-        sys.path.pop(0)
-    from satmc.cli.stats import COUNTER_NAMES
-
-    assert tuple(counters.NAMES) == COUNTER_NAMES
-
-
 @pytest.mark.parametrize(
     "args,message",
     [
