@@ -45,7 +45,7 @@ def install(
         for chip in chips:
             chip.bus.close()
         raise
-    backend = TwinBackend(chips)
+    backend = TwinBackend(chips, socket_path)
     usb_backend.set_backend(backend)
     if _pyftdi_backends is None:
         _pyftdi_backends = UsbTools.BACKENDS
@@ -72,3 +72,11 @@ def uninstall() -> None:
 
 def installed() -> TwinBackend | None:
     return usb_backend.get_backend()
+
+
+def ensure_installed(socket_path: str) -> TwinBackend:
+    """The installed twin if it serves socket_path, else a fresh install() for it."""
+    backend = usb_backend.get_backend()
+    if backend is not None and backend.socket_path == socket_path:
+        return backend
+    return install(socket_path)

@@ -4,12 +4,17 @@
     chip.control(0x40, 0x0B, 0x0203, 1, b"")     # set bitmode MPSSE
     chip.bulk_out(bytes((0x81, 0x87)))           # get pins, send immediate
     chip.bulk_in(512)                            # b"\\x32\\x60" + pins
-    chip.counters                                # {"bulk_out": 1, "bulk_in": 1, "control": 1}
+    chip.counters       # {"bulk_out": 1, "bulk_in": 1, "round_trips": 1, "control": 1}
 
 Bulk IN data comes in 512-byte packets, each opening with the chip's two modem-status
 bytes; an IN with nothing queued returns the two status bytes alone (as the chip does
 when its latency timer expires). Bytes written to the OUT endpoint are MPSSE commands
 once bitmode 0x02 is set; in other modes they would be UART data and are dropped.
+
+Counters: bulk OUT and IN transfers, control transfers, and round trips: turnarounds
+from OUT to IN (commands sent, then the host waits for their answer). Stock pyftdi
+makes one per written I2C byte; a batch split over two OUT transfers by pyftdi's
+FIFO-sized chunking is still one round trip.
 """
 
 from __future__ import annotations
@@ -65,7 +70,8 @@ class FT232H:
         self.serial = serial
         self.bus = bus
         self.mpsse = MPSSE(bus)
-        self.counters = {"bulk_out": 0, "bulk_in": 0, "control": 0}
+        self.counters = {"bulk_out": 0, "bulk_in": 0, "round_trips": 0, "control": 0}
+        self._last_out = False
         self.latency = LATENCY_DEFAULT
         self.bitmode = 0
         self.bitmask = 0
@@ -212,6 +218,7 @@ class FT232H:
     def bulk_out(self, data: bytes) -> int:
         with self._lock:
             self.counters["bulk_out"] += 1
+            self._last_out = True
             if self.bitmode == BITMODE_MPSSE:
                 self._tx += self.mpsse.execute(data)
             return len(data)
@@ -221,6 +228,9 @@ class FT232H:
         ends the transfer."""
         with self._lock:
             self.counters["bulk_in"] += 1
+            if self._last_out:
+                self.counters["round_trips"] += 1
+                self._last_out = False
             out = bytearray()
             while len(out) + len(MODEM_STATUS) <= size:
                 room = min(PACKET_SIZE, size - len(out)) - len(MODEM_STATUS)

@@ -1,6 +1,6 @@
 """A pyusb backend whose only devices are emulated FT232H chips (see ft232h.py).
 
-    backend = TwinBackend([FT232H("SATMC01", bus, address=1)])
+    backend = TwinBackend([FT232H("SATMC01", bus, address=1)], "/tmp/satmc/sim.sock")
     usb.core.find(idVendor=0x0403, backend=backend)
 
 pyftdi loads backends by module name (`UsbTools.BACKENDS`) and calls the module's
@@ -46,9 +46,10 @@ def _unplugged(chip: FT232H, e: Exception) -> USBError:
 
 
 class TwinBackend(IBackend):
-    def __init__(self, chips: list[FT232H]):
+    def __init__(self, chips: list[FT232H], socket_path: str):
         super().__init__()
         self.chips = chips
+        self.socket_path = socket_path
 
     def chip(self, serial: str) -> FT232H:
         for chip in self.chips:
