@@ -203,7 +203,9 @@ class MPSSE:
     def _length(self, op: int, buf: bytearray, at: int) -> int | None:
         """Bytes taken by the command at buf[at] (opcode included); None if incomplete."""
         if op < 0x80:
-            if op & 0x40 or not op & 0x30:
+            if op & 0x40:  # TMS shifts: length and data byte (answered 0xFA here)
+                return 3 if op & 0x02 else 1
+            if not op & 0x30:
                 return 1
             if op & 0x02:
                 return 3 if op & 0x10 else 2
@@ -260,22 +262,9 @@ class MPSSE:
             reply += bytes((BAD_COMMAND, op))
 
 
+# Bytes per command, opcode included (1 when absent: a lone opcode answered 0xFA)
 _FIXED_LENGTHS = {
-    0x80: 3,
-    0x82: 3,
-    0x81: 1,
-    0x83: 1,
-    0x84: 1,
-    0x85: 1,
-    0x86: 3,
-    0x87: 1,
-    0x8A: 1,
-    0x8B: 1,
-    0x8C: 1,
-    0x8D: 1,
-    0x8E: 2,
-    0x8F: 3,
-    0x96: 1,
-    0x97: 1,
-    0x9E: 3,
-}
+    0x80: 3, 0x82: 3, 0x81: 1, 0x83: 1, 0x84: 1, 0x85: 1, 0x86: 3, 0x87: 1,
+    0x8A: 1, 0x8B: 1, 0x8C: 1, 0x8D: 1, 0x8E: 2, 0x8F: 3, 0x96: 1, 0x97: 1, 0x9E: 3,
+    0x9C: 3, 0x9D: 3,  # clock bytes until GPIOL1: not emulated, answered 0xFA
+}  # fmt: skip
