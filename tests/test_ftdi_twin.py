@@ -15,7 +15,6 @@ from satmc.transports import connect
 from satmc.transports.ftdi import open_i2c
 from satmc.transports.ftdi_batch import read_frame, write_frame
 from satmc.twin.mpsse import MPSSE
-from satmc.vbus.client import BusController
 
 URL = "ftdi://ftdi:232h/1"
 SAT = 0x39
@@ -45,17 +44,21 @@ def i2c(chip):
     ctrl.close()
 
 
-def wait_for_response(sim, seconds: float = 2.0) -> None:
-    """Until the satellite has a frame waiting: peeked over the virtual bus, not USB,
-    so the USB counts stay exact."""
-    peek = BusController(sim.socket_path, "ipmb", name="peek")
-    try:
-        deadline = time.monotonic() + seconds
-        while peek.read(SAT, 1)[0] == 0:
-            assert time.monotonic() < deadline, "no response waiting at the satellite"
-            time.sleep(0.002)
-    finally:
-        peek.close()
+def fetch(chip, read) -> tuple[bytes, dict]:
+    """Readback of one frame: peek the length, then read it whole, until that works.
+    Returns the frame and the USB counts of the successful peek + read alone: while
+    the satellite makes its master-write attempt the frame is not offered, so a peek
+    can see 0, or the frame can go between the peek and the read."""
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        chip.reset_counters()
+        n = read(1)[0]
+        if n:
+            data = read(2 + n)  # one byte past the frame: delivered
+            if data[0] == n:
+                return data[1 : 1 + n], counts(chip)
+        time.sleep(0.002)
+    raise AssertionError("no response waiting at the satellite")
 
 
 def check_device_id_response(frame: bytes) -> None:
@@ -79,45 +82,36 @@ def test_pyftdi_opens_the_twin_as_an_I2C_master(chip, i2c):
     assert chip.bitmode == 0 and chip.latency == 255
 
 
-def test_get_device_id_with_stock_pyftdi(sim, chip, i2c):
+def test_get_device_id_with_stock_pyftdi(chip, i2c):
     port = i2c.get_port(SAT)
     chip.reset_counters()
     port.write(GET_DEVICE_ID)
     # START + address, one round trip per byte for its ACK, STOP
     assert counts(chip) == {"bulk_out": 8, "bulk_in": 8, "round_trips": 8}
-    wait_for_response(sim)
-    chip.reset_counters()
-    n = port.read(1)[0]
-    frame = bytes(port.read(1 + n))
-    # each read: address, data, STOP; peek, then the whole frame
-    assert counts(chip) == {"bulk_out": 6, "bulk_in": 6, "round_trips": 6}
-    assert frame[0] == n == 23
-    check_device_id_response(frame[1:])
+    frame, used = fetch(chip, lambda n: bytes(port.read(n)))
+    # each read: address, data, STOP; a peek, then the whole frame
+    assert used == {"bulk_out": 6, "bulk_in": 6, "round_trips": 6}
+    check_device_id_response(frame)
+    assert port.read(1) == b"\x00"  # delivered: nothing waiting any more
 
 
-def test_get_device_id_batched(sim, chip, i2c):
+def test_get_device_id_batched(chip, i2c):
     chip.reset_counters()
     write_frame(i2c, SAT, GET_DEVICE_ID)
     assert counts(chip) == {"bulk_out": 1, "bulk_in": 1, "round_trips": 1}
-    wait_for_response(sim)
-    chip.reset_counters()
-    n = read_frame(i2c, SAT, 1)[0]
-    frame = read_frame(i2c, SAT, 1 + n)
-    # 24 bytes of read commands exceed the 1 KiB FIFO: pyftdi sends them as two OUTs
-    assert counts(chip) == {"bulk_out": 3, "bulk_in": 2, "round_trips": 2}
-    assert frame[0] == n
-    check_device_id_response(frame[1:])
+    frame, used = fetch(chip, lambda n: read_frame(i2c, SAT, n))
+    # the 25-byte read's commands exceed the 1 KiB FIFO: pyftdi sends them as two OUTs
+    assert used == {"bulk_out": 3, "bulk_in": 2, "round_trips": 2}
+    check_device_id_response(frame)
+    assert read_frame(i2c, SAT, 1) == b"\x00"
 
 
-def test_batched_with_clock_stretching(sim, chip):
+def test_batched_with_clock_stretching(chip):
     i2c = I2cController()
     i2c.configure(URL, clockstretching=True)
     try:
         write_frame(i2c, SAT, GET_DEVICE_ID)
-        wait_for_response(sim)
-        frame = read_frame(i2c, SAT, 1 + 23)
-        assert frame[0] == 23
-        check_device_id_response(frame[1:])
+        check_device_id_response(fetch(chip, lambda n: read_frame(i2c, SAT, n))[0])
         assert not chip.mpsse.adaptive  # 0x96 ... 0x97 around every batch
     finally:
         i2c.close()
@@ -215,7 +209,7 @@ class FakeBus:
         return w.ST_ACK, len(data)
 
     def read_bytes(self, n, last_nack):
-        self.ops.append(("read", n))
+        self.ops.append(("read", n, last_nack))
         return w.ST_ACK, b"\xa5" * n
 
     def stop(self):
@@ -246,7 +240,7 @@ def test_decoder_read_transaction_and_nack():
     last_byte = bytes((0x20, 0, 0, 0x13, 0, 0xFF)) + RELEASE_SDA  # byte in, master NACK
     cmds = IDLE + START + bytes((0x11, 0, 0, 0x73)) + RELEASE_SDA + ACK_BIT
     assert engine.execute(cmds + read_byte + last_byte + STOP) == b"\x00\xa5\xa5"
-    assert bus.ops == [("start", 0x39, True), ("read", 1), ("read", 1), ("stop",)]
+    assert bus.ops == [("start", 0x39, True), ("read", 1, False), ("read", 1, True), ("stop",)]
     bus.ops.clear()
     cmds = START + bytes((0x11, 0, 0, 0x54)) + RELEASE_SDA + ACK_BIT
     cmds += bytes((0x11, 0, 0, 0x01)) + RELEASE_SDA + ACK_BIT + STOP

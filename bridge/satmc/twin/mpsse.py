@@ -18,8 +18,10 @@ answers an opcode it does not know.
 START and STOP are SDA edges while SCL is high, made by 0x80. Each clocked bit is
 one SCL pulse given to the I2C decoder, which turns bits into byte-level bus
 operations: the address byte -> `start()`, each written byte -> `write_bytes()`,
-each read byte -> `read_bytes(1, last_nack=False)` at its first bit (as on a wire,
-the target learns of the master's NACK only at the ninth bit), STOP -> `stop()`.
+each read byte -> `read_bytes(1, last_nack)` at its first bit, STOP -> `stop()`.
+On a wire the target learns of the controller's NACK only at the ninth bit; the bus
+wants it with the byte, so the engine looks it up in the commands already received
+(pyftdi always sends a read byte and its ACK/NACK bit in the same batch).
 The bus answers synchronously, so SCL is never stretched beyond one command.
 """
 
@@ -41,8 +43,9 @@ class I2CDecoder:
 
     IDLE, ADDRESS, WRITE, TARGET_ACK, READ, MASTER_ACK, IGNORED = range(7)
 
-    def __init__(self, bus):
+    def __init__(self, bus, master_nack_ahead):
         self.bus = bus
+        self._master_nack_ahead = master_nack_ahead  # () -> bool, see MPSSE
         self.phase = self.IDLE
         self.owns_bus = False
         self._byte = 0
@@ -76,7 +79,7 @@ class I2CDecoder:
             return master_sda & self._ack_level
         if phase == self.READ:
             if self._bits == 0:
-                st, data = self.bus.read_bytes(1, False)
+                st, data = self.bus.read_bytes(1, self._master_nack_ahead())
                 self._byte = data[0] if st == w.ST_ACK and data else 0xFF
             level = master_sda & (self._byte >> (7 - self._bits)) & 1
             self._bits += 1
@@ -108,7 +111,11 @@ class MPSSE:
     """Pins, clock settings and the command interpreter of one MPSSE port."""
 
     def __init__(self, bus):
-        self.decoder = I2CDecoder(bus)
+        self.decoder = I2CDecoder(bus, self._master_nack_ahead)
+        self._buf = bytearray()  # the commands being executed
+        self._next = 0  # where the command after the running one starts
+        self._stream: list[int | None] = []  # DO per clock of the running command
+        self._at_clock = 0
         self.reset()
 
     def reset(self) -> None:
@@ -167,36 +174,50 @@ class MPSSE:
 
     # --- clocking -------------------------------------------------------------------------
 
-    def _clock(self, nbits: int, out: int | None, lsb_first: bool) -> int:
-        """Clock nbits SCL pulses, driving `out` on DO when given; returns the bits read
-        from DI, packed as the chip shifts them in (MSB first: into bit 0 upwards)."""
+    def _clock(self, stream: list[int | None], lsb_first: bool, reply: bytearray | None) -> None:
+        """One SCL pulse per entry, driving DO with it (None: DO keeps its level); the
+        bits read from DI go to reply, packed as the chip shifts them in (MSB first:
+        in at bit 0, moving up), a byte per 8 clocks and one for a remainder."""
+        self._stream = stream
         got = 0
-        for i in range(nbits):
-            if out is not None:
-                bit = (out >> (i if lsb_first else nbits - 1 - i)) & 1
+        for i, bit in enumerate(stream):
+            self._at_clock = i
+            if bit is not None:
                 self.out = self.out | DO_BIT if bit else self.out & ~DO_BIT
             master_sda = self._level(SDA_NET)
             line = master_sda if self.loopback else self.decoder.clock(master_sda)
-            if lsb_first:
-                got = (got >> 1) | (line << 7)
-            else:
-                got = ((got << 1) | line) & 0xFF
-        return got
+            got = (got >> 1) | (line << 7) if lsb_first else ((got << 1) | line) & 0xFF
+            if reply is not None and (i % 8 == 7 or i == len(stream) - 1):
+                reply.append(got)
+                got = 0
 
-    def _shift(self, op: int, args: memoryview, reply: bytearray) -> None:
-        write, read = op & 0x10, op & 0x20
-        lsb_first = bool(op & 0x08)
-        if op & 0x02:  # bits: length - 1 in one byte, then one data byte
-            nbits = args[0] + 1
-            got = self._clock(nbits, args[1] if write else None, lsb_first)
-            if read:
-                reply.append(got)
-            return
-        count = (args[0] | args[1] << 8) + 1
-        for i in range(count):
-            got = self._clock(8, args[2 + i] if write else None, lsb_first)
-            if read:
-                reply.append(got)
+    def _master_nack_ahead(self) -> bool:
+        """Whether the controller NACKs the byte whose first bit is being clocked: its
+        SDA at the ninth clock from here, found in the commands the chip already holds
+        (a target on the wire learns it only then). ACK when they do not reach it."""
+        skip = self._at_clock + 8
+        stream, out, direction = self._stream, self.out, self.dir
+        at = self._next
+        while True:
+            if skip < len(stream):
+                done = [b for b in stream[: skip + 1] if b is not None]
+                do = done[-1] if done else out & DO_BIT
+                return bool(do) or not direction & DO_BIT
+            done = [b for b in stream if b is not None]
+            if done:
+                out = out | DO_BIT if done[-1] else out & ~DO_BIT
+            skip -= len(stream)
+            stream = []
+            while not stream:
+                n = self._length(self._buf[at], self._buf, at) if at < len(self._buf) else None
+                if n is None or at + n > len(self._buf):
+                    return False
+                op, args = self._buf[at], self._buf[at + 1 : at + n]
+                at += n
+                if op == 0x80:
+                    out, direction = out & ~0xFF | args[0], direction & ~0xFF | args[1]
+                elif op in (0x8E, 0x8F) or _is_shift(op):
+                    stream = _do_stream(op, args)
 
     # --- the interpreter ------------------------------------------------------------------
 
@@ -219,6 +240,7 @@ class MPSSE:
     def execute(self, data: bytes) -> bytes:
         """Run the commands in data (a command cut by the USB packet waits for the rest)."""
         buf = self._pending + data
+        self._buf = buf
         reply = bytearray()
         at = 0
         while at < len(buf):
@@ -226,14 +248,15 @@ class MPSSE:
             n = self._length(op, buf, at)
             if n is None or at + n > len(buf):
                 break
-            self._run(op, memoryview(buf)[at + 1 : at + n], reply)
+            self._next = at + n
+            self._run(op, buf[at + 1 : at + n], reply)
             at += n
         self._pending = buf[at:]
         return bytes(reply)
 
-    def _run(self, op: int, args: memoryview, reply: bytearray) -> None:
-        if op < 0x80 and not op & 0x40 and op & 0x30:
-            self._shift(op, args, reply)
+    def _run(self, op: int, args: bytes, reply: bytearray) -> None:
+        if op in (0x8E, 0x8F) or _is_shift(op):
+            self._clock(_do_stream(op, args), bool(op & 0x08), reply if op & 0x20 else None)
         elif op == 0x80:
             self._set_pins(0, args[0], args[1])
         elif op == 0x82:
@@ -250,16 +273,33 @@ class MPSSE:
             self.divide_by_5 = op == 0x8B
         elif op in (0x8C, 0x8D):
             self.three_phase = op == 0x8C
-        elif op == 0x8E:
-            self._clock(args[0] + 1, None, False)
-        elif op == 0x8F:
-            self._clock(((args[0] | args[1] << 8) + 1) * 8, None, False)
         elif op in (0x96, 0x97):
             self.adaptive = op == 0x96
         elif op == 0x9E:
             self.drive_zero = args[0] | args[1] << 8
         elif op != 0x87:  # send immediate: the emulation never holds replies back
             reply += bytes((BAD_COMMAND, op))
+
+
+def _is_shift(op: int) -> bool:
+    """Clocked data: bytes or bits, out (bit 4) and/or in (bit 5); TMS shifts excluded."""
+    return op < 0x80 and not op & 0x40 and bool(op & 0x30)
+
+
+def _do_stream(op: int, args: bytes) -> list[int | None]:
+    """DO level per clock of a clocking command (None where DO keeps its level)."""
+    if op == 0x8E:
+        return [None] * (args[0] + 1)
+    if op == 0x8F:
+        return [None] * ((args[0] | args[1] << 8) + 1) * 8
+    if op & 0x02:
+        nbits, data = args[0] + 1, args[1:2]
+    else:
+        nbits, data = ((args[0] | args[1] << 8) + 1) * 8, args[2:]
+    if not op & 0x10:
+        return [None] * nbits
+    lsb_first = op & 0x08
+    return [(data[j // 8] >> (j % 8 if lsb_first else 7 - j % 8)) & 1 for j in range(nbits)]
 
 
 # Bytes per command, opcode included (1 when absent: a lone opcode answered 0xFA)
