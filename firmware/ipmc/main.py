@@ -11,9 +11,10 @@ the same lines, writes responses and events to their destinations.
 
 import asyncio
 import gc
+import time
+
 import machine
 import micropython
-import time
 
 from . import app  # noqa: F401  (registers the App commands)
 from .link import IPMBLink

@@ -40,8 +40,11 @@ def open_i2c(url: str, frequency: float = 100_000, clockstretching: bool = False
         present = _present_urls()
         raise AdapterError(
             f"{url}: {e}. "
-            + (f"Adapters present: {', '.join(present)}" if present
-               else "No FTDI adapter is plugged in")
+            + (
+                f"Adapters present: {', '.join(present)}"
+                if present
+                else "No FTDI adapter is plugged in"
+            )
             + " (FTDI URLs look like ftdi://ftdi:232h/1 or ftdi://ftdi:232h:SERIAL/1)"
         ) from e
     except ValueError as e:
