@@ -6,7 +6,8 @@
 
 URLs:
     sim://[SOCKET][?readback=1]    the simulator's virtual IPMB (readback: act master-only)
-    ftdi://ftdi:232h[:SERIAL]/1    an FTDI MPSSE adapter through pyftdi (readback)
+    ftdi://ftdi:232h[:SERIAL]/1    an FTDI MPSSE adapter through pyftdi (readback);
+                                   with twin=SOCKET, the FT232H twin on that simulator
 """
 
 from __future__ import annotations
@@ -30,7 +31,9 @@ def default_sim_url() -> str:
     return f"sim://{default_socket()}"
 
 
-def create_interface(url: str, slave_address: int = 0x20, readback: bool | None = None):
+def create_interface(
+    url: str, slave_address: int = 0x20, readback: bool | None = None, twin: str | None = None
+):
     parts = urlsplit(url)
     scheme = parts.scheme
     if scheme == "sim":
@@ -46,7 +49,7 @@ def create_interface(url: str, slave_address: int = 0x20, readback: bool | None 
     if scheme == "ftdi":
         from .ftdi import FtdiInterface
 
-        return FtdiInterface(url, slave_address=slave_address)
+        return FtdiInterface(url, slave_address=slave_address, twin=twin)
     raise AdapterError(
         f"unknown target URL {url!r}; use one of: " + ", ".join(f"{s}://..." for s in SCHEMES)
     )
@@ -118,8 +121,9 @@ def connect(
     readback: bool | None = None,
     timeout: float = 0.25,
     retries: int = 3,
+    twin: str | None = None,
 ) -> Satellite:
-    intf = create_interface(url, slave_address=slave_address, readback=readback)
+    intf = create_interface(url, slave_address=slave_address, readback=readback, twin=twin)
     intf.timeout = timeout
     intf.max_retries = retries
     ipmi = pyipmi.create_connection(intf)
