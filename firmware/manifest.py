@@ -5,9 +5,11 @@
 # `make frozen` writes the board's main.py and board_config.py to SATMC_FROZEN_DIR and
 # builds the port with FROZEN_MANIFEST pointing here. The frozen main.py starts the
 # firmware at boot; a main.py on the board's filesystem is then not run.
+# include/package/module are the manifest language's functions (tools/manifestfile.py).
 import os
 
-include("$(PORT_DIR)/boards/manifest.py")  # the port's own frozen modules (asyncio, ...)
-package("ipmc")
-module("board_config.py", base_path=os.environ["SATMC_FROZEN_DIR"])
-module("main.py", base_path=os.environ["SATMC_FROZEN_DIR"])
+# The port's own frozen modules (asyncio, ...), then the firmware and the board's files.
+include("$(PORT_DIR)/boards/manifest.py")  # noqa: F821
+package("ipmc")  # noqa: F821
+module("board_config.py", base_path=os.environ["SATMC_FROZEN_DIR"])  # noqa: F821
+module("main.py", base_path=os.environ["SATMC_FROZEN_DIR"])  # noqa: F821

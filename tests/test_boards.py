@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from satmc.boards import BOARDS_DIR, MCUS, board_names, load_board
 from satmc.errors import BoardFileError
 
@@ -73,36 +72,75 @@ BROKEN = [
     ("pico", "ipmb.address", 0x73, "pico.ipmb.address: 0x73 is odd"),
     ("pico", "ipmb.address", 0x08, "pico.ipmb.address: 8 is not an integer in 0x10..0xee"),
     ("pico", "ipmb.target.scl", 2, "pico.ipmb.target.scl: GP2 cannot be SCL of I2C0"),
-    ("pico", "ipmb.controller.sda", 8,
-     "pico.ipmb.controller.sda: GP8 cannot be SDA of I2C1 (I2C1 SDA is on GP2, GP6"),
+    (
+        "pico",
+        "ipmb.controller.sda",
+        8,
+        "pico.ipmb.controller.sda: GP8 cannot be SDA of I2C1 (I2C1 SDA is on GP2, GP6",
+    ),
     ("pico", "ipmb.controller.block", 0, "pico.ipmb.controller.scl: GP3 cannot be SCL of I2C0"),
-    ("pico", "ipmb.controller.sda", 0,
-     "pico.ipmb.controller.sda: pin 0 is already used by IPMB target SDA"),
+    (
+        "pico",
+        "ipmb.controller.sda",
+        0,
+        "pico.ipmb.controller.sda: pin 0 is already used by IPMB target SDA",
+    ),
     ("pico", "ipmb.target.block", 2, "pico.ipmb.target.block: 2 is not an I2C block of rp2040"),
     ("pico", "ipmb.target.sda", 30, "pico.ipmb.target.sda: 30 is not a GPIO number of rp2040"),
-    ("pico", "private_bus.sda", 0, "pico.private_bus.sda: pin 0 is already used by IPMB target SDA"),
+    (
+        "pico",
+        "private_bus.sda",
+        0,
+        "pico.private_bus.sda: pin 0 is already used by IPMB target SDA",
+    ),
     ("pico", "private_bus.clock", 5, "pico.private_bus.clock: unknown field"),
-    ("pico", "leds.heartbeat", 1, "pico.leds.heartbeat.pin: pin 1 is already used by IPMB target SCL"),
+    (
+        "pico",
+        "leds.heartbeat",
+        1,
+        "pico.leds.heartbeat.pin: pin 1 is already used by IPMB target SCL",
+    ),
     ("pico", "leds.status", 15, "pico.leds.status: unknown LED"),
     ("pico", "watchdog_ms", 9000, "pico.watchdog_ms: 9000 is not an integer in 0x0..0x20c4"),
     ("pico", "scan_period_ms", 10, "pico.scan_period_ms: 10 is not an integer"),
-    ("pico", "ipmb.ga_pins", [10, 11, 12, 13, 14, 15, 16],
-     "pico.ipmb.ga_pins: base 0x72 + 2 x 127 = 0x170 exceeds 0xee"),
+    (
+        "pico",
+        "ipmb.ga_pins",
+        [10, 11, 12, 13, 14, 15, 16],
+        "pico.ipmb.ga_pins: base 0x72 + 2 x 127 = 0x170 exceeds 0xee",
+    ),
     ("pico", "ipmb.ga_pins", "10", "pico.ipmb.ga_pins: expected a list of pins"),
     ("pico", "sensors", {"a": 1}, "pico.sensors: expected a list, got dict"),
     ("pico", "fru", [1], "pico.fru: expected a mapping, got list"),
     ("pico", "devise", {}, "pico.devise: unknown field"),
     ("pico", "device.product_id", 0x10000, "pico.device.product_id: 65536 is not an integer"),
-    ("pico", "device.aux_firmware_revision", [1, 2], "pico.device.aux_firmware_revision: expected 4"),
-    ("pyboard", "ipmb.target.scl", "X9", "pyboard.ipmb.target.scl: stm32 I2C blocks have fixed pins"),
+    (
+        "pico",
+        "device.aux_firmware_revision",
+        [1, 2],
+        "pico.device.aux_firmware_revision: expected 4",
+    ),
+    (
+        "pyboard",
+        "ipmb.target.scl",
+        "X9",
+        "pyboard.ipmb.target.scl: stm32 I2C blocks have fixed pins",
+    ),
     ("pyboard", "private_bus.scl", 5, "pyboard.private_bus.scl: 5 is not a pin name of stm32"),
     ("pyboard", "watchdog_ms", 40000, "pyboard.watchdog_ms: 40000 is not an integer"),
     ("sim", "ipmb.controller.block", 0, "sim.ipmb.controller.block: same block as the target"),
-    ("sim", "sim.wiring", {"ipmb": "0,1"}, "sim.sim.wiring: expected bus name -> list of pin numbers"),
+    (
+        "sim",
+        "sim.wiring",
+        {"ipmb": "0,1"},
+        "sim.sim.wiring: expected bus name -> list of pin numbers",
+    ),
 ]
 
 
-@pytest.mark.parametrize("board,path,value,message", BROKEN, ids=[f"{b[0]}.{b[1]}" for b in BROKEN])
+@pytest.mark.parametrize(
+    "board,path,value,message", BROKEN, ids=[f"{b[0]}.{b[1]}" for b in BROKEN]
+)
 def test_broken_board_file_names_field_and_reason(tmp_path, board, path, value, message):
     with pytest.raises(BoardFileError) as e:
         load_board(_broken(tmp_path, board, _set(path, value)))

@@ -12,15 +12,15 @@ import sys
 
 import pytest
 import yaml
-
-from satmc.boards import BOARDS_DIR, load_board
+from satmc.boards import BOARDS_DIR, FIRMWARE_DIR, load_board
 from satmc.flash import FlashError, check_port, flash
 from satmc.sim.ptyboard import PtyBoard
 from satmc.transports import connect
 
-FILES = ["board_config.mpy", "ipmc/__init__.mpy", "ipmc/app.mpy", "ipmc/counters.mpy",
-         "ipmc/dispatch.mpy", "ipmc/ipmb.mpy", "ipmc/link.mpy", "ipmc/main.mpy", "ipmc/mc.mpy",
-         "main.py"]
+FILES = sorted(
+    [f"ipmc/{p.stem}.mpy" for p in (FIRMWARE_DIR / "ipmc").glob("*.py")]
+    + ["board_config.mpy", "main.py"]
+)
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +39,12 @@ def _device_id(board):
 
 
 def _flash(board, board_file, tmp_path):
-    return flash(load_board(board_file), port=board.port, bundle_dir=tmp_path / "bundle",
-                 log=lambda line: None)
+    return flash(
+        load_board(board_file),
+        port=board.port,
+        bundle_dir=tmp_path / "bundle",
+        log=lambda line: None,
+    )
 
 
 def test_first_deploy_copies_everything_and_the_firmware_runs(board, tmp_path):
@@ -49,9 +53,11 @@ def test_first_deploy_copies_everything_and_the_firmware_runs(board, tmp_path):
     assert sorted(result.copied) == sorted(FILES) and result.removed == []
     assert result.micropython.startswith("1.")
     assert result.device_id[2:4] == b"\x00\x01"  # firmware 0.1
-    assert sorted(p.relative_to(board.flash_dir).as_posix()
-                  for p in board.flash_dir.rglob("*") if p.is_file()) == sorted(
-        FILES + ["manifest.json"])
+    assert sorted(
+        p.relative_to(board.flash_dir).as_posix()
+        for p in board.flash_dir.rglob("*")
+        if p.is_file()
+    ) == sorted(FILES + ["manifest.json"])
     cc, data = _device_id(board)
     assert cc == 0 and data[9:11] == b"\x01\x53"
 
@@ -75,8 +81,12 @@ def test_one_changed_file_is_the_only_one_copied(board, tmp_path):
 
 
 def test_cli_refuses_a_bundle_for_another_chip(board):
-    r = subprocess.run([sys.executable, "-m", "satmc.cli.main", "flash", "--board", "pico",
-                        "--port", board.port], capture_output=True, text=True, timeout=60)
+    r = subprocess.run(
+        [sys.executable, "-m", "satmc.cli.main", "flash", "--board", "pico", "--port", board.port],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert r.returncode == 1
     assert "the pico bundle is for rp2040" in r.stderr and "Traceback" not in r.stderr
 

@@ -85,7 +85,7 @@ class Board:
     def address(self) -> int:
         return self.config["ipmb"]["address"]
 
-    def for_simulation(self) -> "Board":
+    def for_simulation(self) -> Board:
         """This board's config on the unix port: same blocks and settings, pins on the vbus.
 
         Pins become small integers (names like "X9" and blocks with fixed pins get
@@ -145,9 +145,7 @@ def _int(d: dict, key: str, where: str, lo: int, hi: int, default=None) -> int:
 def _only(d: dict, keys: tuple, where: str) -> None:
     unknown = sorted(set(d) - set(keys))
     if unknown:
-        raise BoardFileError(
-            f"{where}.{unknown[0]}: unknown field (known: {', '.join(keys)})"
-        )
+        raise BoardFileError(f"{where}.{unknown[0]}: unknown field (known: {', '.join(keys)})")
 
 
 class _Pins:
@@ -162,16 +160,23 @@ class _Pins:
     def pin(self, value, field_name: str, use: str):
         m = self.mcu
         if m.pin_kind is int:
-            if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= m.pin_max:
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or not 0 <= value <= m.pin_max
+            ):
                 raise BoardFileError(
-                    f"{field_name}: {value!r} is not a GPIO number of {self.mcu_name} (0..{m.pin_max})"
+                    f"{field_name}: {value!r} is not a GPIO number of {self.mcu_name} "
+                    f"(0..{m.pin_max})"
                 )
         elif not (isinstance(value, str) and re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", value)):
             raise BoardFileError(
-                f"{field_name}: {value!r} is not a pin name of {self.mcu_name} (e.g. \"X9\")"
+                f'{field_name}: {value!r} is not a pin name of {self.mcu_name} (e.g. "X9")'
             )
         if value in self.used:
-            raise BoardFileError(f"{field_name}: pin {value} is already used by {self.used[value]}")
+            raise BoardFileError(
+                f"{field_name}: pin {value} is already used by {self.used[value]}"
+            )
         self.used[value] = use
         return value
 
@@ -191,8 +196,8 @@ class _Pins:
             for line in ("scl", "sda"):
                 if line in d:
                     raise BoardFileError(
-                        f"{where}.{line}: {self.mcu_name} I2C blocks have fixed pins; leave scl/sda "
-                        "out (the wiring section of boards/README.md names them)"
+                        f"{where}.{line}: {self.mcu_name} I2C blocks have fixed pins; leave "
+                        "scl/sda out (the wiring section of boards/README.md names them)"
                     )
             return out
         for line in ("scl", "sda"):
@@ -201,7 +206,9 @@ class _Pins:
                 raise BoardFileError(
                     f"{where}.{line}: GP{pin} cannot be {line.upper()} of I2C{block} "
                     f"(I2C{block} {line.upper()} is on GP"
-                    + ", GP".join(str(p) for p in range(m.pin_max + 1) if _rp2_i2c_pin(block, p, line))
+                    + ", GP".join(
+                        str(p) for p in range(m.pin_max + 1) if _rp2_i2c_pin(block, p, line)
+                    )
                     + ")"
                 )
             out[line] = pin
@@ -225,7 +232,9 @@ def _ipmb(data: dict, where: str, pins: _Pins) -> dict:
     ga = ipmb.get("ga_pins") or []
     if not isinstance(ga, list):
         raise BoardFileError(f"{w}.ga_pins: expected a list of pins (LSB first), got {ga!r}")
-    ga = [pins.pin(p, f"{w}.ga_pins[{i}]", f"geographic address bit {i}") for i, p in enumerate(ga)]
+    ga = [
+        pins.pin(p, f"{w}.ga_pins[{i}]", f"geographic address bit {i}") for i, p in enumerate(ga)
+    ]
     top = addr + 2 * ((1 << len(ga)) - 1)
     if top > IPMB_MAX:
         raise BoardFileError(
@@ -279,11 +288,17 @@ def _leds(data: dict, where: str, pins: _Pins) -> dict:
 def _device(data: dict, where: str) -> dict:
     w = f"{where}.device"
     dev = _need(data, "device", where, dict)
-    _only(dev, ("device_id", "device_revision", "manufacturer_id", "product_id",
-                "aux_firmware_revision"), w)
+    _only(
+        dev,
+        ("device_id", "device_revision", "manufacturer_id", "product_id", "aux_firmware_revision"),
+        w,
+    )
     aux = dev.get("aux_firmware_revision", [0, 0, 0, 0])
-    if not (isinstance(aux, list) and len(aux) == 4
-            and all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 256 for x in aux)):
+    if not (
+        isinstance(aux, list)
+        and len(aux) == 4
+        and all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 256 for x in aux)
+    ):
         raise BoardFileError(f"{w}.aux_firmware_revision: expected 4 bytes, got {aux!r}")
     return {
         "device_id": _int(dev, "device_id", w, 0, 0xFF),
@@ -310,8 +325,21 @@ def _sim(data: dict, where: str) -> None:
         raise BoardFileError(f"{w}.devices: expected a list")
 
 
-TOP_FIELDS = ("name", "description", "mcu", "micropython_board", "ipmb", "private_bus", "sensors", "fru", "leds",
-              "watchdog_ms", "scan_period_ms", "device", "sim")
+TOP_FIELDS = (
+    "name",
+    "description",
+    "mcu",
+    "micropython_board",
+    "ipmb",
+    "private_bus",
+    "sensors",
+    "fru",
+    "leds",
+    "watchdog_ms",
+    "scan_period_ms",
+    "device",
+    "sim",
+)
 
 
 def board_path(name_or_path: str | Path) -> Path:

@@ -134,8 +134,9 @@ def build_bundle(board: Board, out: Path | None = None) -> Bundle:
         "firmware_version": board.config["firmware_version"],
         "march": march,
         "micropython_min": ".".join(map(str, MIN_MICROPYTHON)),
-        "mpy_cross": subprocess.run(mpy_cross() + ["--version"], capture_output=True,
-                                    text=True).stdout.strip(),
+        "mpy_cross": subprocess.run(
+            mpy_cross() + ["--version"], capture_output=True, text=True
+        ).stdout.strip(),
         "board_file_sha256": hashlib.sha256(board.path.read_bytes()).hexdigest(),
         "files": files,
     }
@@ -145,9 +146,10 @@ def build_bundle(board: Board, out: Path | None = None) -> Bundle:
 
 def bundle_size(bundle: Bundle) -> int:
     """Bytes the bundle takes on the board's filesystem (its files plus the manifest)."""
-    return sum(f["size"] for f in bundle.manifest["files"].values()) + (
-        bundle.root / MANIFEST
-    ).stat().st_size
+    return (
+        sum(f["size"] for f in bundle.manifest["files"].values())
+        + (bundle.root / MANIFEST).stat().st_size
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -156,8 +158,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m satmc.bundle", description=__doc__.split("\n")[0])
     p.add_argument("--board", default="sim")
     p.add_argument("--out", type=Path)
-    p.add_argument("--frozen", type=Path, metavar="DIR",
-                   help="write the sources to freeze to DIR and print the port's make arguments")
+    p.add_argument(
+        "--frozen",
+        type=Path,
+        metavar="DIR",
+        help="write the sources to freeze to DIR and print the port's make arguments",
+    )
     args = p.parse_args(argv)
     try:
         if args.frozen:
@@ -167,8 +173,10 @@ def main(argv: list[str] | None = None) -> int:
     except SatmcError as e:
         print(f"satmc: error: {e}", file=sys.stderr)
         return 1
-    print(f"{b.root}: {len(b.manifest['files'])} files, {bundle_size(b)} bytes, "
-          f"firmware {b.manifest['firmware_version']} for {b.manifest['mcu']}")
+    print(
+        f"{b.root}: {len(b.manifest['files'])} files, {bundle_size(b)} bytes, "
+        f"firmware {b.manifest['firmware_version']} for {b.manifest['mcu']}"
+    )
     return 0
 
 

@@ -239,7 +239,7 @@ def deploy(conn: Connection, bundle: Bundle) -> tuple[list[str], list[str]]:
     files = bundle.manifest["files"]
     names = sorted(files)
     on_board = conn.run(_HASHES % (names,))
-    changed = [n for n, h in zip(names, on_board) if h != files[n]["sha256"]]
+    changed = [n for n, h in zip(names, on_board, strict=True) if h != files[n]["sha256"]]
     old = conn.read_file(MANIFEST)
     stale: list[str] = []
     if old:
@@ -318,8 +318,14 @@ def verify_ipmb(url: str, board: Board, bundle: Bundle, timeout: float) -> bytes
     raise FlashError(f"{url}: no Get Device ID answer from 0x{board.address:02x}: {last}")
 
 
-def flash(board: Board, port: str = "auto", via: str | None = None, bundle_dir: Path | None = None,
-          log=print, timeout: float = 20.0) -> FlashResult:
+def flash(
+    board: Board,
+    port: str = "auto",
+    via: str | None = None,
+    bundle_dir: Path | None = None,
+    log=print,
+    timeout: float = 20.0,
+) -> FlashResult:
     """Build the bundle, deploy what changed, reset, verify; see the module docstring."""
     bundle = build_bundle(board, bundle_dir)
     if port == "auto":
@@ -346,6 +352,8 @@ def flash(board: Board, port: str = "auto", via: str | None = None, bundle_dir: 
     else:
         result.device_id = verify_repl(port, board, bundle, timeout)
     major, minor = expected_revision(bundle)
-    log(f"{port}: firmware {bundle.manifest['firmware_version']} (revision {major}.{minor:02x}) "
-        f"answers as {board.name} at IPMB 0x{board.address:02x}")
+    log(
+        f"{port}: firmware {bundle.manifest['firmware_version']} (revision {major}.{minor:02x}) "
+        f"answers as {board.name} at IPMB 0x{board.address:02x}"
+    )
     return result

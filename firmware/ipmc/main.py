@@ -14,6 +14,8 @@ main loop runs.
 
 import asyncio
 import gc
+import time
+
 import machine
 import micropython
 
@@ -72,6 +74,9 @@ def build(config):
     return mc
 
 
+_RESET_GRACE_MS = 1000  # Cold Reset waits this long at most for its response to leave
+
+
 async def _heartbeat(led):
     """Toggle the LED every 500 ms: it blinks as long as the main loop runs."""
     pin = machine.Pin(led["pin"], machine.Pin.OUT, value=led["active_low"])
@@ -84,9 +89,11 @@ async def _supervise(mc, wdt):
     while True:
         if wdt is not None:
             wdt.feed()
-        if mc.reset_requested and not mc.link.outbox.pending():
-            await asyncio.sleep_ms(20)
-            machine.reset()
+        if mc.reset_requested is not None:
+            waited = time.ticks_diff(time.ticks_ms(), mc.reset_requested)
+            if not mc.link.outbox.pending() or waited > _RESET_GRACE_MS:
+                await asyncio.sleep_ms(20)
+                machine.reset()
         await asyncio.sleep_ms(50)
 
 
@@ -95,6 +102,12 @@ async def serve(mc):
     led = mc.config.get("leds", {}).get("heartbeat")
     if led:
         asyncio.create_task(_heartbeat(led))
+    if mc.config.get("serial_basic", True):
+        import sys
+
+        from .serial_basic import SerialBasic
+
+        asyncio.create_task(SerialBasic(mc, sys.stdin.buffer, sys.stdout.buffer).serve())
     wdt_ms = mc.config.get("watchdog_ms") or 0
     mc.wdt = machine.WDT(timeout=wdt_ms) if wdt_ms else None
     gc.collect()

@@ -15,21 +15,32 @@ def register(sub) -> None:
     p.set_defaults(func=bundle, needs_target=False)
     p = sub.add_parser("flash", help="deploy the bundle to a MicroPython board, reset, verify")
     p.add_argument("--board", required=True, help="board name (boards/NAME.yaml) or file")
-    p.add_argument("--port", default="auto",
-                   help="serial port of the board's REPL, or auto (the first Raspberry Pi or "
-                        "pyboard USB serial port)")
-    p.add_argument("--via", metavar="URL",
-                   help="verify over IPMB through this adapter (ftdi://ftdi:232h/1) instead of "
-                        "the REPL")
-    p.add_argument("--verify-timeout", type=float, default=20.0,
-                   help="seconds to wait for the firmware after the reset (20)")
+    p.add_argument(
+        "--port",
+        default="auto",
+        help="serial port of the board's REPL, or auto (the first Raspberry Pi or "
+        "pyboard USB serial port)",
+    )
+    p.add_argument(
+        "--via",
+        metavar="URL",
+        help="verify over IPMB through this adapter (ftdi://ftdi:232h/1) instead of the REPL",
+    )
+    p.add_argument(
+        "--verify-timeout",
+        type=float,
+        default=20.0,
+        help="seconds to wait for the firmware after the reset (20)",
+    )
     p.set_defaults(func=flash, needs_target=False)
 
 
 def bundle(args) -> int:
     b = build_bundle(load_board(args.board), args.out)
-    print(f"{b.root}: {len(b.manifest['files'])} files, {bundle_size(b)} bytes, "
-          f"firmware {b.manifest['firmware_version']} for {b.manifest['mcu']}")
+    print(
+        f"{b.root}: {len(b.manifest['files'])} files, {bundle_size(b)} bytes, "
+        f"firmware {b.manifest['firmware_version']} for {b.manifest['mcu']}"
+    )
     return 0
 
 

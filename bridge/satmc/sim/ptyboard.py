@@ -13,7 +13,7 @@ terminal side of one pty pair; a bridge thread joins that pair's controller side
 second pair whose terminal side is `port` (the controller side of a pty has no path
 of its own). The bridge watches the output for the firmware's "serving" line, as the
 Simulator does, and turns Ctrl-C into SIGINT (KeyboardInterrupt) while the firmware
-runs, as a board's USB serial driver does. Buses, devices and
+runs with keyboard interrupts enabled, as a board's USB serial driver does. Buses, devices and
 board reset (machine.reset() restarts the process, same terminal) are the Simulator's.
 """
 
@@ -49,6 +49,15 @@ def _controlling_tty():
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
+def _catches_sigint(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            caught = next(line for line in f if line.startswith("SigCgt:")).split()[1]
+    except (OSError, StopIteration):
+        return False
+    return bool(int(caught, 16) & 1 << (signal.SIGINT - 1))
+
+
 class PtyBoard(Simulator):
     def __init__(self, board="sim", flash_dir: str | Path | None = None, **kw):
         super().__init__(board, **kw)
@@ -56,7 +65,7 @@ class PtyBoard(Simulator):
         self.port: str | None = None
         self._line = bytearray()
 
-    def start(self, timeout: float = 20.0) -> "PtyBoard":
+    def start(self, timeout: float = 20.0) -> PtyBoard:
         self.flash_dir.mkdir(parents=True, exist_ok=True)
         self._start_bus()
         self._board_ctl, self._board_tty = pty.openpty()  # micropython's terminal
@@ -64,6 +73,7 @@ class PtyBoard(Simulator):
         for fd in (self._board_tty, self._user_tty):
             tty.setraw(fd)
         self.port = os.ttyname(self._user_tty)
+        os.set_blocking(self._user_ctl, False)
         self._bridging = True
         threading.Thread(target=self._bridge, daemon=True).start()
         self._spawn()
@@ -85,8 +95,14 @@ class PtyBoard(Simulator):
         cmd += ["-i", "-c", BOOT]
         self._ready.clear()
         self.proc = subprocess.Popen(
-            cmd, cwd=self.flash_dir, env=env, stdin=self._board_tty, stdout=self._board_tty,
-            stderr=self._board_tty, start_new_session=True, preexec_fn=_controlling_tty,
+            cmd,
+            cwd=self.flash_dir,
+            env=env,
+            stdin=self._board_tty,
+            stdout=self._board_tty,
+            stderr=self._board_tty,
+            start_new_session=True,
+            preexec_fn=_controlling_tty,
         )
 
     def _bridge(self) -> None:
@@ -98,7 +114,10 @@ class PtyBoard(Simulator):
                 for fd in ready:
                     data = os.read(fd, 4096)
                     if fd == a:
-                        os.write(b, data)
+                        try:
+                            os.write(b, data)
+                        except BlockingIOError:
+                            pass  # nobody reads the port: output is lost, the board runs on
                         self._watch(data)
                     else:
                         self._interrupt(data)
@@ -108,12 +127,19 @@ class PtyBoard(Simulator):
                     return
 
     def _interrupt(self, data: bytes) -> None:
-        """Ctrl-C while the firmware runs: KeyboardInterrupt, as a board's USB CDC raises it.
+        """Ctrl-C while the firmware runs with keyboard interrupts on: KeyboardInterrupt.
 
-        Like a board, this ignores Ctrl-C while booting (before the firmware serves);
-        at the REPL the byte itself is the Ctrl-C the REPL reads.
+        A board's USB serial driver raises it when micropython.kbd_intr is set (the
+        unix port then has a SIGINT handler installed); with kbd_intr(-1) the byte is
+        plain data for the program reading stdin. Like a board, Ctrl-C does nothing
+        while booting (before the firmware serves).
         """
-        if b"\x03" in data and self._ready.is_set() and self.alive():
+        if (
+            b"\x03" in data
+            and self._ready.is_set()
+            and self.alive()
+            and _catches_sigint(self.proc.pid)
+        ):
             self._ready.clear()
             os.kill(self.proc.pid, signal.SIGINT)
 
@@ -127,6 +153,8 @@ class PtyBoard(Simulator):
                 self.log(line)
                 if READY in line:  # raw REPL output has no newlines: look inside the line
                     self._ready.set()
+                elif "KeyboardInterrupt" in line:  # the firmware ended: back at the REPL
+                    self._ready.clear()
             else:
                 self._line.append(c)
                 if len(self._line) > 2000:
