@@ -168,3 +168,40 @@ class PtyBoard(Simulator):
                 os.close(fd)
             except OSError:
                 pass
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m satmc.sim.ptyboard`: a board to flash without hardware, until Ctrl-C."""
+    import argparse
+    import tempfile
+
+    from .simulator import default_socket
+
+    p = argparse.ArgumentParser(prog="python -m satmc.sim.ptyboard", description=main.__doc__)
+    p.add_argument("--board", default="sim", help="board file whose buses to simulate (sim)")
+    p.add_argument("--flash-dir", help="the board's filesystem (a new temporary directory)")
+    p.add_argument("--socket", default=default_socket(), help="bus socket path")
+    args = p.parse_args(argv)
+    flash_dir = args.flash_dir or tempfile.mkdtemp(prefix="satmc-board-fs-")
+    board = PtyBoard(args.board, flash_dir=flash_dir, socket_path=args.socket)
+    board.start()
+    print(
+        f"Simulated board with a MicroPython REPL on {board.port} (filesystem {flash_dir})\n"
+        f"    make flash BOARD={board.board.name} PORT={board.port}\n"
+        f"    .venv/bin/satmc -t {board.url} info        # once the firmware runs\n"
+        "Ctrl-C stops it.",
+        flush=True,
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: stop.set())
+    try:
+        stop.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        board.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
