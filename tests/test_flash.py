@@ -101,3 +101,15 @@ def test_old_micropython_is_refused_with_the_way_to_update():
     with pytest.raises(FlashError, match="the pico2 bundle is for rp2350"):
         check_port(load_board("pico2"), ("rp2", (1, 28, 0), "Raspberry Pi Pico with RP2040"))
     assert check_port(load_board("pyboard"), ("pyboard", (1, 27, 0), "PYBv1.1 with STM32F405RG"))
+
+
+def test_verify_over_ipmb_instead_of_the_repl(board, tmp_path):
+    """--via: after the reset, Get Device ID goes over the I2C bus (here the vbus)."""
+    result = flash(
+        load_board("sim"),
+        port=board.port,
+        via=board.url,
+        bundle_dir=tmp_path / "bundle",
+        log=lambda line: None,
+    )
+    assert result.device_id[2:4] == b"\x00\x01" and result.device_id[9:11] == b"\x01\x53"

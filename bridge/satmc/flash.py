@@ -297,7 +297,7 @@ def verify_repl(port: str, board: Board, bundle: Bundle, timeout: float) -> byte
     return data
 
 
-def verify_ipmb(url: str, board: Board, bundle: Bundle, timeout: float) -> bytes:
+def verify_ipmb(url: str, board: Board, bundle: Bundle, timeout: float, address: int) -> bytes:
     """After a reset: Get Device ID over IPMB through an I2C adapter (e.g. ftdi://...)."""
     from .transports import connect
 
@@ -306,7 +306,7 @@ def verify_ipmb(url: str, board: Board, bundle: Bundle, timeout: float) -> bytes
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
-            with connect(url, address=board.address) as sat:
+            with connect(url, address=address) as sat:
                 cc, data = sat.raw(0x06, 0x01, b"")
             if cc == 0:
                 _check_device_id(bytes(data), bundle, board, url)
@@ -315,7 +315,7 @@ def verify_ipmb(url: str, board: Board, bundle: Bundle, timeout: float) -> bytes
         except SatmcError as e:
             last = e
         time.sleep(0.5)
-    raise FlashError(f"{url}: no Get Device ID answer from 0x{board.address:02x}: {last}")
+    raise FlashError(f"{url}: no Get Device ID answer from 0x{address:02x}: {last}")
 
 
 def flash(
@@ -325,6 +325,7 @@ def flash(
     bundle_dir: Path | None = None,
     log=print,
     timeout: float = 20.0,
+    address: int | None = None,
 ) -> FlashResult:
     """Build the bundle, deploy what changed, reset, verify; see the module docstring."""
     bundle = build_bundle(board, bundle_dir)
@@ -348,12 +349,12 @@ def flash(
     conn.reset()
     log(f"{port}: reset; verifying Get Device ID {'over ' + via if via else 'over the REPL'}")
     if via:
-        result.device_id = verify_ipmb(via, board, bundle, timeout)
+        result.device_id = verify_ipmb(via, board, bundle, timeout, address or board.address)
     else:
         result.device_id = verify_repl(port, board, bundle, timeout)
     major, minor = expected_revision(bundle)
     log(
         f"{port}: firmware {bundle.manifest['firmware_version']} (revision {major}.{minor:02x}) "
-        f"answers as {board.name} at IPMB 0x{board.address:02x}"
+        f"answers as {board.name}"
     )
     return result

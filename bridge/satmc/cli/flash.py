@@ -27,6 +27,12 @@ def register(sub) -> None:
         help="verify over IPMB through this adapter (ftdi://ftdi:232h/1) instead of the REPL",
     )
     p.add_argument(
+        "--ipmb-address",
+        type=lambda t: int(t, 0),
+        help="8-bit address to verify at with --via (default: the board file's; give it for "
+        "boards that read geographic address pins)",
+    )
+    p.add_argument(
         "--verify-timeout",
         type=float,
         default=20.0,
@@ -47,5 +53,11 @@ def bundle(args) -> int:
 def flash(args) -> int:
     from ..flash import flash as do_flash
 
-    do_flash(load_board(args.board), port=args.port, via=args.via, timeout=args.verify_timeout)
+    do_flash(
+        load_board(args.board),
+        port=args.port,
+        via=args.via,
+        timeout=args.verify_timeout,
+        address=args.ipmb_address,
+    )
     return 0
