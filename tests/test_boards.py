@@ -101,8 +101,8 @@ BROKEN = [
         "pico.leds.heartbeat.pin: pin 1 is already used by IPMB target SCL",
     ),
     ("pico", "leds.status", 15, "pico.leds.status: unknown LED"),
-    ("pico", "watchdog_ms", 9000, "pico.watchdog_ms: 9000 is not an integer in 0x0..0x20c4"),
-    ("pico", "scan_period_ms", 10, "pico.scan_period_ms: 10 is not an integer"),
+    ("pico", "watchdog_ms", 9000, "pico.watchdog_ms: 9000 is not an integer in 0..8388"),
+    ("pico", "scan_period_ms", 10, "pico.scan_period_ms: 10 is not an integer in 100..60000"),
     (
         "pico",
         "ipmb.ga_pins",
@@ -127,7 +127,7 @@ BROKEN = [
         "pyboard.ipmb.target.scl: stm32 I2C blocks have fixed pins",
     ),
     ("pyboard", "private_bus.scl", 5, "pyboard.private_bus.scl: 5 is not a pin name of stm32"),
-    ("pyboard", "watchdog_ms", 40000, "pyboard.watchdog_ms: 40000 is not an integer"),
+    ("pyboard", "watchdog_ms", 40000, "pyboard.watchdog_ms: 40000 is not an integer in 0..32767"),
     ("sim", "ipmb.controller.block", 0, "sim.ipmb.controller.block: same block as the target"),
     (
         "sim",

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
 import pytest
 import yaml
 from satmc.boards import BOARDS_DIR, FIRMWARE_DIR, load_board
-from satmc.flash import FlashError, check_port, flash
+from satmc.flash import Connection, FlashError, check_port, flash
 from satmc.sim.ptyboard import PtyBoard
 from satmc.transports import connect
 
@@ -113,3 +114,30 @@ def test_verify_over_ipmb_instead_of_the_repl(board, tmp_path):
         log=lambda line: None,
     )
     assert result.device_id[2:4] == b"\x00\x01" and result.device_id[9:11] == b"\x01\x53"
+
+
+def test_watchdog_stays_fed_while_at_the_repl(tmp_path):
+    """Ctrl-C ends a firmware whose watchdog runs; the board must not reset under the REPL."""
+    data = yaml.safe_load((BOARDS_DIR / "sim.yaml").read_text())
+    data["watchdog_ms"] = 1000
+    board_file = tmp_path / "sim.yaml"
+    board_file.write_text(yaml.safe_dump(data))
+    b = PtyBoard(
+        "sim", flash_dir=tmp_path / "fs", socket_path=str(tmp_path / "s.sock"), build_dir=tmp_path
+    )
+    b.start()
+    try:
+        _flash(b, board_file, tmp_path)
+        b.wait_ready(20)
+        resets = b.resets
+        time.sleep(2.5)
+        assert b.resets == resets  # served: the firmware feeds it
+        conn = Connection(b.port)  # Ctrl-C: the firmware ends, the REPL takes the line
+        try:
+            time.sleep(2.5)
+            assert b.resets == resets
+            assert conn.run("print(1 + 1)") == 2
+        finally:
+            conn.close()
+    finally:
+        b.stop()

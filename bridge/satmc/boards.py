@@ -116,6 +116,7 @@ class Board:
         cfg["ipmb"]["ga_pins"] = []
         cfg["mcu"] = "unix"
         data = copy.deepcopy(self.data)
+        data["mcu"] = "unix"
         data["sim"] = {**(self.data.get("sim") or {}), "wiring": wiring}
         return Board(name=self.name, path=self.path, data=data, config=cfg)
 
@@ -138,7 +139,8 @@ def _int(d: dict, key: str, where: str, lo: int, hi: int, default=None) -> int:
         return default
     v = _need(d, key, where)
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        raise BoardFileError(f"{where}.{key}: {v!r} is not an integer in {lo:#x}..{hi:#x}")
+        f = "d" if key.endswith(("_ms", "freq")) else "#x"  # times and rates in decimal
+        raise BoardFileError(f"{where}.{key}: {v!r} is not an integer in {lo:{f}}..{hi:{f}}")
     return v
 
 

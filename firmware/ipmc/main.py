@@ -126,5 +126,6 @@ def run(config):
         # Ctrl-C on the USB REPL (satmc flash does this): a started watchdog cannot be
         # stopped, so a timer keeps feeding it while someone works at the REPL.
         if mc.wdt is not None:
-            machine.Timer(period=1000, callback=lambda t: mc.wdt.feed())
+            period = max(1, mc.config["watchdog_ms"] // 4)
+            machine.Timer(period=period, callback=lambda t: mc.wdt.feed())
         raise

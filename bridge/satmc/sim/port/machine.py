@@ -655,7 +655,12 @@ class WDT:
 
 
 class Timer:
-    """A periodic or one-shot software timer; the callback runs via micropython.schedule."""
+    """A periodic or one-shot software timer.
+
+    The callback runs on the timer's own thread: a board runs scheduled callbacks even
+    while its REPL waits for input, the unix port's REPL does not, and a timer that
+    keeps a watchdog fed at the REPL must fire there too.
+    """
 
     ONE_SHOT = 0
     PERIODIC = 1
@@ -676,7 +681,7 @@ class Timer:
             time.sleep_ms(self._period)
             if not self._running:
                 return
-            micropython.schedule(self._callback, self)
+            self._callback(self)
             if self._mode == Timer.ONE_SHOT:
                 self._running = False
 
