@@ -10,8 +10,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 BOARD ?= sim
-PORT ?= auto
-TARGET ?=
+# PORT and TARGET only from the command line: an unrelated $PORT in the environment must not leak in
+PORT = auto
+TARGET =
 MPY_DIR ?=
 FROZEN_DIR = $(CURDIR)/build/$(BOARD)/frozen
 export MICROPYTHON

@@ -86,12 +86,15 @@ class Simulator:
         build_dir: Path | None = None,
         log=None,
     ):
-        self.board = board if isinstance(board, Board) else load_board(board)
+        board = board if isinstance(board, Board) else load_board(board)
+        self.board = board.for_simulation()  # a real board's pins onto the virtual buses
         self.socket_path = socket_path or default_socket()
         self.pacing = pacing
         self.pcap = pcap
         self.heapsize = heapsize
-        self.build_dir = Path(build_dir or REPO / "build" / self.board.name)
+        # a real board's simulation bundle (pins renumbered) lives apart from its flash bundle
+        default_dir = REPO / "build" / board.name / ("sim" if board.mcu != "unix" else "")
+        self.build_dir = Path(build_dir or default_dir)
         self.log = log or (lambda line: None)
         self.server: BusServer | None = None
         self.proc: subprocess.Popen | None = None
