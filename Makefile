@@ -38,7 +38,7 @@ test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bundle: setup
-	$(PY) -m satmc.bundle --board $(BOARD)
+	$(VENV)/bin/satmc bundle --board $(BOARD)
 
 flash: setup
 	$(VENV)/bin/satmc flash --board $(BOARD) --port $(PORT) $(if $(TARGET),--via $(TARGET))
@@ -46,7 +46,7 @@ flash: setup
 frozen: setup
 	@test -n "$(MPY_DIR)" || { echo "make frozen: set MPY_DIR to a MicroPython source tree" \
 		"(git clone https://github.com/micropython/micropython; make -C mpy-cross there)"; exit 2; }
-	args="$$($(PY) -m satmc.bundle --board $(BOARD) --frozen $(FROZEN_DIR))" && \
+	args="$$($(VENV)/bin/satmc bundle --board $(BOARD) --frozen $(FROZEN_DIR))" && \
 	SATMC_FROZEN_DIR=$(FROZEN_DIR) $(MAKE) -C $(MPY_DIR)/$$args \
 		FROZEN_MANIFEST=$(CURDIR)/firmware/manifest.py
 

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from pprint import pformat
 
-from .boards import FIRMWARE_DIR, MCUS, REPO, Board, load_board
+from .boards import FIRMWARE_DIR, MCUS, REPO, Board
 from .errors import SatmcError
 
 MARCH = {"unix": None, "rp2040": "armv6m", "rp2350": "armv7emsp", "stm32": "armv7emsp"}
@@ -150,35 +150,3 @@ def bundle_size(bundle: Bundle) -> int:
         sum(f["size"] for f in bundle.manifest["files"].values())
         + (bundle.root / MANIFEST).stat().st_size
     )
-
-
-def main(argv: list[str] | None = None) -> int:
-    import argparse
-
-    p = argparse.ArgumentParser(prog="python -m satmc.bundle", description=__doc__.split("\n")[0])
-    p.add_argument("--board", default="sim")
-    p.add_argument("--out", type=Path)
-    p.add_argument(
-        "--frozen",
-        type=Path,
-        metavar="DIR",
-        help="write the sources to freeze to DIR and print the port's make arguments",
-    )
-    args = p.parse_args(argv)
-    try:
-        if args.frozen:
-            print(frozen_sources(load_board(args.board), args.frozen))
-            return 0
-        b = build_bundle(load_board(args.board), args.out)
-    except SatmcError as e:
-        print(f"satmc: error: {e}", file=sys.stderr)
-        return 1
-    print(
-        f"{b.root}: {len(b.manifest['files'])} files, {bundle_size(b)} bytes, "
-        f"firmware {b.manifest['firmware_version']} for {b.manifest['mcu']}"
-    )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -148,7 +148,10 @@ class Connection:
                 break
             except TransportError as e:
                 if time.monotonic() > deadline:
-                    raise FlashError(f"cannot open {port}: {e}. {UF2_HELP}") from None
+                    raise FlashError(
+                        f"cannot open {port} ({e}); is it the board's port, and is no other "
+                        "program (a terminal, mpremote) holding it?"
+                    ) from None
                 time.sleep(0.25)
         try:
             self._enter()
@@ -169,28 +172,28 @@ class Connection:
                         f"board? {UF2_HELP}"
                     ) from None
 
-    def run(self, code: str):
-        """Execute code on the board; the Python value it printed (repr)."""
+    def _exec(self, code: str) -> bytes:
         from mpremote.transport import TransportExecError
 
         try:
-            out = self.t.exec(code)
+            return self.t.exec(code)
         except TransportExecError as e:
             raise FlashError(f"{self.port}: board raised {e.error_output.strip()}") from None
         except self._error as e:
             raise FlashError(f"{self.port}: {e}") from None
-        return ast.literal_eval(out.decode().strip())
+
+    def run(self, code: str):
+        """Execute code on the board; the Python value it printed (repr)."""
+        return ast.literal_eval(self._exec(code).decode().strip())
 
     def exec(self, code: str) -> None:
-        from mpremote.transport import TransportExecError
-
-        try:
-            self.t.exec(code)
-        except TransportExecError as e:
-            raise FlashError(f"{self.port}: board raised {e.error_output.strip()}") from None
+        self._exec(code)
 
     def write_file(self, path: str, data: bytes) -> None:
-        self.t.fs_writefile(path, data, chunk_size=1024)
+        try:
+            self.t.fs_writefile(path, data, chunk_size=1024)
+        except (OSError, self._error) as e:
+            raise FlashError(f"{self.port}: writing {path}: {e}") from None
 
     def read_file(self, path: str) -> bytes | None:
         try:

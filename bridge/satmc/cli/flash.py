@@ -5,13 +5,20 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..boards import load_board
-from ..bundle import build_bundle, bundle_size
+from ..bundle import build_bundle, bundle_size, frozen_sources
 
 
 def register(sub) -> None:
     p = sub.add_parser("bundle", help="build the firmware bundle of a board (build/BOARD/bundle)")
     p.add_argument("--board", default="sim", help="board name (boards/NAME.yaml) or file")
     p.add_argument("--out", type=Path, help="bundle directory (build/BOARD/bundle)")
+    p.add_argument(
+        "--frozen",
+        type=Path,
+        metavar="DIR",
+        help="instead: write the sources `make frozen` freezes to DIR, print the port's make "
+        "arguments",
+    )
     p.set_defaults(func=bundle, needs_target=False)
     p = sub.add_parser("flash", help="deploy the bundle to a MicroPython board, reset, verify")
     p.add_argument("--board", required=True, help="board name (boards/NAME.yaml) or file")
@@ -42,6 +49,9 @@ def register(sub) -> None:
 
 
 def bundle(args) -> int:
+    if args.frozen:
+        print(frozen_sources(load_board(args.board), args.frozen))
+        return 0
     b = build_bundle(load_board(args.board), args.out)
     print(
         f"{b.root}: {len(b.manifest['files'])} files, {bundle_size(b)} bytes, "
