@@ -178,7 +178,7 @@ class Simulator:
         cmd = [micropython_exe()]
         if self.heapsize:
             cmd += ["-X", f"heapsize={self.heapsize}"]
-        cmd.append("main.py")
+        cmd += ["-i", "main.py"]  # as on a board: when main.py ends, the REPL has the line
         self._ready.clear()
         self.proc = subprocess.Popen(
             cmd,
