@@ -3,6 +3,7 @@
 import io
 
 from fakes import CONFIG, FakeController, FakeTarget, frame
+
 from ipmc import app  # noqa: F401
 from ipmc.link import IPMBLink
 from ipmc.mc import MC
