@@ -15,6 +15,7 @@ import machine
 import micropython
 
 from . import app  # noqa: F401  (registers the App commands)
+from . import fru
 from .link import IPMBLink
 from .mc import MC
 
@@ -62,6 +63,7 @@ def build(config):
         freq=ipmb.get("freq", 100_000),
     )
     mc.link = IPMBLink(target, controller, mc.address, stats=mc.stats)
+    fru.setup(mc, config)
     return mc
 
 
