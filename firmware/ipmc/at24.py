@@ -90,15 +90,19 @@ class AT24:
             raise OSError(EACCES)
 
     def write(self, memaddr, data):
-        """Write data at memaddr, one page-bounded transfer per page touched."""
+        """Write data at memaddr, one page-bounded transfer per page; bytes written.
+
+        When a later page fails (the part stays busy), the pages already written count:
+        the result is then less than len(data). A failure on the first page raises.
+        """
         n = len(data)
         if memaddr < 0 or memaddr + n > self.size:
             raise ValueError("write beyond the memory")
         head = len(self._abuf)
         if self.wp is not None:
             self.wp.value(0)
+        done = 0
         try:
-            done = 0
             while done < n:
                 at = memaddr + done
                 k = min(self.page - at % self.page, n - done)
@@ -107,9 +111,13 @@ class AT24:
                     self._pbuf[head + i] = data[done + i]
                 self._until_acked(self._write_page, k)
                 done += k
+        except OSError:
+            if not done:
+                raise
         finally:
             if self.wp is not None:
                 self.wp.value(1)
+        return done
 
     def wait_ready(self):
         """Return once the last write cycle has finished (ETIMEDOUT after ready_ms)."""

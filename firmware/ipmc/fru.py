@@ -7,7 +7,7 @@ Each FRU device id is backed by a store: an AT24 EEPROM on the board's private I
 bus, or a file on the flash filesystem (boards without an EEPROM). The whole FRU is
 read into RAM at boot, so Read FRU Data is served from that copy without touching
 the bus or allocating. Write FRU Data writes through to the store and then refreshes
-the copy by reading the written bytes back: the copy always holds what the part holds.
+the copy by reading the written bytes back, so the copy holds what the part holds.
 
 At boot, and after every write, the image is checked: common header (format 1,
 checksum), offsets inside the device, the chassis, board and product areas (format,
@@ -18,7 +18,8 @@ be read sets bit 5 (FRU inaccessible). The controller keeps serving either way.
 Completion codes: Read FRU Data answers CA when more than one response can carry is
 asked (23 bytes), C9 for an offset at or past the end, and fewer bytes than asked at
 the end. Write FRU Data answers 80 when the part is write protected, 81 when it stays
-busy (or cannot be read), C9 for an offset past the end, CC for data running past it.
+busy (or cannot be read), C9 for an offset past the end, CC for data running past it;
+its count written is short when the part stayed busy after the first pages.
 """
 
 from errno import EACCES
@@ -125,7 +126,7 @@ class FileStore:
     def write(self, memaddr, data):
         with open(self.path, "r+b") as f:
             f.seek(memaddr)
-            f.write(data)
+            return f.write(data)
 
 
 class FRUDevice:
@@ -151,18 +152,22 @@ class FRUDevice:
         return self.status
 
     def write(self, offset, data):
-        """Write through to the store and refresh the copy from it; a completion code."""
+        """Write through to the store, refresh the copy from it; (completion code, written)."""
         if not self.loaded and self.load() == UNREADABLE:
-            return _CC_BUSY
-        n = len(data)
+            return _CC_BUSY, 0
         try:
-            self.store.write(offset, data)
-            self.store.read_into(offset, memoryview(self.image)[offset : offset + n])
+            n = self.store.write(offset, data)
         except OSError as e:
-            self.load()
-            return _CC_WRITE_PROTECTED if e.args[0] == EACCES else _CC_BUSY
-        self.status = check_image(self.image, self.size)
-        return 0
+            return (_CC_WRITE_PROTECTED if e.args[0] == EACCES else _CC_BUSY), 0
+        img = self.image
+        for i in range(n):
+            img[offset + i] = data[i]
+        try:
+            self.store.read_into(offset, memoryview(img)[offset : offset + n])
+        except OSError:
+            pass  # a write cycle longer than the driver waits: keep what the part ACKed
+        self.status = check_image(img, self.size)
+        return 0, n
 
 
 _devices = []
@@ -238,11 +243,11 @@ def write_fru_data(mc, rq, rs):
         return rs.fail(CC_OUT_OF_RANGE)
     if offset + n > d.size:
         return rs.fail(CC_INVALID_DATA)
-    cc = d.write(offset, q[3 : 3 + n])
+    cc, written = d.write(offset, q[3 : 3 + n])
     update_self_test(mc)
     if cc:
         return rs.fail(cc)
-    rs.data[0] = n
+    rs.data[0] = written  # fewer than sent when the part stayed busy after some pages
     return rs.ok(1)
 
 

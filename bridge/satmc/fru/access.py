@@ -118,14 +118,15 @@ class FRUAccess:
         while done < len(data):
             at = offset + done
             n = min(self.write_chunk - at % self.write_chunk, len(data) - done)
-            self._write_chunk(at, data[done:done + n], report)
+            n = self._write_chunk(at, data[done:done + n], report)
             report.written.append((at, n))
             done += n
             if progress is not None:
                 progress(at, n)
         return report
 
-    def _write_chunk(self, at: int, chunk: bytes, report: WriteReport) -> None:
+    def _write_chunk(self, at: int, chunk: bytes, report: WriteReport) -> int:
+        """One Write FRU Data (81 retried); bytes the device wrote (at least one)."""
         deadline = time.monotonic() + BUSY_RETRY_S
         while True:
             report.requests += 1
@@ -140,11 +141,11 @@ class FRUAccess:
                     f"FRU {self.fru_id}: write protected (completion code 0x80) at 0x{at:04x}")
             if cc:
                 raise CompletionCodeError(cc, f"Write FRU Data (FRU {self.fru_id} at 0x{at:04x})")
-            if not d or d[0] != len(chunk):
+            if not d or not 0 < d[0] <= len(chunk):
                 got = d[0] if d else 0
-                raise FRUError(f"FRU {self.fru_id}: wrote {len(chunk)} bytes at 0x{at:04x}, "
-                               f"the device reports {got}")
-            return
+                raise FRUError(f"FRU {self.fru_id}: sent {len(chunk)} bytes at 0x{at:04x}, "
+                               f"the device reports {got} written")
+            return d[0]
 
     def write_image(self, img: bytes, verify: bool = True, progress=None) -> WriteReport:
         """Write a whole image so that an interruption stays detectable (see above)."""
