@@ -16,6 +16,10 @@ Errors are OSError, as from machine.I2C:
   EACCES     address and memory address ACKed, data NACKed: the part is write protected
   EIO        the bus failed
 With `wp` given, the pin is driven high (protected) except while a write is running.
+
+Caveat: give it a SoftI2C. SoftI2C reports an address NACK as ENODEV and a data NACK
+as a short count; the rp2 hardware block aborts both with EIO, so there polling
+treats EIO as "busy" too and a write-protected part shows as busy (ETIMEDOUT).
 """
 
 import time
@@ -58,7 +62,7 @@ class AT24:
             try:
                 return attempt(*args)
             except OSError as e:
-                if e.errno != ENODEV:
+                if e.errno != ENODEV and e.errno != EIO:
                     raise
             self.polls += 1
             if time.ticks_diff(time.ticks_ms(), start) >= self.ready_ms:
