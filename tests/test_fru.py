@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-
 from satmc.cli.main import main as satmc
 from satmc.errors import BusNackError, NoResponseError
 from satmc.fru import FRUWriteProtectedError, image
@@ -34,13 +33,31 @@ def restart_firmware(sim, sat) -> None:
     assert wait_until_answering(sat, 10)
 
 
+def host(sim):
+    """A master-only host (as over FTDI), as the satmc CLI here is too (--readback).
+
+    Two hosts must not be open at once: a readback host takes whatever frame waits,
+    and a slave-capable one would receive the other's responses. So tests that run the
+    CLI open their own connection around it.
+    """
+    return connect(sim.url, address=sim.address, readback=True)
+
+
 @pytest.fixture
-def original(sim, sat):
-    """The board file's image; the EEPROM holds it again after the test."""
+def sat(sim):
+    with host(sim) as s:
+        yield s
+
+
+@pytest.fixture
+def original(sim):
+    """The board file's image; the EEPROM holds it again after the test (list this
+    fixture before `sat`, so that connection is closed when this one restores)."""
     img = image.build(sim.board, 0)
     yield img
     sim.control("device", name=EEPROM, set={"wp": False, "twr_ms": 5.0})
-    FRUAccess(sat, 0).write_image(img)
+    with host(sim) as s:
+        FRUAccess(s, 0).write_image(img)
 
 
 def test_device_id_says_fru_and_area_info(sat):
@@ -50,13 +67,14 @@ def test_device_id_says_fru_and_area_info(sat):
     assert sat.raw(STORAGE, 0x10, b"\x07")[0] == 0xCB
 
 
-def test_round_trip_is_byte_identical(sim, sat, original, tmp_path):
+def test_round_trip_is_byte_identical(sim, original, tmp_path):
     new = image.edit(original, ["BoardInfo.serial_number=RT-0001",
                                 "ProductInfo.asset_tag=lab bench 7"])
-    dev = FRUAccess(sat, 0)
-    report = dev.write_image(new)
-    assert report.verified
-    assert dev.read(0, len(new)) == new
+    with host(sim) as sat:
+        dev = FRUAccess(sat, 0)
+        report = dev.write_image(new)
+        assert report.verified
+        assert dev.read(0, len(new)) == new
     assert mem(sim)[:len(new)] == new
     out = tmp_path / "read.bin"
     assert satmc(["-t", sim.url, "--readback", "fru", "read", "-o", str(out)]) == 0
@@ -65,7 +83,7 @@ def test_round_trip_is_byte_identical(sim, sat, original, tmp_path):
     assert satmc(["fru", "build", "sim", "-o", str(built)]) == 0
     assert built.read_bytes() == original
     assert satmc(["-t", sim.url, "--readback", "fru", "write", str(built), "--verify"]) == 0
-    assert dev.read(0, len(original)) == original
+    assert mem(sim)[:len(original)] == original
 
 
 def test_file_backed_fru_round_trip(sat):
@@ -78,7 +96,7 @@ def test_file_backed_fru_round_trip(sat):
     dev.write_image(img[:len(new)])
 
 
-def test_write_across_page_boundaries_lands_intact(sim, sat, original):
+def test_write_across_page_boundaries_lands_intact(sim, original, sat):
     before = sim.control("device", name=EEPROM)["state"]["writes"]
     data = bytes(range(0xA0, 0xA0 + 22))
     rsp = sat.call(STORAGE, 0x12, bytes((0, 5, 0)) + data)  # 5..26: pages 0, 1, 2, 3
@@ -88,7 +106,7 @@ def test_write_across_page_boundaries_lands_intact(sim, sat, original):
     assert sat.call(STORAGE, 0x11, bytes((0, 5, 0, 22)))[1:] == data
 
 
-def test_write_protect_gives_80_and_changes_nothing(sim, sat, original):
+def test_write_protect_gives_80_and_changes_nothing(sim, original, sat):
     sim.control("device", name=EEPROM, set={"wp": True})
     before = mem(sim)
     cc, _ = sat.raw(STORAGE, 0x12, bytes((0, 0x10, 0)) + b"\x55" * 16)
@@ -100,7 +118,7 @@ def test_write_protect_gives_80_and_changes_nothing(sim, sat, original):
     assert mem(sim) == before
 
 
-def test_busy_part_gives_81_and_short_counts(sim, sat, original):
+def test_busy_part_gives_81_and_short_counts(sim, original, sat):
     sim.control("device", name=EEPROM, set={"twr_ms": 200.0})
     sat.call(STORAGE, 0x12, bytes((0, 0x40, 0, 0xEE)))  # starts a 200 ms write cycle
     assert sat.raw(STORAGE, 0x12, bytes((0, 0x48, 0, 0xEE)))[0] == 0x81
@@ -125,33 +143,40 @@ def test_read_limits_and_bad_offsets(sat):
     assert sat.raw(STORAGE, 0x12, bytes((0, 250, 0)) + bytes(7))[0] == 0xCC
 
 
-def test_read_fru_data_allocates_nothing(sat):
-    def heap():
-        d = sat.call(0x30, 0x02)
-        return int.from_bytes(d[8:12], "little"), int.from_bytes(d[12:16], "little")
+def test_read_fru_data_allocates_nothing(sim):
+    # A slave-capable BMC: readback polls would run the emulated IRQ thread, whose
+    # socket work shows in the firmware's heap figures while a request is handled.
+    with connect(sim.url, address=sim.address) as bmc:
+        assert wait_until_answering(bmc, 5)  # after readback hosts: until it writes to us
 
-    alloc0, frames0 = heap()
-    offsets = range(0, 256, 23)
-    for off in offsets:
-        sat.call(STORAGE, 0x11, bytes((0, off, 0, 23)))
-    alloc1, frames1 = heap()
+        def heap():
+            d = bmc.call(0x30, 0x02)
+            return int.from_bytes(d[8:12], "little"), int.from_bytes(d[12:16], "little")
+
+        alloc0, frames0 = heap()
+        offsets = range(0, 256, 23)
+        for off in offsets:
+            bmc.call(STORAGE, 0x11, bytes((0, off, 0, 23)))
+        alloc1, frames1 = heap()
     assert frames1 - frames0 == len(offsets) + 1  # the reads + the heap request itself
     assert alloc1 == alloc0
 
 
-def test_corrupt_image_reported_by_self_test_and_print(sim, sat, original, capsys):
+def test_corrupt_image_reported_by_self_test_and_print(sim, original, capsys):
     board_at = original[3] * 8
     sim.control("device", name=EEPROM, set={"poke": [board_at + 10, "00"]})
-    restart_firmware(sim, sat)
-    assert self_test(sat) == bytes((0x57, 0x04))
+    with host(sim) as sat:
+        restart_firmware(sim, sat)
+        assert self_test(sat) == bytes((0x57, 0x04))
     assert any("board info area checksum" in line for line in sim.output)
     capsys.readouterr()
     assert satmc(["-t", sim.url, "--readback", "fru", "print"]) == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("satmc: error: FRU 0: corrupt FRU image: board info area at 0x")
     assert "checksum 0x" in err and "expected 0x" in err and "\n" not in err
-    FRUAccess(sat, 0).write_image(original)
-    assert self_test(sat) == bytes((0x55, 0x00))  # rechecked after every write
+    with host(sim) as sat:
+        FRUAccess(sat, 0).write_image(original)
+        assert self_test(sat) == bytes((0x55, 0x00))  # rechecked after every write
     assert satmc(["-t", sim.url, "--readback", "fru", "print"]) == 0
     assert "Board Serial          : SIM000001" in capsys.readouterr().out
 
@@ -168,8 +193,8 @@ def _old_new_or_detected(sim, sat, old: bytes, new: bytes) -> str:
 
 
 @pytest.mark.parametrize("after_chunks", [1, 4, 9])
-def test_board_killed_mid_write_then_repaired(sim, sat, original, after_chunks, tmp_path):
-    new = image.edit(original, ["BoardInfo.serial_number=KILL-%d" % after_chunks,
+def test_board_killed_mid_write_then_repaired(sim, original, after_chunks, tmp_path):
+    new = image.edit(original, [f"BoardInfo.serial_number=KILL-{after_chunks}",
                                 "ProductInfo.product_name=Interrupted satellite"])
     written = []
 
@@ -182,19 +207,21 @@ def test_board_killed_mid_write_then_repaired(sim, sat, original, after_chunks, 
             sim.reset()  # the firmware process dies and restarts; the EEPROM lives on
             raise Interrupted  # and the write is not continued
 
-    with pytest.raises(Interrupted):
-        FRUAccess(sat, 0).write_image(new, progress=kill_after)
-    sim.wait_ready()
-    assert wait_until_answering(sat, 10)
-    assert _old_new_or_detected(sim, sat, original, new) == "detected"
+    with host(sim) as sat:
+        with pytest.raises(Interrupted):
+            FRUAccess(sat, 0).write_image(new, progress=kill_after)
+        sim.wait_ready()
+        assert wait_until_answering(sat, 10)
+        assert _old_new_or_detected(sim, sat, original, new) == "detected"
     path = tmp_path / "new.bin"
     path.write_bytes(new)
     assert satmc(["-t", sim.url, "--readback", "fru", "write", str(path), "--verify"]) == 0
-    assert FRUAccess(sat, 0).read(0, len(new)) == new
-    assert self_test(sat) == bytes((0x55, 0x00))
+    assert mem(sim)[:len(new)] == new
+    with host(sim) as sat:
+        assert self_test(sat) == bytes((0x55, 0x00))
 
 
-def test_firmware_killed_at_any_moment_is_detectable(sim, sat, original):
+def test_firmware_killed_at_any_moment_is_detectable(sim, original, sat):
     new = image.edit(original, ["BoardInfo.serial_number=SIGKILL"])
     timer = threading.Timer(0.15, lambda: os.kill(sim.proc.pid, signal.SIGKILL))
     timer.start()
@@ -213,11 +240,11 @@ def test_eeprom_contents_survive_a_simulator_restart(sim_dir, original):
     socket = os.path.join(sim_dir, "fru-restart.sock")
     build = os.path.join(sim_dir, "build-fru-restart")
     new = image.edit(original, ["BoardInfo.serial_number=KEEP-ME"])
-    with Simulator("sim", socket_path=socket, build_dir=build) as s1:
-        with connect(s1.url, address=s1.address) as sat:
-            assert FRUAccess(sat, 0).read(0, len(original)) == original  # first start
-            FRUAccess(sat, 0).write_image(new)
-    with Simulator("sim", socket_path=socket, build_dir=build) as s2:
-        with connect(s2.url, address=s2.address) as sat:
-            assert FRUAccess(sat, 0).read(0, len(new)) == new
-            assert self_test(sat) == bytes((0x55, 0x00))
+    with Simulator("sim", socket_path=socket, build_dir=build) as s1, \
+            connect(s1.url, address=s1.address) as sat:
+        assert FRUAccess(sat, 0).read(0, len(original)) == original  # first start
+        FRUAccess(sat, 0).write_image(new)
+    with Simulator("sim", socket_path=socket, build_dir=build) as s2, \
+            connect(s2.url, address=s2.address) as sat:
+        assert FRUAccess(sat, 0).read(0, len(new)) == new
+        assert self_test(sat) == bytes((0x55, 0x00))

@@ -24,6 +24,7 @@ treats EIO as "busy" too and a write-protected part shows as busy (ETIMEDOUT).
 
 import time
 from errno import EACCES, EIO, ENODEV, ETIMEDOUT
+
 from micropython import const
 
 _READ_CHUNK = const(128)  # bytes per sequential read transfer

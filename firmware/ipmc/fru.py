@@ -23,6 +23,7 @@ its count written is short when the part stayed busy after the first pages.
 """
 
 from errno import EACCES
+
 from micropython import const
 
 from .dispatch import (

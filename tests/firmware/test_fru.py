@@ -123,7 +123,7 @@ def test_corrupt_or_unreadable_fru_sets_self_test_bits_and_keeps_serving():
 
 
 def test_area_info_and_read_limits():
-    mc, dev, store = _mc()
+    mc = _mc()[0]
     assert _ask(mc, 0x10, b"\x00") == (0, b"\x40\x00\x00")
     assert _ask(mc, 0x10, b"\x05")[0] == 0xCB
     cc, d = _ask(mc, 0x11, b"\x00\x00\x00\x17")
@@ -135,7 +135,7 @@ def test_area_info_and_read_limits():
 
 
 def test_read_fru_data_does_not_allocate():
-    mc, dev, store = _mc()
+    mc = _mc()[0]
     for off in (0, 23, 46):
         cc, d = _ask(mc, 0x11, bytes((0, off, 0, 17)), locked=True)
         assert cc == 0 and d[0] == 17

@@ -77,11 +77,11 @@ def problems(img: bytes) -> list[str]:
     if len(img) < 8:
         return [f"image is {len(img)} bytes; the common header alone needs 8"]
     if img[0] & 0x0F != 1:
-        return [f"common header: format version {img[0] & 0x0F}, expected 1 "
-                "(blank or not a FRU image)"]
+        return [(f"common header: format version {img[0] & 0x0F}, expected 1 "
+                 "(blank or not a FRU image)")]
     if sum(img[:8]) & 0xFF:
-        return [f"common header at 0x00: checksum 0x{img[7]:02x}, expected "
-                f"0x{_zero_sum(img[:7]):02x}"]
+        return [(f"common header at 0x00: checksum 0x{img[7]:02x}, expected "
+                 f"0x{_zero_sum(img[:7]):02x}")]
     out = []
     for idx, name in AREAS[1:4]:
         at = img[idx] * 8
