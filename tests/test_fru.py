@@ -8,6 +8,8 @@ import threading
 import time
 
 import pytest
+import yaml
+from satmc.boards import BOARDS_DIR, load_board
 from satmc.cli.main import main as satmc
 from satmc.errors import BusNackError, NoResponseError
 from satmc.fru import FRUWriteProtectedError, image
@@ -248,3 +250,28 @@ def test_eeprom_contents_survive_a_simulator_restart(sim_dir, original):
             connect(s2.url, address=s2.address) as sat:
         assert FRUAccess(sat, 0).read(0, len(new)) == new
         assert self_test(sat) == bytes((0x55, 0x00))
+
+
+def test_sixteen_bit_eeprom_board(sim_dir, tmp_path):
+    """A board with an AT24C64 (8 KB, 32-byte pages, 2-byte memory addresses)."""
+    data = yaml.safe_load((BOARDS_DIR / "sim.yaml").read_text())
+    data["fru"] = [dict(data["fru"][0], device="at24c64")]
+    data["sim"]["devices"] = [{"name": "fru0", "model": "at24", "bus": "board", "addr": 0x50,
+                               "part": "at24c64"}]
+    path = tmp_path / "sim64.yaml"
+    path.write_text(yaml.safe_dump(data))
+    board = load_board(path)
+    socket = os.path.join(sim_dir, "fru-64.sock")
+    with Simulator(board, socket_path=socket, build_dir=tmp_path / "build") as s, \
+            connect(s.url, address=s.address, readback=True) as sat:
+        dev = FRUAccess(sat, 0)
+        assert dev.size == 8192
+        img = image.build(board, 0)
+        assert dev.read(0, len(img)) == img
+        data = bytes(range(0x30, 0x30 + 22))
+        assert sat.call(STORAGE, 0x12, bytes((0, 0xD8, 0x1F)) + data) == bytes((22,))
+        state = s.control("device", name="fru0")["state"]
+        assert bytes.fromhex(state["mem"])[0x1FD8:0x1FEE] == data
+        assert state["writes"] == 2  # 0x1FD8..0x1FDF and 0x1FE0..0x1FED
+        assert dev.read(0x1FD8, 22) == data
+        assert sat.raw(STORAGE, 0x11, bytes((0, 0x00, 0x20, 1)))[0] == 0xC9

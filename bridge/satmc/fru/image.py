@@ -227,8 +227,20 @@ def edit(img: bytes, assignments: list[str]) -> bytes:
         if area not in FRUGY_AREAS.values():
             raise FRUImageError(f"{a!r}: no FRU area {parts[0]!r}; areas: "
                                 f"{', '.join(FRUGY_AREAS.values())}")
+        fields = _fields(area)
+        if fields and parts[1] not in fields:
+            raise FRUImageError(f"{a!r}: {area} has no field {parts[1]!r}; fields: "
+                                f"{', '.join(fields)}")
         src.setdefault(area, {})[parts[1]] = value
     return build_from_source(src)
+
+
+def _fields(area: str) -> list[str]:
+    """The field names frugy's schema gives an area (empty for the list-shaped ones)."""
+    from frugy import areas
+
+    cls = getattr(areas, area, None)
+    return [e[0] for e in getattr(cls, "_schema", ()) if not e[0].startswith("_")]
 
 
 def build(board, fru_id: int = 0) -> bytes:
