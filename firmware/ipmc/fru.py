@@ -8,6 +8,8 @@ bus, or a file on the flash filesystem (boards without an EEPROM). The whole FRU
 read into RAM at boot, so Read FRU Data is served from that copy without touching
 the bus or allocating. Write FRU Data writes through to the store and then refreshes
 the copy by reading the written bytes back, so the copy holds what the part holds.
+The copy costs `size` bytes of RAM per device; a board file can give a large part a
+smaller `size` to expose (and keep) only its beginning.
 
 At boot, and after every write, the image is checked: common header (format 1,
 checksum), offsets inside the device, the chassis, board and product areas (format,
@@ -171,11 +173,7 @@ class FRUDevice:
         return 0, n
 
 
-_devices = []
-
-
-def devices():
-    return _devices
+_devices = []  # FRUDevice per declared FRU device id
 
 
 def _find(fru_id):

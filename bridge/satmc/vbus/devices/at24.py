@@ -62,7 +62,8 @@ class Model(DeviceModel):
         self.nacked_busy = 0  # address NACKs during write cycles
         self._lock = threading.Lock()
         self._busy_until = 0.0
-        self._ptr = 0
+        self._ptr = 0  # the address counter
+        self._new_ptr = 0  # memory address bytes being received
         self._addr_left = 0
         self._latch: dict[int, int] = {}
         if file:
@@ -105,8 +106,7 @@ class Model(DeviceModel):
                 return False
             self._latch = {}
             self._addr_left = 0 if read else self.addr_bytes
-            if not read:
-                self._new_ptr = 0
+            self._new_ptr = 0
             return True
 
     def written(self, data: bytes) -> int:
