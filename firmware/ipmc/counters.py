@@ -18,4 +18,6 @@ NAMES = (
     "read_back",  # frames delivered by readback
     "readback_partial",  # reads that took less than a whole frame (length peeks included)
     "expired",  # responses nobody collected within 5 s
+    "serial_frames",  # Serial Basic Mode frames received
+    "serial_dropped",  # Serial Basic Mode frames dropped: bad escape, too long, empty
 )

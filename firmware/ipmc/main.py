@@ -11,9 +11,10 @@ the same lines, writes responses and events to their destinations.
 
 import asyncio
 import gc
+import time
+
 import machine
 import micropython
-import time
 
 from . import app  # noqa: F401  (registers the App commands)
 from . import fru
@@ -85,6 +86,12 @@ async def _supervise(mc, wdt):
 
 async def serve(mc):
     mc.link.start(mc.handle_frame)
+    if mc.config.get("serial_basic", True):
+        import sys
+
+        from .serial_basic import SerialBasic
+
+        asyncio.create_task(SerialBasic(mc, sys.stdin.buffer, sys.stdout.buffer).serve())
     wdt_ms = mc.config.get("watchdog_ms") or 0
     wdt = machine.WDT(timeout=wdt_ms) if wdt_ms else None
     gc.collect()

@@ -3,6 +3,7 @@
 import asyncio
 
 from fakes import FakeController, FakeTarget, frame
+
 from ipmc.link import FREE, KIND_REQUEST, QUEUED, IPMBLink, Outbox
 
 

@@ -6,7 +6,10 @@
 
 URLs:
     sim://[SOCKET][?readback=1]    the simulator's virtual IPMB (readback: act master-only)
-    ftdi://ftdi:232h[:SERIAL]/1    an FTDI MPSSE adapter through pyftdi (readback)
+    ftdi://ftdi:232h[:SERIAL]/1    an FTDI MPSSE adapter through pyftdi (readback);
+                                   with twin=SOCKET, the FT232H twin on that simulator
+    serial:///dev/ttyACM0[?baud=N] IPMI Serial Basic Mode on a board's USB serial (pyserial)
+    socket://HOST:PORT             the same over TCP (the simulator's serial line)
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pyipmi.interfaces.ipmb import IpmbHeaderReq
 
 from ..errors import AdapterError, BusError, CompletionCodeError, NoResponseError
 
-SCHEMES = ("sim", "ftdi")
+SCHEMES = ("sim", "ftdi", "serial", "socket")
 
 
 def default_sim_url() -> str:
@@ -30,7 +33,9 @@ def default_sim_url() -> str:
     return f"sim://{default_socket()}"
 
 
-def create_interface(url: str, slave_address: int = 0x20, readback: bool | None = None):
+def create_interface(
+    url: str, slave_address: int = 0x20, readback: bool | None = None, twin: str | None = None
+):
     parts = urlsplit(url)
     scheme = parts.scheme
     if scheme == "sim":
@@ -38,7 +43,7 @@ def create_interface(url: str, slave_address: int = 0x20, readback: bool | None 
 
         path = parts.netloc + parts.path
         if not path:
-            path = default_sim_url()[len("sim://"):]
+            path = default_sim_url()[len("sim://") :]
         q = parse_qs(parts.query)
         if readback is None:
             readback = q.get("readback", ["0"])[0] not in ("0", "", "false", "no")
@@ -46,10 +51,16 @@ def create_interface(url: str, slave_address: int = 0x20, readback: bool | None 
     if scheme == "ftdi":
         from .ftdi import FtdiInterface
 
-        return FtdiInterface(url, slave_address=slave_address)
+        return FtdiInterface(url, slave_address=slave_address, twin=twin)
+    if scheme in ("serial", "socket"):
+        from .serial import SerialInterface
+
+        baud = int(parse_qs(parts.query).get("baud", ["115200"])[0])
+        if scheme == "serial" and not (parts.netloc + parts.path):
+            raise AdapterError(f"{url!r} names no device; e.g. serial:///dev/ttyACM0")
+        return SerialInterface(url, baudrate=baud)
     raise AdapterError(
-        f"unknown target URL {url!r}; use one of: "
-        + ", ".join(f"{s}://..." for s in SCHEMES)
+        f"unknown target URL {url!r}; use one of: " + ", ".join(f"{s}://..." for s in SCHEMES)
     )
 
 
@@ -64,8 +75,9 @@ class Satellite:
     def raw(self, netfn: int, cmd: int, data: bytes = b"", lun: int = 0) -> tuple[int, bytes]:
         """Send a request; returns (completion code, response data)."""
         try:
-            rsp = self.interface.send_and_receive_raw(self.ipmi.target, lun, netfn,
-                                                      bytes((cmd,)) + bytes(data))
+            rsp = self.interface.send_and_receive_raw(
+                self.ipmi.target, lun, netfn, bytes((cmd,)) + bytes(data)
+            )
         except IpmiTimeoutError as e:
             raise NoResponseError(self._no_answer()) from e
         return rsp[0], bytes(rsp[1:])
@@ -96,22 +108,31 @@ class Satellite:
 
     def _no_answer(self) -> str:
         i = self.interface
-        return (f"no response from IPMB 0x{self.address:02x} after {i.max_retries} tries "
-                f"({i.timeout * 1000:.0f} ms each)")
+        return (
+            f"no response from IPMB 0x{self.address:02x} after {i.max_retries} tries "
+            f"({i.timeout * 1000:.0f} ms each)"
+        )
 
     def close(self) -> None:
         self.ipmi.close()
 
-    def __enter__(self) -> "Satellite":
+    def __enter__(self) -> Satellite:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
 
-def connect(url: str, address: int = 0x72, slave_address: int = 0x20,
-            readback: bool | None = None, timeout: float = 0.25, retries: int = 3) -> Satellite:
-    intf = create_interface(url, slave_address=slave_address, readback=readback)
+def connect(
+    url: str,
+    address: int = 0x72,
+    slave_address: int = 0x20,
+    readback: bool | None = None,
+    timeout: float = 0.25,
+    retries: int = 3,
+    twin: str | None = None,
+) -> Satellite:
+    intf = create_interface(url, slave_address=slave_address, readback=readback, twin=twin)
     intf.timeout = timeout
     intf.max_retries = retries
     ipmi = pyipmi.create_connection(intf)
