@@ -34,16 +34,20 @@ def _measure(sim, what):
 
 def _line(name, elapsed, ipmb, board):
     ratio = ipmb["wire_time"] / elapsed if elapsed else 0.0
-    print(f"{name:<6} {elapsed:7.3f} s  IPMB {ipmb['transactions']:4d} transactions "
-          f"({ipmb['wire_time'] * 1000:6.1f} ms wire, {ratio:4.2f} of the wire limit)  "
-          f"private bus {board['transactions']:4d} transactions "
-          f"({board['address_nacks']} polls NACKed)", flush=True)
+    print(
+        f"{name:<6} {elapsed:7.3f} s  IPMB {ipmb['transactions']:4d} transactions "
+        f"({ipmb['wire_time'] * 1000:6.1f} ms wire, {ratio:4.2f} of the wire limit)  "
+        f"private bus {board['transactions']:4d} transactions "
+        f"({board['address_nacks']} polls NACKed)",
+        flush=True,
+    )
 
 
 def run() -> None:
     with tempfile.TemporaryDirectory(prefix="satmc-bench-fru-") as d:
-        sim = Simulator("sim", socket_path=str(Path(d) / "sim.sock"),
-                        build_dir=Path(d) / "build", pacing=True)
+        sim = Simulator(
+            "sim", socket_path=str(Path(d) / "sim.sock"), build_dir=Path(d) / "build", pacing=True
+        )
         with sim:
             sim.control("pacing", on=True)
             with connect(sim.url, address=sim.address) as sat:
@@ -57,4 +61,4 @@ def run() -> None:
                 _line("write", elapsed, ipmb, board)
                 if dev.read() != pattern:
                     raise RuntimeError("the benchmark write did not land intact")
-                dev.write_image(original[:image.used_length(original)])
+                dev.write_image(original[: image.used_length(original)])

@@ -9,6 +9,7 @@ import time
 
 import pytest
 import yaml
+
 from satmc.boards import BOARDS_DIR, load_board
 from satmc.cli.main import main as satmc
 from satmc.errors import BusNackError, NoResponseError
@@ -70,14 +71,15 @@ def test_device_id_says_fru_and_area_info(sat):
 
 
 def test_round_trip_is_byte_identical(sim, original, tmp_path):
-    new = image.edit(original, ["BoardInfo.serial_number=RT-0001",
-                                "ProductInfo.asset_tag=lab bench 7"])
+    new = image.edit(
+        original, ["BoardInfo.serial_number=RT-0001", "ProductInfo.asset_tag=lab bench 7"]
+    )
     with host(sim) as sat:
         dev = FRUAccess(sat, 0)
         report = dev.write_image(new)
         assert report.verified
         assert dev.read(0, len(new)) == new
-    assert mem(sim)[:len(new)] == new
+    assert mem(sim)[: len(new)] == new
     out = tmp_path / "read.bin"
     assert satmc(["-t", sim.url, "--readback", "fru", "read", "-o", str(out)]) == 0
     assert out.read_bytes() == new
@@ -85,17 +87,17 @@ def test_round_trip_is_byte_identical(sim, original, tmp_path):
     assert satmc(["fru", "build", "sim", "-o", str(built)]) == 0
     assert built.read_bytes() == original
     assert satmc(["-t", sim.url, "--readback", "fru", "write", str(built), "--verify"]) == 0
-    assert mem(sim)[:len(original)] == original
+    assert mem(sim)[: len(original)] == original
 
 
 def test_file_backed_fru_round_trip(sat):
     dev = FRUAccess(sat, 1)
     img = dev.read()
     image.check(img)
-    new = image.edit(img[:image.used_length(img)], ["board.serial_number=MEZ-77"])
+    new = image.edit(img[: image.used_length(img)], ["board.serial_number=MEZ-77"])
     dev.write_image(new)
     assert dev.read(0, len(new)) == new
-    dev.write_image(img[:len(new)])
+    dev.write_image(img[: len(new)])
 
 
 def test_write_across_page_boundaries_lands_intact(sim, original, sat):
@@ -185,9 +187,9 @@ def test_corrupt_image_reported_by_self_test_and_print(sim, original, capsys):
 
 def _old_new_or_detected(sim, sat, old: bytes, new: bytes) -> str:
     img = FRUAccess(sat, 0).read()
-    if img[:len(new)] == new:
+    if img[: len(new)] == new:
         return "new"
-    if img[:len(old)] == old:
+    if img[: len(old)] == old:
         return "old"
     assert image.problems(img), "a mixed image passed every checksum"
     assert self_test(sat) == bytes((0x57, 0x04))
@@ -196,8 +198,13 @@ def _old_new_or_detected(sim, sat, old: bytes, new: bytes) -> str:
 
 @pytest.mark.parametrize("after_chunks", [1, 4, 9])
 def test_board_killed_mid_write_then_repaired(sim, original, after_chunks, tmp_path):
-    new = image.edit(original, [f"BoardInfo.serial_number=KILL-{after_chunks}",
-                                "ProductInfo.product_name=Interrupted satellite"])
+    new = image.edit(
+        original,
+        [
+            f"BoardInfo.serial_number=KILL-{after_chunks}",
+            "ProductInfo.product_name=Interrupted satellite",
+        ],
+    )
     written = []
 
     class Interrupted(Exception):
@@ -218,7 +225,7 @@ def test_board_killed_mid_write_then_repaired(sim, original, after_chunks, tmp_p
     path = tmp_path / "new.bin"
     path.write_bytes(new)
     assert satmc(["-t", sim.url, "--readback", "fru", "write", str(path), "--verify"]) == 0
-    assert mem(sim)[:len(new)] == new
+    assert mem(sim)[: len(new)] == new
     with host(sim) as sat:
         assert self_test(sat) == bytes((0x55, 0x00))
 
@@ -242,12 +249,16 @@ def test_eeprom_contents_survive_a_simulator_restart(sim_dir, original):
     socket = os.path.join(sim_dir, "fru-restart.sock")
     build = os.path.join(sim_dir, "build-fru-restart")
     new = image.edit(original, ["BoardInfo.serial_number=KEEP-ME"])
-    with Simulator("sim", socket_path=socket, build_dir=build) as s1, \
-            connect(s1.url, address=s1.address) as sat:
+    with (
+        Simulator("sim", socket_path=socket, build_dir=build) as s1,
+        connect(s1.url, address=s1.address) as sat,
+    ):
         assert FRUAccess(sat, 0).read(0, len(original)) == original  # first start
         FRUAccess(sat, 0).write_image(new)
-    with Simulator("sim", socket_path=socket, build_dir=build) as s2, \
-            connect(s2.url, address=s2.address) as sat:
+    with (
+        Simulator("sim", socket_path=socket, build_dir=build) as s2,
+        connect(s2.url, address=s2.address) as sat,
+    ):
         assert FRUAccess(sat, 0).read(0, len(new)) == new
         assert self_test(sat) == bytes((0x55, 0x00))
 
@@ -256,14 +267,17 @@ def test_sixteen_bit_eeprom_board(sim_dir, tmp_path):
     """A board with an AT24C64 (8 KB, 32-byte pages, 2-byte memory addresses)."""
     data = yaml.safe_load((BOARDS_DIR / "sim.yaml").read_text())
     data["fru"] = [dict(data["fru"][0], device="at24c64")]
-    data["sim"]["devices"] = [{"name": "fru0", "model": "at24", "bus": "board", "addr": 0x50,
-                               "part": "at24c64"}]
+    data["sim"]["devices"] = [
+        {"name": "fru0", "model": "at24", "bus": "board", "addr": 0x50, "part": "at24c64"}
+    ]
     path = tmp_path / "sim64.yaml"
     path.write_text(yaml.safe_dump(data))
     board = load_board(path)
     socket = os.path.join(sim_dir, "fru-64.sock")
-    with Simulator(board, socket_path=socket, build_dir=tmp_path / "build") as s, \
-            connect(s.url, address=s.address, readback=True) as sat:
+    with (
+        Simulator(board, socket_path=socket, build_dir=tmp_path / "build") as s,
+        connect(s.url, address=s.address, readback=True) as sat,
+    ):
         dev = FRUAccess(sat, 0)
         assert dev.size == 8192
         img = image.build(board, 0)

@@ -96,7 +96,9 @@ def check_image(buf, size):
             if at + 5 > size:
                 return BAD_OFFSET
             end = at + 5 + buf[at + 2]
-            if end > size or _sum(buf, at, at + 5) or (_sum(buf, at + 5, end) + buf[at + 3]) & 0xFF:
+            if end > size or _sum(buf, at, at + 5):  # header: type, flags, length, 2 sums
+                return BAD_MULTIRECORD
+            if (_sum(buf, at + 5, end) + buf[at + 3]) & 0xFF:  # record data
                 return BAD_MULTIRECORD
             if buf[at + 1] & 0x80:
                 break
@@ -294,4 +296,3 @@ def setup(mc, config):
         _devices.append(dev)
     update_self_test(mc)
     mc.support |= SUPPORT_FRU
-

@@ -16,8 +16,7 @@ import time
 import machine
 import micropython
 
-from . import app  # noqa: F401  (registers the App commands)
-from . import fru
+from . import app, fru  # noqa: F401  (importing app registers the App commands)
 from .link import IPMBLink
 from .mc import MC
 

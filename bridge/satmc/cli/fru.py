@@ -1,10 +1,10 @@
 """FRU commands: build, print, read, write, edit.
 
-    satmc fru build sim -o fru0.bin [--id 0]      # image from the board file (frugy)
-    satmc fru print [--id N] [--file IMG]         # as ipmitool prints it
-    satmc fru read [--id N] -o fru0.bin
-    satmc fru write fru0.bin [--id N] [--verify]  # header last; read back and compare
-    satmc fru edit BoardInfo.serial_number=SN0042 [--id N]
+satmc fru build sim -o fru0.bin [--id 0]      # image from the board file (frugy)
+satmc fru print [--id N] [--file IMG]         # as ipmitool prints it
+satmc fru read [--id N] -o fru0.bin
+satmc fru write fru0.bin [--id N] [--verify]  # header last; read back and compare
+satmc fru edit BoardInfo.serial_number=SN0042 [--id N]
 """
 
 from __future__ import annotations
@@ -36,8 +36,11 @@ def register(sub) -> None:
     c = fsub.add_parser("read", help="save a FRU device's contents")
     c.add_argument("--id", type=int, default=0, help="FRU device id (0)")
     c.add_argument("-o", "--output", required=True, help="file to write")
-    c.add_argument("--all", action="store_true",
-                   help="the whole device, not only the bytes the image's areas use")
+    c.add_argument(
+        "--all",
+        action="store_true",
+        help="the whole device, not only the bytes the image's areas use",
+    )
     c.set_defaults(func=read)
 
     c = fsub.add_parser("write", help="write an image to a FRU device")
@@ -48,8 +51,12 @@ def register(sub) -> None:
     c.set_defaults(func=write)
 
     c = fsub.add_parser("edit", help="change fields: AREA.FIELD=VALUE (frugy's names)")
-    c.add_argument("assignments", nargs="+", metavar="FIELD=VALUE",
-                   help="e.g. BoardInfo.serial_number=SN0042 or board.part_number=X-1")
+    c.add_argument(
+        "assignments",
+        nargs="+",
+        metavar="FIELD=VALUE",
+        help="e.g. BoardInfo.serial_number=SN0042 or board.part_number=X-1",
+    )
     c.add_argument("--id", type=int, default=0, help="FRU device id (0)")
     c.set_defaults(func=edit)
 
@@ -85,7 +92,7 @@ def print_fru(args) -> int:
 def read(args, sat) -> int:
     img = _read_image(args, sat)
     if not args.all and not fru_image.problems(img):
-        img = img[:fru_image.used_length(img)]
+        img = img[: fru_image.used_length(img)]
     Path(args.output).write_bytes(img)
     print(f"FRU {args.id}: {len(img)} bytes -> {args.output}")
     return 0

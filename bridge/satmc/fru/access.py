@@ -61,8 +61,10 @@ def describe_diff(wrote: bytes, got: bytes, limit: int = 8) -> str:
     for off, n in ranges[:limit]:
         shown = min(n, 8)
         more = "..." if n > shown else ""
-        parts.append(f"0x{off:04x}+{n}: wrote {wrote[off:off + shown].hex(' ')}{more}, "
-                     f"read {got[off:off + shown].hex(' ')}{more}")
+        parts.append(
+            f"0x{off:04x}+{n}: wrote {wrote[off : off + shown].hex(' ')}{more}, "
+            f"read {got[off : off + shown].hex(' ')}{more}"
+        )
     extra = f"; and {len(ranges) - limit} more ranges" if len(ranges) > limit else ""
     total = sum(n for _, n in ranges)
     return f"{total} bytes differ in {len(ranges)} ranges: " + "; ".join(parts) + extra
@@ -80,8 +82,12 @@ class FRUAccess:
     @property
     def size(self) -> int:
         if self._size is None:
-            d = self.sat.call(NETFN_STORAGE, CMD_AREA_INFO, bytes((self.fru_id,)),
-                              what=f"Get FRU Inventory Area Info (FRU {self.fru_id})")
+            d = self.sat.call(
+                NETFN_STORAGE,
+                CMD_AREA_INFO,
+                bytes((self.fru_id,)),
+                what=f"Get FRU Inventory Area Info (FRU {self.fru_id})",
+            )
             self._size = d[0] | d[1] << 8
         return self._size
 
@@ -95,8 +101,9 @@ class FRUAccess:
         while offset + len(out) < end:
             at = offset + len(out)
             n = min(chunk, end - at)
-            cc, d = self.sat.raw(NETFN_STORAGE, CMD_READ,
-                                 bytes((self.fru_id, at & 0xFF, at >> 8, n)))
+            cc, d = self.sat.raw(
+                NETFN_STORAGE, CMD_READ, bytes((self.fru_id, at & 0xFF, at >> 8, n))
+            )
             if cc in (0xC7, 0xC8, 0xCA) and chunk > 1:
                 chunk = max(1, chunk // 2)  # as ipmitool does: shrink and ask again
                 continue
@@ -107,18 +114,21 @@ class FRUAccess:
             out += d[1:]
         return bytes(out)
 
-    def write(self, offset: int, data: bytes, report: WriteReport | None = None,
-              progress=None) -> WriteReport:
+    def write(
+        self, offset: int, data: bytes, report: WriteReport | None = None, progress=None
+    ) -> WriteReport:
         """Write data at offset in aligned chunks; 81 (busy) is retried for a while."""
         report = report or WriteReport()
         if offset + len(data) > self.size:
-            raise FRUError(f"FRU {self.fru_id}: {len(data)} bytes at 0x{offset:04x} do not fit "
-                           f"its {self.size} bytes")
+            raise FRUError(
+                f"FRU {self.fru_id}: {len(data)} bytes at 0x{offset:04x} do not fit "
+                f"its {self.size} bytes"
+            )
         done = 0
         while done < len(data):
             at = offset + done
             n = min(self.write_chunk - at % self.write_chunk, len(data) - done)
-            n = self._write_chunk(at, data[done:done + n], report)
+            n = self._write_chunk(at, data[done : done + n], report)
             report.written.append((at, n))
             done += n
             if progress is not None:
@@ -130,29 +140,34 @@ class FRUAccess:
         deadline = time.monotonic() + BUSY_RETRY_S
         while True:
             report.requests += 1
-            cc, d = self.sat.raw(NETFN_STORAGE, CMD_WRITE,
-                                 bytes((self.fru_id, at & 0xFF, at >> 8)) + chunk)
+            cc, d = self.sat.raw(
+                NETFN_STORAGE, CMD_WRITE, bytes((self.fru_id, at & 0xFF, at >> 8)) + chunk
+            )
             if cc == CC_BUSY and time.monotonic() < deadline:
                 report.busy_retries += 1
                 time.sleep(0.02)
                 continue
             if cc == CC_WRITE_PROTECTED:
                 raise FRUWriteProtectedError(
-                    f"FRU {self.fru_id}: write protected (completion code 0x80) at 0x{at:04x}")
+                    f"FRU {self.fru_id}: write protected (completion code 0x80) at 0x{at:04x}"
+                )
             if cc:
                 raise CompletionCodeError(cc, f"Write FRU Data (FRU {self.fru_id} at 0x{at:04x})")
             if not d or not 0 < d[0] <= len(chunk):
                 got = d[0] if d else 0
-                raise FRUError(f"FRU {self.fru_id}: sent {len(chunk)} bytes at 0x{at:04x}, "
-                               f"the device reports {got} written")
+                raise FRUError(
+                    f"FRU {self.fru_id}: sent {len(chunk)} bytes at 0x{at:04x}, "
+                    f"the device reports {got} written"
+                )
             return d[0]
 
     def write_image(self, img: bytes, verify: bool = True, progress=None) -> WriteReport:
         """Write a whole image so that an interruption stays detectable (see above)."""
         img = bytes(img)
         if len(img) > self.size:
-            raise FRUError(f"FRU {self.fru_id}: the image is {len(img)} bytes, the device "
-                           f"holds {self.size}")
+            raise FRUError(
+                f"FRU {self.fru_id}: the image is {len(img)} bytes, the device holds {self.size}"
+            )
         if len(img) < 8:
             raise FRUError("a FRU image has at least its 8-byte common header")
         report = WriteReport()
@@ -164,12 +179,14 @@ class FRUAccess:
                 broken[7] ^= 0xFF  # header checksum wrong until the body is complete
                 self.write(0, bytes(broken), report, progress)
             for o, n in body:
-                self.write(8 + o, img[8 + o:8 + o + n], report, progress)
+                self.write(8 + o, img[8 + o : 8 + o + n], report, progress)
             self.write(0, img[:8], report, progress)
         if verify:
             got = self.read(0, len(img))
             if got != img:
-                raise FRUVerifyError(f"FRU {self.fru_id}: read-back differs from the image: "
-                                     + describe_diff(img, got))
+                raise FRUVerifyError(
+                    f"FRU {self.fru_id}: read-back differs from the image: "
+                    + describe_diff(img, got)
+                )
             report.verified = True
         return report

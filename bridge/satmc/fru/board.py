@@ -60,14 +60,18 @@ def _entry(e: dict, where: str, seen: set) -> dict:
     if src is not None and not isinstance(src, (dict, str)):
         raise BoardFileError(f"{where}.source: expected a frugy YAML path or an inline mapping")
     if device == "file":
-        return {"id": fru_id, "device": "file",
-                "size": _int(e, "size", where, 8, 0xFFFF, default=FILE_SIZE),
-                "path": f"fru{fru_id}.bin"}
+        return {
+            "id": fru_id,
+            "device": "file",
+            "size": _int(e, "size", where, 8, 0xFFFF, default=FILE_SIZE),
+            "path": f"fru{fru_id}.bin",
+        }
     if device not in PARTS:
         raise BoardFileError(f"{where}.device: {device!r} is not one of file, {', '.join(PARTS)}")
     size, page = PARTS[device]
     out = {
-        "id": fru_id, "device": "at24",
+        "id": fru_id,
+        "device": "at24",
         "addr": _int(e, "addr", where, 0x08, 0x77),
         "size": _int(e, "size", where, 8, size, default=size),
         "page": _int(e, "page", where, 1, 256, default=page),

@@ -27,17 +27,50 @@ AREAS = (  # common header byte -> name
     (5, "multi-record area"),
 )
 FRUGY_AREAS = {  # accepted short names for `edit`
-    "internal": "InternalUse", "chassis": "ChassisInfo", "board": "BoardInfo",
-    "product": "ProductInfo", "multirecord": "MultirecordArea",
+    "internal": "InternalUse",
+    "chassis": "ChassisInfo",
+    "board": "BoardInfo",
+    "product": "ProductInfo",
+    "multirecord": "MultirecordArea",
 }
 CHASSIS_TYPES = (  # SMBIOS chassis types, as ipmitool names them
-    "Unspecified", "Other", "Unknown", "Desktop", "Low Profile Desktop", "Pizza Box",
-    "Mini Tower", "Tower", "Portable", "LapTop", "Notebook", "Hand Held", "Docking Station",
-    "All in One", "Sub Notebook", "Space-saving", "Lunch Box", "Main Server Chassis",
-    "Expansion Chassis", "SubChassis", "Bus Expansion Chassis", "Peripheral Chassis",
-    "RAID Chassis", "Rack Mount Chassis", "Sealed-case PC", "Multi-system Chassis",
-    "CompactPCI", "AdvancedTCA", "Blade", "Blade Enclosure", "Tablet", "Convertible",
-    "Detachable", "IoT Gateway", "Embedded PC", "Mini PC", "Stick PC",
+    "Unspecified",
+    "Other",
+    "Unknown",
+    "Desktop",
+    "Low Profile Desktop",
+    "Pizza Box",
+    "Mini Tower",
+    "Tower",
+    "Portable",
+    "LapTop",
+    "Notebook",
+    "Hand Held",
+    "Docking Station",
+    "All in One",
+    "Sub Notebook",
+    "Space-saving",
+    "Lunch Box",
+    "Main Server Chassis",
+    "Expansion Chassis",
+    "SubChassis",
+    "Bus Expansion Chassis",
+    "Peripheral Chassis",
+    "RAID Chassis",
+    "Rack Mount Chassis",
+    "Sealed-case PC",
+    "Multi-system Chassis",
+    "CompactPCI",
+    "AdvancedTCA",
+    "Blade",
+    "Blade Enclosure",
+    "Tablet",
+    "Convertible",
+    "Detachable",
+    "IoT Gateway",
+    "Embedded PC",
+    "Mini PC",
+    "Stick PC",
 )
 FRU_EPOCH = dt.datetime(1996, 1, 1, tzinfo=dt.timezone.utc)
 
@@ -77,11 +110,19 @@ def problems(img: bytes) -> list[str]:
     if len(img) < 8:
         return [f"image is {len(img)} bytes; the common header alone needs 8"]
     if img[0] & 0x0F != 1:
-        return [(f"common header: format version {img[0] & 0x0F}, expected 1 "
-                 "(blank or not a FRU image)")]
+        return [
+            (
+                f"common header: format version {img[0] & 0x0F}, expected 1 "
+                "(blank or not a FRU image)"
+            )
+        ]
     if sum(img[:8]) & 0xFF:
-        return [(f"common header at 0x00: checksum 0x{img[7]:02x}, expected "
-                 f"0x{_zero_sum(img[:7]):02x}")]
+        return [
+            (
+                f"common header at 0x00: checksum 0x{img[7]:02x}, expected "
+                f"0x{_zero_sum(img[:7]):02x}"
+            )
+        ]
     out = []
     for idx, name in AREAS[1:4]:
         at = img[idx] * 8
@@ -94,25 +135,33 @@ def problems(img: bytes) -> list[str]:
         if img[at] & 0x0F != 1:
             out.append(f"{name} at 0x{at:02x}: format version {img[at] & 0x0F}, expected 1")
         elif end == at or end > len(img):
-            out.append(f"{name} at 0x{at:02x}: length {end - at} bytes runs past the end "
-                       f"of the image ({len(img)} bytes)")
+            out.append(
+                f"{name} at 0x{at:02x}: length {end - at} bytes runs past the end "
+                f"of the image ({len(img)} bytes)"
+            )
         elif sum(img[at:end]) & 0xFF:
-            out.append(f"{name} at 0x{at:02x}: checksum 0x{img[end - 1]:02x}, expected "
-                       f"0x{_zero_sum(img[at:end - 1]):02x}")
+            out.append(
+                f"{name} at 0x{at:02x}: checksum 0x{img[end - 1]:02x}, expected "
+                f"0x{_zero_sum(img[at : end - 1]):02x}"
+            )
     at = img[5] * 8
     for _ in range(64 if at else 0):
         if at + 5 > len(img):
             out.append(f"multi-record area: record at 0x{at:02x} is past the end of the image")
             break
-        head, end = img[at:at + 5], at + 5 + img[at + 2]
+        head, end = img[at : at + 5], at + 5 + img[at + 2]
         if sum(head) & 0xFF:
-            out.append(f"multi-record area: record header at 0x{at:02x}: checksum "
-                       f"0x{head[4]:02x}, expected 0x{_zero_sum(head[:4]):02x}")
+            out.append(
+                f"multi-record area: record header at 0x{at:02x}: checksum "
+                f"0x{head[4]:02x}, expected 0x{_zero_sum(head[:4]):02x}"
+            )
             break
-        if end > len(img) or (sum(img[at + 5:end]) + head[3]) & 0xFF:
-            out.append(f"multi-record area: record at 0x{at:02x} (type 0x{head[0]:02x}): "
-                       f"data checksum 0x{head[3]:02x}, expected "
-                       f"0x{_zero_sum(img[at + 5:end]):02x}")
+        if end > len(img) or (sum(img[at + 5 : end]) + head[3]) & 0xFF:
+            out.append(
+                f"multi-record area: record at 0x{at:02x} (type 0x{head[0]:02x}): "
+                f"data checksum 0x{head[3]:02x}, expected "
+                f"0x{_zero_sum(img[at + 5 : end]):02x}"
+            )
             break
         if head[1] & 0x80:
             break
@@ -170,27 +219,37 @@ def describe(img: bytes, fru_id: int = 0, description: str | None = None) -> lis
     c = inv.chassis_info_area
     if c is not None:
         name = CHASSIS_TYPES[c.type] if c.type < len(CHASSIS_TYPES) else "Unknown"
-        lines += [_field("Chassis Type", name), _field("Chassis Part Number", c.part_number),
-                  _field("Chassis Serial", c.serial_number)]
+        lines += [
+            _field("Chassis Type", name),
+            _field("Chassis Part Number", c.part_number),
+            _field("Chassis Serial", c.serial_number),
+        ]
         lines += [_field("Chassis Extra", x) for x in c.custom_chassis_info]
     b = inv.board_info_area
     if b is not None:
         at = img[3] * 8
-        lines.append(_field("Board Mfg Date", ipmitool_date(int.from_bytes(img[at + 3:at + 6],
-                                                                             "little"))))
-        lines += [_field("Board Mfg", b.manufacturer), _field("Board Product", b.product_name),
-                  _field("Board Serial", b.serial_number),
-                  _field("Board Part Number", b.part_number),
-                  _field("Board FRU ID", b.fru_file_id)]
+        lines.append(
+            _field("Board Mfg Date", ipmitool_date(int.from_bytes(img[at + 3 : at + 6], "little")))
+        )
+        lines += [
+            _field("Board Mfg", b.manufacturer),
+            _field("Board Product", b.product_name),
+            _field("Board Serial", b.serial_number),
+            _field("Board Part Number", b.part_number),
+            _field("Board FRU ID", b.fru_file_id),
+        ]
         lines += [_field("Board Extra", x) for x in b.custom_mfg_info]
     p = inv.product_info_area
     if p is not None:
-        lines += [_field("Product Manufacturer", p.manufacturer), _field("Product Name", p.name),
-                  _field("Product Part Number", p.part_number),
-                  _field("Product Version", p.version),
-                  _field("Product Serial", p.serial_number),
-                  _field("Product Asset Tag", p.asset_tag),
-                  _field("Product FRU ID", p.fru_file_id)]
+        lines += [
+            _field("Product Manufacturer", p.manufacturer),
+            _field("Product Name", p.name),
+            _field("Product Part Number", p.part_number),
+            _field("Product Version", p.version),
+            _field("Product Serial", p.serial_number),
+            _field("Product Asset Tag", p.asset_tag),
+            _field("Product FRU ID", p.fru_file_id),
+        ]
         lines += [_field("Product Extra", x) for x in p.custom_mfg_info]
     if inv.multirecord_area is not None:
         lines.append(_field("Multi-record Records", len(inv.multirecord_area.records)))
@@ -221,16 +280,19 @@ def edit(img: bytes, assignments: list[str]) -> bytes:
         key, sep, value = a.partition("=")
         parts = key.strip().split(".")
         if not sep or len(parts) != 2 or not all(parts):
-            raise FRUImageError(f"{a!r}: expected AREA.FIELD=VALUE, e.g. "
-                                "BoardInfo.serial_number=SN0042")
+            raise FRUImageError(
+                f"{a!r}: expected AREA.FIELD=VALUE, e.g. BoardInfo.serial_number=SN0042"
+            )
         area = FRUGY_AREAS.get(parts[0].lower(), parts[0])
         if area not in FRUGY_AREAS.values():
-            raise FRUImageError(f"{a!r}: no FRU area {parts[0]!r}; areas: "
-                                f"{', '.join(FRUGY_AREAS.values())}")
+            raise FRUImageError(
+                f"{a!r}: no FRU area {parts[0]!r}; areas: {', '.join(FRUGY_AREAS.values())}"
+            )
         fields = _fields(area)
         if fields and parts[1] not in fields:
-            raise FRUImageError(f"{a!r}: {area} has no field {parts[1]!r}; fields: "
-                                f"{', '.join(fields)}")
+            raise FRUImageError(
+                f"{a!r}: {area} has no field {parts[1]!r}; fields: {', '.join(fields)}"
+            )
         src.setdefault(area, {})[parts[1]] = value
     return build_from_source(src)
 
@@ -257,6 +319,8 @@ def build(board, fru_id: int = 0) -> bytes:
         raise FRUImageError(f"board {board.name}: FRU {fru_id} has no source")
     img = build_from_source(src, base=board.path.parent)
     if len(img) > entries[fru_id]["size"]:
-        raise FRUImageError(f"board {board.name}: FRU {fru_id} image is {len(img)} bytes, "
-                            f"the device holds {entries[fru_id]['size']}")
+        raise FRUImageError(
+            f"board {board.name}: FRU {fru_id} image is {len(img)} bytes, "
+            f"the device holds {entries[fru_id]['size']}"
+        )
     return img

@@ -47,8 +47,9 @@ def addrsize(size: int) -> int:
 
 
 class Model(DeviceModel):
-    def __init__(self, part: str = "at24c02", twr_ms: float = 5.0, wp: bool = False,
-                 file: str | None = None):
+    def __init__(
+        self, part: str = "at24c02", twr_ms: float = 5.0, wp: bool = False, file: str | None = None
+    ):
         if part not in PARTS:
             raise ValueError(f"unknown EEPROM part {part!r}; parts: {', '.join(PARTS)}")
         self.part = part
@@ -157,12 +158,18 @@ class Model(DeviceModel):
             if offset < 0 or offset + len(data) > self.size:
                 raise ValueError(f"poke at {offset} of {len(data)} bytes is outside the memory")
             with self._lock:
-                self.mem[offset:offset + len(data)] = data
+                self.mem[offset : offset + len(data)] = data
                 self._save()
 
     def state(self) -> dict:
         return {
-            "part": self.part, "size": self.size, "page": self.page, "wp": self.wp,
-            "twr_ms": self.twr_ms, "writes": self.writes, "nacked_busy": self.nacked_busy,
-            "file": str(self.file) if self.file else None, "mem": self.mem.hex(),
+            "part": self.part,
+            "size": self.size,
+            "page": self.page,
+            "wp": self.wp,
+            "twr_ms": self.twr_ms,
+            "writes": self.writes,
+            "nacked_busy": self.nacked_busy,
+            "file": str(self.file) if self.file else None,
+            "mem": self.mem.hex(),
         }
