@@ -210,7 +210,10 @@ def _field(label: str, value) -> str | None:
 
 
 def describe(img: bytes, fru_id: int = 0, description: str | None = None) -> list[str]:
-    """`ipmitool fru print` lines for an image (checked first; FRUImageError if corrupt)."""
+    """`ipmitool fru print` lines for an image (checked first; FRUImageError if corrupt).
+
+    As ipmitool 1.8.19: empty fields and the FRU file ID fields are not shown.
+    """
     from pyipmi.fru import FruInventory
 
     check(img, fru_id)
@@ -236,7 +239,6 @@ def describe(img: bytes, fru_id: int = 0, description: str | None = None) -> lis
             _field("Board Product", b.product_name),
             _field("Board Serial", b.serial_number),
             _field("Board Part Number", b.part_number),
-            _field("Board FRU ID", b.fru_file_id),
         ]
         lines += [_field("Board Extra", x) for x in b.custom_mfg_info]
     p = inv.product_info_area
@@ -248,7 +250,6 @@ def describe(img: bytes, fru_id: int = 0, description: str | None = None) -> lis
             _field("Product Version", p.version),
             _field("Product Serial", p.serial_number),
             _field("Product Asset Tag", p.asset_tag),
-            _field("Product FRU ID", p.fru_file_id),
         ]
         lines += [_field("Product Extra", x) for x in p.custom_mfg_info]
     if inv.multirecord_area is not None:
