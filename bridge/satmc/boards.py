@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from .errors import BoardFileError
+from .fru import board as fru_board
 
 REPO = Path(__file__).resolve().parents[2]
 BOARDS_DIR = REPO / "boards"
@@ -145,4 +146,5 @@ def load_board(name_or_path: str | Path) -> Board:
         },
         "watchdog_ms": _int(data, "watchdog_ms", where, 0, 8388, default=0),
     }
+    config.update(fru_board.config(data, where))
     return Board(name=name, path=path, data=data, config=config)

@@ -16,7 +16,7 @@ import time
 import machine
 import micropython
 
-from . import app  # noqa: F401  (registers the App commands)
+from . import app, fru  # noqa: F401  (importing app registers the App commands)
 from .link import IPMBLink
 from .mc import MC
 
@@ -64,6 +64,7 @@ def build(config):
         freq=ipmb.get("freq", 100_000),
     )
     mc.link = IPMBLink(target, controller, mc.address, stats=mc.stats)
+    fru.setup(mc, config)
     return mc
 
 

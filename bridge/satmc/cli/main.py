@@ -21,7 +21,7 @@ import sys
 
 from ..errors import SatmcError
 
-COMMAND_MODULES = ["device", "stats"]
+COMMAND_MODULES = ["device", "stats", "fru"]
 
 
 def _int(text: str) -> int:
