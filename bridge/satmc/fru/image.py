@@ -72,7 +72,7 @@ CHASSIS_TYPES = (  # SMBIOS chassis types, as ipmitool names them
     "Mini PC",
     "Stick PC",
 )
-FRU_EPOCH = dt.datetime(1996, 1, 1, tzinfo=dt.timezone.utc)
+FRU_EPOCH = dt.datetime(1996, 1, 1, tzinfo=dt.UTC)
 
 
 def _frugy():
