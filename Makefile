@@ -10,14 +10,16 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 BOARD ?= sim
-# PORT and TARGET only from the command line: an unrelated $PORT in the environment must not leak in
+# PORT only from the command line: an unrelated $PORT in the environment must not leak in
 PORT = auto
-TARGET =
 MPY_DIR ?=
 FROZEN_DIR = $(CURDIR)/build/$(BOARD)/frozen
 export MICROPYTHON
 
-.PHONY: setup demo sim test bench clean bundle flash frozen
+TARGET ?= sim
+RIG ?=
+
+.PHONY: setup demo sim test bench hil clean bundle flash frozen
 
 setup: $(STAMP)
 
@@ -41,7 +43,8 @@ bundle: setup
 	$(VENV)/bin/satmc bundle --board $(BOARD)
 
 flash: setup
-	$(VENV)/bin/satmc flash --board $(BOARD) --port $(PORT) $(if $(TARGET),--via $(TARGET))
+	$(VENV)/bin/satmc flash --board $(BOARD) --port $(PORT) \
+		$(if $(filter-out sim%,$(TARGET)),--via $(TARGET))
 
 frozen: setup
 	@test -n "$(MPY_DIR)" || { echo "make frozen: set MPY_DIR to a MicroPython source tree" \
@@ -50,8 +53,13 @@ frozen: setup
 	SATMC_FROZEN_DIR=$(FROZEN_DIR) $(MAKE) -C $(MPY_DIR)/$$args \
 		FROZEN_MANIFEST=$(CURDIR)/firmware/manifest.py
 
+hil: setup
+	mkdir -p hil-results
+	$(PY) -m pytest hil $(if $(RIG),--rig $(RIG),--target $(TARGET)) \
+		--junitxml=hil-results/junit.xml $(PYTEST_ARGS)
+
 bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf build .pytest_cache
+	rm -rf build .pytest_cache hil-results

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from pyftdi.i2c import I2cController
+
 from satmc import twin
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect

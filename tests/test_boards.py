@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import yaml
+
 from satmc.boards import BOARDS_DIR, MCUS, board_names, load_board
 from satmc.errors import BoardFileError
 
@@ -111,7 +112,7 @@ BROKEN = [
     ),
     ("pico", "ipmb.ga_pins", "10", "pico.ipmb.ga_pins: expected a list of pins"),
     ("pico", "sensors", {"a": 1}, "pico.sensors: expected a list, got dict"),
-    ("pico", "fru", [1], "pico.fru: expected a mapping, got list"),
+    ("pico", "fru", {"id": 0}, "pico.fru: expected a list, got dict"),
     ("pico", "devise", {}, "pico.devise: unknown field"),
     ("pico", "device.product_id", 0x10000, "pico.device.product_id: 65536 is not an integer"),
     (

@@ -8,6 +8,7 @@ import os
 import subprocess
 
 import pytest
+
 from satmc import bundle as bundle_mod
 from satmc.boards import FIRMWARE_DIR, REPO, board_names, load_board
 from satmc.bundle import MANIFEST, build_bundle, bundle_size, frozen_sources
@@ -21,7 +22,10 @@ MODULES = sorted(f"ipmc/{p.stem}.mpy" for p in (FIRMWARE_DIR / "ipmc").glob("*.p
 def test_every_module_compiles_for_every_board(tmp_path, name):
     board = load_board(name)
     b = build_bundle(board, tmp_path / "bundle")
-    assert sorted(b.manifest["files"]) == sorted(MODULES + ["board_config.mpy", "main.py"])
+    fru_files = [e["path"] for e in board.config.get("fru", []) if e["device"] == "file"]
+    assert sorted(b.manifest["files"]) == sorted(
+        MODULES + ["board_config.mpy", "main.py"] + fru_files
+    )
     for rel, entry in b.manifest["files"].items():
         data = (b.root / rel).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"] and len(data) == entry["size"]
@@ -35,14 +39,18 @@ def test_every_module_compiles_for_every_board(tmp_path, name):
 
 
 def test_providers_add_files_to_the_bundle(tmp_path, monkeypatch):
-    monkeypatch.setattr(bundle_mod, "PROVIDERS", ["tests.test_bundle:_fru_provider"])
+    providers = bundle_mod.PROVIDERS + ["tests.test_bundle:_calibration_provider"]
+    monkeypatch.setattr(bundle_mod, "PROVIDERS", providers)
     b = build_bundle(load_board("sim"), tmp_path / "bundle")
-    assert (b.root / "fru.bin").read_bytes() == b"\x01\x00\x00\x01\x00\x00\x00\xfe"
-    assert b.manifest["files"]["fru.bin"]["size"] == 8
+    assert (b.root / "calibration.bin").read_bytes() == b"\x01\x02"
+    assert b.manifest["files"]["calibration.bin"]["size"] == 2
+    assert "fru1.bin" in b.manifest["files"]  # the FRU provider's file-backed FRU image
 
 
-def _fru_provider(board):
-    return {"fru.bin": b"\x01\x00\x00\x01\x00\x00\x00\xfe"}
+def _calibration_provider(board, out):
+    path = out / "calibration.bin"
+    path.write_bytes(b"\x01\x02")
+    return [path]
 
 
 @pytest.mark.parametrize("name", board_names())

@@ -13,6 +13,7 @@ import time
 
 import pytest
 import yaml
+
 from satmc.boards import BOARDS_DIR, FIRMWARE_DIR, load_board
 from satmc.flash import Connection, FlashError, check_port, flash
 from satmc.sim.ptyboard import PtyBoard
@@ -20,7 +21,7 @@ from satmc.transports import connect
 
 FILES = sorted(
     [f"ipmc/{p.stem}.mpy" for p in (FIRMWARE_DIR / "ipmc").glob("*.py")]
-    + ["board_config.mpy", "main.py"]
+    + ["board_config.mpy", "main.py", "fru1.bin"]  # fru1.bin: sim.yaml's file-backed FRU
 )
 
 

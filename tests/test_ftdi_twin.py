@@ -8,6 +8,7 @@ import time
 
 import pytest
 from pyftdi.i2c import I2cController, I2cNackError
+
 from satmc import twin
 from satmc.errors import AdapterError, BusNackError
 from satmc.sim.port import vbus_wire as w

@@ -19,6 +19,7 @@ from pathlib import Path
 import yaml
 
 from .errors import BoardFileError
+from .fru import board as fru_board
 
 REPO = Path(__file__).resolve().parents[2]
 BOARDS_DIR = REPO / "boards"
@@ -113,6 +114,9 @@ class Board:
             wiring["board"] += [pb["scl"], pb["sda"]]
         for led in cfg["leds"].values():
             led["pin"] = sim_pin(led["pin"])
+        for entry in cfg.get("fru") or []:
+            if "wp_pin" in entry:
+                entry["wp_pin"] = sim_pin(entry["wp_pin"])
         cfg["ipmb"]["ga_pins"] = []
         cfg["mcu"] = "unix"
         data = copy.deepcopy(self.data)
@@ -374,7 +378,7 @@ def load_board(name_or_path: str | Path) -> Board:
     if mcu not in MCUS:
         raise BoardFileError(f"{where}.mcu: {mcu!r} is not one of {', '.join(MCUS)}")
     pins = _Pins(mcu, where)
-    for key, kind, what in (("sensors", list, "a list"), ("fru", dict, "a mapping")):
+    for key, kind, what in (("sensors", list, "a list"), ("fru", list, "a list")):
         if key in data and not isinstance(data[key], kind):
             raise BoardFileError(f"{where}.{key}: expected {what}, got {type(data[key]).__name__}")
     _sim(data, where)
@@ -391,4 +395,5 @@ def load_board(name_or_path: str | Path) -> Board:
         "watchdog_ms": _int(data, "watchdog_ms", where, 0, MCUS[mcu].watchdog_max_ms, default=0),
         "scan_period_ms": _int(data, "scan_period_ms", where, 100, 60_000, default=1000),
     }
+    config.update(fru_board.config(data, where))
     return Board(name=name, path=path, data=data, config=config)

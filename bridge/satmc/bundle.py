@@ -29,9 +29,9 @@ MARCH = {"unix": None, "rp2040": "armv6m", "rp2350": "armv7emsp", "stm32": "armv
 MIN_MICROPYTHON = (1, 26)  # machine.I2CTarget
 MANIFEST = "manifest.json"
 
-# Extra bundle files: "module:function" names; function(board) -> {relative path: bytes}.
-# A provider adds files the firmware reads at run time (e.g. the FRU image).
-PROVIDERS: list[str] = []
+# Extra bundle files: "module:function" names; function(board, bundle_dir) writes the
+# files the firmware reads at run time into the bundle and returns their paths.
+PROVIDERS: list[str] = ["satmc.fru.provision:bundle_files"]  # FRU images of file-backed FRUs
 
 MAIN_PY = '''"""satmc firmware entry point (generated)."""
 import board_config
@@ -73,15 +73,12 @@ def default_dir(board: Board) -> Path:
     return REPO / "build" / board.name / "bundle"
 
 
-def _extra_files(board: Board) -> dict[str, bytes]:
-    files: dict[str, bytes] = {}
+def _extra_files(board: Board, out: Path) -> list[Path]:
+    paths: list[Path] = []
     for name in PROVIDERS:
         module, func = name.split(":")
-        for rel, data in getattr(importlib.import_module(module), func)(board).items():
-            if rel in files or rel == MANIFEST or rel.endswith((".py", ".mpy")):
-                raise BundleError(f"{name}: bundle file {rel} clashes with another file")
-            files[rel] = data
-    return files
+        paths += getattr(importlib.import_module(module), func)(board, out)
+    return paths
 
 
 def _write_sources(board: Board, out: Path) -> Path:
@@ -118,9 +115,9 @@ def build_bundle(board: Board, out: Path | None = None) -> Bundle:
     gen = _write_sources(board, out)
     _compile(gen, out / "board_config.mpy", "board_config.py", march)
     gen.unlink()
-    for rel, data in _extra_files(board).items():
-        (out / rel).parent.mkdir(parents=True, exist_ok=True)
-        (out / rel).write_bytes(data)
+    for path in _extra_files(board, out):
+        if path.name == MANIFEST or path.suffix in (".py", ".mpy"):
+            raise BundleError(f"{path.name} from a bundle provider clashes with the firmware's")
     files = {}
     for p in sorted(out.rglob("*")):
         if p.is_file():

@@ -7,9 +7,8 @@
 The IPMB address comes from the board config (fixed, or read from geographic
 address pins). I2C block `target` answers as a target; block `controller`, wired to
 the same lines, writes responses and events to their destinations. Blocks whose
-pins the port fixes (stm32) have no scl/sda in the config. `mc.private_bus` is the
-SoftI2C of the board's sensors (None without one); a heartbeat LED blinks while the
-main loop runs.
+pins the port fixes (stm32) have no scl/sda in the config. A heartbeat LED blinks
+while the main loop runs.
 """
 
 import asyncio
@@ -19,7 +18,7 @@ import time
 import machine
 import micropython
 
-from . import app  # noqa: F401  (registers the App commands)
+from . import app, fru  # noqa: F401  (importing app registers the App commands)
 from .link import IPMBLink
 from .mc import MC
 
@@ -67,10 +66,7 @@ def build(config):
     target = machine.I2CTarget(t["block"], mc.address >> 1, **_pins(t))
     controller = machine.I2C(c["block"], freq=ipmb.get("freq", 100_000), **_pins(c))
     mc.link = IPMBLink(target, controller, mc.address, stats=mc.stats)
-    pb = config.get("private_bus")
-    mc.private_bus = pb and machine.SoftI2C(
-        scl=machine.Pin(pb["scl"]), sda=machine.Pin(pb["sda"]), freq=pb["freq"]
-    )
+    fru.setup(mc, config)
     return mc
 
 

@@ -3,6 +3,7 @@
 import asyncio
 
 import machine
+
 from ipmc import main
 
 

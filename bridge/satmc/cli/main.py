@@ -21,7 +21,7 @@ import sys
 
 from ..errors import SatmcError
 
-COMMAND_MODULES = ["device", "stats", "flash"]
+COMMAND_MODULES = ["device", "stats", "fru", "flash"]
 
 
 def _int(text: str) -> int:

@@ -23,6 +23,7 @@ from pathlib import Path
 from ..boards import REPO, Board, load_board
 from ..bundle import build_bundle
 from ..errors import SatmcError
+from ..fru import provision as fru_provision
 from ..vbus import devices
 from ..vbus.server import BusServer
 from .serial_line import SerialLine
@@ -139,6 +140,7 @@ class Simulator:
             bus, addr, name, model = devices.create(entry)
             self.server.buses[bus].attach(addr, model)
             self.devices[name] = model
+        fru_provision.program_sim_eeproms(self)
         self.server.handlers["device"] = self._on_device
         self.server.handlers["board_reset"] = self._on_board_reset
         self.server.handlers["firmware"] = lambda req: {
@@ -185,7 +187,7 @@ class Simulator:
         cmd = [micropython_exe()]
         if self.heapsize:
             cmd += ["-X", f"heapsize={self.heapsize}"]
-        cmd.append("main.py")
+        cmd += ["-i", "main.py"]  # as on a board: when main.py ends, the REPL has the line
         self._ready.clear()
         self.proc = subprocess.Popen(
             cmd,

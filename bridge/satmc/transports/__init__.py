@@ -8,6 +8,8 @@ URLs:
     sim://[SOCKET][?readback=1]    the simulator's virtual IPMB (readback: act master-only)
     ftdi://ftdi:232h[:SERIAL]/1    an FTDI MPSSE adapter through pyftdi (readback);
                                    with twin=SOCKET, the FT232H twin on that simulator
+    serial:///dev/ttyACM0[?baud=N] IPMI Serial Basic Mode on a board's USB serial (pyserial)
+    socket://HOST:PORT             the same over TCP (the simulator's serial line)
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pyipmi.interfaces.ipmb import IpmbHeaderReq
 
 from ..errors import AdapterError, BusError, CompletionCodeError, NoResponseError
 
-SCHEMES = ("sim", "ftdi")
+SCHEMES = ("sim", "ftdi", "serial", "socket")
 
 
 def default_sim_url() -> str:
@@ -50,6 +52,13 @@ def create_interface(
         from .ftdi import FtdiInterface
 
         return FtdiInterface(url, slave_address=slave_address, twin=twin)
+    if scheme in ("serial", "socket"):
+        from .serial import SerialInterface
+
+        baud = int(parse_qs(parts.query).get("baud", ["115200"])[0])
+        if scheme == "serial" and not (parts.netloc + parts.path):
+            raise AdapterError(f"{url!r} names no device; e.g. serial:///dev/ttyACM0")
+        return SerialInterface(url, baudrate=baud)
     raise AdapterError(
         f"unknown target URL {url!r}; use one of: " + ", ".join(f"{s}://..." for s in SCHEMES)
     )
