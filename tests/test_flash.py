@@ -7,6 +7,7 @@ restarts and runs main.py), and verifies Get Device ID through the REPL.
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import time
@@ -14,7 +15,7 @@ import time
 import pytest
 import yaml
 
-from satmc.boards import BOARDS_DIR, FIRMWARE_DIR, load_board
+from satmc.boards import BOARDS_DIR, FIRMWARE_DIR, REPO, load_board
 from satmc.flash import Connection, FlashError, check_port, flash
 from satmc.sim.ptyboard import PtyBoard
 from satmc.transports import connect
@@ -142,3 +143,27 @@ def test_watchdog_stays_fed_while_at_the_repl(tmp_path):
             conn.close()
     finally:
         b.stop()
+
+
+def test_files_the_bundle_dropped_are_removed(board, tmp_path):
+    """A module an older firmware had (listed in the board's manifest) goes away."""
+    manifest = json.loads((board.flash_dir / "manifest.json").read_text())
+    manifest["files"]["ipmc/retired.mpy"] = {"sha256": "0" * 64, "size": 3}
+    (board.flash_dir / "manifest.json").write_text(json.dumps(manifest))
+    (board.flash_dir / "ipmc" / "retired.mpy").write_bytes(b"old")
+    result = _flash(board, "sim", tmp_path)
+    assert result.removed == ["ipmc/retired.mpy"] and result.copied == []
+    assert not (board.flash_dir / "ipmc" / "retired.mpy").exists()
+    assert "retired" not in (board.flash_dir / "manifest.json").read_text()
+
+
+def test_make_flash_is_the_cli(board):
+    r = subprocess.run(
+        ["make", "-s", "flash", "BOARD=sim", f"PORT={board.port}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "nothing changed" in r.stdout and "answers as sim" in r.stdout
