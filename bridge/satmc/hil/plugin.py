@@ -36,6 +36,10 @@ def pytest_addoption(parser):
     g.addoption("--board", help="board file name or path giving the expected values")
     g.addoption("--rig", help="a rig file (hil/rigs/*.toml): target, board, capabilities")
     g.addoption("--hil-results", default="hil-results", help="where failing tests' traces go")
+    g.addoption(
+        "--firmware-mutant",
+        help="run the simulator on a deliberately broken firmware (satmc.hil.mutants)",
+    )
 
 
 def pytest_configure(config):
@@ -69,15 +73,25 @@ def board(rig):
 
 
 @pytest.fixture(scope="session")
-def hil_sim(rig):
+def hil_sim(rig, pytestconfig):
     """The simulated board when the rig is the simulator, else None."""
+    mutant = pytestconfig.getoption("--firmware-mutant")
     if not rig.is_sim:
+        if mutant:
+            pytest.exit("--firmware-mutant needs a simulated target", returncode=4)
         yield None
         return
     from ..sim.simulator import Simulator
+    from .mutants import make_mutant
 
     with tempfile.TemporaryDirectory(prefix="satmc-hil-") as tmp:
-        sim = Simulator(rig.board, socket_path=f"{tmp}/sim.sock", build_dir=Path(tmp) / "build")
+        firmware = make_mutant(mutant, Path(tmp)) if mutant else None
+        sim = Simulator(
+            rig.board,
+            socket_path=f"{tmp}/sim.sock",
+            build_dir=Path(tmp) / "build",
+            firmware_dir=firmware,
+        )
         sim.start()
         try:
             yield sim
@@ -114,8 +128,12 @@ def _rig_capabilities(request, rig):
 
 
 @pytest.fixture(autouse=True)
-def _trace_on_failure(request, rig, hil_sim, pytestconfig):
-    """Keep the bus trace of a failing test as a pcap file."""
+def _trace_on_failure(request, pytestconfig):
+    """Keep the bus trace of a failing HIL test (one using the device) as a pcap file."""
+    if not {"dut", "hil_sim", "faults"} & set(request.fixturenames):
+        yield
+        return
+    hil_sim = request.getfixturevalue("hil_sim")
     if hil_sim is None:
         yield
         return
