@@ -7,7 +7,8 @@
 
 Fixtures: `rig` (what and where), `board` (the board file: expected values), `dut` (a
 connection to the device under test), `hil_sim` (the Simulator, or None on a real
-rig), `faults` (bus fault injection, cleared after each test). A test marked
+rig), `faults` (bus fault injection, cleared after each test), `stimulus` (physical
+values of the simulation, restored after each test). A test marked
 `@pytest.mark.needs("faults")` is reported as not applicable, with the reason, on a
 rig without that capability. On a rig that records the bus, every failing test
 leaves its trace as <results>/<test>.pcap (decode: tshark -d 'i2c.message,ipmi').
@@ -178,3 +179,24 @@ def faults(hil_sim, rig):
     yield Faults()
     for bus in used:
         hil_sim.server.buses[bus].faults.clear()
+
+
+@pytest.fixture
+def stimulus(hil_sim, rig):
+    """Set physical values of the simulated board's devices; restored after the test."""
+    if hil_sim is None:
+        pytest.skip(f"not applicable on rig {rig.name!r}: needs stimulus")
+    saved: dict[str, dict] = {}
+
+    class Stimulus:
+        def set(self, device: str, **values) -> dict:
+            state = hil_sim.control("device", name=device)["state"]
+            saved.setdefault(device, {k: state[k] for k in values if k in state})
+            return hil_sim.control("device", name=device, set=values)["state"]
+
+        def get(self, device: str) -> dict:
+            return hil_sim.control("device", name=device)["state"]
+
+    yield Stimulus()
+    for device, values in saved.items():
+        hil_sim.control("device", name=device, set=values)
