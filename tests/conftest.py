@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 
 import pytest
@@ -46,3 +47,24 @@ def sat_readback(sim):
     """A master-only host connection (responses fetched by readback)."""
     with connect(sim.url, address=sim.address, readback=True) as s:
         yield s
+
+
+def real_tool(name: str, package: str) -> str:
+    """Path of a Debian tool the tests drive for real: skipped locally if missing, failed
+    in CI (where .ci/run installs it)."""
+    exe = shutil.which(name)
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"{name} is missing; .ci/run installs it")
+        pytest.skip(f"{name} not installed (apt-get install {package})")
+    return exe
+
+
+@pytest.fixture(scope="session")
+def ipmitool():
+    return real_tool("ipmitool", "ipmitool")
+
+
+@pytest.fixture(scope="session")
+def tshark():
+    return real_tool("tshark", "tshark")

@@ -4,24 +4,12 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import subprocess
 
 import pytest
 
 from satmc.cli.main import main as satmc
 from satmc.fru import image
-
-
-@pytest.fixture(scope="module")
-def ipmitool():
-    exe = shutil.which("ipmitool")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("ipmitool is missing; .ci/run installs it")
-        pytest.skip("ipmitool not installed (apt-get install ipmitool)")
-    return exe
 
 
 def run(ipmitool, sim, *args):

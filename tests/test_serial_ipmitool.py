@@ -5,31 +5,17 @@ ipmitool is a real tool here: .ci/run installs it; in CI a missing ipmitool fail
 
 from __future__ import annotations
 
-import os
 import random
 import re
-import shutil
 import socket
 import subprocess
 import time
-
-import pytest
 
 from satmc.boards import load_board
 from satmc.cli.stats import read_counters
 from satmc.transports import connect
 
 BOARD = load_board("sim")
-
-
-@pytest.fixture(scope="module")
-def ipmitool():
-    exe = shutil.which("ipmitool")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("ipmitool is missing; .ci/run installs it")
-        pytest.skip("ipmitool not installed (apt-get install ipmitool)")
-    return exe
 
 
 def run_ipmitool(ipmitool, sim, *args, timeout=60):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import threading
 import time
@@ -170,14 +169,7 @@ def test_no_simulator_is_a_clear_error(tmp_path):
         BusController(str(tmp_path / "nothing.sock"))
 
 
-def test_pcap_trace_decodes_as_ipmb_in_tshark(server, tmp_path):
-    tshark = shutil.which("tshark")
-    if tshark is None:
-        import os
-
-        if os.environ.get("CI"):
-            pytest.fail("tshark is missing; .ci/run installs it")
-        pytest.skip("tshark not installed (apt-get install tshark)")
+def test_pcap_trace_decodes_as_ipmb_in_tshark(server, tmp_path, tshark):
     got = []
     t = BusTarget(server.path, "ipmb", [0x39], lambda a, d: got.append(d))
     c = BusController(server.path, "ipmb")
