@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from .errors import BoardFileError
+from .sensor_board import sensors_config
 
 REPO = Path(__file__).resolve().parents[2]
 BOARDS_DIR = REPO / "boards"
@@ -137,4 +138,5 @@ def load_board(name_or_path: str | Path) -> Board:
         },
         "watchdog_ms": _int(data, "watchdog_ms", where, 0, 8388, default=0),
     }
+    config.update(sensors_config(data, where))
     return Board(name=name, path=path, data=data, config=config)

@@ -18,4 +18,10 @@ NAMES = (
     "read_back",  # frames delivered by readback
     "readback_partial",  # reads that took less than a whole frame (length peeks included)
     "expired",  # responses nobody collected within 5 s
+    "events_queued",  # events generated and queued for the event receiver
+    "events_sent",  # Platform Event requests sent (first tries)
+    "events_retried",  # Platform Event requests sent again (no answer within a try)
+    "events_acked",  # events the receiver answered with cc 00
+    "events_dropped",  # events lost: queue full, or no answer after all tries
+    "sensor_errors",  # sensor reads that failed (reading unavailable)
 )

@@ -15,6 +15,7 @@ import machine
 import micropython
 
 from . import app  # noqa: F401  (registers the App commands)
+from . import events, sensors
 from .link import IPMBLink
 from .mc import MC
 
@@ -62,6 +63,8 @@ def build(config):
         freq=ipmb.get("freq", 100_000),
     )
     mc.link = IPMBLink(target, controller, mc.address, stats=mc.stats)
+    events.setup(mc, config)
+    sensors.setup(mc, config)
     return mc
 
 
@@ -77,6 +80,8 @@ async def _supervise(mc, wdt):
 
 async def serve(mc):
     mc.link.start(mc.handle_frame)
+    events.start(mc)
+    sensors.start(mc)
     wdt_ms = mc.config.get("watchdog_ms") or 0
     wdt = machine.WDT(timeout=wdt_ms) if wdt_ms else None
     gc.collect()

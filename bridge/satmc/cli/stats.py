@@ -6,7 +6,8 @@ from __future__ import annotations
 COUNTER_NAMES = (
     "frames_in", "malformed", "oversize", "rx_overflow", "not_for_us", "requests",
     "outbox_full", "sent", "send_retries", "send_failed", "read_back", "readback_partial",
-    "expired",
+    "expired", "events_queued", "events_sent", "events_retried", "events_acked",
+    "events_dropped", "sensor_errors",
 )
 NETFN_OEM = 0x30
 CMD_GET_STATISTICS = 0x01

@@ -25,6 +25,7 @@ from ..bundle import build_bundle
 from ..errors import SatmcError
 from ..vbus import devices
 from ..vbus.server import BusServer
+from . import board_io
 
 PORT_DIR = Path(__file__).resolve().parent / "port"
 READY = "satmc: serving IPMB"
@@ -104,9 +105,11 @@ class Simulator:
         self.devices = {}
         for entry in self.board.sim.get("devices") or []:
             bus, addr, name, model = devices.create(entry)
-            self.server.buses[bus].attach(addr, model)
+            if addr is not None:
+                self.server.buses[bus].attach(addr, model)
             self.devices[name] = model
         self.server.handlers["device"] = self._on_device
+        board_io.install(self.server, self.devices)
         self.server.handlers["board_reset"] = self._on_board_reset
         self.server.handlers["firmware"] = lambda req: {
             "pid": self.proc.pid if self.proc else None,

@@ -174,7 +174,26 @@ def enable_irq(state=True):
 # --- Pin --------------------------------------------------------------------------------------
 
 
+class _PinIRQ:
+    def __init__(self, pin):
+        self._pin = pin
+
+    def flags(self):
+        return self._pin._flags
+
+    def trigger(self):
+        return self._pin._trigger
+
+
 class Pin:
+    """machine.Pin: outputs keep their level; inputs read what the simulated board drives.
+
+    An input's level comes from the simulator (control op "pin": a device model such as
+    a presence switch drives it); a pin nothing drives reads its pull. Pin.irq() starts
+    an edge thread that asks the simulator for the pin's edge rate (a fan's tachometer)
+    and calls the handler once per edge, under heap_lock() when hard, as on the board.
+    """
+
     IN = 0
     OUT = 1
     OPEN_DRAIN = 2
@@ -184,10 +203,18 @@ class Pin:
     IRQ_RISING = 8
 
     _levels = {}  # pin id -> level, shared by every Pin object of that id
+    _EDGE_TICK_MS = 10
+    _RATE_POLL_MS = 250
 
     def __init__(self, id, mode=-1, pull=-1, *, value=None):
         self.id = id if isinstance(id, int) else int(str(id).lstrip("GP"))
+        self.mode = Pin.IN
+        self.pull = -1
         self._handler = None
+        self._trigger = 0
+        self._hard = False
+        self._flags = 0
+        self._edges_running = False
         self.init(mode, pull, value=value)
 
     def init(self, mode=-1, pull=-1, *, value=None):
@@ -200,8 +227,21 @@ class Pin:
         if value is not None:
             self.value(value)
 
+    def _driven(self):
+        """The simulator's {"level", "hz"} for this pin, or None without a simulator."""
+        if not os.getenv("SATMC_VBUS"):
+            return None
+        try:
+            return control("pin", pin=self.id)
+        except (OSError, ValueError):
+            return None
+
     def value(self, v=None):
         if v is None:
+            if self.mode == Pin.IN:
+                d = self._driven()
+                if d is not None and d.get("level") is not None:
+                    return d["level"]
             return Pin._levels.get(self.id, 0)
         Pin._levels[self.id] = 1 if v else 0
 
@@ -218,10 +258,82 @@ class Pin:
         self.value(not self.value())
 
     def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, hard=False):
-        self._handler = (handler, trigger, hard)
+        self._handler, self._trigger, self._hard = handler, trigger, hard
+        if handler is not None and not self._edges_running:
+            self._edges_running = True
+            _thread.start_new_thread(self._edges, ())
+        return _PinIRQ(self)
+
+    def _edges(self):
+        hz, carry = 0.0, 0.0
+        polled = last = time.ticks_ms()
+        first = True
+        while self._handler is not None:
+            time.sleep_ms(self._EDGE_TICK_MS)
+            now = time.ticks_ms()
+            if first or time.ticks_diff(now, polled) >= self._RATE_POLL_MS:
+                d = self._driven()
+                hz = d["hz"] if d else 0.0
+                polled, first = now, False
+            both = (self._trigger & (Pin.IRQ_FALLING | Pin.IRQ_RISING)) == (
+                Pin.IRQ_FALLING | Pin.IRQ_RISING)
+            carry += hz * (2 if both else 1) * time.ticks_diff(now, last) / 1000
+            last = now
+            while carry >= 1:
+                carry -= 1
+                self._fire()
+        self._edges_running = False
+
+    def _fire(self):
+        handler = self._handler
+        if handler is None:
+            return
+        self._flags = Pin.IRQ_FALLING
+        failed = None
+        with _irq_lock:
+            if not self._hard:
+                micropython.schedule(handler, self)
+                return
+            micropython.heap_lock()
+            try:
+                handler(self)
+            except Exception as e:
+                failed = e
+            finally:
+                micropython.heap_unlock()
+        if failed is not None:  # as the board does: report once, disable the handler
+            print("Uncaught exception in Pin IRQ handler; disabling it")
+            sys.print_exception(failed)
+            self._handler = None
 
     def __repr__(self):
         return "Pin(%d)" % self.id
+
+
+# --- ADC --------------------------------------------------------------------------------------
+
+
+class ADC:
+    """machine.ADC of rp2: ADC(Pin(26..29)) or ADC(0..4), channel 4 the temperature sensor.
+
+    read_u16() gives what the simulator's models put on the channel (control op "adc").
+    """
+
+    CORE_TEMP = 4
+
+    def __init__(self, id):
+        n = id.id if isinstance(id, Pin) else int(id)
+        if 26 <= n <= 29:
+            n -= 26
+        elif not 0 <= n <= 4:
+            raise ValueError("invalid ADC channel or pin")
+        self.channel = n
+
+    def read_u16(self):
+        return control("adc", channel=self.channel)["u16"]
+
+    def __repr__(self):
+        return "ADC(channel=%d)" % self.channel
 
 
 # --- I2C controller ----------------------------------------------------------------------------
