@@ -291,9 +291,9 @@ def setup(mc, config):
 
 async def _scan_task(s):
     while True:
+        await asyncio.sleep_ms(s.period_ms)  # first: a whole period (a tach needs one to count)
         if s.scanning:
             s.scan()
-        await asyncio.sleep_ms(s.period_ms)
 
 
 def start(mc):
