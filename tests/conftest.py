@@ -10,6 +10,9 @@ import pytest
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
 
+# tests/firmware/ runs on MicroPython, through tests/test_firmware_micropython.py
+collect_ignore = ["firmware"]
+
 
 @pytest.fixture(scope="session")
 def sim_dir():

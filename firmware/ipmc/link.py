@@ -18,11 +18,15 @@ whichever comes first:
   * readback, for hosts that cannot be I2C targets (FTDI MPSSE): an I2C *read* of
     our address returns [length, frame...] for the oldest waiting frame, or [0] when
     none is waiting, then 0xFF. A frame counts as delivered only when the host has
-    clocked all of it; a read cut short leaves it queued for the next read.
-A destination that NACKs its address is remembered as read-back-only for a while, so
-frames to a master-only host do not cost bus time on every send. Responses nobody
-collects expire after IPMB's sequence lifetime (5 s), counted; slots are never
-reused silently.
+    clocked all of it and one byte more (hosts read 2 + length bytes): rp2 raises one
+    READ_REQ after the final NACK that is never clocked, so only a READ_REQ beyond
+    the frame proves its last byte went out. A read cut short leaves the frame queued;
+    at worst a host sees a frame twice, never loses one.
+Each frame gets one master-write attempt (with bounded retries for lost arbitration
+or data NACKs); when its destination NACKs the address (a master-only host), the
+frame is parked for readback and costs no more bus time. Responses nobody collects
+expire after IPMB's sequence lifetime (5 s), counted; slots are never reused
+silently.
 
 Shared state between IRQ and tasks: slot state bytes and a few ints. The IRQ only
 moves a slot QUEUED -> READING -> FREE/QUEUED and touches the staging buffers; the
@@ -49,8 +53,8 @@ KIND_REQUEST = const(1)  # our own requests (events): never expire silently
 _ORDER_MASK = const(0x3FFFFFFF)
 _ORDER_HALF = const(0x20000000)
 RESPONSE_LIFETIME_MS = const(5000)
-READBACK_MEMORY_MS = const(2000)  # how long a NACKing destination stays read-back-only
 _RX_SLOTS = const(4)
+_ENODEV = const(19)
 
 
 def _before(a, b):
@@ -70,6 +74,7 @@ class Outbox:
         self.kind = bytearray(slots)
         self.order = [0] * slots
         self.stamp = [0] * slots
+        self.parked = bytearray(slots)  # 1: master write given up, readback only
         self._next = 0
 
     def claim(self):
@@ -88,6 +93,7 @@ class Outbox:
         self.lens[i] = length
         self.kind[i] = kind
         self.stamp[i] = time.ticks_ms()
+        self.parked[i] = 0
         self._next = (self._next + 1) & _ORDER_MASK
         self.order[i] = self._next
         self.state[i] = QUEUED
@@ -108,7 +114,7 @@ class Outbox:
 
 
 class IPMBLink:
-    def __init__(self, target, controller, own_sa, outbox_slots=8, send_tries=3, stats=None):
+    def __init__(self, target, controller, own_sa, outbox_slots=8, send_tries=2, stats=None):
         self.target = target
         self.controller = controller
         self.own_sa = own_sa
@@ -141,7 +147,6 @@ class IPMBLink:
         self._tx = bytearray(MAX_FRAME)
         self._tx_views = [memoryview(self._tx)[1:n] for n in range(MAX_FRAME + 1)]
         self._tx_flag = asyncio.Event()
-        self._readback_only = {}  # 7-bit destination -> ticks_ms until which not to try
         self._irq_handler = self._irq  # bound once, before the IRQ is armed
 
     # --- IRQ side (hard): no allocation --------------------------------------------------
@@ -212,7 +217,7 @@ class IPMBLink:
         self._rb_slot = -1
         if i < 0:
             return
-        if self._rb_off >= self._rb_len:
+        if self._rb_off > self._rb_len:
             self.outbox.state[i] = FREE
             self.stats["read_back"] += 1
         else:
@@ -268,32 +273,25 @@ class IPMBLink:
                     self.stats["expired"] += 1
                 machine.enable_irq(st)
 
-    def _next_to_send(self, now):
+    def _next_to_send(self):
         ob = self.outbox
         best = -1
         for i in range(ob.size):
-            if ob.state[i] != QUEUED:
-                continue
-            until = self._readback_only.get(ob.bufs[i][0] >> 1)
-            if until is not None and time.ticks_diff(until, now) > 0:
-                continue
-            if best < 0 or _before(ob.order[i], ob.order[best]):
-                best = i
+            if ob.state[i] == QUEUED and not ob.parked[i]:
+                if best < 0 or _before(ob.order[i], ob.order[best]):
+                    best = i
         return best
 
     async def _housekeeping(self):
-        """Expire uncollected responses; retry destinations whose NACK memory ended."""
+        """Expire responses nobody collected."""
         while True:
             await asyncio.sleep_ms(250)
-            now = time.ticks_ms()
-            self._expire(now)
-            if self._next_to_send(now) >= 0:
-                self._tx_flag.set()
+            self._expire(time.ticks_ms())
 
     async def _sender(self):
         ob = self.outbox
         while True:
-            i = self._next_to_send(time.ticks_ms())
+            i = self._next_to_send()
             if i < 0:
                 self._tx_flag.clear()
                 await self._tx_flag.wait()
@@ -314,25 +312,22 @@ class IPMBLink:
                 ob.state[i] = FREE
                 self.stats["sent"] += 1
             else:
-                ob.state[i] = QUEUED  # stays available to readback until it expires
+                ob.parked[i] = 1
+                ob.state[i] = QUEUED  # waits for readback (responses expire, counted)
 
     async def _write(self, dest, n):
-        """Master-write self._tx[1:n] to dest with bounded retries."""
+        """Master-write self._tx[1:n] to dest with bounded retries; False if not delivered."""
         for attempt in range(self.send_tries):
             try:
                 if self.controller.writeto(dest, self._tx_views[n]) == n - 1:
-                    self._readback_only.pop(dest, None)
                     return True
             except OSError as e:
-                if e.errno == 19:  # ENODEV: nobody answers there, a master-only host
-                    if len(self._readback_only) > 8:
-                        self._readback_only.clear()
-                    self._readback_only[dest] = time.ticks_add(
-                        time.ticks_ms(), READBACK_MEMORY_MS
-                    )
+                # ENODEV: address NACK (bit-banged/other ports): a master-only host.
+                # rp2 reports an address NACK and lost arbitration alike as EIO: retry.
+                if e.errno == _ENODEV:
                     self.stats["send_failed"] += 1
                     return False
             self.stats["send_retries"] += 1
-            await asyncio.sleep_ms(2 << attempt)
+            await asyncio.sleep_ms(1 << attempt)
         self.stats["send_failed"] += 1
         return False

@@ -13,6 +13,7 @@ import asyncio
 import gc
 import machine
 import micropython
+import time
 
 from . import app  # noqa: F401  (registers the App commands)
 from . import events, sensors
@@ -68,13 +69,18 @@ def build(config):
     return mc
 
 
+_RESET_GRACE_MS = 1000  # Cold Reset waits this long at most for its response to leave
+
+
 async def _supervise(mc, wdt):
     while True:
         if wdt is not None:
             wdt.feed()
-        if mc.reset_requested and not mc.link.outbox.pending():
-            await asyncio.sleep_ms(20)
-            machine.reset()
+        if mc.reset_requested is not None:
+            waited = time.ticks_diff(time.ticks_ms(), mc.reset_requested)
+            if not mc.link.outbox.pending() or waited > _RESET_GRACE_MS:
+                await asyncio.sleep_ms(20)
+                machine.reset()
         await asyncio.sleep_ms(50)
 
 

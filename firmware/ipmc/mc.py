@@ -49,7 +49,7 @@ class MC:
         self.stats = {name: 0 for name in counters.NAMES}
         self.link = None
         self.response_hook = None  # callable(rq) for responses to our own requests
-        self.reset_requested = False
+        self.reset_requested = None  # ticks_ms of a Cold Reset request
         self._rs = Response()
         self.hot_alloc = 0  # bytes allocated while handling requests (target: 0)
         self.hot_frames = 0

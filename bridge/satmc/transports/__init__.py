@@ -19,7 +19,7 @@ import pyipmi
 from pyipmi.errors import IpmiTimeoutError
 from pyipmi.interfaces.ipmb import IpmbHeaderReq
 
-from ..errors import AdapterError, CompletionCodeError, NoResponseError
+from ..errors import AdapterError, BusError, CompletionCodeError, NoResponseError
 
 SCHEMES = ("sim", "ftdi")
 
@@ -127,6 +127,6 @@ def wait_until_answering(sat: Satellite, seconds: float) -> bool:
         try:
             sat.raw(0x06, 0x01)
             return True
-        except NoResponseError:
-            pass
+        except (NoResponseError, BusError):
+            time.sleep(0.05)
     return False

@@ -2,9 +2,10 @@
 
 A satellite keeps every outgoing frame until it is delivered. An I2C read of its
 address returns [N, frame(N bytes)], N = 0 when nothing waits, and 0xFF after that.
-A frame is delivered when all 1 + N bytes were read; a shorter read leaves it queued.
-The poller peeks the length with a 1-byte read (cheap when nothing waits) and
-then reads 1 + N.
+A frame is delivered when 2 + N bytes were read (one past the frame, so the
+satellite knows its last byte went out); a shorter read leaves it queued. The
+poller peeks the length with a 1-byte read (cheap when nothing waits) and then
+reads 2 + N.
 """
 
 from __future__ import annotations
@@ -60,10 +61,10 @@ class ReadbackPoller:
         n = self._read(addr7, 1)[0]
         if n == 0 or n > MAX_FRAME:
             return None
-        data = self._read(addr7, 1 + n)
+        data = self._read(addr7, 2 + n)
         if data[0] != n:  # the waiting frame changed between the two reads
             return None
-        return bytes(data[1:])
+        return bytes(data[1 : 1 + n])
 
     def read_frame(self, timeout: float) -> bytes | None:
         """The next frame from any watched satellite within timeout, or None."""

@@ -363,10 +363,12 @@ class _Controller:
             _send(self._sock, kind, payload)
             return _recv(self._sock)[1]
 
-    @staticmethod
-    def _check(st):
+    _NACK_ERRNO = errno.EIO  # rp2 hardware block: an address NACK aborts with EIO
+
+    def _check(self, st, length=1):
         if st == _w.ST_NACK:
-            raise OSError(errno.ENODEV)
+            # Zero-length transfers go through the bit-banged path on rp2: ENODEV there.
+            raise OSError(self._NACK_ERRNO if length else errno.ENODEV)
         if st == _w.ST_TIMEOUT:
             raise OSError(errno.ETIMEDOUT)
         if st != _w.ST_ACK:
@@ -374,7 +376,7 @@ class _Controller:
 
     def writeto(self, addr, buf, stop=True):
         p = self._ask(_w.XFER_W, bytes((addr, 1 if stop else 0)) + bytes(buf))
-        self._check(p[0])
+        self._check(p[0], len(buf))
         return p[1]
 
     def writevto(self, addr, vector, stop=True):
@@ -424,6 +426,8 @@ class I2C(_Controller):
 
 
 class SoftI2C(_Controller):
+    _NACK_ERRNO = errno.ENODEV  # extmod's bit-banged I2C
+
     def __init__(self, scl, sda, *, freq=400_000, timeout=50_000):
         self._sock = None
         self._open(None, scl, sda, freq, timeout)
@@ -443,10 +447,13 @@ class _TargetIRQ:
 class I2CTarget:
     """machine.I2CTarget: callback mode and mem mode, IRQs on the bus thread.
 
-    Callback mode, as on rp2: written bytes wait in a FIFO; IRQ_WRITE_REQ is raised
-    while bytes are waiting and readinto() takes them; a read raises IRQ_READ_REQ
-    until write() has supplied the bytes the controller clocks (0xFF when it does
-    not). IRQ_END_WRITE / IRQ_END_READ come at STOP or repeated START.
+    Callback mode, as on rp2: IRQ_ADDR_MATCH_WRITE comes with the first data byte
+    (or at the end of a zero-length write); written bytes wait in a FIFO and
+    IRQ_WRITE_REQ is raised while bytes are waiting and readinto() takes them. A read
+    raises IRQ_ADDR_MATCH_READ, then IRQ_READ_REQ whenever the TX FIFO is empty and
+    a byte is clocked (0x00 goes out when the handler supplies none), plus one more
+    IRQ_READ_REQ after the controller's final NACK, whose byte is never clocked.
+    IRQ_END_WRITE / IRQ_END_READ come at STOP or repeated START.
     Mem mode: the first mem_addrsize/8 written bytes set the address, further bytes
     are stored, reads return mem from the address; both auto-increment and wrap.
     """
@@ -484,6 +491,7 @@ class I2CTarget:
         self._trigger = 0
         self._hard = False
         self._reading = False
+        self._write_matched = False
         self._sock = _connect(_w.ROLE_TARGET, _net(scl, sda))
         _send(self._sock, _w.ATTACH, bytes((addr,)))
         if _recv(self._sock)[1][0] != _w.ST_ACK:
@@ -501,7 +509,7 @@ class I2CTarget:
     def irq(self, handler=None, trigger=IRQ_END_READ | IRQ_END_WRITE, hard=False):
         if handler is not None:
             if trigger & _HARD_ONLY and not hard:
-                raise ValueError("ADDR_MATCH/READ_REQ/WRITE_REQ triggers need hard=True")
+                raise ValueError("hard IRQ required (ADDR_MATCH/READ_REQ/WRITE_REQ need hard=True)")
             self._handler, self._trigger, self._hard = handler, trigger, hard
         return self._irq
 
@@ -556,7 +564,7 @@ class I2CTarget:
                 elif kind == _w.T_WRITE:
                     _send(sock, _w.T_WROTE, bytes((self._on_write(p),)))
                 elif kind == _w.T_READ:
-                    _send(sock, _w.T_DATA, self._on_read(p[0]))
+                    _send(sock, _w.T_DATA, self._on_read(p[0], p[1]))
                 elif kind == _w.T_END:
                     self._on_end()
                     _send(sock, _w.T_DONE)
@@ -575,10 +583,13 @@ class I2CTarget:
             self._mem_addr_left = self._mem_addrsize // 8 if self._mem is not None else 0
             if self._mem_addr_left:
                 self._mem_ptr = 0
-            self._fire(IRQ_ADDR_MATCH_WRITE)
+            self._write_matched = False  # rp2 reports the match with the first data byte
         return True
 
     def _on_write(self, data):
+        if not self._write_matched:
+            self._write_matched = True
+            self._fire(IRQ_ADDR_MATCH_WRITE)
         if self._mem is not None:
             for b in data:
                 if self._mem_addr_left:
@@ -604,25 +615,27 @@ class I2CTarget:
                 break
         return accepted
 
-    def _on_read(self, n):
+    def _on_read(self, n, last_nack):
         if self._mem is not None:
-            out = bytearray(n)
-            for i in range(n):
+            out = bytearray(n + (1 if last_nack else 0))
+            for i in range(len(out)):  # the byte after the final NACK is fetched too
                 out[i] = self._mem[self._mem_ptr]
                 self._mem_ptr = (self._mem_ptr + 1) % len(self._mem)
-            return out
-        out = bytearray(b"\xff" * n)
+            return out[:n]
+        out = bytearray(n)  # bytes nobody supplies go out as 0x00
         i = 0
         while i < n:
             if not self._tx_len:
                 self._fire(IRQ_READ_REQ)
                 if not self._tx_len:
-                    break  # nothing supplied: the line reads as released (0xFF)
-            k = min(self._tx_len, n - i)
-            out[i : i + k] = self._tx[:k]
-            self._tx[: self._tx_len - k] = self._tx[k : self._tx_len]
-            self._tx_len -= k
-            i += k
+                    i += 1
+                    continue
+            out[i] = self._tx[0]
+            self._tx[: self._tx_len - 1] = self._tx[1 : self._tx_len]
+            self._tx_len -= 1
+            i += 1
+        if last_nack and not self._tx_len:
+            self._fire(IRQ_READ_REQ)  # rp2 asks once more after the NACK; never clocked
         return out
 
     def _on_end(self):
@@ -630,6 +643,8 @@ class I2CTarget:
             self._tx_len = 0
             self._fire(IRQ_END_READ)
         else:
+            if not self._write_matched:  # zero-length write (a scan probe)
+                self._fire(IRQ_ADDR_MATCH_WRITE)
             self._fire(IRQ_END_WRITE)
             self._rx_len = 0
             self._rx_head = 0

@@ -1,0 +1,114 @@
+"""The IPMB link: IRQ receive ring, outbox order, readback protocol, master write."""
+
+import asyncio
+
+from fakes import FakeController, FakeTarget, frame
+from ipmc.link import FREE, KIND_REQUEST, QUEUED, IPMBLink, Outbox
+
+
+def _link(nack=False):
+    t = FakeTarget()
+    link = IPMBLink(t, FakeController(nack), 0x72)
+    t.handler = link._irq
+    return t, link
+
+
+def _queue(link, data):
+    i = link.outbox.claim()
+    link.outbox.bufs[i][: len(data)] = data
+    link.outbox.commit(i, len(data))
+    return i
+
+
+def test_irq_receive_path_does_not_allocate():
+    t, link = _link()
+    raw = frame(0x72, 0x06, 0x01)
+    t.controller_writes(raw[1:], heap_locked=True)
+    rq = link.rx[0]
+    assert link._rx_count == 1 and rq.length == len(raw)
+    assert bytes(rq.buf[: rq.length]) == raw and rq.valid()
+
+
+def test_oversize_write_is_drained_and_counted():
+    t, link = _link()
+    t.controller_writes(bytes(40))
+    assert link._rx_count == 0 and link.stats["oversize"] == 1
+    t.controller_writes(frame(0x72, 0x06, 0x01)[1:])
+    assert link._rx_count == 1
+
+
+def test_receive_ring_overflow_is_counted():
+    t, link = _link()
+    for _ in range(6):
+        t.controller_writes(frame(0x72, 0x06, 0x01)[1:])
+    assert link._rx_count == 4 and link.stats["rx_overflow"] == 2
+
+
+def test_readback_returns_length_then_frame_oldest_first():
+    t, link = _link()
+    _queue(link, b"\x20\x1c\xc4\x72\x04\x01\x00\x8a")
+    _queue(link, b"\x20\x1c\xc4\x72\x08\x01\x00\x86")
+    got = t.controller_reads(10, heap_locked=True)
+    assert got == b"\x08\x20\x1c\xc4\x72\x04\x01\x00\x8a\xff"
+    assert link.stats["read_back"] == 1
+    assert t.controller_reads(10)[5] == 0x08  # the second frame, seq 2
+    assert t.controller_reads(3) == b"\x00\xff\xff"  # nothing waits
+
+
+def test_readback_of_exactly_the_frame_is_delivered_on_rp2():
+    t, link = _link()
+    i = _queue(link, b"\x20\x1c\xc4\x72\x04\x01\x00\x8a")
+    t.controller_reads(9)  # rp2's extra READ_REQ proves the last byte was clocked
+    assert link.outbox.state[i] == FREE
+
+
+def test_readback_cut_short_keeps_the_frame():
+    t, link = _link()
+    i = _queue(link, b"\x20\x1c\xc4\x72\x04\x01\x00\x8a")
+    assert t.controller_reads(1) == b"\x08"
+    assert link.outbox.state[i] == QUEUED and link.stats["readback_partial"] == 1
+    assert t.controller_reads(8) == b"\x08\x20\x1c\xc4\x72\x04\x01\x00"  # one short
+    assert link.outbox.state[i] == QUEUED
+    assert t.controller_reads(10)[1:9] == b"\x20\x1c\xc4\x72\x04\x01\x00\x8a"
+    assert link.outbox.state[i] == FREE
+
+
+def test_outbox_is_bounded():
+    ob = Outbox(3)
+    assert [ob.claim() for _ in range(4)] == [0, 1, 2, -1]
+
+
+def test_master_write_sends_to_rq_sa_and_frees_the_slot():
+    t, link = _link()
+    i = _queue(link, b"\x20\x1c\xc4\x72\x04\x01\x00\x8a")
+    link._tx[:8] = link.outbox.bufs[i][:8]
+    assert asyncio.run(link._write(0x10, 8))
+    assert link.controller.writes == [(0x10, b"\x1c\xc4\x72\x04\x01\x00\x8a")]
+
+
+def test_frame_to_a_nacking_destination_is_parked_for_readback():
+    t, link = _link(nack=True)
+    i = _queue(link, b"\x20\x1c\xc4\x72\x04\x01\x00\x8a")
+    assert link._next_to_send() == i
+    link.outbox.state[i] = 4  # SENDING, as the sender marks it
+    link._tx[:8] = link.outbox.bufs[i][:8]
+    assert not asyncio.run(link._write(0x10, 8))
+    link.outbox.parked[i] = 1
+    link.outbox.state[i] = QUEUED
+    assert link._next_to_send() < 0  # no more master writes for it
+    assert link.stats["send_failed"] == 1 and link.stats["send_retries"] == 0
+    assert t.controller_reads(10)[1] == 0x20  # readback still has it
+    j = _queue(link, b"\x20\x1c\xc4\x72\x08\x01\x00\x86")
+    assert link._next_to_send() == j  # a new frame gets its own attempt
+
+
+def test_requests_of_our_own_never_expire_silently():
+    t, link = _link()
+    i = link.outbox.claim()
+    link.outbox.commit(i, 8, KIND_REQUEST)
+    link.outbox.stamp[i] -= 60_000
+    j = _queue(link, b"\x20\x1c\xc4\x72\x04\x01\x00\x8a")
+    link.outbox.stamp[j] -= 60_000
+    link._expire(link.outbox.stamp[j] + 60_000)
+    assert link.outbox.state[i] == QUEUED and link.outbox.state[j] == FREE
+    assert link.stats["expired"] == 1

@@ -1,0 +1,97 @@
+"""The request path of the controller: App commands, drops, broadcast, and no allocation."""
+
+import micropython
+from fakes import CONFIG, FakeController, FakeTarget, frame
+from ipmc import app  # noqa: F401
+from ipmc.ipmb import Request
+from ipmc.link import IPMBLink
+from ipmc.mc import MC
+
+
+def _mc():
+    mc = MC(CONFIG)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    return mc
+
+
+def _send(mc, raw):
+    rq = Request()
+    rq.buf[: len(raw)] = raw
+    rq.length = len(raw)
+    mc.handle_frame(rq)
+
+
+def _responses(mc):
+    ob = mc.link.outbox
+    out = []
+    while True:
+        i = ob.oldest()
+        if i < 0:
+            return out
+        out.append(bytes(ob.bufs[i][: ob.lens[i]]))
+        ob.state[i] = 0
+
+
+def test_get_device_id_fields_come_from_the_board_config():
+    mc = _mc()
+    _send(mc, frame(0x72, 0x06, 0x01))
+    (rsp,) = _responses(mc)
+    d = rsp[7:-1]
+    assert rsp[6] == 0x00
+    assert d[0] == 0x42 and d[1] & 0x0F == 3
+    assert d[2] == 1 and d[3] == 0x23  # firmware 1.23, minor in BCD
+    assert d[4] == 0x02
+    assert d[6:9] == bytes((0x5A, 0x31, 0x00)) and d[9:11] == bytes((0x01, 0x53))
+    assert d[11:15] == bytes((1, 2, 3, 4))
+
+
+def test_self_test_reports_ok_then_the_failure_bits():
+    mc = _mc()
+    _send(mc, frame(0x72, 0x06, 0x04))
+    mc.self_test_bits = 0x04
+    _send(mc, frame(0x72, 0x06, 0x04))
+    a, b = _responses(mc)
+    assert a[7:9] == b"\x55\x00" and b[7:9] == b"\x57\x04"
+
+
+def test_malformed_frames_are_dropped_and_counted():
+    mc = _mc()
+    _send(mc, b"\x72\x18")
+    _send(mc, frame(0x72, 0x06, 0x01)[:-1] + b"\x00")
+    assert _responses(mc) == []
+    assert mc.stats["malformed"] == 2 and mc.stats["requests"] == 0
+
+
+def test_broadcast_get_device_id_answers_only_for_our_address():
+    mc = _mc()
+    # What the target receives after a general call: rsSA, netFn, cs1, ... (own SA in front)
+    _send(mc, b"\x72" + frame(0x72, 0x06, 0x01))
+    _send(mc, b"\x72" + frame(0x74, 0x06, 0x01))
+    (rsp,) = _responses(mc)
+    assert rsp[0] == 0x20 and rsp[3] == 0x72 and rsp[6] == 0
+    assert mc.stats["not_for_us"] == 1
+
+
+def test_cold_reset_answers_first_then_asks_for_the_reset():
+    mc = _mc()
+    _send(mc, frame(0x72, 0x06, 0x02))
+    (rsp,) = _responses(mc)
+    assert rsp[6] == 0 and mc.reset_requested is not None
+
+
+def test_get_device_id_allocates_nothing():
+    mc = _mc()
+    raw = frame(0x72, 0x06, 0x01)
+    _send(mc, raw)  # first use (asyncio objects, caches) outside the lock
+    _responses(mc)
+    rq = Request()
+    rq.buf[: len(raw)] = raw
+    rq.length = len(raw)
+    micropython.heap_lock()
+    try:
+        for _ in range(5):
+            mc.handle_frame(rq)
+            mc.link.outbox.state[mc.link.outbox.oldest()] = 0
+    finally:
+        micropython.heap_unlock()
+    assert mc.stats["requests"] == 6

@@ -1,0 +1,188 @@
+"""The virtual I2C bus: byte-level semantics, serialisation, wire time, trace, faults, pcap."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import threading
+import time
+
+import pytest
+
+from satmc.errors import BusNackError, SimNotRunningError
+from satmc.sim.port import vbus_wire as w
+from satmc.vbus.bus import Bus, Target
+from satmc.vbus.client import BusControl, BusController, BusTarget
+from satmc.vbus.pcap import write_pcap
+from satmc.vbus.server import BusServer
+
+
+class Register(Target):
+    """A register file that NACKs data once `limit` bytes were written in one transfer."""
+
+    general_call = False
+
+    def __init__(self, limit: int = 100):
+        self.limit = limit
+        self.mem = bytearray(16)
+        self.ptr = 0
+        self.count = 0
+        self.events: list[str] = []
+
+    def addressed(self, addr7, read):
+        self.events.append("R" if read else "W")
+        self.count = 0
+        return True
+
+    def written(self, data):
+        n = min(len(data), self.limit - self.count)
+        for b in data[:n]:
+            if self.count == 0:
+                self.ptr = b % 16
+            else:
+                self.mem[self.ptr] = b
+                self.ptr = (self.ptr + 1) % 16
+            self.count += 1
+        return n
+
+    def read(self, n, last_nack):
+        out = bytes(self.mem[(self.ptr + i) % 16] for i in range(n))
+        self.ptr = (self.ptr + n) % 16
+        return out
+
+    def ended(self):
+        self.events.append("P")
+
+
+@pytest.fixture
+def server(tmp_path):
+    s = BusServer(str(tmp_path / "bus.sock"), buses=["ipmb", "board"]).start()
+    yield s
+    s.close()
+
+
+def test_per_byte_nack_and_repeated_start(server):
+    reg = Register(limit=3)
+    server.buses["board"].attach(0x50, reg)
+    c = BusController(server.path, "board")
+    assert c.write(0x50, b"\x02\xaa\xbb\xcc\xdd") == 3  # the 4th byte was NACKed
+    assert reg.mem[2:4] == b"\xaa\xbb"
+    c.write(0x50, b"\x02", stop=False)  # set the pointer, then repeated START to read
+    assert c.read(0x50, 2) == b"\xaa\xbb"
+    assert reg.events == ["W", "P", "W", "P", "R", "P"]
+    trace = server.control({"op": "trace", "bus": "board"})["records"]
+    assert [(r["read"], r["data"], r["acked"], r["nacked_at"]) for r in trace] == [
+        (False, "02aabbccdd"[:8], 3, 3),  # the NACKed byte was clocked, nothing after it
+        (False, "02", 1, None),
+        (True, "aabb", 0, None),
+    ]
+    with pytest.raises(BusNackError, match="no ACK at 0x51"):
+        c.write(0x51, b"\x00")
+
+
+def test_wire_time_counts_bits_at_the_bus_frequency(server):
+    server.buses["board"].attach(0x50, Register())
+    c = BusController(server.path, "board")
+    c.write(0x50, b"\x00" * 9)  # START + 10 bytes x 9 bits + STOP = 92 bits
+    stats = server.control({"op": "stats", "bus": "board"})
+    assert stats["wire_time"] == pytest.approx(92 / 100_000)
+    assert stats["transactions"] == 1 and stats["bytes"] == 9
+
+
+def test_pacing_holds_real_time_to_wire_time(server):
+    server.buses["board"].attach(0x50, Register())
+    server.control({"op": "pacing", "on": True})
+    c = BusController(server.path, "board")
+    t0 = time.monotonic()
+    for _ in range(10):
+        c.write(0x50, b"\x00" * 31)  # 10 x 290 bits = 29 ms of wire at 100 kHz
+    assert time.monotonic() - t0 >= 0.029
+
+
+def test_one_transaction_at_a_time(server):
+    bus: Bus = server.buses["board"]
+    reg = Register()
+    bus.attach(0x50, reg)
+    a, b = object(), object()
+    assert bus.start(a, 0x50, False) == w.ST_ACK
+    got = []
+    t = threading.Thread(target=lambda: got.append(bus.start(b, 0x50, False)))
+    t.start()
+    time.sleep(0.1)
+    assert got == []  # b waits while a holds the bus
+    bus.stop(a)
+    t.join(2)
+    assert got == [w.ST_ACK]
+    bus.stop(b)
+    bus.busy_timeout = 0.05
+    bus.start(a, 0x50, False)
+    assert bus.start(b, 0x50, False) == w.ST_TIMEOUT
+    bus.stop(a)
+
+
+def test_remote_target_receives_messages_and_general_calls_reach_everyone(server):
+    got = []
+    t = BusTarget(server.path, "ipmb", [0x10], lambda a, d: got.append((a, d)))
+    c = BusController(server.path, "ipmb")
+    try:
+        c.write(0x10, b"hello")
+        c.write(0x00, b"all")
+        deadline = time.monotonic() + 2
+        while len(got) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert got == [(0x10, b"hello"), (0x00, b"all")]
+    finally:
+        t.close()
+        c.close()
+
+
+def test_faults_nack_corrupt_and_stuck(server):
+    reg = Register()
+    server.buses["board"].attach(0x50, reg)
+    ctl = BusControl(server.path)
+    c = BusController(server.path, "board")
+    ctl.call("fault", bus="board", rule={"kind": "nack", "addr": 0x50, "count": 2})
+    for _ in range(2):
+        with pytest.raises(BusNackError):
+            c.write(0x50, b"\x00\x01")
+    c.write(0x50, b"\x00\x01")
+    ctl.call("fault", bus="board", rule={"kind": "corrupt", "addr": 0x50, "index": 1, "xor": 0xF0})
+    c.write(0x00 | 0x50, b"\x04\x0f")
+    assert reg.mem[4] == 0xFF
+    ctl.call("fault", bus="board", rule={"kind": "stuck", "seconds": 0.2})
+    with pytest.raises(Exception, match="busy or stuck"):
+        c.write(0x50, b"\x00")
+    time.sleep(0.25)
+    c.write(0x50, b"\x00")
+    assert ctl.call("stats", bus="board")["fired"] == {
+        "nack": 2, "corrupt": 1, "arb_lost": 0, "stuck": 1, "slow": 0}
+    with pytest.raises(Exception, match="unknown fault kind"):
+        ctl.call("fault", bus="board", rule={"kind": "gremlins"})
+
+
+def test_no_simulator_is_a_clear_error(tmp_path):
+    with pytest.raises(SimNotRunningError, match="no virtual bus at .* start one with 'make sim'"):
+        BusController(str(tmp_path / "nothing.sock"))
+
+
+def test_pcap_trace_decodes_as_ipmb_in_tshark(server, tmp_path):
+    tshark = shutil.which("tshark")
+    if tshark is None:
+        import os
+
+        if os.environ.get("CI"):
+            pytest.fail("tshark is missing; .ci/run installs it")
+        pytest.skip("tshark not installed (apt-get install tshark)")
+    got = []
+    t = BusTarget(server.path, "ipmb", [0x39], lambda a, d: got.append(d))
+    c = BusController(server.path, "ipmb")
+    c.write(0x39, bytes.fromhex("18762004 01db".replace(" ", "")))
+    t.close()
+    _, records = server.buses["ipmb"].records_since(0)
+    pcap = tmp_path / "trace.pcap"
+    assert write_pcap(str(pcap), records) == 1
+    out = subprocess.run(
+        [tshark, "-r", str(pcap), "-d", "i2c.message,ipmi", "-o", "ipmi.dissect_bus_commands:TRUE",
+         "-V"], capture_output=True, text=True, timeout=60).stdout
+    assert "Get Device ID" in out
+    assert "0x72" in out.lower() or "72" in out
