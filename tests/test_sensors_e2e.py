@@ -14,7 +14,7 @@ from satmc.boards import load_board
 from satmc.cli.stats import read_counters
 from satmc.eventlog import EventLog, EventReceiver
 from satmc.sensor_board import THRESHOLDS
-from satmc.sensors import SHORT, SensorClient
+from satmc.sensors import SHORT, SensorClient, SensorError
 
 BOARD = load_board("sim")
 TEMP = 1
@@ -225,8 +225,9 @@ def test_thresholds_set_moves_the_cache_key_and_the_events(sim, sat, tmp_path, r
         set_temp(sim, 52)
         time.sleep(SETTLE)
         assert temp_events(receiver)[0][:2] == ("assert", 7)
-        with pytest.raises(Exception):
+        with pytest.raises(SensorError, match="not settable"):
             client.set_thresholds("12V", lnr=1.0)  # not a threshold 12V has
+        assert sat.raw(0x04, 0x26, bytes((2, 0x04, 0, 0, 10, 0, 0, 0)))[0] == 0xCC
     finally:
         client.set_thresholds("Board Temp", unc=60)
     assert client.sdr_indicator() == before

@@ -89,7 +89,8 @@ class Reading:
         if not self.is_threshold:
             s = (self.states or 0) & 0x7FFF
             return PRESENCE_STATES.get(s, f"state 0x{s:04x}")
-        return f"{self.value:.2f} {self.unit}".rstrip()
+        decimals = max(0, -self.record.k2)  # as fine as one raw count
+        return f"{self.value:.{decimals}f} {self.unit}".rstrip()
 
 
 def _cache_dir() -> Path:
@@ -201,10 +202,14 @@ class SensorClient:
     def set_thresholds(self, name: str, **values: float) -> dict[str, float]:
         """Set thresholds (lnc lc lnr unc uc unr, in the sensor's unit); returns all of them."""
         rec = self.find(name)
+        settable = [k for i, k in enumerate(SHORT) if rec.data[19] >> i & 1]  # spec byte 20
         raw = {}
         for k, v in values.items():
             if k not in SHORT:
                 raise SensorError(f"unknown threshold {k!r}; use {', '.join(SHORT)}")
+            if k not in settable:
+                raise SensorError(f"{k} of {name!r} is not settable; settable: "
+                                  f"{' '.join(settable) or 'none'}")
             try:
                 raw[SHORT[k]] = rec.convert_sensor_value_to_raw(v)
             except ValueError:

@@ -20,7 +20,7 @@ import sys
 
 from ..errors import SatmcError
 
-COMMAND_MODULES = ["device", "stats"]
+COMMAND_MODULES = ["device", "stats", "sensors"]
 
 
 def _int(text: str) -> int:

@@ -3,6 +3,7 @@
 Control ops (answered from the device models that are not on a bus):
     {"op": "pin", "pin": N}      -> {"level": 0 | 1 | null, "hz": falling edges per second}
     {"op": "adc", "channel": N}  -> {"u16": read_u16() value}  (channel 4: temperature sensor)
+    {"op": "devices"}            -> {name: state} of every device model (bus or not)
 A pin no model drives reads as null (the firmware's pull decides); an ADC channel
 nothing drives reads 0.
 """
@@ -33,3 +34,4 @@ def install(server, models: dict) -> None:
 
     server.handlers["pin"] = pin
     server.handlers["adc"] = adc
+    server.handlers["devices"] = lambda req: {n: m.state() for n, m in models.items()}
