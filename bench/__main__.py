@@ -8,7 +8,9 @@ from pathlib import Path
 
 def main() -> int:
     here = Path(__file__).parent
-    names = sorted(m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_"))
+    names = sorted(
+        m.name for m in pkgutil.iter_modules([str(here)]) if m.name.startswith("bench_")
+    )
     only = sys.argv[1:]
     for name in names:
         if only and name.removeprefix("bench_") not in only:

@@ -6,7 +6,6 @@ import os
 import tempfile
 
 import pytest
-
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
 
@@ -24,8 +23,11 @@ def sim_dir():
 def sim(sim_dir, request):
     """The simulated board from boards/sim.yaml, one per test module."""
     name = request.module.__name__.rsplit(".", 1)[-1]
-    s = Simulator("sim", socket_path=os.path.join(sim_dir, f"{name}.sock"),
-                  build_dir=os.path.join(sim_dir, f"build-{name}"))
+    s = Simulator(
+        "sim",
+        socket_path=os.path.join(sim_dir, f"{name}.sock"),
+        build_dir=os.path.join(sim_dir, f"build-{name}"),
+    )
     s.start()
     yield s
     s.stop()

@@ -9,11 +9,10 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import pytest
-
 from satmc.sim.simulator import PORT_DIR, micropython_exe
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -26,12 +25,17 @@ def _cases():
             yield pytest.param(path.stem, name, id=f"{path.stem}::{name}")
 
 
-@lru_cache(maxsize=None)
+@cache
 def run_module(module: str) -> tuple[dict[str, str], str]:
     env = dict(os.environ)
     env["MICROPYPATH"] = f"{ROOT / 'firmware'}:{UNIT_DIR}:{PORT_DIR}:.frozen"
-    r = subprocess.run([micropython_exe(), str(UNIT_DIR / "runner.py"), module],
-                       capture_output=True, text=True, timeout=120, env=env)
+    r = subprocess.run(
+        [micropython_exe(), str(UNIT_DIR / "runner.py"), module],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+    )
     results: dict[str, str] = {}
     current = None
     for line in r.stdout.splitlines():

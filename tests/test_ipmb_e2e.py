@@ -7,7 +7,6 @@ import random
 import time
 
 import pytest
-
 from satmc.boards import load_board
 from satmc.cli.device import decode_device_id
 from satmc.cli.stats import read_counters
@@ -139,15 +138,27 @@ def test_300_random_malformed_frames_are_dropped_or_answered(sim, sat):
             if kind < 0.4:  # garbage of random length, including too long
                 data = bytes(rng.randrange(256) for _ in range(rng.randrange(1, 40)))
             elif kind < 0.7:  # a good frame with one bit flipped: both checksums cover it
-                f = bytearray(_frame(0x72, rng.choice([6, 0x30]), rng.randrange(256),
-                                     bytes(rng.randrange(256) for _ in range(rng.randrange(8))),
-                                     rq_sa=0x24, seq=i % 64))
+                f = bytearray(
+                    _frame(
+                        0x72,
+                        rng.choice([6, 0x30]),
+                        rng.randrange(256),
+                        bytes(rng.randrange(256) for _ in range(rng.randrange(8))),
+                        rq_sa=0x24,
+                        seq=i % 64,
+                    )
+                )
                 f[rng.randrange(1, len(f))] ^= 1 << rng.randrange(8)
                 data = bytes(f[1:])
             else:  # well formed, random command and data: must be answered, maybe with an error
-                data = _frame(0x72, rng.choice([0, 4, 6, 0x0A, 0x30]), rng.randrange(256),
-                              bytes(rng.randrange(256) for _ in range(rng.randrange(26))),
-                              rq_sa=0x24, seq=i % 64)[1:]
+                data = _frame(
+                    0x72,
+                    rng.choice([0, 4, 6, 0x0A, 0x30]),
+                    rng.randrange(256),
+                    bytes(rng.randrange(256) for _ in range(rng.randrange(26))),
+                    rq_sa=0x24,
+                    seq=i % 64,
+                )[1:]
             ctl.write(0x39, data)
             writes += 1
             if kind < 0.7:

@@ -11,7 +11,6 @@ import subprocess
 import textwrap
 
 import pytest
-
 from satmc.sim.simulator import PORT_DIR, micropython_exe
 from satmc.vbus.server import BusServer
 
@@ -25,15 +24,25 @@ def bus(tmp_path):
 
 def run_mpy(bus, program: str, timeout: float = 20) -> str:
     env = dict(os.environ)
-    env.update(MICROPYPATH=f"{PORT_DIR}:.frozen", SATMC_VBUS=bus.path,
-               SATMC_WIRING="ipmb=0,1,2,3;board=4,5")
-    r = subprocess.run([micropython_exe(), "-c", textwrap.dedent(program)], env=env,
-                       capture_output=True, text=True, timeout=timeout)
+    env.update(
+        MICROPYPATH=f"{PORT_DIR}:.frozen",
+        SATMC_VBUS=bus.path,
+        SATMC_WIRING="ipmb=0,1,2,3;board=4,5",
+    )
+    r = subprocess.run(
+        [micropython_exe(), "-c", textwrap.dedent(program)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
     return r.stdout + r.stderr
 
 
 def test_hard_handler_that_allocates_fails_as_on_the_board(bus):
-    out = run_mpy(bus, """
+    out = run_mpy(
+        bus,
+        """
         import machine, time
         t = machine.I2CTarget(0, 0x40, scl=1, sda=0)
         def allocating(tgt):
@@ -43,14 +52,17 @@ def test_hard_handler_that_allocates_fails_as_on_the_board(bus):
         c.writeto(0x40, b"abc")
         c.writeto(0x40, b"def")            # the handler was disabled after the first failure
         print("after", t.irq().flags())
-    """)
+    """,
+    )
     assert "MemoryError" in out and "heap is locked" in out
     assert out.count("Uncaught exception in I2CTarget IRQ handler") == 1
     assert "after" in out
 
 
 def test_hard_handler_with_preallocated_buffer_receives_every_byte(bus):
-    out = run_mpy(bus, """
+    out = run_mpy(
+        bus,
+        """
         import machine
         buf = bytearray(64)
         views = [memoryview(buf)[i:] for i in range(64)]   # slicing in the IRQ would allocate
@@ -67,12 +79,15 @@ def test_hard_handler_with_preallocated_buffer_receives_every_byte(bus):
         c = machine.I2C(1, scl=3, sda=2)
         n = c.writeto(0x40, bytes(range(40)))
         print("acked", n, "received", bytes(buf[:got[0]]) == bytes(range(40)), ends[0])
-    """)
+    """,
+    )
     assert "acked 40 received True 1" in out, out
 
 
 def test_controller_errors_follow_the_rp2_port(bus):
-    out = run_mpy(bus, """
+    out = run_mpy(
+        bus,
+        """
         import machine, errno
         c = machine.I2C(1, scl=3, sda=2)
         try:
@@ -109,7 +124,8 @@ def test_controller_errors_follow_the_rp2_port(bus):
         s = machine.SoftI2C(scl=5, sda=4)
         print("private bus empty", s.scan())
         s.deinit()
-    """)
+    """,
+    )
     assert "absent True" in out and "absent read True" in out, out
     assert "absent probe True" in out and "absent soft True" in out
     assert "scan [68]" in out
@@ -121,23 +137,29 @@ def test_controller_errors_follow_the_rp2_port(bus):
 
 
 def test_unwired_pins_and_missing_bus_are_clear_errors(bus, tmp_path):
-    out = run_mpy(bus, """
+    out = run_mpy(
+        bus,
+        """
         import machine
         try:
             machine.I2C(1, scl=9, sda=8)
         except ValueError as e:
             print("unwired:", e)
-    """)
+    """,
+    )
     assert "unwired: pins 9/8 are not wired to one bus" in out
     env_bus = BusServer(str(tmp_path / "other.sock"), buses=["x"]).start()
     try:
-        out = run_mpy(env_bus, """
+        out = run_mpy(
+            env_bus,
+            """
             import machine
             try:
                 machine.I2C(1, scl=3, sda=2)
             except OSError as e:
                 print("nobus:", e)
-        """)
+        """,
+        )
     finally:
         env_bus.close()
     assert "virtual bus has no bus named 'ipmb'" in out

@@ -9,7 +9,6 @@ from __future__ import annotations
 import time
 
 import pytest
-
 from satmc.boards import load_board
 from satmc.cli.stats import read_counters
 from satmc.eventlog import EventLog, EventReceiver
@@ -147,7 +146,7 @@ def test_inside_the_hysteresis_band_nothing_deasserts_below_it_both_do(sim, rece
     assert temp_events(receiver)[n:] == [("deassert", 9, bytes((0x59, raw_temp(72.5), 190)))]
     set_temp(sim, 57.5)
     time.sleep(SETTLE)
-    assert temp_events(receiver)[n + 1:] == [("deassert", 7, bytes((0x57, raw_temp(57.5), 160)))]
+    assert temp_events(receiver)[n + 1 :] == [("deassert", 7, bytes((0x57, raw_temp(57.5), 160)))]
 
 
 def test_disabled_events_are_not_sent(sim, sat, receiver):
@@ -156,8 +155,7 @@ def test_disabled_events_are_not_sent(sim, sat, receiver):
     time.sleep(SETTLE)
     set_temp(sim, 25)
     time.sleep(SETTLE)
-    assert [(d, o) for d, o, _ in temp_events(receiver)] == [
-        ("assert", 9), ("deassert", 7)]
+    assert [(d, o) for d, o, _ in temp_events(receiver)] == [("assert", 9), ("deassert", 7)]
     status = sat.call(0x04, 0x2B, bytes((TEMP,)))
     assert status[1] | status[2] << 8 == (1 << 7 | 1 << 9)  # both conditions occurred
 

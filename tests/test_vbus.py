@@ -8,7 +8,6 @@ import threading
 import time
 
 import pytest
-
 from satmc.errors import BusNackError, SimNotRunningError
 from satmc.sim.port import vbus_wire as w
 from satmc.vbus.bus import Bus, Target
@@ -155,7 +154,12 @@ def test_faults_nack_corrupt_and_stuck(server):
     time.sleep(0.25)
     c.write(0x50, b"\x00")
     assert ctl.call("stats", bus="board")["fired"] == {
-        "nack": 2, "corrupt": 1, "arb_lost": 0, "stuck": 1, "slow": 0}
+        "nack": 2,
+        "corrupt": 1,
+        "arb_lost": 0,
+        "stuck": 1,
+        "slow": 0,
+    }
     with pytest.raises(Exception, match="unknown fault kind"):
         ctl.call("fault", bus="board", rule={"kind": "gremlins"})
 
@@ -182,7 +186,19 @@ def test_pcap_trace_decodes_as_ipmb_in_tshark(server, tmp_path):
     pcap = tmp_path / "trace.pcap"
     assert write_pcap(str(pcap), records) == 1
     out = subprocess.run(
-        [tshark, "-r", str(pcap), "-d", "i2c.message,ipmi", "-o", "ipmi.dissect_bus_commands:TRUE",
-         "-V"], capture_output=True, text=True, timeout=60).stdout
+        [
+            tshark,
+            "-r",
+            str(pcap),
+            "-d",
+            "i2c.message,ipmi",
+            "-o",
+            "ipmi.dissect_bus_commands:TRUE",
+            "-V",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
     assert "Get Device ID" in out
     assert "0x72" in out.lower() or "72" in out

@@ -56,7 +56,9 @@ def _need(d: dict, key: str, where: str, kind=None):
         raise BoardFileError(f"{where}.{key}: missing")
     v = d[key]
     if kind is not None and not isinstance(v, kind):
-        raise BoardFileError(f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, got {v!r}")
+        raise BoardFileError(
+            f"{where}.{key}: expected {getattr(kind, '__name__', kind)}, got {v!r}"
+        )
     return v
 
 
@@ -103,7 +105,9 @@ def load_board(name_or_path: str | Path) -> Board:
     ipmb = _need(data, "ipmb", where, dict)
     addr = _int(ipmb, "address", f"{where}.ipmb", 0x10, 0xEE)
     if addr & 1:
-        raise BoardFileError(f"{where}.ipmb.address: {addr:#04x} is odd; IPMB addresses are 8-bit and even")
+        raise BoardFileError(
+            f"{where}.ipmb.address: {addr:#04x} is odd; IPMB addresses are 8-bit and even"
+        )
     target = _i2c(_need(ipmb, "target", f"{where}.ipmb", dict), f"{where}.ipmb.target")
     controller = _i2c(_need(ipmb, "controller", f"{where}.ipmb", dict), f"{where}.ipmb.controller")
     if target["block"] == controller["block"]:
@@ -116,7 +120,11 @@ def load_board(name_or_path: str | Path) -> Board:
         raise BoardFileError(f"{where}.ipmb.ga_pins: expected a list of pin numbers")
     dev = _need(data, "device", where, dict)
     aux = dev.get("aux_firmware_revision", [0, 0, 0, 0])
-    if not (isinstance(aux, list) and len(aux) == 4 and all(isinstance(x, int) and 0 <= x < 256 for x in aux)):
+    if not (
+        isinstance(aux, list)
+        and len(aux) == 4
+        and all(isinstance(x, int) and 0 <= x < 256 for x in aux)
+    ):
         raise BoardFileError(f"{where}.device.aux_firmware_revision: expected 4 bytes")
     config = {
         "name": name,

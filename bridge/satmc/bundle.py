@@ -22,8 +22,13 @@ from pprint import pformat
 from .boards import FIRMWARE_DIR, Board
 from .errors import SatmcError
 
-MARCH = {"unix": None, "rp2040": "armv6m", "rp2350": "armv7emsp", "stm32": "armv7emsp",
-         "esp32s3": "xtensawin"}
+MARCH = {
+    "unix": None,
+    "rp2040": "armv6m",
+    "rp2350": "armv7emsp",
+    "stm32": "armv7emsp",
+    "esp32s3": "xtensawin",
+}
 
 MAIN_PY = '''"""satmc firmware entry point (generated)."""
 import board_config
@@ -89,8 +94,9 @@ def build_bundle(board: Board, out: Path) -> Bundle:
         "board": board.name,
         "mcu": board.mcu,
         "firmware_version": board.config["firmware_version"],
-        "mpy_cross": subprocess.run(mpy_cross() + ["--version"], capture_output=True,
-                                    text=True).stdout.strip(),
+        "mpy_cross": subprocess.run(
+            mpy_cross() + ["--version"], capture_output=True, text=True
+        ).stdout.strip(),
         "files": files,
     }
     (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")

@@ -18,9 +18,12 @@ from .sensors import SensorClient
 
 SENSOR = "Board Temp"
 DEVICE = "temp0"
-STEPS = ((62.0, "above UNC (60 C)"), (77.0, "above UC (75 C)"),
-         (73.5, "back inside UC's hysteresis band (75 - 2 C): nothing deasserts"),
-         (40.0, "below both bands"))
+STEPS = (
+    (62.0, "above UNC (60 C)"),
+    (77.0, "above UC (75 C)"),
+    (73.5, "back inside UC's hysteresis band (75 - 2 C): nothing deasserts"),
+    (40.0, "below both bands"),
+)
 
 
 def run(sat, sim, out=print, log: EventLog | None = None, settle: float = 1.0) -> list:

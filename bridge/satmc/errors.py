@@ -39,7 +39,9 @@ class CompletionCodeError(SatmcError):
     def __init__(self, cc: int, what: str = ""):
         from .ipmi_codes import cc_text
 
-        super().__init__(f"{what + ': ' if what else ''}completion code 0x{cc:02x} ({cc_text(cc)})")
+        super().__init__(
+            f"{what + ': ' if what else ''}completion code 0x{cc:02x} ({cc_text(cc)})"
+        )
         self.cc = cc
 
 

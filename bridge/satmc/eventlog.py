@@ -26,9 +26,18 @@ CMD_PLATFORM_EVENT = 0x02
 DUPLICATE_WINDOW = 10.0  # seconds a (generator, seq, data) is remembered
 
 THRESHOLD_OFFSETS = (
-    "LNC going low", "LNC going high", "LC going low", "LC going high", "LNR going low",
-    "LNR going high", "UNC going low", "UNC going high", "UC going low", "UC going high",
-    "UNR going low", "UNR going high",
+    "LNC going low",
+    "LNC going high",
+    "LC going low",
+    "LC going high",
+    "LNR going low",
+    "LNR going high",
+    "UNC going low",
+    "UNC going high",
+    "UC going low",
+    "UC going high",
+    "UNR going low",
+    "UNR going high",
 )
 PRESENCE_OFFSETS = ("present", "absent")
 
@@ -84,24 +93,33 @@ class Event:
         text = f"0x{self.generator:02x} {name}: {self.what} {self.direction}ed"
         if self.reading_value is not None:
             unit = f" {self.unit}" if self.unit else ""
-            text += (f", reading {self.reading_value:g}{unit}"
-                     f" (threshold {self.threshold_value:g}{unit})")
+            text += (
+                f", reading {self.reading_value:g}{unit}"
+                f" (threshold {self.threshold_value:g}{unit})"
+            )
         elif self.reading is not None:
             text += f", raw reading 0x{self.reading:02x} (threshold 0x{self.threshold:02x})"
         return text
 
 
-def parse_platform_event(generator: int, data: bytes, records: dict | None = None,
-                         now: float | None = None) -> Event:
+def parse_platform_event(
+    generator: int, data: bytes, records: dict | None = None, now: float | None = None
+) -> Event:
     """An Event from Platform Event request data (EvMRev, type, number, dir|type, data 1..3)."""
     if len(data) < 5:
         raise ValueError("Platform Event request too short")
     stype, number, dt = data[1], data[2], data[3]
     ev_data = bytes(data[4:7])
-    ev = Event(time=time.time() if now is None else now, generator=generator,
-               sensor_type=stype, sensor=number, event_type=dt & 0x7F,
-               direction="deassert" if dt & 0x80 else "assert",
-               offset=ev_data[0] & 0x0F if ev_data else 0, data=ev_data)
+    ev = Event(
+        time=time.time() if now is None else now,
+        generator=generator,
+        sensor_type=stype,
+        sensor=number,
+        event_type=dt & 0x7F,
+        direction="deassert" if dt & 0x80 else "assert",
+        offset=ev_data[0] & 0x0F if ev_data else 0,
+        data=ev_data,
+    )
     if ev.event_type == 0x01 and len(ev_data) == 3 and ev_data[0] & 0xF0 == 0x50:
         ev.reading, ev.threshold = ev_data[1], ev_data[2]
     rec = (records or {}).get((generator, number))
@@ -120,14 +138,28 @@ def default_path() -> Path:
     p = os.environ.get("SATMC_EVENT_LOG")
     if p:
         return Path(p)
-    base = os.environ.get("XDG_DATA_HOME") or os.path.join(os.path.expanduser("~"), ".local",
-                                                           "share")
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
     return Path(base) / "satmc" / "events.sqlite"
 
 
-_COLUMNS = ("time", "generator", "sensor_type", "sensor", "sensor_name", "event_type",
-            "direction", "offset", "reading", "threshold", "reading_value", "threshold_value",
-            "unit", "data")
+_COLUMNS = (
+    "time",
+    "generator",
+    "sensor_type",
+    "sensor",
+    "sensor_name",
+    "event_type",
+    "direction",
+    "offset",
+    "reading",
+    "threshold",
+    "reading_value",
+    "threshold_value",
+    "unit",
+    "data",
+)
 
 
 class EventLog:
@@ -155,14 +187,16 @@ class EventLog:
         q = f"SELECT id, {', '.join(_COLUMNS)} FROM events WHERE id > ? ORDER BY id"
         args: tuple = (since_id,)
         if limit:
-            q = (f"SELECT * FROM (SELECT id, {', '.join(_COLUMNS)} FROM events WHERE id > ? "
-                 "ORDER BY id DESC LIMIT ?) ORDER BY id")
+            q = (
+                f"SELECT * FROM (SELECT id, {', '.join(_COLUMNS)} FROM events WHERE id > ? "
+                "ORDER BY id DESC LIMIT ?) ORDER BY id"
+            )
             args = (since_id, limit)
         with self._lock:
             rows = self._db.execute(q, args).fetchall()
         out = []
         for row in rows:
-            ev = Event(**dict(zip(("id",) + _COLUMNS, row)))
+            ev = Event(**dict(zip(("id",) + _COLUMNS, row, strict=True)))
             ev.data = bytes(ev.data)
             out.append(ev)
         return out
@@ -178,8 +212,9 @@ class EventLog:
 class EventReceiver:
     """Answers and logs the Platform Events a satellite sends on one connection."""
 
-    def __init__(self, sat, log: EventLog | None = None, records: dict | None = None,
-                 on_event=None):
+    def __init__(
+        self, sat, log: EventLog | None = None, records: dict | None = None, on_event=None
+    ):
         self.sat = sat
         self.log = log
         self.records = records if records is not None else {}
@@ -195,7 +230,7 @@ class EventReceiver:
             if hasattr(r, "convert_sensor_raw_to_value"):
                 self.records[(r.owner_id, r.number)] = r
 
-    def start(self) -> "EventReceiver":
+    def start(self) -> EventReceiver:
         intf = self.sat.interface
         intf.router.register_raw_handler(NETFN_SENSOR, CMD_PLATFORM_EVENT, self._handle)
         poller = getattr(intf, "poller", None)
@@ -210,7 +245,7 @@ class EventReceiver:
         if poller is not None:
             poller.unfollow(self.sat.address >> 1)
 
-    def __enter__(self) -> "EventReceiver":
+    def __enter__(self) -> EventReceiver:
         return self.start()
 
     def __exit__(self, *exc) -> None:

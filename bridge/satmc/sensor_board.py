@@ -25,8 +25,14 @@ from __future__ import annotations
 
 from .errors import BoardFileError
 
-TYPES = {"temperature": 0x01, "voltage": 0x02, "current": 0x03, "fan": 0x04, "power": 0x0B,
-         "presence": 0x25}
+TYPES = {
+    "temperature": 0x01,
+    "voltage": 0x02,
+    "current": 0x03,
+    "fan": 0x04,
+    "power": 0x0B,
+    "presence": 0x25,
+}
 UNITS = {"C": 1, "V": 4, "A": 5, "W": 6, "RPM": 18}
 TYPE_UNITS = {"temperature": "C", "voltage": "V", "current": "A", "fan": "RPM", "power": "W"}
 THRESHOLDS = ("lnc", "lc", "lnr", "unc", "uc", "unr")  # status bit order
@@ -126,8 +132,14 @@ def _sensor(s: dict, where: str, buses: dict, period: int) -> dict:
     if not isinstance(period_ms, int) or not 10 <= period_ms <= 60_000:
         raise BoardFileError(f"{where}.period_ms: expected 10..60000")
     entity = s.get("entity", [0x07, 1])
-    out = {"name": name, "number": number, "type": TYPES[stype], "source": source,
-           "period_ms": period_ms, "entity": [int(entity[0]), int(entity[1])]}
+    out = {
+        "name": name,
+        "number": number,
+        "type": TYPES[stype],
+        "source": source,
+        "period_ms": period_ms,
+        "entity": [int(entity[0]), int(entity[1])],
+    }
     if stype == "presence":
         if source["chip"] not in DISCRETE_CHIPS:
             raise BoardFileError(f"{where}.source.chip: a presence sensor reads a gpio")
@@ -154,8 +166,9 @@ def _sensor(s: dict, where: str, buses: dict, period: int) -> dict:
     given = s.get("thresholds") or {}
     if not isinstance(given, dict) or set(given) - set(THRESHOLDS):
         raise BoardFileError(f"{where}.thresholds: keys must be among {', '.join(THRESHOLDS)}")
-    raw = [_raw(given[k], lo, res, f"{where}.thresholds.{k}") if k in given else 0
-           for k in THRESHOLDS]
+    raw = [
+        _raw(given[k], lo, res, f"{where}.thresholds.{k}") if k in given else 0 for k in THRESHOLDS
+    ]
     readable = sum(1 << i for i, k in enumerate(THRESHOLDS) if k in given)
     settable_names = s.get("settable", list(given))
     if not isinstance(settable_names, list) or set(settable_names) - set(given):
@@ -167,8 +180,16 @@ def _sensor(s: dict, where: str, buses: dict, period: int) -> dict:
     hraw = [round(_milli(h, f"{where}.hysteresis") / res) for h in hyst]
     if not all(0 <= h <= 255 for h in hraw):
         raise BoardFileError(f"{where}.hysteresis: out of range")
-    out.update(kind="threshold", unit=UNITS[unit], lo_milli=lo, res_milli=res,
-               thresholds=raw, readable=readable, settable=settable, hysteresis=hraw)
+    out.update(
+        kind="threshold",
+        unit=UNITS[unit],
+        lo_milli=lo,
+        res_milli=res,
+        thresholds=raw,
+        readable=readable,
+        settable=settable,
+        hysteresis=hraw,
+    )
     if "nominal" in s:
         out["nominal"] = _raw(s["nominal"], lo, res, f"{where}.nominal")
     return out
@@ -184,8 +205,12 @@ def sensors_config(data: dict, where: str) -> dict:
         w = f"{where}.sensors.buses.{name}"
         if not isinstance(b, dict) or "scl" not in b or "sda" not in b:
             raise BoardFileError(f"{w}: expected scl and sda pins")
-        buses[name] = {"scl": int(b["scl"]), "sda": int(b["sda"]),
-                       "freq": int(b.get("freq", 100_000)), "block": b.get("block")}
+        buses[name] = {
+            "scl": int(b["scl"]),
+            "sda": int(b["sda"]),
+            "freq": int(b.get("freq", 100_000)),
+            "block": b.get("block"),
+        }
     period = sec.get("period_ms", 1000)
     sensors, numbers, names = [], set(), set()
     for i, s in enumerate(sec.get("list") or []):
@@ -199,7 +224,10 @@ def sensors_config(data: dict, where: str) -> dict:
         sensors.append(c)
     ev = data.get("events") or {}
     receiver = ev.get("receiver", 0x20)
-    if not isinstance(receiver, int) or not 0 <= receiver <= 0xFF or (
-            receiver & 1 and receiver != 0xFF):
+    if (
+        not isinstance(receiver, int)
+        or not 0 <= receiver <= 0xFF
+        or (receiver & 1 and receiver != 0xFF)
+    ):
         raise BoardFileError(f"{where}.events.receiver: expected an even 8-bit address or 0xFF")
     return {"sensors": sensors, "sensor_buses": buses, "events": {"receiver": receiver}}

@@ -208,8 +208,9 @@ class SensorClient:
             if k not in SHORT:
                 raise SensorError(f"unknown threshold {k!r}; use {', '.join(SHORT)}")
             if k not in settable:
-                raise SensorError(f"{k} of {name!r} is not settable; settable: "
-                                  f"{' '.join(settable) or 'none'}")
+                raise SensorError(
+                    f"{k} of {name!r} is not settable; settable: {' '.join(settable) or 'none'}"
+                )
             try:
                 raw[SHORT[k]] = rec.convert_sensor_value_to_raw(v)
             except ValueError:

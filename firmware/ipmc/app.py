@@ -6,7 +6,7 @@ Importing this module registers the handlers.
 from micropython import const
 
 from . import counters
-from .dispatch import NETFN_APP, CC_OUT_OF_RANGE, command
+from .dispatch import CC_OUT_OF_RANGE, NETFN_APP, command
 
 _NETFN_OEM = const(0x30)
 _STATS_PER_PAGE = const(11)  # 11 x u16 fit one response with the page header

@@ -14,8 +14,9 @@ no answer after all tries). Receiver 0xFF disables event generation: nothing que
 """
 
 import asyncio
-import machine
 import time
+
+import machine
 from micropython import const
 
 from .dispatch import CC_INVALID_DATA, NETFN_SENSOR, command
@@ -96,8 +97,17 @@ class Events:
         k = self.head * _EVENT_LEN
         for j in range(_EVENT_LEN):
             b[RQ_DATA + 1 + j] = self.ring[k + j]
-        n = frame_request(b, self.receiver, NETFN_SENSOR, self.receiver_lun, self.mc.address,
-                          self.seq, 0, _CMD_PLATFORM_EVENT, 1 + _EVENT_LEN)
+        n = frame_request(
+            b,
+            self.receiver,
+            NETFN_SENSOR,
+            self.receiver_lun,
+            self.mc.address,
+            self.seq,
+            0,
+            _CMD_PLATFORM_EVENT,
+            1 + _EVENT_LEN,
+        )
         ob.commit(i, n, KIND_REQUEST)
         self._slot = i
         self._order = ob.order[i]

@@ -1,7 +1,7 @@
 """A GPIO level as a discrete state (presence, power good).
 
-    present = GPIOState(machine.Pin(7, machine.Pin.IN, machine.Pin.PULL_UP), active_low=True)
-    present.read()      # 1 when active, else 0
+present = GPIOState(machine.Pin(7, machine.Pin.IN, machine.Pin.PULL_UP), active_low=True)
+present.read()      # 1 when active, else 0
 """
 
 

@@ -8,9 +8,9 @@
     rs = Response()
     n = rs.build(rq, cc, data_len)                # rs.buf[:n] is the frame, rqSA first
 
-Layout (1-based as in the spec, 0-based below):
-  request   0 rsSA | 1 netFn<<2|rsLUN | 2 cs1 | 3 rqSA | 4 seq<<2|rqLUN | 5 cmd | 6.. data | cs2
-  response  0 rqSA | 1 netFn<<2|rqLUN | 2 cs1 | 3 rsSA | 4 seq<<2|rsLUN | 5 cmd | 6 cc | 7.. data | cs2
+Layout (1-based in the spec, 0-based here):
+  request   0 rsSA | 1 netFn<<2|rsLUN | 2 cs1 | 3 rqSA | 4 seq<<2|rqLUN | 5 cmd | 6.. data, cs2
+  response  0 rqSA | 1 netFn<<2|rqLUN | 2 cs1 | 3 rsSA | 4 seq<<2|rsLUN | 5 cmd | 6 cc | 7.., cs2
 Nothing here allocates after construction.
 """
 
@@ -103,7 +103,7 @@ class Response:
 
     def __init__(self):
         self.buf = bytearray(MAX_FRAME)
-        self.data = memoryview(self.buf)[RS_DATA:MAX_FRAME - 1]
+        self.data = memoryview(self.buf)[RS_DATA : MAX_FRAME - 1]
         self.cc = 0xFF
 
     def ok(self, n=0):

@@ -35,10 +35,12 @@ disable_irq() sections, so no slot is ever taken by both paths.
 """
 
 import asyncio
-import machine
 import time
+
+import machine
 from micropython import const
 
+from . import counters
 from .ipmb import MAX_FRAME, Request
 
 FREE = const(0)
@@ -120,12 +122,7 @@ class IPMBLink:
         self.own_sa = own_sa
         self.outbox = Outbox(outbox_slots)
         self.send_tries = send_tries
-        self.stats = stats if stats is not None else {}
-        for k in (
-            "frames_in", "oversize", "rx_overflow", "sent", "send_retries", "send_failed",
-            "read_back", "readback_partial", "expired", "outbox_full",
-        ):
-            self.stats.setdefault(k, 0)
+        self.stats = stats if stats is not None else {n: 0 for n in counters.NAMES}
         # receive staging (IRQ side)
         self._stage = bytearray(MAX_FRAME)
         self._stage_views = [memoryview(self._stage)[i:] for i in range(MAX_FRAME)]
@@ -328,6 +325,7 @@ class IPMBLink:
                     self.stats["send_failed"] += 1
                     return False
             self.stats["send_retries"] += 1
-            await asyncio.sleep_ms(1 << attempt)
+            if attempt:  # the controller waits for a free bus itself; back off on repeats
+                await asyncio.sleep_ms(1 << attempt)
         self.stats["send_failed"] += 1
         return False

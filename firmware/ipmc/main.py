@@ -11,12 +11,16 @@ the same lines, writes responses and events to their destinations.
 
 import asyncio
 import gc
-import machine
-import micropython
 import time
 
-from . import app  # noqa: F401  (registers the App commands)
-from . import events, sensors
+import machine
+import micropython
+
+from . import (
+    app,  # noqa: F401  (registers the App commands)
+    events,
+    sensors,
+)
 from .link import IPMBLink
 from .mc import MC
 

@@ -10,6 +10,7 @@ results in `mc.self_test_bits`, a hook for responses to our own requests.
 
 import gc
 import time
+
 from micropython import const
 
 from . import counters

@@ -96,10 +96,26 @@ def _id_string(rec, at, name):
     rec[at + 1 : at + 1 + len(s)] = s
 
 
-def full_sensor_record(owner, number, entity, sensor_type, event_type, name, *,
-                       threshold=True, lo_milli=0, res_milli=1, unit=0, thresholds=None,
-                       readable=0, settable=0, hysteresis=(0, 0), assert_mask=0,
-                       deassert_mask=0, nominal=None):
+def full_sensor_record(
+    owner,
+    number,
+    entity,
+    sensor_type,
+    event_type,
+    name,
+    *,
+    threshold=True,
+    lo_milli=0,
+    res_milli=1,
+    unit=0,
+    thresholds=None,
+    readable=0,
+    settable=0,
+    hysteresis=(0, 0),
+    assert_mask=0,
+    deassert_mask=0,
+    nominal=None,
+):
     """A Full Sensor Record (type 01); thresholds: 6 raw bytes LNC LC LNR UNC UC UNR."""
     rec = bytearray(FULL_HEADER + len(name.encode()[:MAX_ID]))
     _header(rec, TYPE_FULL_SENSOR)

@@ -17,6 +17,7 @@ Get Sensor Reading allocates nothing: readings and states are ints on the sensor
 """
 
 import asyncio
+
 from micropython import const
 
 from . import sdr
@@ -37,7 +38,7 @@ _ALL_THRESHOLDS = const(0x3F)
 
 
 def threshold_offset(i):
-    """Event offset of threshold i (LNC LC LNR UNC UC UNR): 'going low' below, 'going high' above."""
+    """Event offset of threshold i (LNC LC LNR UNC UC UNR): going low below, going high above."""
     return 2 * i if i < 3 else 2 * i + 1
 
 
@@ -117,8 +118,9 @@ class Sensor:
         if self.threshold:
             raw = self.to_raw(v)
             self.raw = raw
-            new = threshold_state(raw, self.state, self.thr, self.active, self.hyst_pos,
-                                  self.hyst_neg)
+            new = threshold_state(
+                raw, self.state, self.thr, self.active, self.hyst_pos, self.hyst_neg
+            )
         else:
             self.raw = 0
             new = 1 if v else 2  # [0] present / [1] absent (entity presence offsets)
@@ -152,8 +154,14 @@ class Sensor:
             self.asserted_events |= bit
             enabled = self.assert_en & bit
         if enabled and self.events_on and self.events is not None:
-            self.events.emit(self.sensor_type, self.number,
-                             (_DEASSERT if deassert else 0) | self.event_type, d1, d2, d3)
+            self.events.emit(
+                self.sensor_type,
+                self.number,
+                (_DEASSERT if deassert else 0) | self.event_type,
+                d1,
+                d2,
+                d3,
+            )
 
     def rearm(self):
         """Forget states, so the next scan raises events for conditions still present."""
@@ -205,14 +213,19 @@ def _driver(source, buses):
     if chip in ("ina219", "ina226"):
         from .ina219 import INA219
 
-        pm = INA219(buses[source["bus"]], source["addr"], source.get("shunt_milliohm", 100),
-                    ina226=chip == "ina226")
+        pm = INA219(
+            buses[source["bus"]],
+            source["addr"],
+            source.get("shunt_milliohm", 100),
+            ina226=chip == "ina226",
+        )
         return pm.current if source.get("measure") == "current" else pm.bus_voltage
     if chip == "adc":
         from .rp2adc import ADCVoltage
 
-        return ADCVoltage(machine.ADC(machine.Pin(source["pin"])),
-                          source.get("divider_milli", 1000)).read
+        return ADCVoltage(
+            machine.ADC(machine.Pin(source["pin"])), source.get("divider_milli", 1000)
+        ).read
     if chip == "rp2temp":
         from .rp2adc import RP2Temperature
 
@@ -239,16 +252,23 @@ def _buses(config):
         if b.get("block") is None:
             buses[name] = machine.SoftI2C(scl=pins[0], sda=pins[1], freq=b.get("freq", 100_000))
         else:
-            buses[name] = machine.I2C(b["block"], scl=pins[0], sda=pins[1],
-                                      freq=b.get("freq", 100_000))
+            buses[name] = machine.I2C(
+                b["block"], scl=pins[0], sda=pins[1], freq=b.get("freq", 100_000)
+            )
     return buses
 
 
 def make_sensor(mc, c, read):
     """A Sensor and its Full Sensor Record from one config entry."""
     threshold = c["kind"] == "threshold"
-    s = Sensor(c["number"], c["type"], EVENT_TYPE_THRESHOLD if threshold else EVENT_TYPE_SPECIFIC,
-               read, c.get("period_ms", 1000), getattr(mc, "events", None))
+    s = Sensor(
+        c["number"],
+        c["type"],
+        EVENT_TYPE_THRESHOLD if threshold else EVENT_TYPE_SPECIFIC,
+        read,
+        c.get("period_ms", 1000),
+        getattr(mc, "events", None),
+    )
     if threshold:
         s.lo, s.res = c["lo_milli"], c["res_milli"]
         s.active = c.get("readable", 0)
@@ -263,11 +283,24 @@ def make_sensor(mc, c, read):
     s.assert_en, s.deassert_en = s.assert_mask, s.deassert_mask
     s.stats = mc.stats
     s.record = sdr.full_sensor_record(
-        mc.address, s.number, tuple(c.get("entity", (0x07, 1))), s.sensor_type, s.event_type,
-        c["name"], threshold=threshold, lo_milli=s.lo, res_milli=s.res, unit=c.get("unit", 0),
-        thresholds=s.thr, readable=s.active, settable=s.settable,
-        hysteresis=(s.hyst_pos, s.hyst_neg), assert_mask=s.assert_mask,
-        deassert_mask=s.deassert_mask, nominal=c.get("nominal"))
+        mc.address,
+        s.number,
+        tuple(c.get("entity", (0x07, 1))),
+        s.sensor_type,
+        s.event_type,
+        c["name"],
+        threshold=threshold,
+        lo_milli=s.lo,
+        res_milli=s.res,
+        unit=c.get("unit", 0),
+        thresholds=s.thr,
+        readable=s.active,
+        settable=s.settable,
+        hysteresis=(s.hyst_pos, s.hyst_neg),
+        assert_mask=s.assert_mask,
+        deassert_mask=s.deassert_mask,
+        nominal=c.get("nominal"),
+    )
     return s
 
 

@@ -7,8 +7,9 @@ The hard IRQ handler only increments a small int (no allocation); read() takes t
 count with IRQs masked.
 """
 
-import machine
 import time
+
+import machine
 
 
 class Tach:

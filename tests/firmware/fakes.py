@@ -105,11 +105,20 @@ CONFIG = {
     "name": "unit",
     "mcu": "unix",
     "firmware_version": "1.23.4",
-    "ipmb": {"address": 0x72, "ga_pins": [], "freq": 100000,
-             "target": {"block": 0, "scl": 1, "sda": 0},
-             "controller": {"block": 1, "scl": 3, "sda": 2}},
-    "device": {"device_id": 0x42, "device_revision": 3, "manufacturer_id": 0x0315A,
-               "product_id": 0x5301, "aux_firmware_revision": [1, 2, 3, 4]},
+    "ipmb": {
+        "address": 0x72,
+        "ga_pins": [],
+        "freq": 100000,
+        "target": {"block": 0, "scl": 1, "sda": 0},
+        "controller": {"block": 1, "scl": 3, "sda": 2},
+    },
+    "device": {
+        "device_id": 0x42,
+        "device_revision": 3,
+        "manufacturer_id": 0x0315A,
+        "product_id": 0x5301,
+        "aux_firmware_revision": [1, 2, 3, 4],
+    },
     "watchdog_ms": 0,
 }
 

@@ -27,15 +27,16 @@ def test_bad_checksums_and_lengths_are_invalid():
     for i in range(len(good)):
         bad = bytearray(good)
         bad[i] ^= 0x01
-        assert not _request(bad).valid(), "flipped byte %d accepted" % i
+        assert not _request(bad).valid(), "flipped a bit of byte " + str(i)
     assert not _request(good[:6]).valid()
     assert not _request(frame(0x72, 6, 1, bytes(26))).valid()  # 33 bytes > 32
     assert _request(frame(0x72, 6, 1, bytes(25))).valid()  # exactly 32
 
 
 def test_response_swaps_addresses_echoes_seq_cmd_and_luns():
-    rq = _request(frame(0x72, 0x0A, 0x11, b"\x00\x00\x00\x08", rq_sa=0x20, seq=0x2A,
-                        rs_lun=1, rq_lun=2))
+    rq = _request(
+        frame(0x72, 0x0A, 0x11, b"\x00\x00\x00\x08", rq_sa=0x20, seq=0x2A, rs_lun=1, rq_lun=2)
+    )
     rs = Response()
     rs.data[0] = 0xAB
     n = rs.build(rq, rs.ok(1))

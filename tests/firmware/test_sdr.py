@@ -32,9 +32,23 @@ def test_factors_keep_m_and_b_within_10_bits():
 
 def _record():
     return sdr.full_sensor_record(
-        0x72, 5, (0x07, 1), 0x01, 0x01, "Board Temp", lo_milli=-20000, res_milli=500,
-        unit=1, thresholds=bytes((50, 40, 0, 160, 190, 220)), readable=0x3B, settable=0x1B,
-        hysteresis=(4, 3), assert_mask=0x0A85, deassert_mask=0x0A85, nominal=90)
+        0x72,
+        5,
+        (0x07, 1),
+        0x01,
+        0x01,
+        "Board Temp",
+        lo_milli=-20000,
+        res_milli=500,
+        unit=1,
+        thresholds=bytes((50, 40, 0, 160, 190, 220)),
+        readable=0x3B,
+        settable=0x1B,
+        hysteresis=(4, 3),
+        assert_mask=0x0A85,
+        deassert_mask=0x0A85,
+        nominal=90,
+    )
 
 
 def test_full_sensor_record_layout():
@@ -91,9 +105,9 @@ def test_get_device_sdr_partial_reads_and_limits():
         rec += d[2:]
     assert rec == mc.sdrs.records[0]
     assert _ask(mc, 0x21, res + b"\x00\x00\x00\x17")[0] == 0xCA  # 23 bytes do not fit
-    assert _ask(mc, 0x21, res + b"\x00\x00\x00\xFF")[0] == 0xCA  # nor does the whole record
-    cc, d = _ask(mc, 0x21, res + b"\x02\x00\x00\xFF")  # the MC locator does
-    assert cc == 0 and d[:2] == b"\xFF\xFF" and bytes(d[2:]) == mc.sdrs.records[1]
+    assert _ask(mc, 0x21, res + b"\x00\x00\x00\xff")[0] == 0xCA  # nor does the whole record
+    cc, d = _ask(mc, 0x21, res + b"\x02\x00\x00\xff")  # the MC locator does
+    assert cc == 0 and d[:2] == b"\xff\xff" and bytes(d[2:]) == mc.sdrs.records[1]
     assert _ask(mc, 0x21, res + b"\x03\x00\x00\x05")[0] == 0xCB
 
 

@@ -65,9 +65,19 @@ def _mc():
     mc.sensors = sensors.Sensors()
     mc.sdrs = sdr.Repository()
     reader = _Reader()
-    c = {"name": "Board Temp", "number": 1, "type": 1, "kind": "threshold", "unit": 1,
-         "lo_milli": -20000, "res_milli": 500, "thresholds": list(THR), "readable": ALL,
-         "settable": 0x18, "hysteresis": [4, 4]}
+    c = {
+        "name": "Board Temp",
+        "number": 1,
+        "type": 1,
+        "kind": "threshold",
+        "unit": 1,
+        "lo_milli": -20000,
+        "res_milli": 500,
+        "thresholds": list(THR),
+        "readable": ALL,
+        "settable": 0x18,
+        "hysteresis": [4, 4],
+    }
     s = sensors.make_sensor(mc, c, reader.read)
     mc.sensors.add(s)
     mc.sdrs.add(s.record)

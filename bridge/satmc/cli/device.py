@@ -28,8 +28,11 @@ def register(sub) -> None:
     p = sub.add_parser("scan", help="Get Device ID over a range of IPMB addresses")
     p.add_argument("--first", default="0x10", help="first 8-bit address (0x10)")
     p.add_argument("--last", default="0xEE", help="last 8-bit address (0xEE)")
-    p.add_argument("--broadcast", action="store_true",
-                   help="use Broadcast Get Device ID (general call) instead")
+    p.add_argument(
+        "--broadcast",
+        action="store_true",
+        help="use Broadcast Get Device ID (general call) instead",
+    )
     p.set_defaults(func=scan)
 
 
@@ -72,8 +75,10 @@ def info(args, sat) -> int:
         ("IPMB address", f"0x{sat.address:02x}"),
         ("Device ID", f"0x{dev['device_id']:02x}"),
         ("Device revision", str(dev["device_revision"])),
-        ("Firmware", dev["firmware"] + (" (update in progress)" if dev["update_in_progress"]
-                                        else "")),
+        (
+            "Firmware",
+            dev["firmware"] + (" (update in progress)" if dev["update_in_progress"] else ""),
+        ),
         ("IPMI version", dev["ipmi_version"]),
         ("Manufacturer ID", f"{dev['manufacturer_id']} (0x{dev['manufacturer_id']:05x})"),
         ("Product ID", f"{dev['product_id']} (0x{dev['product_id']:04x})"),
@@ -123,8 +128,10 @@ def scan(args, sat) -> int:
             if d:
                 dev = decode_device_id(d)
                 found += 1
-                print(f"0x{addr:02x}: device 0x{dev['device_id']:02x} firmware {dev['firmware']}"
-                      f" manufacturer {dev['manufacturer_id']} product 0x{dev['product_id']:04x}")
+                print(
+                    f"0x{addr:02x}: device 0x{dev['device_id']:02x} firmware {dev['firmware']}"
+                    f" manufacturer {dev['manufacturer_id']} product 0x{dev['product_id']:04x}"
+                )
     finally:
         intf.max_retries = retries
     print(f"{found} controller{'s' if found != 1 else ''} answered")

@@ -32,14 +32,25 @@ def _int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="satmc", description=__doc__.split("\n\n")[0])
-    p.add_argument("-t", "--target", default=os.environ.get("SATMC_TARGET"),
-                   help="sim://[SOCKET] or ftdi://ftdi:232h[:SERIAL]/1 "
-                        "(default: $SATMC_TARGET, else the local simulator)")
-    p.add_argument("-a", "--address", type=_int,
-                   default=_int(os.environ.get("SATMC_ADDRESS", "0x72")),
-                   help="the satellite's 8-bit IPMB address (default 0x72)")
-    p.add_argument("--readback", action="store_true",
-                   help="on sim://, act as a master-only host (fetch answers by reading)")
+    p.add_argument(
+        "-t",
+        "--target",
+        default=os.environ.get("SATMC_TARGET"),
+        help="sim://[SOCKET] or ftdi://ftdi:232h[:SERIAL]/1 "
+        "(default: $SATMC_TARGET, else the local simulator)",
+    )
+    p.add_argument(
+        "-a",
+        "--address",
+        type=_int,
+        default=_int(os.environ.get("SATMC_ADDRESS", "0x72")),
+        help="the satellite's 8-bit IPMB address (default 0x72)",
+    )
+    p.add_argument(
+        "--readback",
+        action="store_true",
+        help="on sim://, act as a master-only host (fetch answers by reading)",
+    )
     p.add_argument("--timeout", type=float, default=0.25, help="seconds per try (0.25)")
     p.add_argument("--retries", type=int, default=3, help="tries per request (3)")
     p.add_argument("-d", "--debug", action="store_true", help="tracebacks and IPMB frames")
@@ -54,8 +65,13 @@ def open_target(args):
     from ..transports import connect, default_sim_url
 
     url = args.target or default_sim_url()
-    return connect(url, address=args.address, readback=args.readback or None,
-                   timeout=args.timeout, retries=args.retries)
+    return connect(
+        url,
+        address=args.address,
+        readback=args.readback or None,
+        timeout=args.timeout,
+        retries=args.retries,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

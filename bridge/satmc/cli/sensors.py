@@ -13,14 +13,25 @@ from ..sensors import SHORT, SensorClient
 from .stats import read_counters
 
 COLUMNS = ("lnr", "lc", "lnc", "unc", "uc", "unr")
-EVENT_COUNTERS = ("events_queued", "events_sent", "events_retried", "events_acked",
-                  "events_dropped")
+EVENT_COUNTERS = (
+    "events_queued",
+    "events_sent",
+    "events_retried",
+    "events_acked",
+    "events_dropped",
+)
 
 
 def register(sub) -> None:
     p = sub.add_parser("sensors", help="every sensor: value, status, thresholds")
-    p.add_argument("--watch", nargs="?", type=float, const=1.0, metavar="SECONDS",
-                   help="refresh in place every SECONDS (1)")
+    p.add_argument(
+        "--watch",
+        nargs="?",
+        type=float,
+        const=1.0,
+        metavar="SECONDS",
+        help="refresh in place every SECONDS (1)",
+    )
     p.set_defaults(func=sensors)
 
     p = sub.add_parser("thresholds", help="show or set a sensor's thresholds")
@@ -36,19 +47,29 @@ def register(sub) -> None:
     s.set_defaults(func=thresholds_set)
 
     p = sub.add_parser("events", help="event receiver and counters; --follow to receive")
-    p.add_argument("--follow", action="store_true",
-                   help="answer and print events as they arrive (into the event log)")
-    p.add_argument("--receiver", metavar="ADDR",
-                   help="set the satellite's event receiver (8-bit address, or off)")
-    p.add_argument("--log", help="event log file (default $SATMC_EVENT_LOG or "
-                                 "~/.local/share/satmc/events.sqlite)")
+    p.add_argument(
+        "--follow",
+        action="store_true",
+        help="answer and print events as they arrive (into the event log)",
+    )
+    p.add_argument(
+        "--receiver",
+        metavar="ADDR",
+        help="set the satellite's event receiver (8-bit address, or off)",
+    )
+    p.add_argument(
+        "--log",
+        help="event log file (default $SATMC_EVENT_LOG or ~/.local/share/satmc/events.sqlite)",
+    )
     p.set_defaults(func=events)
 
     p = sub.add_parser("sel", help="the bridge's persistent event log")
     ssub = p.add_subparsers(dest="action", metavar="ACTION")
     ssub.required = True
-    for name, func, text in (("list", sel_list, "logged events, oldest first"),
-                             ("clear", sel_clear, "delete every logged event")):
+    for name, func, text in (
+        ("list", sel_list, "logged events, oldest first"),
+        ("clear", sel_clear, "delete every logged event"),
+    ):
         q = ssub.add_parser(name, help=text)
         q.add_argument("--log", help="event log file")
         if name == "list":
@@ -74,10 +95,14 @@ def _fmt(v: float | None) -> str:
 def table(readings) -> list[str]:
     rows = [("NAME", "VALUE", "STATUS") + tuple(c.upper() for c in COLUMNS)]
     for r in readings:
-        rows.append((r.name, r.text, r.status) + tuple(
-            _fmt(r.thresholds.get(c)) if r.is_threshold else "" for c in COLUMNS))
+        rows.append(
+            (r.name, r.text, r.status)
+            + tuple(_fmt(r.thresholds.get(c)) if r.is_threshold else "" for c in COLUMNS)
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return ["  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip() for row in rows]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]
 
 
 def sensors(args, sat) -> int:
@@ -114,8 +139,9 @@ def thresholds_set(args, sat) -> int:
     if not values:
         raise SatmcError("give at least one threshold, e.g. --unc 75")
     client = SensorClient(sat)
-    _print_thresholds(client.find(args.name).device_id_string,
-                      client.set_thresholds(args.name, **values))
+    _print_thresholds(
+        client.find(args.name).device_id_string, client.set_thresholds(args.name, **values)
+    )
     return 0
 
 
@@ -143,11 +169,15 @@ def events(args, sat) -> int:
         return 0
     log = EventLog(args.log)
     client = SensorClient(sat)
-    rx = EventReceiver(sat, log, on_event=lambda ev: print(
-        time.strftime("%H:%M:%S", time.localtime(ev.time)) + " " + ev.describe(), flush=True))
+    rx = EventReceiver(
+        sat,
+        log,
+        on_event=lambda ev: print(
+            time.strftime("%H:%M:%S", time.localtime(ev.time)) + " " + ev.describe(), flush=True
+        ),
+    )
     rx.add_records(client.sensor_records())
-    print(f"receiving events from 0x{sat.address:02x} into {log.path} (Ctrl-C ends)",
-          flush=True)
+    print(f"receiving events from 0x{sat.address:02x} into {log.path} (Ctrl-C ends)", flush=True)
     with rx:
         while True:
             time.sleep(0.5)

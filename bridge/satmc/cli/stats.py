@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-# The firmware's ipmc/counters.py NAMES, in order; tests check the two agree.
-COUNTER_NAMES = (
-    "frames_in", "malformed", "oversize", "rx_overflow", "not_for_us", "requests",
-    "outbox_full", "sent", "send_retries", "send_failed", "read_back", "readback_partial",
-    "expired", "events_queued", "events_sent", "events_retried", "events_acked",
-    "events_dropped", "sensor_errors",
-)
+import importlib.util
+
+from ..boards import FIRMWARE_DIR
+
+
+def _firmware_counter_names() -> tuple[str, ...]:
+    """The firmware's own list (firmware/ipmc/counters.py): one list serves both sides."""
+    spec = importlib.util.spec_from_file_location("_ipmc_counters", COUNTERS_PY)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return tuple(module.NAMES)
+
+
+COUNTERS_PY = FIRMWARE_DIR / "ipmc" / "counters.py"
+COUNTER_NAMES = _firmware_counter_names()
 NETFN_OEM = 0x30
 CMD_GET_STATISTICS = 0x01
 

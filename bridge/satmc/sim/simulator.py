@@ -90,7 +90,7 @@ class Simulator:
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def start(self, timeout: float = 20.0) -> "Simulator":
+    def start(self, timeout: float = 20.0) -> Simulator:
         bundle = build_bundle(self.board, self.build_dir / "bundle")
         self.bundle_dir = bundle.root
         Path(self.socket_path).parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +116,9 @@ class Simulator:
             "resets": self.resets,
             "output": self.output[-50:],
         }
-        self._wiring = ";".join(f"{bus}={','.join(map(str, pins))}" for bus, pins in wiring.items())
+        self._wiring = ";".join(
+            f"{bus}={','.join(map(str, pins))}" for bus, pins in wiring.items()
+        )
         self._spawn()
         self.wait_ready(timeout)
         return self
@@ -129,8 +131,11 @@ class Simulator:
         if not self._ready.is_set():
             time.sleep(0.1)  # let the output pump catch the last lines
             tail = "\n".join(self.output[-20:])
-            why = (f"exited with code {self.proc.returncode}" if self.proc and self.proc.poll()
-                   is not None else f"did not come up within {timeout:.0f} s")
+            why = (
+                f"exited with code {self.proc.returncode}"
+                if self.proc and self.proc.poll() is not None
+                else f"did not come up within {timeout:.0f} s"
+            )
             raise SimError(f"the simulated firmware {why}:\n{tail}")
 
     def _spawn(self, reset_cause: int | None = None) -> None:
@@ -154,6 +159,7 @@ class Simulator:
             stdin=subprocess.DEVNULL,
             text=True,
             bufsize=1,
+            start_new_session=True,  # Ctrl-C in the terminal reaches the simulator only
         )
         threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
 
@@ -213,7 +219,7 @@ class Simulator:
     def control(self, op: str, **args) -> dict:
         return self.server.control({"op": op, **args})
 
-    def __enter__(self) -> "Simulator":
+    def __enter__(self) -> Simulator:
         return self.start()
 
     def __exit__(self, *exc) -> None:

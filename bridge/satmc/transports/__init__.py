@@ -38,7 +38,7 @@ def create_interface(url: str, slave_address: int = 0x20, readback: bool | None 
 
         path = parts.netloc + parts.path
         if not path:
-            path = default_sim_url()[len("sim://"):]
+            path = default_sim_url()[len("sim://") :]
         q = parse_qs(parts.query)
         if readback is None:
             readback = q.get("readback", ["0"])[0] not in ("0", "", "false", "no")
@@ -48,8 +48,7 @@ def create_interface(url: str, slave_address: int = 0x20, readback: bool | None 
 
         return FtdiInterface(url, slave_address=slave_address)
     raise AdapterError(
-        f"unknown target URL {url!r}; use one of: "
-        + ", ".join(f"{s}://..." for s in SCHEMES)
+        f"unknown target URL {url!r}; use one of: " + ", ".join(f"{s}://..." for s in SCHEMES)
     )
 
 
@@ -64,8 +63,9 @@ class Satellite:
     def raw(self, netfn: int, cmd: int, data: bytes = b"", lun: int = 0) -> tuple[int, bytes]:
         """Send a request; returns (completion code, response data)."""
         try:
-            rsp = self.interface.send_and_receive_raw(self.ipmi.target, lun, netfn,
-                                                      bytes((cmd,)) + bytes(data))
+            rsp = self.interface.send_and_receive_raw(
+                self.ipmi.target, lun, netfn, bytes((cmd,)) + bytes(data)
+            )
         except IpmiTimeoutError as e:
             raise NoResponseError(self._no_answer()) from e
         return rsp[0], bytes(rsp[1:])
@@ -96,21 +96,29 @@ class Satellite:
 
     def _no_answer(self) -> str:
         i = self.interface
-        return (f"no response from IPMB 0x{self.address:02x} after {i.max_retries} tries "
-                f"({i.timeout * 1000:.0f} ms each)")
+        return (
+            f"no response from IPMB 0x{self.address:02x} after {i.max_retries} tries "
+            f"({i.timeout * 1000:.0f} ms each)"
+        )
 
     def close(self) -> None:
         self.ipmi.close()
 
-    def __enter__(self) -> "Satellite":
+    def __enter__(self) -> Satellite:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
 
 
-def connect(url: str, address: int = 0x72, slave_address: int = 0x20,
-            readback: bool | None = None, timeout: float = 0.25, retries: int = 3) -> Satellite:
+def connect(
+    url: str,
+    address: int = 0x72,
+    slave_address: int = 0x20,
+    readback: bool | None = None,
+    timeout: float = 0.25,
+    retries: int = 3,
+) -> Satellite:
     intf = create_interface(url, slave_address=slave_address, readback=readback)
     intf.timeout = timeout
     intf.max_retries = retries

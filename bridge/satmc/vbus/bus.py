@@ -183,7 +183,8 @@ class Bus:
     def start(self, owner: object, addr7: int, read: bool, name: str = "?") -> int:
         """START (or repeated START) and the address byte. Returns a wire status."""
         with self._cond:
-            if self._owner is not owner:
+            fresh = self._owner is not owner
+            if fresh:
                 deadline = time.monotonic() + self.busy_timeout
                 while self._owner is not None:
                     left = deadline - time.monotonic()
@@ -195,7 +196,7 @@ class Bus:
                 self.stats["transactions"] += 1
             else:
                 self._end_segment()
-        self._charge(w.BIT_START + w.BITS_PER_BYTE)
+        self._charge(w.BIT_START + w.BITS_PER_BYTE, idle_before=fresh)
         rec = Record(self.name, self.index, name, addr7, read, time.time(), self._wire_clock)
         self._record = rec
         self.stats["segments"] += 1
@@ -212,8 +213,13 @@ class Bus:
                 self.stats["address_nacks"] += 1
             return injected
         if addr7 == GENERAL_CALL and not read:
-            target = _GeneralCall([t for t in dict.fromkeys(self.targets.values())
-                                   if getattr(t, "general_call", True)])
+            target = _GeneralCall(
+                [
+                    t
+                    for t in dict.fromkeys(self.targets.values())
+                    if getattr(t, "general_call", True)
+                ]
+            )
         else:
             target = self.targets.get(addr7)
         delay = self.faults.target_delay(addr7)
@@ -315,15 +321,22 @@ class Bus:
             for listener in self.listeners:
                 listener(rec)
 
-    def _charge(self, bits: int) -> None:
+    def _charge(self, bits: int, idle_before: bool = False) -> None:
+        """Account wire time; with pacing, hold the caller until real time catches up.
+
+        Deadlines chain within a transaction, so one late wake-up is absorbed by the
+        next operation instead of adding up; an idle bus restarts the chain.
+        """
         dt = bits / self.freq_hz
         self._wire_clock += dt
         self.stats["wire_time"] += dt
         if self.pacing:
             now = time.monotonic()
-            self._paced_until = max(self._paced_until, now) + dt
+            if idle_before and self._paced_until < now:
+                self._paced_until = now
+            self._paced_until += dt
             wait = self._paced_until - now
-            if wait > 0.0002:
+            if wait > 0.0001:
                 time.sleep(wait)
 
     def records_since(self, seq: int) -> tuple[int, list[Record]]:
@@ -331,4 +344,4 @@ class Bus:
         with self._cond:
             kept = list(self.trace)
             first = self.trace_seq - len(kept)
-            return self.trace_seq, kept[max(0, seq - first):]
+            return self.trace_seq, kept[max(0, seq - first) :]

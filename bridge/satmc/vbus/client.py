@@ -1,13 +1,13 @@
 """CPython clients of the virtual bus: controller, target and control connections.
 
-    ctl = BusController("/tmp/satmc.sock", "ipmb", name="bmc")
-    n = ctl.write(0x39, frame)           # raises BusNackError on an address NACK
-    data = ctl.read(0x39, 33)
+ctl = BusController("/tmp/satmc.sock", "ipmb", name="bmc")
+n = ctl.write(0x39, frame)           # raises BusNackError on an address NACK
+data = ctl.read(0x39, 33)
 
-    tgt = BusTarget("/tmp/satmc.sock", "ipmb", [0x10], on_message=frames.put)
+tgt = BusTarget("/tmp/satmc.sock", "ipmb", [0x10], on_message=frames.put)
 
-    with BusControl("/tmp/satmc.sock") as c:
-        c.call("stats", bus="ipmb")
+with BusControl("/tmp/satmc.sock") as c:
+    c.call("stats", bus="ipmb")
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import socket
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from ..errors import BusError, BusNackError, BusTimeoutError, SimNotRunningError
 from ..sim.port import vbus_wire as w
@@ -174,10 +174,8 @@ class BusControl:
     def close(self) -> None:
         self._sock.close()
 
-    def __enter__(self) -> "BusControl":
+    def __enter__(self) -> BusControl:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
-
-

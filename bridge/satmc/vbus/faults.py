@@ -82,7 +82,9 @@ class Faults:
                 continue
             i = int(rule.get("index", 0)) - offset
             if 0 <= i < len(data) and self._take_rule(rule):
-                data = data[:i] + bytes((data[i] ^ (rule.get("xor", 0xFF) & 0xFF),)) + data[i + 1:]
+                data = (
+                    data[:i] + bytes((data[i] ^ (rule.get("xor", 0xFF) & 0xFF),)) + data[i + 1 :]
+                )
         return data
 
     def _take_rule(self, rule: dict) -> bool:

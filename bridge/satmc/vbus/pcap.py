@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import struct
 import threading
-from typing import BinaryIO, Iterable
+from collections.abc import Iterable
+from typing import BinaryIO
 
 LINKTYPE_I2C_LINUX = 209
 _GLOBAL = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, LINKTYPE_I2C_LINUX)

@@ -105,7 +105,7 @@ class RemoteTarget(Target):
 
 
 class _Handler(socketserver.BaseRequestHandler):
-    server: "_UnixServer"
+    server: _UnixServer
 
     def handle(self) -> None:
         owner = self.server.owner
@@ -216,7 +216,7 @@ class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
     daemon_threads = True
     allow_reuse_address = True
 
-    def __init__(self, path: str, owner: "BusServer"):
+    def __init__(self, path: str, owner: BusServer):
         self.owner = owner
         super().__init__(path, _Handler)
 
@@ -252,7 +252,7 @@ class BusServer:
         self._thread: threading.Thread | None = None
         self.stopped = threading.Event()
 
-    def start(self) -> "BusServer":
+    def start(self) -> BusServer:
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="vbus", daemon=True
         )
@@ -310,5 +310,7 @@ class BusServer:
         handler = self.handlers.get(op)
         if handler is None:
             known = ["ping", "stats", "reset_stats", "trace", "pacing", "fault", "clear_faults"]
-            raise ValueError(f"unknown control op {op!r}; known: {', '.join(known + list(self.handlers))}")
+            raise ValueError(
+                f"unknown control op {op!r}; known: {', '.join(known + list(self.handlers))}"
+            )
         return handler(req)

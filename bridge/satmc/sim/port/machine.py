@@ -12,6 +12,11 @@ I2CTarget IRQs arrive on a thread of their own, as hardware interrupts arrive wh
 the main program runs. Hard handlers run under micropython.heap_lock(), so a handler
 that allocates raises MemoryError here exactly as it would on the board, and
 disable_irq() keeps them out of a critical section.
+
+On a board, an IRQ that sets an asyncio.ThreadSafeFlag wakes the scheduler at once.
+The unix port's poller looks at such flag objects only once a millisecond, so this
+module gives asyncio.ThreadSafeFlag a datagram socket the poller can block on
+(set() stays allocation-free and IRQ-safe); the semantics are unchanged.
 """
 
 import sys
@@ -25,14 +30,15 @@ finally:
     del _path
 
 import _thread
+import asyncio
 import errno
 import json
-import micropython
 import os
 import socket
 import struct
 import time
 
+import micropython
 import vbus_wire as _w
 
 IRQ_ADDR_MATCH_READ = 1 << 0
@@ -123,6 +129,57 @@ def control(op, **args):
         return json.loads(_recv(sock)[1])
     finally:
         sock.close()
+
+
+# --- asyncio.ThreadSafeFlag that wakes the poller at once -------------------------------
+
+_MP_STREAM_GET_FILENO = 10
+_flags_made = [0]
+
+
+def _unix_addr(path):
+    return struct.pack("H", socket.AF_UNIX) + path.encode() + b"\0"
+
+
+class _ThreadSafeFlag(asyncio.ThreadSafeFlag):
+    def __init__(self):
+        super().__init__()
+        _flags_made[0] += 1
+        path = "/tmp/.satmc-flag-%d-%d-%d" % (time.ticks_us(), _flags_made[0], id(self))
+        self._rx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._rx.bind(_unix_addr(path))
+        self._tx = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self._tx.connect(_unix_addr(path))
+        os.unlink(path)
+        self._rx.setblocking(False)
+        self._tx.setblocking(False)
+        self._one = b"\x01"
+        self._drain = bytearray(16)
+
+    def ioctl(self, req, flags):
+        if req == _MP_STREAM_GET_FILENO:
+            return self._rx.fileno()
+        return super().ioctl(req, flags)
+
+    def set(self):
+        self.state = 1
+        try:
+            self._tx.send(self._one)
+        except OSError:  # queue full: a wake-up is pending anyway
+            pass
+
+    async def wait(self):
+        while not self.state:
+            yield asyncio.core._io_queue.queue_read(self)
+            try:
+                while self._rx.readinto(self._drain):
+                    pass
+            except OSError:
+                pass
+        self.state = 0
+
+
+asyncio.ThreadSafeFlag = _ThreadSafeFlag
 
 
 # --- hardware blocks in use ---------------------------------------------------------------
@@ -276,7 +333,8 @@ class Pin:
                 hz = d["hz"] if d else 0.0
                 polled, first = now, False
             both = (self._trigger & (Pin.IRQ_FALLING | Pin.IRQ_RISING)) == (
-                Pin.IRQ_FALLING | Pin.IRQ_RISING)
+                Pin.IRQ_FALLING | Pin.IRQ_RISING
+            )
             carry += hz * (2 if both else 1) * time.ticks_diff(now, last) / 1000
             last = now
             while carry >= 1:
@@ -481,11 +539,17 @@ class I2CTarget:
         self._mem_addrsize = mem_addrsize
         self._mem_ptr = 0
         self._mem_addr_left = 0
+        # RX and TX FIFOs are rings; the bus thread's message buffers are preallocated,
+        # so steady-state traffic allocates nothing (the firmware's heap figures stay its own).
         self._rx = bytearray(self._FIFO)
         self._rx_head = 0
         self._rx_len = 0
         self._tx = bytearray(self._FIFO)
+        self._tx_head = 0
         self._tx_len = 0
+        self._hdr = bytearray(_w.HEADER_LEN)
+        self._pay = bytearray(256)
+        self._out = bytearray(_w.HEADER_LEN + 256)
         self._irq = _TargetIRQ()
         self._handler = None
         self._trigger = 0
@@ -509,7 +573,9 @@ class I2CTarget:
     def irq(self, handler=None, trigger=IRQ_END_READ | IRQ_END_WRITE, hard=False):
         if handler is not None:
             if trigger & _HARD_ONLY and not hard:
-                raise ValueError("hard IRQ required (ADDR_MATCH/READ_REQ/WRITE_REQ need hard=True)")
+                raise ValueError(
+                    "hard IRQ required (ADDR_MATCH/READ_REQ/WRITE_REQ need hard=True)"
+                )
             self._handler, self._trigger, self._hard = handler, trigger, hard
         return self._irq
 
@@ -526,7 +592,7 @@ class I2CTarget:
     def write(self, buf):
         n = 0
         while n < len(buf) and self._tx_len < self._FIFO:
-            self._tx[self._tx_len] = buf[n]
+            self._tx[(self._tx_head + self._tx_len) % self._FIFO] = buf[n]
             self._tx_len += 1
             n += 1
         return n
@@ -554,23 +620,38 @@ class I2CTarget:
             sys.print_exception(failed)
             self._handler, self._trigger = None, 0
 
+    def _reply(self, kind, n):
+        out = self._out
+        out[0] = kind
+        out[1] = n & 0xFF
+        out[2] = n >> 8
+        self._sock.write(out, 0, _w.HEADER_LEN + n)
+
     def _serve(self):
-        sock = self._sock
+        sock, hdr, pay, out = self._sock, self._hdr, self._pay, self._out
         try:
             while self._running:
-                kind, p = _recv(sock)
+                if sock.readinto(hdr, _w.HEADER_LEN) != _w.HEADER_LEN:
+                    break
+                n = hdr[1] | hdr[2] << 8
+                if n and sock.readinto(pay, n) != n:
+                    break
+                kind = hdr[0]
                 if kind == _w.T_ADDR:
-                    _send(sock, _w.T_ACK, b"\x01" if self._on_addr(p[1]) else b"\x00")
+                    out[3] = 1 if self._on_addr(pay[1]) else 0
+                    self._reply(_w.T_ACK, 1)
                 elif kind == _w.T_WRITE:
-                    _send(sock, _w.T_WROTE, bytes((self._on_write(p),)))
+                    out[3] = self._on_write(pay, n)
+                    self._reply(_w.T_WROTE, 1)
                 elif kind == _w.T_READ:
-                    _send(sock, _w.T_DATA, self._on_read(p[0], p[1]))
+                    self._on_read(pay[0], pay[1], out, _w.HEADER_LEN)
+                    self._reply(_w.T_DATA, pay[0])
                 elif kind == _w.T_END:
                     self._on_end()
-                    _send(sock, _w.T_DONE)
+                    self._reply(_w.T_DONE, 0)
         except OSError:
             pass
-        except Exception as e:  # a handler bug: report it as a board would on its REPL
+        except Exception as e:  # an emulation bug: say so, as a board would on its REPL
             sys.print_exception(e)
         self._running = False
 
@@ -586,26 +667,26 @@ class I2CTarget:
             self._write_matched = False  # rp2 reports the match with the first data byte
         return True
 
-    def _on_write(self, data):
+    def _on_write(self, data, n):
         if not self._write_matched:
             self._write_matched = True
             self._fire(IRQ_ADDR_MATCH_WRITE)
         if self._mem is not None:
-            for b in data:
+            for i in range(n):
                 if self._mem_addr_left:
-                    self._mem_ptr = ((self._mem_ptr << 8) | b) % len(self._mem)
+                    self._mem_ptr = ((self._mem_ptr << 8) | data[i]) % len(self._mem)
                     self._mem_addr_left -= 1
                 else:
-                    self._mem[self._mem_ptr] = b
+                    self._mem[self._mem_ptr] = data[i]
                     self._mem_ptr = (self._mem_ptr + 1) % len(self._mem)
-            return len(data)
+            return n
         accepted = 0
-        for b in data:
+        for i in range(n):
             if self._rx_len == self._FIFO:
                 self._fire(IRQ_WRITE_REQ)  # a full FIFO stretches SCL until the handler reads
                 if self._rx_len == self._FIFO:
                     break  # never drained: NACK the rest
-            self._rx[(self._rx_head + self._rx_len) % self._FIFO] = b
+            self._rx[(self._rx_head + self._rx_len) % self._FIFO] = data[i]
             self._rx_len += 1
             accepted += 1
         while self._rx_len:
@@ -615,28 +696,25 @@ class I2CTarget:
                 break
         return accepted
 
-    def _on_read(self, n, last_nack):
+    def _on_read(self, n, last_nack, out, at):
+        """n bytes the controller clocks, into out[at:]."""
         if self._mem is not None:
-            out = bytearray(n + (1 if last_nack else 0))
-            for i in range(len(out)):  # the byte after the final NACK is fetched too
-                out[i] = self._mem[self._mem_ptr]
+            for i in range(n + (1 if last_nack else 0)):  # one past the NACK is fetched too
+                if i < n:
+                    out[at + i] = self._mem[self._mem_ptr]
                 self._mem_ptr = (self._mem_ptr + 1) % len(self._mem)
-            return out[:n]
-        out = bytearray(n)  # bytes nobody supplies go out as 0x00
-        i = 0
-        while i < n:
+            return
+        for i in range(n):
             if not self._tx_len:
                 self._fire(IRQ_READ_REQ)
-                if not self._tx_len:
-                    i += 1
-                    continue
-            out[i] = self._tx[0]
-            self._tx[: self._tx_len - 1] = self._tx[1 : self._tx_len]
-            self._tx_len -= 1
-            i += 1
+            if self._tx_len:
+                out[at + i] = self._tx[self._tx_head]
+                self._tx_head = (self._tx_head + 1) % self._FIFO
+                self._tx_len -= 1
+            else:
+                out[at + i] = 0  # nothing supplied: 0x00 goes out
         if last_nack and not self._tx_len:
             self._fire(IRQ_READ_REQ)  # rp2 asks once more after the NACK; never clocked
-        return out
 
     def _on_end(self):
         if self._reading:
@@ -652,7 +730,9 @@ class I2CTarget:
 
 # --- watchdog, reset, identity ---------------------------------------------------------------
 
-_reset_cause = [PWRON_RESET if not os.getenv("SATMC_RESET_CAUSE") else int(os.getenv("SATMC_RESET_CAUSE"))]
+_reset_cause = [
+    PWRON_RESET if not os.getenv("SATMC_RESET_CAUSE") else int(os.getenv("SATMC_RESET_CAUSE"))
+]
 
 
 def reset_cause():

@@ -27,8 +27,10 @@ class DeviceModel(Target):
         """Change physical values (temperature, voltage, ...); unknown names raise."""
         for k, v in values.items():
             if k not in self.stimuli():
-                raise ValueError(f"{type(self).__name__} has no stimulus {k!r}; "
-                                 f"it has: {', '.join(self.stimuli())}")
+                raise ValueError(
+                    f"{type(self).__name__} has no stimulus {k!r}; "
+                    f"it has: {', '.join(self.stimuli())}"
+                )
             setattr(self, k, v)
 
     def stimuli(self) -> tuple[str, ...]:

@@ -14,8 +14,9 @@ from ._registers import RegisterChip
 class Model(RegisterChip):
     widths = {r: 2 for r in range(6)}
 
-    def __init__(self, bus_voltage: float = 12.0, current: float = 0.0,
-                 shunt_milliohm: float = 100.0):
+    def __init__(
+        self, bus_voltage: float = 12.0, current: float = 0.0, shunt_milliohm: float = 100.0
+    ):
         super().__init__()
         self.bus_voltage = float(bus_voltage)
         self.current = float(current)
