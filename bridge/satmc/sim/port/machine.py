@@ -322,7 +322,9 @@ class Pin:
         return _PinIRQ(self)
 
     def _edges(self):
-        hz, carry = 0.0, 0.0
+        # Integer arithmetic only between rate polls: this thread runs beside the firmware,
+        # and the firmware's heap figures (gc.mem_alloc) would count its allocations.
+        milli_hz, carry = 0, 0  # edges per 1000 s; edge fraction in 1/1_000_000
         polled = last = time.ticks_ms()
         first = True
         while self._handler is not None:
@@ -330,15 +332,14 @@ class Pin:
             now = time.ticks_ms()
             if first or time.ticks_diff(now, polled) >= self._RATE_POLL_MS:
                 d = self._driven()
-                hz = d["hz"] if d else 0.0
+                milli_hz = int(d["hz"] * 1000) if d else 0
+                if self._trigger & Pin.IRQ_FALLING and self._trigger & Pin.IRQ_RISING:
+                    milli_hz *= 2
                 polled, first = now, False
-            both = (self._trigger & (Pin.IRQ_FALLING | Pin.IRQ_RISING)) == (
-                Pin.IRQ_FALLING | Pin.IRQ_RISING
-            )
-            carry += hz * (2 if both else 1) * time.ticks_diff(now, last) / 1000
+            carry += milli_hz * time.ticks_diff(now, last)
             last = now
-            while carry >= 1:
-                carry -= 1
+            while carry >= 1_000_000:
+                carry -= 1_000_000
                 self._fire()
         self._edges_running = False
 
