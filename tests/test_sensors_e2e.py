@@ -66,6 +66,8 @@ def test_every_sdr_parses_and_thresholds_match_the_board_file(sat, tmp_path):
     records = client.records()
     kinds = [type(r).__name__ for r in records]
     assert kinds.count("SdrManagementControllerDeviceLocator") == 1
+    (fru,) = [r for r in records if type(r).__name__ == "SdrFruDeviceLocator"]
+    assert fru.device_id_string == "sim FRU" and fru.fru_device_id == 0
     sensors = {r.number: r for r in client.sensor_records()}
     assert len(sensors) == len(BOARD.config["sensors"])
     for entry in BOARD.data["sensors"]["list"]:
@@ -81,6 +83,8 @@ def test_every_sdr_parses_and_thresholds_match_the_board_file(sat, tmp_path):
                 assert abs(got - entry["thresholds"][key]) <= res + 1e-9, (entry["name"], key)
         lo = rec.convert_sensor_raw_to_value(0)
         assert abs(lo - entry["range"][0]) <= res
+        factors = sat.call(0x04, 0x23, bytes((rec.number, 0)))  # Get Sensor Reading Factors
+        assert factors[1:] == bytes(rec.data[24:30])
 
 
 def test_readings_of_every_sensor_kind(sim, sat, tmp_path):

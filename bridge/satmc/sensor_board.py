@@ -15,6 +15,8 @@
           settable: [unc, uc]                            # default: every threshold given
           hysteresis: [2, 2]                             # positive, negative, in the unit
         - {name: Presence, number: 7, type: presence, source: {chip: gpio, pin: 7}}
+      fru_locators:                                      # FRU Device Locator SDRs
+        - {id: 0, name: Board FRU}                       # logical FRU device 0
     events: {receiver: 0x20}                             # 0xFF: no events
 
 Values are in engineering units; the firmware gets raw thresholds and the range and
@@ -196,7 +198,7 @@ def _sensor(s: dict, where: str, buses: dict, period: int) -> dict:
 
 
 def sensors_config(data: dict, where: str) -> dict:
-    """Firmware config keys (sensors, sensor_buses, events) from a board file's data."""
+    """Firmware config keys (sensors, sensor_buses, fru_locators, events) from board data."""
     sec = data.get("sensors") or {}
     if not isinstance(sec, dict):
         raise BoardFileError(f"{where}.sensors: expected a mapping (buses, period_ms, list)")
@@ -222,6 +224,15 @@ def sensors_config(data: dict, where: str) -> dict:
         numbers.add(c["number"])
         names.add(c["name"])
         sensors.append(c)
+    frus = []
+    for i, f in enumerate(sec.get("fru_locators") or []):
+        w = f"{where}.sensors.fru_locators[{i}]"
+        if not isinstance(f, dict) or not isinstance(f.get("id"), int) or not 0 <= f["id"] <= 254:
+            raise BoardFileError(f"{w}.id: expected a FRU device id 0..254")
+        name = f.get("name")
+        if not isinstance(name, str) or not 0 < len(name.encode()) <= 16:
+            raise BoardFileError(f"{w}.name: expected a string of 1..16 characters")
+        frus.append({"id": f["id"], "name": name})
     ev = data.get("events") or {}
     receiver = ev.get("receiver", 0x20)
     if (
@@ -230,4 +241,9 @@ def sensors_config(data: dict, where: str) -> dict:
         or (receiver & 1 and receiver != 0xFF)
     ):
         raise BoardFileError(f"{where}.events.receiver: expected an even 8-bit address or 0xFF")
-    return {"sensors": sensors, "sensor_buses": buses, "events": {"receiver": receiver}}
+    return {
+        "sensors": sensors,
+        "sensor_buses": buses,
+        "fru_locators": frus,
+        "events": {"receiver": receiver},
+    }
