@@ -29,8 +29,13 @@ STEPS = (
 def run(sat, sim, out=print, log: EventLog | None = None, settle: float = 1.0) -> list:
     """Run the sensor demo against a simulator; returns the events received."""
     client = SensorClient(sat)
+    readings = client.read_all()
+    deadline = time.monotonic() + 3
+    while any(r.raw is None for r in readings) and time.monotonic() < deadline:
+        time.sleep(0.2)  # right after boot: each sensor's first scan (the fan counts 1 s)
+        readings = client.read_all()
     out("Sensors (SDRs decoded by python-ipmi):")
-    for line in table(client.read_all()):
+    for line in table(readings):
         out("  " + line)
     start = sim.control("device", name=DEVICE)["state"]["temperature"]
     rx = EventReceiver(sat, log, on_event=lambda ev: out("    event: " + ev.describe()))
