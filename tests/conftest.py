@@ -6,6 +6,7 @@ import os
 import tempfile
 
 import pytest
+
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
 

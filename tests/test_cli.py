@@ -7,6 +7,7 @@ import subprocess
 import sys
 
 import pytest
+
 from satmc.boards import load_board
 
 SATMC = [sys.executable, "-m", "satmc.cli.main"]

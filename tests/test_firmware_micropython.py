@@ -13,6 +13,7 @@ from functools import cache
 from pathlib import Path
 
 import pytest
+
 from satmc.sim.simulator import PORT_DIR, micropython_exe
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -7,6 +7,7 @@ import random
 import time
 
 import pytest
+
 from satmc.boards import load_board
 from satmc.cli.device import decode_device_id
 from satmc.cli.stats import read_counters

@@ -11,6 +11,7 @@ import subprocess
 import textwrap
 
 import pytest
+
 from satmc.sim.simulator import PORT_DIR, micropython_exe
 from satmc.vbus.server import BusServer
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 
 import pytest
+
 from satmc.boards import load_board
 from satmc.cli.stats import read_counters
 from satmc.eventlog import EventLog, EventReceiver

@@ -8,6 +8,7 @@ import threading
 import time
 
 import pytest
+
 from satmc.errors import BusNackError, SimNotRunningError
 from satmc.sim.port import vbus_wire as w
 from satmc.vbus.bus import Bus, Target

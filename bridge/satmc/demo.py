@@ -2,7 +2,8 @@
 
 Starts the virtual bus and the firmware bundle of the board on the MicroPython unix
 port, talks to it through the bridge as a slave-capable BMC and as a master-only host
-(the way an FTDI adapter must), and prints what a newcomer wants to see.
+(the way an FTDI adapter must) and through pyftdi on an emulated FT232H (satmc.twin),
+and prints what a newcomer wants to see.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import demo_sensors
+from . import demo_sensors, twin
 from .cli.device import decode_device_id
 from .cli.stats import read_counters
 from .errors import SatmcError
@@ -65,6 +66,16 @@ def run(board: str) -> int:
                     f"  requests {c['requests']}, delivered by master write {c['sent']}, "
                     f"by readback {c['read_back']}, malformed frames dropped {c['malformed']}"
                 )
+            section("Through an FT232H under real pyftdi (the FTDI twin, no hardware)")
+            with connect("ftdi://ftdi:232h/1", address=sim.address, twin=sim.socket_path) as sat:
+                chip = twin.installed().chip("SATMC01")
+                chip.reset_counters()
+                n = 20
+                for _ in range(n):
+                    sat.call(0x06, 0x01)
+                rt = chip.counters["round_trips"] / n
+                print(f"  {n} x Get Device ID: {rt:.1f} USB round trips each (readback polls too)")
+            twin.uninstall()
             with connect(sim.url, address=sim.address) as sat:
                 section("Sensors, thresholds and events")
                 demo_sensors.run(sat, sim)

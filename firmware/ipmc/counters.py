@@ -18,6 +18,8 @@ NAMES = (
     "read_back",  # frames delivered by readback
     "readback_partial",  # reads that took less than a whole frame (length peeks included)
     "expired",  # responses nobody collected within 5 s
+    "serial_frames",  # Serial Basic Mode frames received
+    "serial_dropped",  # Serial Basic Mode frames dropped: bad escape, too long, empty
     "events_queued",  # events generated and queued for the event receiver
     "events_sent",  # Platform Event requests sent (first tries)
     "events_retried",  # Platform Event requests sent again (no answer within a try)

@@ -24,9 +24,11 @@ whichever comes first:
     at worst a host sees a frame twice, never loses one.
 Each frame gets one master-write attempt (with bounded retries for lost arbitration
 or data NACKs); when its destination NACKs the address (a master-only host), the
-frame is parked for readback and costs no more bus time. Responses nobody collects
-expire after IPMB's sequence lifetime (5 s), counted; slots are never reused
-silently.
+frame is parked for readback and costs no more bus time. For a second after such a
+failure, frames to that destination are parked at once, so a master-only host can
+read them back without waiting for a doomed write; a host that becomes an I2C target
+is written to again within that second. Responses nobody collects expire after
+IPMB's sequence lifetime (5 s), counted; slots are never reused silently.
 
 Shared state between IRQ and tasks: slot state bytes and a few ints. The IRQ only
 moves a slot QUEUED -> READING -> FREE/QUEUED and touches the staging buffers; the
@@ -57,6 +59,9 @@ _ORDER_HALF = const(0x20000000)
 RESPONSE_LIFETIME_MS = const(5000)
 _RX_SLOTS = const(4)
 _ENODEV = const(19)
+_MASTER_ONLY_MEMORY_MS = const(1000)
+_PARKED_FAILED = const(1)  # its own master write failed
+_PARKED_MEMORY = const(2)  # its destination failed just before: tried once the memory ends
 
 
 def _before(a, b):
@@ -76,7 +81,7 @@ class Outbox:
         self.kind = bytearray(slots)
         self.order = [0] * slots
         self.stamp = [0] * slots
-        self.parked = bytearray(slots)  # 1: master write given up, readback only
+        self.parked = bytearray(slots)  # _PARKED_FAILED / _PARKED_MEMORY: readback only
         self._next = 0
 
     def claim(self):
@@ -144,6 +149,8 @@ class IPMBLink:
         self._tx = bytearray(MAX_FRAME)
         self._tx_views = [memoryview(self._tx)[1:n] for n in range(MAX_FRAME + 1)]
         self._tx_flag = asyncio.Event()
+        self._master_only = -1  # a destination that just NACKed its address, or -1
+        self._master_only_at = 0
         self._irq_handler = self._irq  # bound once, before the IRQ is armed
 
     # --- IRQ side (hard): no allocation --------------------------------------------------
@@ -275,15 +282,35 @@ class IPMBLink:
         best = -1
         for i in range(ob.size):
             if ob.state[i] == QUEUED and not ob.parked[i]:
+                if self._is_master_only(ob.bufs[i][0] >> 1):
+                    ob.parked[i] = _PARKED_MEMORY  # readable at once, no doomed write
+                    continue
                 if best < 0 or _before(ob.order[i], ob.order[best]):
                     best = i
         return best
 
+    def _is_master_only(self, dest):
+        if dest != self._master_only:
+            return False
+        if time.ticks_diff(time.ticks_ms(), self._master_only_at) < _MASTER_ONLY_MEMORY_MS:
+            return True
+        self._master_only = -1
+        return False
+
     async def _housekeeping(self):
-        """Expire responses nobody collected."""
+        """Expire responses nobody collected; retry frames parked only by the memory."""
+        ob = self.outbox
         while True:
             await asyncio.sleep_ms(250)
             self._expire(time.ticks_ms())
+            if self._master_only < 0 or not self._is_master_only(self._master_only):
+                woke = False
+                for i in range(ob.size):
+                    if ob.parked[i] == _PARKED_MEMORY:
+                        ob.parked[i] = 0
+                        woke = True
+                if woke:
+                    self._tx_flag.set()
 
     async def _sender(self):
         ob = self.outbox
@@ -308,8 +335,12 @@ class IPMBLink:
             if await self._write(dest, n):
                 ob.state[i] = FREE
                 self.stats["sent"] += 1
+                if dest == self._master_only:
+                    self._master_only = -1
             else:
-                ob.parked[i] = 1
+                self._master_only = dest
+                self._master_only_at = time.ticks_ms()
+                ob.parked[i] = _PARKED_FAILED
                 ob.state[i] = QUEUED  # waits for readback (responses expire, counted)
 
     async def _write(self, dest, n):

@@ -92,6 +92,12 @@ async def serve(mc):
     mc.link.start(mc.handle_frame)
     events.start(mc)
     sensors.start(mc)
+    if mc.config.get("serial_basic", True):
+        import sys
+
+        from .serial_basic import SerialBasic
+
+        asyncio.create_task(SerialBasic(mc, sys.stdin.buffer, sys.stdout.buffer).serve())
     wdt_ms = mc.config.get("watchdog_ms") or 0
     wdt = machine.WDT(timeout=wdt_ms) if wdt_ms else None
     gc.collect()

@@ -51,33 +51,43 @@ class MC:
         self.link = None
         self.response_hook = None  # callable(rq) for responses to our own requests
         self.reset_requested = None  # ticks_ms of a Cold Reset request
-        self._rs = Response()
+        self.response = Response()
         self.hot_alloc = 0  # bytes allocated while handling requests (target: 0)
         self.hot_frames = 0
 
     def handle_frame(self, rq):
-        """One received frame: answer a valid request, drop anything else (counted)."""
+        """One frame received on IPMB: its response goes out through the link."""
+        n = self.answer(rq)
+        if n:
+            self.queue_frame(self.response.buf, n)
+
+    def answer(self, rq):
+        """Validate and dispatch rq; the length of the response in self.response, or 0.
+
+        Invalid frames and stray responses are dropped (counted); responses to our own
+        requests go to response_hook. Allocates nothing for the commands on hot paths.
+        """
         if not rq.valid():
             kind = self._as_broadcast(rq)
             if kind != _BROADCAST_FOR_US:
                 self.stats["not_for_us" if kind else "malformed"] += 1
-                return
+                return 0
         if rq.is_response:
             if self.response_hook is not None:
                 self.response_hook(rq)
             else:
                 self.stats["not_for_us"] += 1
-            return
+            return 0
         self.stats["requests"] += 1
         before = gc.mem_alloc()
-        rs = self._rs
-        n = dispatch(self, rq, rs)
-        self.queue_response(rq, n)
+        rs = self.response
+        n = rs.build(rq, dispatch(self, rq, rs))
         grew = gc.mem_alloc() - before
         if grew > 0 and self.hot_alloc < 0x3FFFFFFF - grew:
             self.hot_alloc += grew
         if self.hot_frames < 0x3FFFFFFF:
             self.hot_frames += 1
+        return n
 
     def _as_broadcast(self, rq):
         """Broadcast Get Device ID: general call, then a frame whose rsSA says who answers.
@@ -96,20 +106,19 @@ class MC:
             return _NOT_BROADCAST
         return _BROADCAST_FOR_US if b[0] == self.address else _BROADCAST_OTHER
 
-    def queue_response(self, rq, data_len):
-        rs = self._rs
-        n = rs.build(rq, data_len)
+    def queue_frame(self, src, n):
+        """Copy a frame (destination address first) into the outbox; False when full."""
         ob = self.link.outbox
         i = ob.claim()
         if i < 0:
             self.stats["outbox_full"] += 1
-            return
+            return False
         dst = ob.bufs[i]
-        src = rs.buf
         for k in range(n):
             dst[k] = src[k]
         ob.commit(i, n)
         self.link.queued()
+        return True
 
     def firmware_bcd_minor(self):
         m = self.firmware[1] % 100

@@ -1,6 +1,7 @@
 """The command table: registration, enable/disable, and the checks before a handler."""
 
 from fakes import frame
+
 from ipmc import dispatch
 from ipmc.dispatch import command
 from ipmc.ipmb import Request, Response

@@ -1,6 +1,7 @@
 """IPMB framing: checksums, validation, response building (ipmc.ipmb)."""
 
 from fakes import frame
+
 from ipmc.ipmb import Request, Response, checksum, frame_request
 
 

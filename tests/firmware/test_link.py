@@ -1,8 +1,10 @@
 """The IPMB link: IRQ receive ring, outbox order, readback protocol, master write."""
 
 import asyncio
+import time
 
 from fakes import FakeController, FakeTarget, frame
+
 from ipmc.link import FREE, KIND_REQUEST, QUEUED, IPMBLink, Outbox
 
 
@@ -112,3 +114,15 @@ def test_requests_of_our_own_never_expire_silently():
     link._expire(link.outbox.stamp[j] + 60_000)
     assert link.outbox.state[i] == QUEUED and link.outbox.state[j] == FREE
     assert link.stats["expired"] == 1
+
+
+def test_frames_to_a_master_only_host_are_readable_at_once_for_a_second():
+    t, link = _link(nack=True)
+    link._master_only, link._master_only_at = 0x10, time.ticks_ms()
+    i = _queue(link, b"\x20\x1c\xc4\x72\x04\x01\x00\x8a")
+    assert link._next_to_send() < 0  # no master write is tried
+    assert link.outbox.parked[i] == 2 and link.outbox.state[i] == QUEUED
+    link._master_only_at = time.ticks_add(time.ticks_ms(), -1500)  # the memory ends
+    assert not link._is_master_only(0x10)
+    j = _queue(link, b"\x20\x1c\xc4\x72\x08\x01\x00\x86")
+    assert link._next_to_send() == j  # a new frame is written again

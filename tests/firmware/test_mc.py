@@ -2,6 +2,7 @@
 
 import micropython
 from fakes import CONFIG, FakeController, FakeTarget, frame
+
 from ipmc import app  # noqa: F401
 from ipmc.ipmb import Request
 from ipmc.link import IPMBLink

@@ -1,6 +1,7 @@
 """The SDR encoder and the device SDR commands, on MicroPython."""
 
 from fakes import CONFIG, FakeController, FakeTarget, frame
+
 from ipmc import sdr
 from ipmc.ipmb import Request
 from ipmc.link import IPMBLink

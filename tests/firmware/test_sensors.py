@@ -2,6 +2,7 @@
 
 import micropython
 from fakes import CONFIG, FakeController, FakeTarget, frame
+
 from ipmc import events, sdr, sensors
 from ipmc.ipmb import Request
 from ipmc.link import IPMBLink

@@ -4,6 +4,7 @@
     satmc -t ftdi://ftdi:232h/1 -a 0x72 info
     satmc raw 0x06 0x01
     satmc scan
+    satmc --twin /run/user/1000/satmc-1000/sim.sock -t ftdi://ftdi:232h/1 info
 
 Expected failures print one line and exit 1 (a traceback with -d); Ctrl-C exits 2.
 Each command group is a module in satmc.cli with `register(subparsers)`; a command
@@ -47,6 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="the satellite's 8-bit IPMB address (default 0x72)",
     )
     p.add_argument(
+        "--twin",
+        metavar="SOCKET",
+        default=os.environ.get("SATMC_FTDI_TWIN"),
+        help="ftdi:// targets are FT232H twins on this simulator's bus "
+        "(default: $SATMC_FTDI_TWIN)",
+    )
+    p.add_argument(
         "--readback",
         action="store_true",
         help="on sim://, act as a master-only host (fetch answers by reading)",
@@ -71,6 +79,7 @@ def open_target(args):
         readback=args.readback or None,
         timeout=args.timeout,
         retries=args.retries,
+        twin=args.twin,
     )
 
 

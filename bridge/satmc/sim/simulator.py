@@ -26,9 +26,31 @@ from ..errors import SatmcError
 from ..vbus import devices
 from ..vbus.server import BusServer
 from . import board_io
+from .serial_line import SerialLine
 
 PORT_DIR = Path(__file__).resolve().parent / "port"
 READY = "satmc: serving IPMB"
+
+
+class _TextLog:
+    """Lines of text on the serial line, skipping Serial Basic Mode frames (A0 .. A5)."""
+
+    def __init__(self, emit):
+        self.emit = emit
+        self.buf = bytearray()
+        self.in_frame = False
+
+    def feed(self, data: bytes) -> None:
+        for b in data:
+            if b == 0xA0:
+                self.in_frame = True
+            elif self.in_frame:
+                self.in_frame = b != 0xA5
+            elif b == 0x0A:
+                self.emit(self.buf.decode("utf-8", "replace").rstrip("\r"))
+                self.buf.clear()
+            elif b != 0xA6:
+                self.buf.append(b)
 
 
 class SimError(SatmcError):
@@ -119,9 +141,20 @@ class Simulator:
         self._wiring = ";".join(
             f"{bus}={','.join(map(str, pins))}" for bus, pins in wiring.items()
         )
+        self.serial = SerialLine(self._to_firmware)
         self._spawn()
         self.wait_ready(timeout)
         return self
+
+    def _to_firmware(self, data: bytes) -> None:
+        proc = self.proc
+        if proc is None or proc.stdin is None:
+            return
+        try:
+            proc.stdin.write(data)
+            proc.stdin.flush()
+        except (BrokenPipeError, ValueError, OSError):
+            pass  # the board is resetting: bytes on a dead line are lost
 
     def wait_ready(self, timeout: float = 20.0) -> None:
         deadline = time.monotonic() + timeout
@@ -148,7 +181,7 @@ class Simulator:
         cmd = [micropython_exe()]
         if self.heapsize:
             cmd += ["-X", f"heapsize={self.heapsize}"]
-        cmd.append("main.py")
+        cmd += ["-i", "main.py"]  # as on a board: when main.py ends, the REPL has the line
         self._ready.clear()
         self.proc = subprocess.Popen(
             cmd,
@@ -156,25 +189,32 @@ class Simulator:
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            text=True,
-            bufsize=1,
+            stdin=subprocess.PIPE,
+            bufsize=0,
             start_new_session=True,  # Ctrl-C in the terminal reaches the simulator only
         )
         threading.Thread(target=self._pump, args=(self.proc,), daemon=True).start()
 
     def _pump(self, proc: subprocess.Popen) -> None:
-        for line in proc.stdout:
-            line = line.rstrip("\n")
-            self.output.append(line)
-            del self.output[:-500]
-            self.log(line)
-            if line.startswith(READY):
-                self._ready.set()
+        """The firmware's stdout is its serial line: relay it; keep its text as the log."""
+        text = _TextLog(self._log_line)
+        while True:
+            data = os.read(proc.stdout.fileno(), 4096)
+            if not data:
+                break
+            self.serial.from_firmware(data)
+            text.feed(data)
         code = proc.wait()
         if not self._stopping and proc is self.proc:
             self.output.append(f"[firmware exited with code {code}]")
             self.log(f"[firmware exited with code {code}]")
+
+    def _log_line(self, line: str) -> None:
+        self.output.append(line)
+        del self.output[:-500]
+        self.log(line)
+        if line.startswith(READY):
+            self._ready.set()
 
     def _on_device(self, req: dict) -> dict:
         """Stimulus: {"op": "device", "name": N, "set": {...}}; without "set", the state."""
@@ -215,6 +255,9 @@ class Simulator:
         self._kill()
         if self.server:
             self.server.close()
+        if getattr(self, "serial", None):
+            self.serial.close()
+            self.serial = None
 
     def control(self, op: str, **args) -> dict:
         return self.server.control({"op": op, **args})

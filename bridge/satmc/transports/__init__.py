@@ -6,7 +6,10 @@
 
 URLs:
     sim://[SOCKET][?readback=1]    the simulator's virtual IPMB (readback: act master-only)
-    ftdi://ftdi:232h[:SERIAL]/1    an FTDI MPSSE adapter through pyftdi (readback)
+    ftdi://ftdi:232h[:SERIAL]/1    an FTDI MPSSE adapter through pyftdi (readback);
+                                   with twin=SOCKET, the FT232H twin on that simulator
+    serial:///dev/ttyACM0[?baud=N] IPMI Serial Basic Mode on a board's USB serial (pyserial)
+    socket://HOST:PORT             the same over TCP (the simulator's serial line)
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from pyipmi.interfaces.ipmb import IpmbHeaderReq
 
 from ..errors import AdapterError, BusError, CompletionCodeError, NoResponseError
 
-SCHEMES = ("sim", "ftdi")
+SCHEMES = ("sim", "ftdi", "serial", "socket")
 
 
 def default_sim_url() -> str:
@@ -30,7 +33,9 @@ def default_sim_url() -> str:
     return f"sim://{default_socket()}"
 
 
-def create_interface(url: str, slave_address: int = 0x20, readback: bool | None = None):
+def create_interface(
+    url: str, slave_address: int = 0x20, readback: bool | None = None, twin: str | None = None
+):
     parts = urlsplit(url)
     scheme = parts.scheme
     if scheme == "sim":
@@ -46,7 +51,14 @@ def create_interface(url: str, slave_address: int = 0x20, readback: bool | None 
     if scheme == "ftdi":
         from .ftdi import FtdiInterface
 
-        return FtdiInterface(url, slave_address=slave_address)
+        return FtdiInterface(url, slave_address=slave_address, twin=twin)
+    if scheme in ("serial", "socket"):
+        from .serial import SerialInterface
+
+        baud = int(parse_qs(parts.query).get("baud", ["115200"])[0])
+        if scheme == "serial" and not (parts.netloc + parts.path):
+            raise AdapterError(f"{url!r} names no device; e.g. serial:///dev/ttyACM0")
+        return SerialInterface(url, baudrate=baud)
     raise AdapterError(
         f"unknown target URL {url!r}; use one of: " + ", ".join(f"{s}://..." for s in SCHEMES)
     )
@@ -118,8 +130,9 @@ def connect(
     readback: bool | None = None,
     timeout: float = 0.25,
     retries: int = 3,
+    twin: str | None = None,
 ) -> Satellite:
-    intf = create_interface(url, slave_address=slave_address, readback=readback)
+    intf = create_interface(url, slave_address=slave_address, readback=readback, twin=twin)
     intf.timeout = timeout
     intf.max_retries = retries
     ipmi = pyipmi.create_connection(intf)

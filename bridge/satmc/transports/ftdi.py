@@ -1,10 +1,14 @@
 """The `ftdi` transport: an FTDI MPSSE adapter (FT232H and kin) through pyftdi.
 
     intf = FtdiInterface("ftdi://ftdi:232h/1")
+    intf = FtdiInterface("ftdi://ftdi:232h/1", twin="/run/.../sim.sock")   # the FTDI twin
     ipmi = pyipmi.create_connection(intf); ipmi.target = pyipmi.Target(0x72)
 
 MPSSE is an I2C controller only, so the adapter cannot receive master writes:
 responses and events are fetched from the satellite by readback (see readback.py).
+Each I2C transaction is one USB round trip (ftdi_batch.py); batched=False uses
+pyftdi's I2cPort as it comes (a round trip per written byte, three per read).
+With twin=SOCKET the adapter is an emulated FT232H on the simulator's bus (satmc.twin).
 Caveats: only the FT232H has true open-drain outputs (AD1 and AD2 joined as SDA);
 clock stretching needs AD7 wired to SCL (`clockstretching=True`).
 """
@@ -16,6 +20,7 @@ import threading
 from pyipmi.interfaces.ipmb import IpmbInterface
 
 from ..errors import AdapterError, BusError, BusNackError
+from . import ftdi_batch
 from .readback import ReadbackPoller
 from .retry import write_retrying_nack
 
@@ -32,9 +37,15 @@ def open_i2c(url: str, frequency: float = 100_000, clockstretching: bool = False
     try:
         ctrl.configure(url, frequency=frequency, clockstretching=clockstretching)
     except UsbToolsError as e:
+        present = _present_urls()
         raise AdapterError(
-            f"{url}: {e}. FTDI URLs look like ftdi://ftdi:232h/1 or "
-            "ftdi://ftdi:232h:SERIAL/1 (list adapters with ftdi_urls.py)"
+            f"{url}: {e}. "
+            + (
+                f"Adapters present: {', '.join(present)}"
+                if present
+                else "No FTDI adapter is plugged in"
+            )
+            + " (FTDI URLs look like ftdi://ftdi:232h/1 or ftdi://ftdi:232h:SERIAL/1)"
         ) from e
     except ValueError as e:
         msg = str(e)
@@ -48,6 +59,20 @@ def open_i2c(url: str, frequency: float = 100_000, clockstretching: bool = False
     return ctrl
 
 
+def _present_urls() -> list[str]:
+    """URLs of the FTDI adapters pyftdi can see (empty when USB cannot be searched)."""
+    from pyftdi.ftdi import Ftdi
+    from pyftdi.usbtools import UsbTools
+    from usb.core import USBError
+
+    try:
+        found = Ftdi.list_devices()
+    except (ValueError, USBError):
+        return []
+    strings = UsbTools.build_dev_strings("ftdi", Ftdi.VENDOR_IDS, Ftdi.PRODUCT_IDS, found)
+    return [url for url, _ in strings]
+
+
 class FtdiInterface(IpmbInterface):
     NAME = "ftdi"
 
@@ -58,17 +83,25 @@ class FtdiInterface(IpmbInterface):
         frequency: float = 100_000,
         clockstretching: bool = False,
         router=None,
+        batched: bool = True,
+        twin: str | None = None,
     ):
         super().__init__(slave_address=slave_address, router=router)
         self.url = url
         self.frequency = frequency
         self.clockstretching = clockstretching
+        self.batched = batched
+        self.twin = twin
         self.i2c = None
         self._lock = threading.Lock()
         self.poller = ReadbackPoller(self._read)
 
     def open(self) -> None:
         if self.i2c is None:
+            if self.twin:
+                from .. import twin
+
+                twin.ensure_installed(self.twin)
             self.i2c = open_i2c(self.url, self.frequency, self.clockstretching)
             self._start_receiver()
 
@@ -79,6 +112,8 @@ class FtdiInterface(IpmbInterface):
         from pyftdi.i2c import I2cIOError, I2cNackError
 
         with self._lock:
+            if self.batched:
+                return ftdi_batch.write_frame(self.i2c, addr7, data)
             try:
                 self._port(addr7).write(data)
             except I2cNackError as e:
@@ -90,6 +125,8 @@ class FtdiInterface(IpmbInterface):
         from pyftdi.i2c import I2cIOError, I2cNackError
 
         with self._lock:
+            if self.batched:
+                return ftdi_batch.read_frame(self.i2c, addr7, n)
             try:
                 return bytes(self._port(addr7).read(n))
             except I2cNackError as e:

@@ -1,0 +1,118 @@
+"""The `serial` transport: IPMI Serial Basic Mode over a serial line (pyserial).
+
+    intf = SerialInterface("/dev/ttyACM0")                    # a board's USB serial
+    intf = SerialInterface("socket://127.0.0.1:5000")         # the simulator's serial line
+
+Frames are A0, the escaped IPMB-format message, A5 (A0, A5, A6, AA and 1B travel as
+AA followed by B0, B5, B6, BA, 3B); A6 alone is a handshake. Responses arrive on the
+same line, so no readback is needed. The requester address defaults to 0x81 (remote
+software ID), as ipmitool uses.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from pyipmi.interfaces.ipmb import IpmbInterface
+
+from ..errors import AdapterError
+
+START, STOP, HANDSHAKE, ESCAPE = 0xA0, 0xA5, 0xA6, 0xAA
+ESCAPES = {0xA0: 0xB0, 0xA5: 0xB5, 0xA6: 0xB6, 0xAA: 0xBA, 0x1B: 0x3B}
+UNESCAPES = {v: k for k, v in ESCAPES.items()}
+MAX_MESSAGE = 64
+
+
+def encode_basic_mode(message: bytes) -> bytes:
+    out = bytearray((START,))
+    for b in message:
+        out += bytes((ESCAPE, ESCAPES[b])) if b in ESCAPES else bytes((b,))
+    out.append(STOP)
+    return bytes(out)
+
+
+class BasicModeDecoder:
+    """Byte stream in, messages out; garbage between frames and broken frames are skipped."""
+
+    def __init__(self):
+        self.msg: bytearray | None = None
+        self.escaped = False
+        self.dropped = 0
+
+    def feed(self, data: bytes) -> list[bytes]:
+        out = []
+        for b in data:
+            if b == START:
+                self.msg, self.escaped = bytearray(), False
+            elif self.msg is None or b == HANDSHAKE:
+                continue
+            elif self.escaped:
+                self.escaped = False
+                if b not in UNESCAPES:
+                    self.msg, self.dropped = None, self.dropped + 1
+                else:
+                    self.msg.append(UNESCAPES[b])
+            elif b == ESCAPE:
+                self.escaped = True
+            elif b == STOP:
+                out.append(bytes(self.msg))
+                self.msg = None
+            else:
+                self.msg.append(b)
+            if self.msg is not None and len(self.msg) > MAX_MESSAGE:
+                self.msg, self.dropped = None, self.dropped + 1
+        return out
+
+
+def serial_device(url: str) -> str:
+    """pyserial's name for a satmc serial URL: serial:///dev/X -> /dev/X; socket:// as is."""
+    if url.startswith("serial://"):
+        return url[len("serial://") :].split("?", 1)[0]
+    return url
+
+
+class SerialInterface(IpmbInterface):
+    NAME = "serial"
+
+    def __init__(self, url: str, baudrate: int = 115200, slave_address: int = 0x81, router=None):
+        super().__init__(slave_address=slave_address, router=router)
+        self.url = url
+        self.baudrate = baudrate
+        self.port = None
+        self._decoder = BasicModeDecoder()
+        self._pending: list[bytes] = []
+        self._write_lock = threading.Lock()
+
+    def open(self) -> None:
+        if self.port is not None:
+            return
+        import serial
+
+        try:
+            self.port = serial.serial_for_url(
+                serial_device(self.url), baudrate=self.baudrate, timeout=0.05
+            )
+        except (serial.SerialException, ValueError) as e:
+            raise AdapterError(f"{self.url}: {e}") from e
+        self.port.reset_input_buffer()
+        self._start_receiver()
+
+    def send_frame(self, frame: bytes) -> None:
+        if self.port is None:
+            self.open()
+        with self._write_lock:
+            self.port.write(encode_basic_mode(frame))
+            self.port.flush()
+
+    def _read_frame(self, timeout: float) -> bytes | None:
+        if not self._pending:
+            data = self.port.read(max(1, self.port.in_waiting))
+            self._pending.extend(self._decoder.feed(data))
+        return self._pending.pop(0) if self._pending else None
+
+    def close(self) -> None:
+        self._stop_receiver()
+        if self.port is not None:
+            self.port.close()
+            self.port = None
+        super().close()

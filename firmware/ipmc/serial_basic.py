@@ -1,0 +1,163 @@
+"""IPMI Serial Basic Mode on the board's USB serial: what `ipmitool -I serial-basic` speaks.
+
+    sb = SerialBasic(mc, sys.stdin.buffer, sys.stdout.buffer)
+    asyncio.create_task(sb.serve())
+
+A frame is A0, the escaped message, A5. Inside: an IPMB-format request (rsSA, netFn,
+cs1, rqSA, seq, cmd, data, cs2). Five byte values travel escaped as AA then a code:
+A0 -> AA B0 (start), A5 -> AA B5 (stop), A6 -> AA B6 (handshake), AA -> AA BA,
+1B -> AA 3B. Requests to the BMC address 0x20 or to our own IPMB address go through
+the same dispatcher as IPMB; the response goes back on the line, then a handshake
+(A6). Bytes between frames are ignored, so boot messages and line noise do no harm;
+a frame with a bad escape or too long is dropped and counted.
+
+The REPL stays reachable: a Ctrl-C (0x03) *between* frames ends the firmware and
+leaves the line to the REPL, which is what mpremote sends before it enters the raw
+REPL, so deploying works on a running board. Inside a frame 0x03 is data.
+"""
+
+import asyncio
+
+import micropython
+from micropython import const
+
+from .ipmb import MAX_FRAME, Request
+
+START = const(0xA0)
+STOP = const(0xA5)
+HANDSHAKE = const(0xA6)
+ESCAPE = const(0xAA)
+_ESC_CHAR = const(0x1B)
+_CTRL_C = const(0x03)
+BMC_SA = const(0x20)
+
+_IDLE = const(0)
+_IN_FRAME = const(1)
+_AFTER_ESCAPE = const(2)
+
+
+def escape_code(b):
+    """The code sent after AA for a byte that must be escaped, or -1."""
+    if b == START:
+        return 0xB0
+    if b == STOP:
+        return 0xB5
+    if b == HANDSHAKE:
+        return 0xB6
+    if b == ESCAPE:
+        return 0xBA
+    if b == _ESC_CHAR:
+        return 0x3B
+    return -1
+
+
+def unescape(code):
+    """The byte an escape code stands for, or -1 for an invalid code."""
+    if code == 0xB0:
+        return START
+    if code == 0xB5:
+        return STOP
+    if code == 0xB6:
+        return HANDSHAKE
+    if code == 0xBA:
+        return ESCAPE
+    if code == 0x3B:
+        return _ESC_CHAR
+    return -1
+
+
+def encode(src, n, out):
+    """Frame src[:n] into out (A0 .. A5, escaped, then a handshake); returns the length."""
+    k = 0
+    out[k] = START
+    k += 1
+    for i in range(n):
+        b = src[i]
+        code = escape_code(b)
+        if code < 0:
+            out[k] = b
+            k += 1
+        else:
+            out[k] = ESCAPE
+            out[k + 1] = code
+            k += 2
+    out[k] = STOP
+    out[k + 1] = HANDSHAKE
+    return k + 2
+
+
+class SerialBasic:
+    def __init__(self, mc, stream_in, stream_out):
+        self.mc = mc
+        self.stream_in = stream_in
+        self.stream_out = stream_out
+        self.rq = Request()
+        self._state = _IDLE
+        self._len = 0
+        self._too_long = False
+        self._one = bytearray(1)
+        self._out = bytearray(2 * MAX_FRAME + 3)
+        self.stats = mc.stats
+
+    def feed(self, b):
+        """One received byte; returns True when the REPL was asked for (Ctrl-C between frames)."""
+        st = self._state
+        if b == START:  # a start always begins a new frame, even inside one
+            self._state = _IN_FRAME
+            self._len = 0
+            self._too_long = False
+        elif st == _IDLE:
+            return b == _CTRL_C
+        elif st == _AFTER_ESCAPE:
+            v = unescape(b)
+            if v < 0:
+                self.stats["serial_dropped"] += 1
+                self._state = _IDLE
+            else:
+                self._put(v)
+                self._state = _IN_FRAME
+        elif b == ESCAPE:
+            self._state = _AFTER_ESCAPE
+        elif b == STOP:
+            self._state = _IDLE
+            self._frame_done()
+        elif b != HANDSHAKE:
+            self._put(b)
+        return False
+
+    def _put(self, b):
+        if self._len < MAX_FRAME:
+            self.rq.buf[self._len] = b
+            self._len += 1
+        else:
+            self._too_long = True
+
+    def _frame_done(self):
+        rq = self.rq
+        if self._too_long or self._len == 0:
+            self.stats["serial_dropped"] += 1
+            return
+        self.stats["serial_frames"] += 1
+        rq.length = self._len
+        rs_sa = rq.buf[0]
+        if rs_sa != BMC_SA and rs_sa != self.mc.address:
+            self.stats["not_for_us"] += 1
+            return
+        n = self.mc.answer(rq)
+        if n:
+            k = encode(self.mc.response.buf, n, self._out)
+            self.stream_out.write(self._out, 0, k)
+
+    async def serve(self):
+        micropython.kbd_intr(-1)  # 0x03 is data here; feed() decides what it means
+        reader = asyncio.StreamReader(self.stream_in)
+        one = self._one
+        try:
+            while True:
+                if not await reader.readinto(one):
+                    await asyncio.sleep_ms(100)  # no line (EOF): look again later
+                    continue
+                if self.feed(one[0]):
+                    raise KeyboardInterrupt  # leave the line to the REPL
+        finally:
+            micropython.kbd_intr(3)

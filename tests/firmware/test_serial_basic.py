@@ -1,0 +1,79 @@
+"""Serial Basic Mode framing in the firmware (ipmc.serial_basic)."""
+
+import io
+
+from fakes import CONFIG, FakeController, FakeTarget, frame
+
+from ipmc import app  # noqa: F401
+from ipmc.link import IPMBLink
+from ipmc.mc import MC
+from ipmc.serial_basic import SerialBasic, encode
+
+
+def _sb():
+    mc = MC(CONFIG)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    out = io.BytesIO()
+    return SerialBasic(mc, None, out), out, mc
+
+
+def _feed(sb, data):
+    asked = False
+    for b in data:
+        asked = sb.feed(b) or asked
+    return asked
+
+
+def test_encode_escapes_the_five_special_bytes():
+    out = bytearray(80)
+    n = encode(bytes((0x01, 0xA0, 0xA5, 0xA6, 0xAA, 0x1B, 0x02)), 7, out)
+    assert bytes(out[:n]) == bytes.fromhex("a0 01 aab0 aab5 aab6 aaba aa3b 02 a5 a6")
+
+
+def test_request_to_the_bmc_address_is_answered_on_the_line():
+    sb, out, mc = _sb()
+    raw = frame(0x20, 0x06, 0x01, rq_sa=0x81, seq=5)
+    wire = bytearray(80)
+    n = encode(raw, len(raw), wire)
+    assert not _feed(sb, b"boot noise\r\n" + bytes(wire[:n]))
+    got = out.getvalue()
+    assert got[0] == 0xA0 and got[-2:] == b"\xa5\xa6"
+    rsp = got[1:-2]  # nothing in Get Device ID's answer needs escaping
+    assert rsp[0] == 0x81 and rsp[3] == 0x20 and rsp[4] >> 2 == 5 and rsp[6] == 0
+    assert mc.stats["serial_frames"] == 1
+
+
+def test_own_address_is_answered_and_others_are_not():
+    sb, out, mc = _sb()
+    for rs_sa in (0x72, 0x74):
+        raw = frame(rs_sa, 0x06, 0x01, rq_sa=0x81)
+        wire = bytearray(80)
+        _feed(sb, bytes(wire[: encode(raw, len(raw), wire)]))
+    assert out.getvalue().count(b"\xa0") == 1 and mc.stats["not_for_us"] == 1
+
+
+def test_escaped_data_bytes_reach_the_handler():
+    sb, out, mc = _sb()
+    raw = frame(0x20, 0x30, 0x01, b"\x00", rq_sa=0x81, seq=0x28)  # seq 0x28 << 2 = 0xA0
+    assert 0xA0 in raw
+    wire = bytearray(80)
+    _feed(sb, bytes(wire[: encode(raw, len(raw), wire)]))
+    assert mc.stats["serial_frames"] == 1 and mc.stats["malformed"] == 0
+
+
+def test_broken_frames_are_dropped_and_counted():
+    sb, out, mc = _sb()
+    _feed(sb, b"\xa0\x20\x18\xaa\x00\xa5")  # bad escape code
+    _feed(sb, b"\xa0" + bytes(40) + b"\xa5")  # too long
+    _feed(sb, b"\xa0\x20\x18")  # a half frame, then a new start restarts the parser
+    raw = frame(0x20, 0x06, 0x01, rq_sa=0x81)
+    wire = bytearray(80)
+    _feed(sb, bytes(wire[: encode(raw, len(raw), wire)]))
+    assert mc.stats["serial_dropped"] == 2 and mc.stats["serial_frames"] == 1
+    assert out.getvalue().count(b"\xa5") == 1
+
+
+def test_ctrl_c_between_frames_asks_for_the_repl_but_not_inside_one():
+    sb, out, mc = _sb()
+    assert not _feed(sb, b"\xa0\x20\x03")
+    assert _feed(sb, b"\xa5\x03")

@@ -1,0 +1,257 @@
+"""The FTDI path without hardware: unmodified pyftdi on the FT232H twin, against the
+simulated satellite (IPMB 0x72, I2C 0x39). USB transfer counts are asserted exactly,
+so a change in how many round trips a request costs shows up here."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from pyftdi.i2c import I2cController, I2cNackError
+
+from satmc import twin
+from satmc.errors import AdapterError, BusNackError
+from satmc.sim.port import vbus_wire as w
+from satmc.transports import connect
+from satmc.transports.ftdi import open_i2c
+from satmc.transports.ftdi_batch import read_frame, write_frame
+from satmc.twin.mpsse import MPSSE
+
+URL = "ftdi://ftdi:232h/1"
+SAT = 0x39
+ABSENT = 0x2A
+GET_DEVICE_ID = bytes.fromhex("1876200401DB")  # 72 | 18 76 20 04 01 DB, seq 1
+
+
+@pytest.fixture
+def chip(sim):
+    backend = twin.install(sim.socket_path, serials=["SATMC01"])
+    yield backend.chip("SATMC01")
+    twin.uninstall()
+
+
+@pytest.fixture
+def twin_socket(sim):
+    """For the transport, which installs the twin itself on open."""
+    yield sim.socket_path
+    twin.uninstall()
+
+
+@pytest.fixture
+def i2c(chip):
+    ctrl = I2cController()
+    ctrl.configure(URL)
+    yield ctrl
+    ctrl.close()
+
+
+def fetch(chip, read) -> tuple[bytes, dict]:
+    """Readback of one frame: peek the length, then read it whole, until that works.
+    Returns the frame and the USB counts of the successful peek + read alone: while
+    the satellite makes its master-write attempt the frame is not offered, so a peek
+    can see 0, or the frame can go between the peek and the read."""
+    deadline = time.monotonic() + 2.0
+    while time.monotonic() < deadline:
+        chip.reset_counters()
+        n = read(1)[0]
+        if n:
+            data = read(2 + n)  # one byte past the frame: delivered
+            if data[0] == n:
+                return data[1 : 1 + n], counts(chip)
+        time.sleep(0.002)
+    raise AssertionError("no response waiting at the satellite")
+
+
+def check_device_id_response(frame: bytes) -> None:
+    assert frame[:3] == bytes.fromhex("201CC4")  # rqSA, netFn 07 << 2, cs1
+    assert frame[3:7] == bytes.fromhex("72040100")  # rsSA, seq 1, Get Device ID, cc 00
+    assert sum(frame[3:]) & 0xFF == 0
+
+
+def counts(chip) -> dict:
+    return {k: chip.counters[k] for k in ("bulk_out", "bulk_in", "round_trips")}
+
+
+def test_pyftdi_opens_the_twin_as_an_I2C_master(chip, i2c):
+    assert chip.bitmode == 0x02  # MPSSE
+    assert chip.latency == 16
+    assert chip.mpsse.scl_hz == pytest.approx(100_000)
+    assert chip.mpsse.three_phase
+    assert chip.mpsse.drive_zero == 0x0007  # SCL, SDA out, SDA in open-drain
+    assert i2c.frequency == pytest.approx(100_000)
+    i2c.close()
+    assert chip.bitmode == 0 and chip.latency == 255
+
+
+def test_get_device_id_with_stock_pyftdi(chip, i2c):
+    port = i2c.get_port(SAT)
+    chip.reset_counters()
+    port.write(GET_DEVICE_ID)
+    # START + address, one round trip per byte for its ACK, STOP
+    assert counts(chip) == {"bulk_out": 8, "bulk_in": 8, "round_trips": 8}
+    frame, used = fetch(chip, lambda n: bytes(port.read(n)))
+    # each read: address, data, STOP; a peek, then the whole frame
+    assert used == {"bulk_out": 6, "bulk_in": 6, "round_trips": 6}
+    check_device_id_response(frame)
+    assert port.read(1) == b"\x00"  # delivered: nothing waiting any more
+
+
+def test_get_device_id_batched(chip, i2c):
+    chip.reset_counters()
+    write_frame(i2c, SAT, GET_DEVICE_ID)
+    assert counts(chip) == {"bulk_out": 1, "bulk_in": 1, "round_trips": 1}
+    frame, used = fetch(chip, lambda n: read_frame(i2c, SAT, n))
+    # the 25-byte read's commands exceed the 1 KiB FIFO: pyftdi sends them as two OUTs
+    assert used == {"bulk_out": 3, "bulk_in": 2, "round_trips": 2}
+    check_device_id_response(frame)
+    assert read_frame(i2c, SAT, 1) == b"\x00"
+
+
+def test_batched_with_clock_stretching(chip):
+    i2c = I2cController()
+    i2c.configure(URL, clockstretching=True)
+    try:
+        write_frame(i2c, SAT, GET_DEVICE_ID)
+        check_device_id_response(fetch(chip, lambda n: read_frame(i2c, SAT, n))[0])
+        assert not chip.mpsse.adaptive  # 0x96 ... 0x97 around every batch
+    finally:
+        i2c.close()
+
+
+def test_absent_address_nacks(chip, i2c):
+    with pytest.raises(I2cNackError):
+        i2c.get_port(ABSENT).write(b"\x01")
+    with pytest.raises(BusNackError, match="no ACK at 0x2a"):
+        write_frame(i2c, ABSENT, GET_DEVICE_ID)
+    with pytest.raises(BusNackError, match="no ACK at 0x2a"):
+        read_frame(i2c, ABSENT, 1)
+    assert chip.mpsse.decoder.phase == chip.mpsse.decoder.IDLE
+
+
+def test_ftdi_transport_on_the_twin(sim, twin_socket):
+    with connect(URL, address=sim.address, twin=twin_socket) as sat:
+        cc, data = sat.raw(0x06, 0x01)
+        assert cc == 0 and len(data) >= 11
+        assert sat.ipmi.get_device_id().device_id == data[0]
+        assert sat.raw(0x06, 0x7F)[0] == 0xC1  # an unknown command: invalid command
+
+
+def test_ftdi_transport_stock_pyftdi_path(sim, twin_socket):
+    with connect(URL, address=sim.address, twin=twin_socket) as sat:
+        sat.interface.batched = False
+        assert sat.raw(0x06, 0x01)[0] == 0
+
+
+def test_ftdi_transport_absent_satellite(twin_socket):
+    sat = connect(URL, address=ABSENT << 1, twin=twin_socket)
+    with sat, pytest.raises(BusNackError, match=r"no ACK at 0x2a \(IPMB 0x54\)"):
+        sat.raw(0x06, 0x01)
+
+
+def test_wrong_url_names_the_adapters_present(chip):
+    with pytest.raises(AdapterError, match="No USB device matches URL") as e:
+        open_i2c("ftdi://ftdi:9999/1")
+    assert "Adapters present: ftdi://ftdi:232h:SATMC01/1" in str(e.value)
+
+
+def test_missing_serial_names_the_adapters_present(chip):
+    with pytest.raises(AdapterError, match="No USB device with S/N NOPE") as e:
+        open_i2c("ftdi://ftdi:232h:NOPE/1")
+    assert "Adapters present: ftdi://ftdi:232h:SATMC01/1" in str(e.value)
+
+
+def test_two_adapters_by_serial(sim):
+    backend = twin.install(sim.socket_path, serials=["SATMC01", "SATMC02"])
+    try:
+        with pytest.raises(AdapterError, match="2 USB devices match"):
+            open_i2c(URL)
+        i2c = open_i2c("ftdi://ftdi:232h:SATMC02/1")
+        try:
+            first = backend.chip("SATMC01").counters["bulk_out"]
+            write_frame(i2c, SAT, GET_DEVICE_ID)
+            assert backend.chip("SATMC01").counters["bulk_out"] == first
+            assert backend.chip("SATMC02").counters["bulk_out"] > 0
+        finally:
+            i2c.close()
+    finally:
+        twin.uninstall()
+
+
+def test_gpio_pins_beside_I2C(chip, i2c):
+    gpio = i2c.get_gpio()
+    gpio.set_direction(0xFF00, 0xFF00)  # ACBUS outputs
+    gpio.write(0x5A00)
+    assert gpio.read(with_output=True) & 0xFF00 == 0x5A00
+    gpio.set_direction(0x0070, 0x0000)  # AD4..AD6 inputs, pulled up
+    assert gpio.read() & 0x0070 == 0x0070
+
+
+def test_install_without_simulator(tmp_path):
+    from satmc.errors import SimNotRunningError
+
+    with pytest.raises(SimNotRunningError):
+        twin.install(str(tmp_path / "none.sock"))
+    assert twin.installed() is None
+
+
+class FakeBus:
+    """Records the byte-level bus operations the decoder makes."""
+
+    def __init__(self, acked_address: int):
+        self.ops: list[tuple] = []
+        self.acked_address = acked_address
+
+    def start(self, addr7, read):
+        self.ops.append(("start", addr7, read))
+        return w.ST_ACK if addr7 == self.acked_address else w.ST_NACK
+
+    def write_bytes(self, data):
+        self.ops.append(("write", bytes(data)))
+        return w.ST_ACK, len(data)
+
+    def read_bytes(self, n, last_nack):
+        self.ops.append(("read", n, last_nack))
+        return w.ST_ACK, b"\xa5" * n
+
+    def stop(self):
+        self.ops.append(("stop",))
+        return w.ST_ACK
+
+
+IDLE = bytes((0x80, 0x03, 0x03))  # SCL, SDA high (released)
+START = bytes((0x80, 0x01, 0x03, 0x80, 0x00, 0x03))  # SDA low under SCL high, SCL low
+RELEASE_SDA = bytes((0x80, 0x02, 0x03))  # SCL low, SDA released
+STOP = bytes((0x80, 0x00, 0x03, 0x80, 0x01, 0x03, 0x80, 0x03, 0x03))
+ACK_BIT = bytes((0x22, 0x00))
+
+
+def test_decoder_write_transaction():
+    bus = FakeBus(0x39)
+    engine = MPSSE(bus)
+    cmds = IDLE + START + bytes((0x11, 0, 0, 0x72)) + RELEASE_SDA + ACK_BIT
+    cmds += bytes((0x11, 0, 0, 0x18)) + RELEASE_SDA + ACK_BIT + STOP
+    assert engine.execute(cmds) == b"\x00\x00"  # ACK, ACK
+    assert bus.ops == [("start", 0x39, False), ("write", b"\x18"), ("stop",)]
+
+
+def test_decoder_read_transaction_and_nack():
+    bus = FakeBus(0x39)
+    engine = MPSSE(bus)
+    read_byte = bytes((0x20, 0, 0, 0x13, 0, 0x00)) + RELEASE_SDA  # byte in, master ACK
+    last_byte = bytes((0x20, 0, 0, 0x13, 0, 0xFF)) + RELEASE_SDA  # byte in, master NACK
+    cmds = IDLE + START + bytes((0x11, 0, 0, 0x73)) + RELEASE_SDA + ACK_BIT
+    assert engine.execute(cmds + read_byte + last_byte + STOP) == b"\x00\xa5\xa5"
+    assert bus.ops == [("start", 0x39, True), ("read", 1, False), ("read", 1, True), ("stop",)]
+    bus.ops.clear()
+    cmds = START + bytes((0x11, 0, 0, 0x54)) + RELEASE_SDA + ACK_BIT
+    cmds += bytes((0x11, 0, 0, 0x01)) + RELEASE_SDA + ACK_BIT + STOP
+    assert engine.execute(cmds) == b"\x01\x01"  # nobody at 0x2a: both bits read high
+    assert bus.ops == [("start", 0x2A, False), ("stop",)]
+
+
+def test_commands_cut_between_transfers_and_unknown_opcodes():
+    engine = MPSSE(FakeBus(0x39))
+    assert engine.execute(bytes((0x80, 0x00))) == b""
+    assert engine.execute(bytes((0x10, 0x81))) == b"\xef"  # AD4 driven low, others pulled up
+    assert engine.execute(bytes((0xAB, 0x87))) == b"\xfa\xab"
+    assert engine.execute(bytes((0x4A, 0x00, 0x01, 0x81))) == b"\xfa\x4a\xef"
