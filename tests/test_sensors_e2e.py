@@ -218,6 +218,26 @@ def test_events_reach_a_master_only_host_by_readback(sim, sat_readback):
     assert read_counters(sat_readback)["read_back"] > 0
 
 
+def test_events_reach_an_ftdi_host_by_readback(sim):
+    from satmc import twin
+    from satmc.transports import connect
+
+    try:
+        with connect("ftdi://ftdi:232h/1", address=sim.address, twin=sim.socket_path) as ftdi:
+            to_baseline(sim, ftdi)
+            with EventReceiver(ftdi) as rx:
+                set_temp(sim, 62)
+                deadline = time.monotonic() + 5
+                while not temp_events(rx) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                set_temp(sim, 25)
+                time.sleep(2 * SETTLE)
+            assert [(d, o) for d, o, _ in temp_events(rx)] == [("assert", 7), ("deassert", 7)]
+            assert rx.duplicates == 0
+    finally:
+        twin.uninstall()
+
+
 def test_thresholds_set_moves_the_cache_key_and_the_events(sim, sat, tmp_path, receiver):
     client = SensorClient(sat, cache_dir=tmp_path)
     before = client.sdr_indicator()
