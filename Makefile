@@ -7,7 +7,10 @@ STAMP := $(VENV)/.installed-stamp
 BOARD ?= sim
 export MICROPYTHON
 
-.PHONY: setup demo sim test bench clean
+TARGET ?= sim
+RIG ?=
+
+.PHONY: setup demo sim test bench hil clean
 
 setup: $(STAMP)
 
@@ -27,8 +30,13 @@ sim: setup
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
 
+hil: setup
+	mkdir -p hil-results
+	$(PY) -m pytest hil $(if $(RIG),--rig $(RIG),--target $(TARGET)) \
+		--junitxml=hil-results/junit.xml $(PYTEST_ARGS)
+
 bench: setup
 	$(PY) -m bench
 
 clean:
-	rm -rf build .pytest_cache
+	rm -rf build .pytest_cache hil-results

@@ -67,8 +67,10 @@ def test_every_sdr_parses_and_thresholds_match_the_board_file(sat, tmp_path):
     records = client.records()
     kinds = [type(r).__name__ for r in records]
     assert kinds.count("SdrManagementControllerDeviceLocator") == 1
-    (fru,) = [r for r in records if type(r).__name__ == "SdrFruDeviceLocator"]
-    assert fru.device_id_string == "sim FRU" and fru.fru_device_id == 0
+    frus = [r for r in records if type(r).__name__ == "SdrFruDeviceLocator"]
+    assert [(r.fru_device_id, r.device_id_string) for r in frus] == [
+        (f["id"], f"sim FRU {f['id']}") for f in BOARD.data["fru"]
+    ]
     sensors = {r.number: r for r in client.sensor_records()}
     assert len(sensors) == len(BOARD.config["sensors"])
     for entry in BOARD.data["sensors"]["list"]:

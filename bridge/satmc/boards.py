@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from .errors import BoardFileError
+from .fru import board as fru_board
 from .sensor_board import sensors_config
 
 REPO = Path(__file__).resolve().parents[2]
@@ -146,5 +147,6 @@ def load_board(name_or_path: str | Path) -> Board:
         },
         "watchdog_ms": _int(data, "watchdog_ms", where, 0, 8388, default=0),
     }
+    config.update(fru_board.config(data, where))
     config.update(sensors_config(data, where))
     return Board(name=name, path=path, data=data, config=config)

@@ -21,6 +21,7 @@ from pprint import pformat
 
 from .boards import FIRMWARE_DIR, Board
 from .errors import SatmcError
+from .fru import provision as fru_provision
 
 MARCH = {
     "unix": None,
@@ -83,6 +84,7 @@ def build_bundle(board: Board, out: Path) -> Bundle:
     _compile(gen, out / "board_config.mpy", "board_config.py", march)
     gen.unlink()
     (out / "main.py").write_text(MAIN_PY)
+    fru_provision.bundle_files(board, out)
     files = {}
     for p in sorted(out.rglob("*")):
         if p.is_file():

@@ -1,23 +1,23 @@
 """The `sensors:` and `events:` sections of a board file, validated into firmware config.
 
+    private_bus: {scl: 5, sda: 4, freq: 100000}          # the board's own I2C (SoftI2C)
     sensors:
-      buses: {board: {scl: 4, sda: 5, freq: 100000}}   # private I2C (SoftI2C; block: N for I2C)
       period_ms: 500                                     # default scan period
       list:
         - name: Board Temp                               # SDR id string, up to 16 characters
           number: 1
           type: temperature                              # see TYPES
           unit: C                                        # see UNITS
-          source: {chip: lm75, bus: board, addr: 0x48}  # see CHIPS
+          source: {chip: lm75, addr: 0x48}               # see CHIPS; I2C parts: private_bus
           range: [-40, 87.5]                             # raw 0 reads as -40, 255 as 87.5 at most
           resolution: 0.5                                # unit per raw count
           thresholds: {unc: 60, uc: 75, unr: 90}         # lnc lc lnr unc uc unr, in the unit
           settable: [unc, uc]                            # default: every threshold given
           hysteresis: [2, 2]                             # positive, negative, in the unit
         - {name: Presence, number: 7, type: presence, source: {chip: gpio, pin: 7}}
-      fru_locators:                                      # FRU Device Locator SDRs
-        - {id: 0, name: Board FRU}                       # logical FRU device 0
     events: {receiver: 0x20}                             # 0xFF: no events
+
+Every FRU device of the board's `fru:` section gets a FRU Device Locator SDR.
 
 Values are in engineering units; the firmware gets raw thresholds and the range and
 resolution in thousandths of the unit, from which it computes the SDR's M, B, K1, K2.
@@ -39,9 +39,9 @@ UNITS = {"C": 1, "V": 4, "A": 5, "W": 6, "RPM": 18}
 TYPE_UNITS = {"temperature": "C", "voltage": "V", "current": "A", "fan": "RPM", "power": "W"}
 THRESHOLDS = ("lnc", "lc", "lnr", "unc", "uc", "unr")  # status bit order
 CHIPS = {
-    "lm75": ("bus", "addr"),
-    "ina219": ("bus", "addr", "measure"),
-    "ina226": ("bus", "addr", "measure"),
+    "lm75": ("addr",),
+    "ina219": ("addr", "measure"),
+    "ina226": ("addr", "measure"),
     "adc": ("pin",),
     "rp2temp": (),
     "tach": ("pin",),
@@ -74,7 +74,10 @@ def _milli(v, where: str) -> int:
     return m
 
 
-def _source(src, where: str, buses: dict) -> dict:
+I2C_CHIPS = ("lm75", "ina219", "ina226")
+
+
+def _source(src, where: str, has_bus: bool) -> dict:
     if not isinstance(src, dict) or "chip" not in src:
         raise BoardFileError(f"{where}: expected a mapping with a chip")
     chip = src["chip"]
@@ -84,10 +87,9 @@ def _source(src, where: str, buses: dict) -> dict:
         if key not in src:
             raise BoardFileError(f"{where}.{key}: missing")
     out = {"chip": chip}
-    if "bus" in CHIPS[chip]:
-        if src["bus"] not in buses:
-            raise BoardFileError(f"{where}.bus: {src['bus']!r} is not in sensors.buses")
-        out["bus"] = src["bus"]
+    if chip in I2C_CHIPS:
+        if not has_bus:
+            raise BoardFileError(f"{where}: an I2C part needs the board's private_bus")
         addr = src["addr"]
         if not isinstance(addr, int) or not 0x08 <= addr <= 0x77:
             raise BoardFileError(f"{where}.addr: {addr!r} is not a 7-bit I2C address")
@@ -117,7 +119,7 @@ def _raw(value, lo: int, res: int, where: str) -> int:
     return r
 
 
-def _sensor(s: dict, where: str, buses: dict, period: int) -> dict:
+def _sensor(s: dict, where: str, has_bus: bool, period: int) -> dict:
     if not isinstance(s, dict):
         raise BoardFileError(f"{where}: expected a mapping")
     name = s.get("name")
@@ -129,7 +131,7 @@ def _sensor(s: dict, where: str, buses: dict, period: int) -> dict:
     stype = s.get("type")
     if stype not in TYPES:
         raise BoardFileError(f"{where}.type: {stype!r} is not one of {', '.join(TYPES)}")
-    source = _source(s.get("source"), f"{where}.source", buses)
+    source = _source(s.get("source"), f"{where}.source", has_bus)
     period_ms = s.get("period_ms", period)
     if not isinstance(period_ms, int) or not 10 <= period_ms <= 60_000:
         raise BoardFileError(f"{where}.period_ms: expected 10..60000")
@@ -198,25 +200,15 @@ def _sensor(s: dict, where: str, buses: dict, period: int) -> dict:
 
 
 def sensors_config(data: dict, where: str) -> dict:
-    """Firmware config keys (sensors, sensor_buses, fru_locators, events) from board data."""
+    """Firmware config keys (sensors, fru_locators, events) from a board file's data."""
     sec = data.get("sensors") or {}
     if not isinstance(sec, dict):
-        raise BoardFileError(f"{where}.sensors: expected a mapping (buses, period_ms, list)")
-    buses = {}
-    for name, b in (sec.get("buses") or {}).items():
-        w = f"{where}.sensors.buses.{name}"
-        if not isinstance(b, dict) or "scl" not in b or "sda" not in b:
-            raise BoardFileError(f"{w}: expected scl and sda pins")
-        buses[name] = {
-            "scl": int(b["scl"]),
-            "sda": int(b["sda"]),
-            "freq": int(b.get("freq", 100_000)),
-            "block": b.get("block"),
-        }
+        raise BoardFileError(f"{where}.sensors: expected a mapping (period_ms, list)")
+    has_bus = isinstance(data.get("private_bus"), dict)
     period = sec.get("period_ms", 1000)
     sensors, numbers, names = [], set(), set()
     for i, s in enumerate(sec.get("list") or []):
-        c = _sensor(s, f"{where}.sensors.list[{i}]", buses, period)
+        c = _sensor(s, f"{where}.sensors.list[{i}]", has_bus, period)
         if c["number"] in numbers:
             raise BoardFileError(f"{where}.sensors.list[{i}].number: {c['number']} used twice")
         if c["name"] in names:
@@ -224,15 +216,11 @@ def sensors_config(data: dict, where: str) -> dict:
         numbers.add(c["number"])
         names.add(c["name"])
         sensors.append(c)
-    frus = []
-    for i, f in enumerate(sec.get("fru_locators") or []):
-        w = f"{where}.sensors.fru_locators[{i}]"
-        if not isinstance(f, dict) or not isinstance(f.get("id"), int) or not 0 <= f["id"] <= 254:
-            raise BoardFileError(f"{w}.id: expected a FRU device id 0..254")
-        name = f.get("name")
-        if not isinstance(name, str) or not 0 < len(name.encode()) <= 16:
-            raise BoardFileError(f"{w}.name: expected a string of 1..16 characters")
-        frus.append({"id": f["id"], "name": name})
+    frus = [
+        {"id": f["id"], "name": f"{data.get('name', '')} FRU {f['id']}".strip()[:16]}
+        for f in data.get("fru") or []
+        if isinstance(f, dict) and isinstance(f.get("id"), int)
+    ]
     ev = data.get("events") or {}
     receiver = ev.get("receiver", 0x20)
     if (
@@ -241,9 +229,4 @@ def sensors_config(data: dict, where: str) -> dict:
         or (receiver & 1 and receiver != 0xFF)
     ):
         raise BoardFileError(f"{where}.events.receiver: expected an even 8-bit address or 0xFF")
-    return {
-        "sensors": sensors,
-        "sensor_buses": buses,
-        "fru_locators": frus,
-        "events": {"receiver": receiver},
-    }
+    return {"sensors": sensors, "fru_locators": frus, "events": {"receiver": receiver}}

@@ -16,11 +16,7 @@ import time
 import machine
 import micropython
 
-from . import (
-    app,  # noqa: F401  (registers the App commands)
-    events,
-    sensors,
-)
+from . import app, events, fru, sensors  # noqa: F401  (importing app registers the App commands)
 from .link import IPMBLink
 from .mc import MC
 
@@ -68,6 +64,7 @@ def build(config):
         freq=ipmb.get("freq", 100_000),
     )
     mc.link = IPMBLink(target, controller, mc.address, stats=mc.stats)
+    fru.setup(mc, config)
     events.setup(mc, config)
     sensors.setup(mc, config)
     return mc

@@ -201,20 +201,22 @@ class Sensors:
 # --- board wiring ---------------------------------------------------------------------------
 
 
-def _driver(source, buses):
+def _driver(mc, config, source):
     """The reading function of a sensor's source (config "source")."""
     import machine
 
     chip = source["chip"]
     if chip == "lm75":
+        from .fru import private_i2c
         from .lm75 import LM75
 
-        return LM75(buses[source["bus"]], source["addr"], source.get("bits", 9)).read
+        return LM75(private_i2c(mc, config), source["addr"], source.get("bits", 9)).read
     if chip in ("ina219", "ina226"):
+        from .fru import private_i2c
         from .ina219 import INA219
 
         pm = INA219(
-            buses[source["bus"]],
+            private_i2c(mc, config),
             source["addr"],
             source.get("shunt_milliohm", 100),
             ina226=chip == "ina226",
@@ -241,21 +243,6 @@ def _driver(source, buses):
         pin = machine.Pin(source["pin"], machine.Pin.IN, machine.Pin.PULL_UP)
         return GPIOState(pin, source.get("active_low", False)).read
     raise ValueError("unknown sensor chip %r" % chip)
-
-
-def _buses(config):
-    import machine
-
-    buses = {}
-    for name, b in (config.get("sensor_buses") or {}).items():
-        pins = machine.Pin(b["scl"]), machine.Pin(b["sda"])
-        if b.get("block") is None:
-            buses[name] = machine.SoftI2C(scl=pins[0], sda=pins[1], freq=b.get("freq", 100_000))
-        else:
-            buses[name] = machine.I2C(
-                b["block"], scl=pins[0], sda=pins[1], freq=b.get("freq", 100_000)
-            )
-    return buses
 
 
 def make_sensor(mc, c, read):
@@ -308,10 +295,8 @@ def setup(mc, config):
     """Sensors, device SDRs (sensors, MC locator, FRU locators) and support bits."""
     mc.sensors = Sensors()
     mc.sdrs = sdr.Repository()
-    entries = config.get("sensors") or ()
-    buses = _buses(config) if entries else {}
-    for c in entries:
-        s = make_sensor(mc, c, _driver(c["source"], buses))
+    for c in config.get("sensors") or ():
+        s = make_sensor(mc, c, _driver(mc, config, c["source"]))
         mc.sensors.add(s)
         mc.sdrs.add(s.record)
     mc.support |= SUPPORT_SENSOR_DEVICE

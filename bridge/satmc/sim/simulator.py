@@ -23,6 +23,7 @@ from pathlib import Path
 from ..boards import REPO, Board, load_board
 from ..bundle import build_bundle
 from ..errors import SatmcError
+from ..fru import provision as fru_provision
 from ..vbus import devices
 from ..vbus.server import BusServer
 from . import board_io
@@ -130,6 +131,7 @@ class Simulator:
             if addr is not None:
                 self.server.buses[bus].attach(addr, model)
             self.devices[name] = model
+        fru_provision.program_sim_eeproms(self)
         self.server.handlers["device"] = self._on_device
         board_io.install(self.server, self.devices)
         self.server.handlers["board_reset"] = self._on_board_reset

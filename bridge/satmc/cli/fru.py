@@ -1,0 +1,123 @@
+"""FRU commands: build, print, read, write, edit.
+
+satmc fru build sim -o fru0.bin [--id 0]      # image from the board file (frugy)
+satmc fru print [--id N] [--file IMG]         # as ipmitool prints it
+satmc fru read [--id N] -o fru0.bin
+satmc fru write fru0.bin [--id N] [--verify]  # header last; read back and compare
+satmc fru edit BoardInfo.serial_number=SN0042 [--id N]
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+from ..fru import FRUError
+from ..fru import image as fru_image
+from ..fru.access import FRUAccess
+
+
+def register(sub) -> None:
+    p = sub.add_parser("fru", help="FRU inventory: build, print, read, write, edit")
+    fsub = p.add_subparsers(dest="fru_command", metavar="FRU_COMMAND")
+    fsub.required = True
+
+    c = fsub.add_parser("build", help="make a FRU image from a board file (frugy)")
+    c.add_argument("board", help="board name (boards/NAME.yaml) or path")
+    c.add_argument("--id", type=int, default=0, help="FRU device id (0)")
+    c.add_argument("-o", "--output", required=True, help="image file to write ('-': stdout)")
+    c.set_defaults(func=build, needs_target=False)
+
+    c = fsub.add_parser("print", help="decode a FRU as ipmitool prints it")
+    c.add_argument("--id", type=int, default=0, help="FRU device id (0)")
+    c.add_argument("--file", help="decode this image file instead of reading the target")
+    c.set_defaults(func=print_fru, needs_target=False)
+
+    c = fsub.add_parser("read", help="save a FRU device's contents")
+    c.add_argument("--id", type=int, default=0, help="FRU device id (0)")
+    c.add_argument("-o", "--output", required=True, help="file to write")
+    c.add_argument(
+        "--all",
+        action="store_true",
+        help="the whole device, not only the bytes the image's areas use",
+    )
+    c.set_defaults(func=read)
+
+    c = fsub.add_parser("write", help="write an image to a FRU device")
+    c.add_argument("file", help="image file (satmc fru build / read)")
+    c.add_argument("--id", type=int, default=0, help="FRU device id (0)")
+    c.add_argument("--verify", action="store_true", help="read back and compare")
+    c.add_argument("--force", action="store_true", help="write even a corrupt image")
+    c.set_defaults(func=write)
+
+    c = fsub.add_parser("edit", help="change fields: AREA.FIELD=VALUE (frugy's names)")
+    c.add_argument(
+        "assignments",
+        nargs="+",
+        metavar="FIELD=VALUE",
+        help="e.g. BoardInfo.serial_number=SN0042 or board.part_number=X-1",
+    )
+    c.add_argument("--id", type=int, default=0, help="FRU device id (0)")
+    c.set_defaults(func=edit)
+
+
+def build(args) -> int:
+    from ..boards import load_board
+
+    img = fru_image.build(load_board(args.board), args.id)
+    if args.output == "-":
+        sys.stdout.buffer.write(img)
+    else:
+        Path(args.output).write_bytes(img)
+        print(f"FRU {args.id}: {len(img)} bytes -> {args.output}", file=sys.stderr)
+    return 0
+
+
+def _read_image(args, sat) -> bytes:
+    return FRUAccess(sat, args.id).read()
+
+
+def print_fru(args) -> int:
+    if args.file:
+        img = Path(args.file).read_bytes()
+    else:
+        from .main import open_target
+
+        with open_target(args) as sat:
+            img = _read_image(args, sat)
+    print("\n".join(fru_image.describe(img, args.id)))
+    return 0
+
+
+def read(args, sat) -> int:
+    img = _read_image(args, sat)
+    if not args.all and not fru_image.problems(img):
+        img = img[: fru_image.used_length(img)]
+    Path(args.output).write_bytes(img)
+    print(f"FRU {args.id}: {len(img)} bytes -> {args.output}")
+    return 0
+
+
+def _write(sat, fru_id: int, img: bytes, verify: bool) -> None:
+    report = FRUAccess(sat, fru_id).write_image(img, verify=verify)
+    n = sum(k for _, k in report.written)
+    what = "wrote" if n else "unchanged,"
+    check = ", verified" if report.verified else ""
+    print(f"FRU {fru_id}: {what} {n} bytes in {report.requests} requests{check}")
+
+
+def write(args, sat) -> int:
+    img = Path(args.file).read_bytes()
+    if not args.force:
+        try:
+            fru_image.check(img)
+        except FRUError as e:
+            raise FRUError(f"{args.file}: {e} (--force writes it anyway)") from None
+    _write(sat, args.id, img, args.verify)
+    return 0
+
+
+def edit(args, sat) -> int:
+    img = fru_image.edit(_read_image(args, sat), args.assignments)
+    _write(sat, args.id, img, verify=True)
+    return 0

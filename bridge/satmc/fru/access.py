@@ -1,0 +1,192 @@
+"""FRU device access over IPMI: area info, chunked reads and writes, safe image writes.
+
+    dev = FRUAccess(sat, fru_id=0)
+    dev.size                                  # Get FRU Inventory Area Info
+    img = dev.read()                          # Read FRU Data, 23-byte chunks
+    dev.write(0x10, data)                     # Write FRU Data, page-friendly chunks
+    report = dev.write_image(img)             # header last, then read back and compare
+
+write_image keeps an interrupted write detectable: it first writes the new common
+header with a wrong checksum (the image is then "corrupt" to every reader), then every
+chunk that differs, then the valid header. Cut anywhere, the part holds the old image,
+an image whose header checksum fails, or the new image. Running it again repairs it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from ..errors import CompletionCodeError
+from . import FRUError, FRUVerifyError, FRUWriteProtectedError
+
+NETFN_STORAGE = 0x0A
+CMD_AREA_INFO = 0x10
+CMD_READ = 0x11
+CMD_WRITE = 0x12
+CC_WRITE_PROTECTED = 0x80
+CC_BUSY = 0x81
+READ_CHUNK = 23  # what one IPMB response carries
+WRITE_CHUNK = 16  # <= 22; aligned, so each chunk touches whole EEPROM pages
+BUSY_RETRY_S = 2.0
+
+
+@dataclass
+class WriteReport:
+    written: list[tuple[int, int]] = field(default_factory=list)  # (offset, length) chunks
+    requests: int = 0
+    busy_retries: int = 0
+    verified: bool = False
+
+
+def diff_ranges(a: bytes, b: bytes) -> list[tuple[int, int]]:
+    """(offset, length) of each run of differing bytes between a and b (same length)."""
+    out = []
+    i = 0
+    while i < len(a):
+        if a[i] != b[i]:
+            j = i
+            while j < len(a) and a[j] != b[j]:
+                j += 1
+            out.append((i, j - i))
+            i = j
+        else:
+            i += 1
+    return out
+
+
+def describe_diff(wrote: bytes, got: bytes, limit: int = 8) -> str:
+    ranges = diff_ranges(wrote, got)
+    parts = []
+    for off, n in ranges[:limit]:
+        shown = min(n, 8)
+        more = "..." if n > shown else ""
+        parts.append(
+            f"0x{off:04x}+{n}: wrote {wrote[off : off + shown].hex(' ')}{more}, "
+            f"read {got[off : off + shown].hex(' ')}{more}"
+        )
+    extra = f"; and {len(ranges) - limit} more ranges" if len(ranges) > limit else ""
+    total = sum(n for _, n in ranges)
+    return f"{total} bytes differ in {len(ranges)} ranges: " + "; ".join(parts) + extra
+
+
+class FRUAccess:
+    def __init__(self, sat, fru_id: int = 0, write_chunk: int = WRITE_CHUNK):
+        if not 1 <= write_chunk <= 22:
+            raise ValueError("write chunks are 1..22 bytes (one IPMB request)")
+        self.sat = sat
+        self.fru_id = fru_id
+        self.write_chunk = write_chunk
+        self._size: int | None = None
+
+    @property
+    def size(self) -> int:
+        if self._size is None:
+            d = self.sat.call(
+                NETFN_STORAGE,
+                CMD_AREA_INFO,
+                bytes((self.fru_id,)),
+                what=f"Get FRU Inventory Area Info (FRU {self.fru_id})",
+            )
+            self._size = d[0] | d[1] << 8
+        return self._size
+
+    def read(self, offset: int = 0, length: int | None = None) -> bytes:
+        """length bytes from offset (default: to the end), in chunks one response carries."""
+        end = self.size if length is None else offset + length
+        if end > self.size:
+            raise FRUError(f"FRU {self.fru_id}: reading to {end} passes its end ({self.size})")
+        out = bytearray()
+        chunk = READ_CHUNK
+        while offset + len(out) < end:
+            at = offset + len(out)
+            n = min(chunk, end - at)
+            cc, d = self.sat.raw(
+                NETFN_STORAGE, CMD_READ, bytes((self.fru_id, at & 0xFF, at >> 8, n))
+            )
+            if cc in (0xC7, 0xC8, 0xCA) and chunk > 1:
+                chunk = max(1, chunk // 2)  # as ipmitool does: shrink and ask again
+                continue
+            if cc:
+                raise CompletionCodeError(cc, f"Read FRU Data (FRU {self.fru_id} at 0x{at:04x})")
+            if not d or d[0] == 0 or d[0] != len(d) - 1:
+                raise FRUError(f"FRU {self.fru_id}: malformed Read FRU Data answer {d.hex()}")
+            out += d[1:]
+        return bytes(out)
+
+    def write(
+        self, offset: int, data: bytes, report: WriteReport | None = None, progress=None
+    ) -> WriteReport:
+        """Write data at offset in aligned chunks; 81 (busy) is retried for a while."""
+        report = report or WriteReport()
+        if offset + len(data) > self.size:
+            raise FRUError(
+                f"FRU {self.fru_id}: {len(data)} bytes at 0x{offset:04x} do not fit "
+                f"its {self.size} bytes"
+            )
+        done = 0
+        while done < len(data):
+            at = offset + done
+            n = min(self.write_chunk - at % self.write_chunk, len(data) - done)
+            n = self._write_chunk(at, data[done : done + n], report)
+            report.written.append((at, n))
+            done += n
+            if progress is not None:
+                progress(at, n)
+        return report
+
+    def _write_chunk(self, at: int, chunk: bytes, report: WriteReport) -> int:
+        """One Write FRU Data (81 retried); bytes the device wrote (at least one)."""
+        deadline = time.monotonic() + BUSY_RETRY_S
+        while True:
+            report.requests += 1
+            cc, d = self.sat.raw(
+                NETFN_STORAGE, CMD_WRITE, bytes((self.fru_id, at & 0xFF, at >> 8)) + chunk
+            )
+            if cc == CC_BUSY and time.monotonic() < deadline:
+                report.busy_retries += 1
+                time.sleep(0.02)
+                continue
+            if cc == CC_WRITE_PROTECTED:
+                raise FRUWriteProtectedError(
+                    f"FRU {self.fru_id}: write protected (completion code 0x80) at 0x{at:04x}"
+                )
+            if cc:
+                raise CompletionCodeError(cc, f"Write FRU Data (FRU {self.fru_id} at 0x{at:04x})")
+            if not d or not 0 < d[0] <= len(chunk):
+                got = d[0] if d else 0
+                raise FRUError(
+                    f"FRU {self.fru_id}: sent {len(chunk)} bytes at 0x{at:04x}, "
+                    f"the device reports {got} written"
+                )
+            return d[0]
+
+    def write_image(self, img: bytes, verify: bool = True, progress=None) -> WriteReport:
+        """Write a whole image so that an interruption stays detectable (see above)."""
+        img = bytes(img)
+        if len(img) > self.size:
+            raise FRUError(
+                f"FRU {self.fru_id}: the image is {len(img)} bytes, the device holds {self.size}"
+            )
+        if len(img) < 8:
+            raise FRUError("a FRU image has at least its 8-byte common header")
+        report = WriteReport()
+        current = self.read(0, len(img))
+        body = [(o, n) for o, n in diff_ranges(current[8:], img[8:])]
+        if body or current[:8] != img[:8]:
+            if body:
+                broken = bytearray(img[:8])
+                broken[7] ^= 0xFF  # header checksum wrong until the body is complete
+                self.write(0, bytes(broken), report, progress)
+            for o, n in body:
+                self.write(8 + o, img[8 + o : 8 + o + n], report, progress)
+            self.write(0, img[:8], report, progress)
+        if verify:
+            got = self.read(0, len(img))
+            if got != img:
+                raise FRUVerifyError(
+                    f"FRU {self.fru_id}: read-back differs from the image: "
+                    + describe_diff(img, got)
+                )
+            report.verified = True
+        return report

@@ -1,0 +1,1 @@
+"""The hardware-in-the-loop suite's plugin and rig descriptions (see hil/README.md)."""

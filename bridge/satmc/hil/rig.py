@@ -1,0 +1,85 @@
+"""Rigs: where the device under test is and what the bench around it can do.
+
+    rig = load_rig("hil/rigs/pico-ft232h.toml")
+    rig = Rig.from_target("ftdi://ftdi:232h/1", address=0x72, board="pico")
+
+A rig only describes (as a labgrid resource does); transports act. Capabilities name
+what a test may need beyond plain IPMB requests:
+
+    stimulus    physical values can be set (simulator devices, or a bench heater/supply)
+    faults      bus faults can be injected (simulator)
+    trace       the bus can be recorded (simulator): failing tests leave a pcap
+    reset       the board may be reset (Cold Reset is allowed)
+    fru-write   the FRU EEPROM may be written (and is restored after the test)
+    events      threshold events reach the host (a receiver at the host's address)
+    master-write  the host is an I2C target: answers arrive as master writes (not readback)
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..errors import SatmcError
+
+CAPABILITIES = ("stimulus", "faults", "trace", "reset", "fru-write", "events", "master-write")
+SIM_CAPABILITIES = frozenset(CAPABILITIES) - {"master-write"}
+# The simulated board, with the host as a slave-capable BMC, as a master-only host
+# (readback), or on the emulated FT232H through unmodified pyftdi.
+SIM_TARGETS = ("sim", "sim+readback", "sim+ftdi")
+
+
+class RigError(SatmcError):
+    """A rig file is missing or invalid."""
+
+
+@dataclass
+class Rig:
+    name: str
+    target: str  # "sim", "sim+readback", "sim+ftdi", or a transport URL (ftdi://, serial://)
+    address: int = 0x72
+    board: str = "sim"
+    capabilities: frozenset[str] = field(default_factory=frozenset)
+    reset_seconds: float = 10.0
+
+    @property
+    def is_sim(self) -> bool:
+        return self.target in SIM_TARGETS
+
+    @classmethod
+    def from_target(cls, target: str, address: int | None = None, board: str | None = None):
+        if target in SIM_TARGETS:
+            caps = SIM_CAPABILITIES | ({"master-write"} if target == "sim" else set())
+            return cls(target, target, address or 0x72, board or "sim", caps)
+        return cls(target, target, address or 0x72, board or "sim", frozenset({"reset"}))
+
+
+def load_rig(path: str | Path) -> Rig:
+    p = Path(path)
+    if not p.exists():
+        raise RigError(f"no rig file {p}")
+    try:
+        data = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as e:
+        raise RigError(f"{p}: not valid TOML: {e}") from e
+    for key in ("target", "board"):
+        if not isinstance(data.get(key), str):
+            raise RigError(f"{p}: '{key}' must be a string")
+    caps = data.get("capabilities", [])
+    unknown = sorted(set(caps) - set(CAPABILITIES))
+    if unknown:
+        raise RigError(f"{p}: unknown capabilities {unknown}; known: {', '.join(CAPABILITIES)}")
+    address = data.get("address", 0x72)
+    if not isinstance(address, int) or address & 1 or not 0x10 <= address <= 0xEE:
+        raise RigError(f"{p}: 'address' must be an even 8-bit IPMB address, got {address!r}")
+    if data["target"] in SIM_TARGETS:
+        caps = set(caps) | Rig.from_target(data["target"]).capabilities
+    return Rig(
+        name=data.get("name", p.stem),
+        target=data["target"],
+        address=address,
+        board=data["board"],
+        capabilities=caps,
+        reset_seconds=float(data.get("reset_seconds", 10.0)),
+    )

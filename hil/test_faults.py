@@ -1,0 +1,87 @@
+"""Fault injection on the simulated IPMB: the satellite keeps serving or recovers by
+itself, the bridge reports clearly, and nothing is lost without a counter or an error.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from satmc.cli.stats import read_counters
+from satmc.errors import BusError, BusNackError, NoResponseError
+
+pytestmark = pytest.mark.needs("faults")
+
+SAT = 0x39  # 7-bit address of the satellite (IPMB 0x72)
+HOST = 0x10  # 7-bit address of the host as BMC (IPMB 0x20)
+
+
+def test_short_nack_burst_is_ridden_out(dut, faults):
+    faults.inject({"kind": "nack", "addr": SAT, "count": 2})
+    assert dut.call(0x06, 0x04) == b"\x55\x00"  # the bridge retries a NACKed address
+    assert faults.fired("nack") == 2
+
+
+def test_persistent_nack_is_reported_then_the_satellite_serves(dut, faults):
+    faults.inject({"kind": "nack", "addr": SAT, "count": -1})
+    with pytest.raises(BusNackError, match="no ACK at 0x39"):
+        dut.call(0x06, 0x04)
+    faults.clear()
+    assert dut.call(0x06, 0x04) == b"\x55\x00"
+
+
+def test_corrupted_request_is_dropped_counted_and_retried(dut, faults):
+    before = read_counters(dut)["malformed"]
+    faults.inject({"kind": "corrupt", "addr": SAT, "index": 4, "xor": 0x10})
+    assert dut.call(0x06, 0x04) == b"\x55\x00"  # the requester's retry gets through
+    assert read_counters(dut)["malformed"] == before + 1
+    assert faults.fired("corrupt") == 1
+
+
+@pytest.mark.needs("master-write")
+def test_corrupted_response_is_dropped_by_the_bridge_and_retried(dut, faults):
+    faults.inject({"kind": "corrupt", "addr": HOST, "index": 6, "xor": 0x01})
+    assert dut.call(0x06, 0x04) == b"\x55\x00"
+    assert faults.fired("corrupt") == 1
+
+
+@pytest.mark.needs("master-write")
+def test_lost_arbitration_on_the_response_is_retried_by_the_satellite(dut, faults):
+    before = read_counters(dut)
+    faults.inject({"kind": "arb_lost", "addr": HOST, "count": 1})
+    assert dut.call(0x06, 0x04) == b"\x55\x00"
+    after = read_counters(dut)
+    assert after["send_retries"] == before["send_retries"] + 1
+    assert faults.fired("arb_lost") == 1
+
+
+def test_slow_target_is_waited_for(dut, faults):
+    faults.inject({"kind": "slow", "addr": SAT, "ms": 120, "count": 1})
+    t = time.monotonic()
+    assert dut.call(0x06, 0x04) == b"\x55\x00"
+    assert time.monotonic() - t >= 0.12
+
+
+def test_stuck_bus_is_reported_and_recovered_from(dut, faults):
+    faults.inject({"kind": "stuck", "seconds": 1.5})
+    with pytest.raises(BusError, match="0x39"):  # the virtual bus says "busy or stuck"
+        dut.call(0x06, 0x04)
+    time.sleep(1.6)  # SDA released
+    assert dut.call(0x06, 0x04) == b"\x55\x00"
+    counters = read_counters(dut)
+    assert counters["rx_overflow"] == 0
+
+
+@pytest.mark.needs("master-write")
+def test_responses_nobody_collects_expire_with_a_counter(dut, faults):
+    # The host stops acknowledging its address: the satellite cannot deliver its
+    # answer; it waits for readback, then expires after 5 s, and the counter says so.
+    before = read_counters(dut)["expired"]
+    faults.inject({"kind": "nack", "addr": HOST, "count": -1})
+    dut.interface.max_retries = 1
+    with pytest.raises(NoResponseError):
+        dut.call(0x06, 0x04)
+    faults.clear()
+    time.sleep(5.5)
+    assert read_counters(dut)["expired"] == before + 1

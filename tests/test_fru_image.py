@@ -1,0 +1,92 @@
+"""FRU board-file section, images from frugy, and the host's own image checks."""
+
+from __future__ import annotations
+
+import pytest
+
+from satmc.boards import load_board
+from satmc.errors import BoardFileError
+from satmc.fru import FRUImageError, image
+from satmc.fru.board import config
+
+SIM = load_board("sim")
+
+
+def test_sim_board_declares_an_eeprom_and_a_file_fru():
+    frus = SIM.config["fru"]
+    assert frus[0] == {
+        "id": 0,
+        "device": "at24",
+        "addr": 0x50,
+        "size": 256,
+        "page": 8,
+        "addrsize": 8,
+    }
+    assert frus[1] == {"id": 1, "device": "file", "size": 128, "path": "fru1.bin"}
+    assert SIM.config["private_bus"] == {"scl": 5, "sda": 4, "freq": 100000}
+
+
+@pytest.mark.parametrize(
+    "section, message",
+    [
+        (
+            {"fru": [{"id": 0, "device": "at24c99", "addr": 0x50}]},
+            r"sim\.fru\[0\]\.device: .at24c99. is not one of",
+        ),
+        ({"fru": [{"id": 0, "device": "at24c02", "addr": 0x50}]}, "sim.private_bus: missing"),
+        ({"fru": [{"id": 1, "device": "file"}, {"id": 1, "device": "file"}]}, "declared twice"),
+        (
+            {
+                "private_bus": {"scl": 5, "sda": 4},
+                "fru": [{"id": 0, "device": "at24c02", "addr": 0x50, "page": 6}],
+            },
+            "power of two",
+        ),
+        ({"fru": {"id": 0}}, "expected a list"),
+    ],
+)
+def test_bad_fru_sections_name_the_field(section, message):
+    with pytest.raises(BoardFileError, match=message):
+        config(section, "sim")
+
+
+def test_sixteen_bit_parts_get_two_address_bytes():
+    out = config(
+        {
+            "private_bus": {"scl": 5, "sda": 4},
+            "fru": [{"id": 0, "device": "at24c64", "addr": 0x51}],
+        },
+        "b",
+    )
+    assert out["fru"][0]["addrsize"] == 16 and out["fru"][0]["page"] == 32
+
+
+def test_each_corruption_is_named_in_one_line():
+    img = bytearray(image.build(SIM, 0))
+    assert image.problems(bytes(img)) == []
+    for area, idx in (("chassis info area", 2), ("board info area", 3), ("product info area", 4)):
+        bad = bytearray(img)
+        bad[img[idx] * 8 + 4] ^= 0x01
+        (problem,) = image.problems(bytes(bad))
+        assert problem.startswith(f"{area} at 0x{img[idx] * 8:02x}: checksum 0x")
+        with pytest.raises(FRUImageError, match=f"corrupt FRU image: {area}"):
+            image.describe(bytes(bad))
+    bad = bytearray(img)
+    bad[7] ^= 0x10
+    assert image.problems(bytes(bad))[0].startswith("common header at 0x00: checksum")
+
+
+def test_edit_keeps_everything_else():
+    img = image.build(SIM, 0)
+    new = image.edit(img, ["board.serial_number=SN-EDIT"])
+    text = "\n".join(image.describe(new))
+    assert "Board Serial          : SN-EDIT" in text
+    assert "Board Mfg Date        : Thu Jan 15 09:30:00 2026 UTC" in text
+    assert "Product Serial        : SIM000001" in text
+    with pytest.raises(FRUImageError, match="has no field"):
+        image.edit(img, ["BoardInfo.serial=1"])
+
+
+def test_dates_print_as_ipmitool_does():
+    assert image.ipmitool_date(0) == "Unspecified"
+    assert image.ipmitool_date(60 * 24 * 31 + 61) == "Thu Feb  1 01:01:00 1996 UTC"
