@@ -181,17 +181,21 @@ class Sensor:
 
 
 class Sensors:
-    """The sensors of this controller by number (a list: lookups allocate nothing)."""
+    """The sensors of this controller; find(number) allocates nothing."""
 
     def __init__(self):
         self.all = []
-        self.by_number = [None] * 256
+        self._index = bytearray(256)  # sensor number -> position in all + 1 (0: none)
 
     def add(self, s):
-        if self.by_number[s.number] is not None:
+        if self._index[s.number]:
             raise ValueError("sensor number %d used twice" % s.number)
         self.all.append(s)
-        self.by_number[s.number] = s
+        self._index[s.number] = len(self.all)
+
+    def find(self, number):
+        i = self._index[number]
+        return self.all[i - 1] if i else None
 
     def rearm_all(self):
         for s in self.all:
@@ -323,7 +327,7 @@ def start(mc):
 
 
 def _sensor(mc, rq):
-    return mc.sensors.by_number[rq.data[0]]
+    return mc.sensors.find(rq.data[0])
 
 
 @command(NETFN_SENSOR, 0x2D, 1)
