@@ -1,8 +1,5 @@
-"""Stock ipmitool reads the simulated board's FRU (Serial Basic Mode), and `satmc fru
-print` shows what ipmitool shows.
-
-Not covered: `ipmitool fru write` over serial-basic sends 30-byte Write FRU Data
-requests, larger than the firmware's serial link takes (one IPMB frame, 32 bytes).
+"""Stock ipmitool reads and writes the simulated board's FRU (Serial Basic Mode), and
+`satmc fru print` shows what ipmitool shows.
 """
 
 from __future__ import annotations
@@ -57,3 +54,20 @@ def test_ipmitool_reads_the_eeprom(ipmitool, sim, tmp_path):
     assert "Fru Size         : 256 bytes" in run(ipmitool, sim, "fru", "read", "0", str(got))
     assert got.read_bytes() == mem(sim)
     assert got.read_bytes()[: len(image.build(sim.board, 0))] == image.build(sim.board, 0)
+
+
+def test_ipmitool_writes_the_eeprom_in_30_byte_chunks(ipmitool, sim, tmp_path):
+    original = mem(sim)
+    new = bytearray(image.build(sim.board, 0))
+    new += bytes(256 - len(new))
+    new[200:210] = b"satmc-test"  # beyond the areas: changes no field, checks every byte
+    src = tmp_path / "new.bin"
+    src.write_bytes(bytes(new))
+    try:
+        out = run(ipmitool, sim, "fru", "write", "0", str(src))
+        assert "Fru Size" in out
+        assert mem(sim) == bytes(new)
+    finally:
+        src.write_bytes(original)
+        run(ipmitool, sim, "fru", "write", "0", str(src))
+    assert mem(sim) == original

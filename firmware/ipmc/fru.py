@@ -232,7 +232,7 @@ def read_fru_data(mc, rq, rs):
     return rs.ok(1 + n)
 
 
-@command(NETFN_STORAGE, 0x12, 4, 25)
+@command(NETFN_STORAGE, 0x12, 4, 33)  # 22 bytes fit an IPMB frame, 30 a Serial Basic one
 def write_fru_data(mc, rq, rs):
     q = rq.data
     d = _find(q[0])

@@ -41,15 +41,16 @@ class Request:
     address, rq_sa the responder's, and data[0] the completion code.
     """
 
-    def __init__(self):
-        self.buf = bytearray(MAX_FRAME + 1)
+    def __init__(self, capacity=MAX_FRAME):
+        self.capacity = capacity  # IPMB frames are at most 32 bytes; serial links carry more
+        self.buf = bytearray(capacity + 1)
         self.length = 0
         self.data = memoryview(self.buf)[RQ_DATA:]
 
     def valid(self):
         n = self.length
         b = self.buf
-        if n < MIN_REQUEST or n > MAX_FRAME:
+        if n < MIN_REQUEST or n > self.capacity:
             return False
         if (b[0] + b[1] + b[2]) & 0xFF:
             return False

@@ -16,12 +16,15 @@ whichever comes first:
   * master write: the sender task writes the frame to its destination (frame[0] >> 1)
     through the I2C controller, retrying a bounded number of times;
   * readback, for hosts that cannot be I2C targets (FTDI MPSSE): an I2C *read* of
-    our address returns [length, frame...] for the oldest waiting frame, or [0] when
-    none is waiting, then 0xFF. A frame counts as delivered only when the host has
-    clocked all of it and one byte more (hosts read 2 + length bytes): rp2 raises one
-    READ_REQ after the final NACK that is never clocked, so only a READ_REQ beyond
-    the frame proves its last byte went out. A read cut short leaves the frame queued;
-    at worst a host sees a frame twice, never loses one.
+    our address returns [length, frame...] for the oldest frame waiting for readback,
+    or [0] when none is waiting, then 0xFF. A frame waits for readback once its
+    master write has failed, or at once when its destination failed just before;
+    frames for a host that takes master writes are never handed to a reader. A frame
+    counts as delivered only when the host has clocked all of it and one byte more
+    (hosts read 2 + length bytes): rp2 raises one READ_REQ after the final NACK that
+    is never clocked, so only a READ_REQ beyond the frame proves its last byte went
+    out. A read cut short leaves the frame queued; at worst a host sees a frame
+    twice, never loses one.
 Each frame gets one master-write attempt (with bounded retries for lost arbitration
 or data NACKs); when its destination NACKs the address (a master-only host), the
 frame is parked for readback and costs no more bus time. For a second after such a
@@ -105,10 +108,12 @@ class Outbox:
         self.order[i] = self._next
         self.state[i] = QUEUED
 
-    def oldest(self, state=QUEUED):
+    def oldest(self, state=QUEUED, parked_only=False):
         best = -1
         for i in range(self.size):
-            if self.state[i] == state and (best < 0 or _before(self.order[i], self.order[best])):
+            if self.state[i] != state or (parked_only and not self.parked[i]):
+                continue
+            if best < 0 or _before(self.order[i], self.order[best]):
                 best = i
         return best
 
@@ -201,7 +206,7 @@ class IPMBLink:
         self._rx_flag.set()
 
     def _start_readback(self):
-        i = self.outbox.oldest(QUEUED)
+        i = self.outbox.oldest(QUEUED, parked_only=True)
         self._rb_off = 0
         self._rb_slot = i
         if i < 0:
@@ -259,9 +264,14 @@ class IPMBLink:
                 self._rx_count -= 1
                 machine.enable_irq(st)
 
-    def queued(self):
-        """Wake the sender: a slot was committed."""
-        self._tx_flag.set()
+    def queued(self, i):
+        """Slot i was committed: park it for readback if its destination is master-only,
+        else wake the sender."""
+        ob = self.outbox
+        if self._is_master_only(ob.bufs[i][0] >> 1):
+            ob.parked[i] = _PARKED_MEMORY
+        else:
+            self._tx_flag.set()
 
     def _expire(self, now):
         ob = self.outbox

@@ -117,7 +117,7 @@ class MC:
         for k in range(n):
             dst[k] = src[k]
         ob.commit(i, n)
-        self.link.queued()
+        self.link.queued(i)
         return True
 
     def firmware_bcd_minor(self):

@@ -8,8 +8,10 @@ cs1, rqSA, seq, cmd, data, cs2). Five byte values travel escaped as AA then a co
 A0 -> AA B0 (start), A5 -> AA B5 (stop), A6 -> AA B6 (handshake), AA -> AA BA,
 1B -> AA 3B. Requests to the BMC address 0x20 or to our own IPMB address go through
 the same dispatcher as IPMB; the response goes back on the line, then a handshake
-(A6). Bytes between frames are ignored, so boot messages and line noise do no harm;
-a frame with a bad escape or too long is dropped and counted.
+(A6). Requests may be longer than on IPMB (up to 33 data bytes, as ipmitool sends
+them here); responses keep IPMB's size. Bytes between frames are ignored, so boot
+messages and line noise do no harm; a frame with a bad escape or too long is
+dropped and counted.
 
 The REPL stays reachable: a Ctrl-C (0x03) *between* frames ends the firmware and
 leaves the line to the REPL, which is what mpremote sends before it enters the raw
@@ -31,6 +33,7 @@ _ESC_CHAR = const(0x1B)
 _CTRL_C = const(0x03)
 BMC_SA = const(0x20)
 
+MAX_MESSAGE = const(40)  # ipmitool sends up to 33 request data bytes on this link
 _IDLE = const(0)
 _IN_FRAME = const(1)
 _AFTER_ESCAPE = const(2)
@@ -91,7 +94,7 @@ class SerialBasic:
         self.mc = mc
         self.stream_in = stream_in
         self.stream_out = stream_out
-        self.rq = Request()
+        self.rq = Request(MAX_MESSAGE)
         self._state = _IDLE
         self._len = 0
         self._too_long = False
@@ -126,7 +129,7 @@ class SerialBasic:
         return False
 
     def _put(self, b):
-        if self._len < MAX_FRAME:
+        if self._len < MAX_MESSAGE:
             self.rq.buf[self._len] = b
             self._len += 1
         else:

@@ -19,7 +19,13 @@ def _queue(link, data):
     i = link.outbox.claim()
     link.outbox.bufs[i][: len(data)] = data
     link.outbox.commit(i, len(data))
+    link.queued(i)
     return i
+
+
+def _master_only(link, dest=0x10):
+    """As after a failed master write to dest: its frames wait for readback at once."""
+    link._master_only, link._master_only_at = dest, time.ticks_ms()
 
 
 def test_irq_receive_path_does_not_allocate():
@@ -48,6 +54,7 @@ def test_receive_ring_overflow_is_counted():
 
 def test_readback_returns_length_then_frame_oldest_first():
     t, link = _link()
+    _master_only(link)
     _queue(link, b"\x20\x1c\xc4\x72\x04\x01\x00\x8a")
     _queue(link, b"\x20\x1c\xc4\x72\x08\x01\x00\x86")
     got = t.controller_reads(10, heap_locked=True)
@@ -59,6 +66,7 @@ def test_readback_returns_length_then_frame_oldest_first():
 
 def test_readback_of_exactly_the_frame_is_delivered_on_rp2():
     t, link = _link()
+    _master_only(link)
     i = _queue(link, b"\x20\x1c\xc4\x72\x04\x01\x00\x8a")
     t.controller_reads(9)  # rp2's extra READ_REQ proves the last byte was clocked
     assert link.outbox.state[i] == FREE
@@ -66,6 +74,7 @@ def test_readback_of_exactly_the_frame_is_delivered_on_rp2():
 
 def test_readback_cut_short_keeps_the_frame():
     t, link = _link()
+    _master_only(link)
     i = _queue(link, b"\x20\x1c\xc4\x72\x04\x01\x00\x8a")
     assert t.controller_reads(1) == b"\x08"
     assert link.outbox.state[i] == QUEUED and link.stats["readback_partial"] == 1
@@ -73,6 +82,13 @@ def test_readback_cut_short_keeps_the_frame():
     assert link.outbox.state[i] == QUEUED
     assert t.controller_reads(10)[1:9] == b"\x20\x1c\xc4\x72\x04\x01\x00\x8a"
     assert link.outbox.state[i] == FREE
+
+
+def test_frames_for_a_host_that_takes_master_writes_are_not_read_back():
+    t, link = _link()
+    i = _queue(link, b"\x20\x1c\xc4\x72\x04\x01\x00\x8a")
+    assert t.controller_reads(3) == b"\x00\xff\xff"  # another host reads: nothing for it
+    assert link.outbox.state[i] == QUEUED and link._next_to_send() == i
 
 
 def test_outbox_is_bounded():

@@ -64,7 +64,7 @@ def test_escaped_data_bytes_reach_the_handler():
 def test_broken_frames_are_dropped_and_counted():
     sb, out, mc = _sb()
     _feed(sb, b"\xa0\x20\x18\xaa\x00\xa5")  # bad escape code
-    _feed(sb, b"\xa0" + bytes(40) + b"\xa5")  # too long
+    _feed(sb, b"\xa0" + bytes(41) + b"\xa5")  # too long
     _feed(sb, b"\xa0\x20\x18")  # a half frame, then a new start restarts the parser
     raw = frame(0x20, 0x06, 0x01, rq_sa=0x81)
     wire = bytearray(80)
