@@ -114,7 +114,7 @@ class Events:
         self._sent_at = time.ticks_ms()
         self.tries += 1
         self.stats["events_sent" if self.tries == 1 else "events_retried"] += 1
-        link.queued()
+        link.queued(i)
         return True
 
     def _withdraw(self):
