@@ -110,3 +110,22 @@ def test_tach_edges_reach_a_hard_handler_at_the_set_rate(board):
     lines = out.splitlines()
     assert abs(int(lines[0]) - 100) <= 6  # 3000 RPM x 2 pulses / 60 s
     assert "heap is locked" in out and out.count("Uncaught exception in Pin IRQ handler") == 1
+
+
+def test_edge_rate_polls_allocate_nothing(board):
+    server, models = board
+    out = run_mpy(
+        server,
+        """
+        import machine, micropython
+        rate = machine._EdgeRate(6)
+        rate.poll()
+        micropython.heap_lock()
+        try:
+            v = rate.poll()
+        finally:
+            micropython.heap_unlock()
+        print(v)
+    """,
+    )
+    assert out.strip() == "100000"  # 3000 RPM x 2 pulses / 60 s, per 1000 s

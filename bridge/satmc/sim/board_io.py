@@ -1,7 +1,8 @@
 """Pins and ADC inputs of the simulated board, for the `machine` emulation.
 
 Control ops (answered from the device models that are not on a bus):
-    {"op": "pin", "pin": N}      -> {"level": 0 | 1 | null, "hz": falling edges per second}
+    {"op": "pin", "pin": N}      -> {"level": 0 | 1 | null, "hz": falling edges per second,
+                                     "mhz": the same per 1000 s, an integer}
     {"op": "adc", "channel": N}  -> {"u16": read_u16() value}  (channel 4: temperature sensor)
     {"op": "devices"}            -> {name: state} of every device model (bus or not)
 A pin no model drives reads as null (the firmware's pull decides); an ADC channel
@@ -20,8 +21,8 @@ def install(server, models: dict) -> None:
             state = getattr(m, "pin_state", None)
             s = state(n) if state else None
             if s is not None:
-                return s
-        return {"level": None, "hz": 0.0}
+                return {**s, "mhz": round(s["hz"] * 1000)}
+        return {"level": None, "hz": 0.0, "mhz": 0}
 
     def adc(req: dict) -> dict:
         ch = int(req["channel"])

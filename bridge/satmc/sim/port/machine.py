@@ -322,17 +322,17 @@ class Pin:
         return _PinIRQ(self)
 
     def _edges(self):
-        # Integer arithmetic only between rate polls: this thread runs beside the firmware,
-        # and the firmware's heap figures (gc.mem_alloc) would count its allocations.
+        # Nothing here allocates once started: this thread runs beside the firmware, whose
+        # heap figures (gc.mem_alloc around each request) would count its allocations.
+        rate = _EdgeRate(self.id) if os.getenv("SATMC_VBUS") else None
         milli_hz, carry = 0, 0  # edges per 1000 s; edge fraction in 1/1_000_000
         polled = last = time.ticks_ms()
         first = True
         while self._handler is not None:
             time.sleep_ms(self._EDGE_TICK_MS)
             now = time.ticks_ms()
-            if first or time.ticks_diff(now, polled) >= self._RATE_POLL_MS:
-                d = self._driven()
-                milli_hz = int(d["hz"] * 1000) if d else 0
+            if rate is not None and (first or time.ticks_diff(now, polled) >= self._RATE_POLL_MS):
+                milli_hz = rate.poll()
                 if self._trigger & Pin.IRQ_FALLING and self._trigger & Pin.IRQ_RISING:
                     milli_hz *= 2
                 polled, first = now, False
@@ -341,6 +341,8 @@ class Pin:
             while carry >= 1_000_000:
                 carry -= 1_000_000
                 self._fire()
+        if rate is not None:
+            rate.close()
         self._edges_running = False
 
     def _fire(self):
@@ -367,6 +369,49 @@ class Pin:
 
     def __repr__(self):
         return "Pin(%d)" % self.id
+
+
+class _EdgeRate:
+    """A pin's edge rate from the simulator (control op "pin", its "mhz"), polled without
+    allocating: one connection, the request framed once, the reply read into a buffer
+    and its number parsed in place."""
+
+    _KEY = b'"mhz": '
+
+    def __init__(self, pin):
+        self._sock = _connect(_w.ROLE_CONTROL, "")
+        req = json.dumps({"op": "pin", "pin": pin}).encode()
+        self._msg = bytes((_w.CTRL, len(req) & 0xFF, len(req) >> 8)) + req
+        self._buf = bytearray(256)
+        self._payload = memoryview(self._buf)[_w.HEADER_LEN :]
+
+    def poll(self):
+        """Edges per 1000 s (0 when the reply carries no rate)."""
+        self._sock.write(self._msg)
+        if self._sock.readinto(self._buf, _w.HEADER_LEN) != _w.HEADER_LEN:  # reads exactly
+            return 0
+        n = min(self._buf[1] | self._buf[2] << 8, len(self._buf) - _w.HEADER_LEN)
+        if self._sock.readinto(self._payload, n) != n:
+            return 0
+        return self._number(_w.HEADER_LEN + n)
+
+    def _number(self, end):
+        b, key = self._buf, self._KEY
+        n = len(key)
+        for i in range(_w.HEADER_LEN, end - n):
+            j = 0
+            while j < n and b[i + j] == key[j]:
+                j += 1
+            if j == n:
+                v, i = 0, i + n
+                while i < end and 0x30 <= b[i] <= 0x39:
+                    v = v * 10 + b[i] - 0x30
+                    i += 1
+                return v
+        return 0
+
+    def close(self):
+        self._sock.close()
 
 
 # --- ADC --------------------------------------------------------------------------------------
