@@ -38,8 +38,12 @@ def test_sensors_table(satmc):
 def test_sim_set_then_sensors_shows_the_status(satmc):
     code, out = satmc("sim", "set", "temp0", "temperature=80")
     assert code == 0 and "temperature=80" in out
-    time.sleep(0.6)
-    row = next(line for line in satmc("sensors")[1].splitlines() if line.startswith("Board"))
+    deadline = time.monotonic() + 5
+    while True:
+        row = next(line for line in satmc("sensors")[1].splitlines() if line.startswith("Board"))
+        if row.split()[2] == "80.0" or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
     assert row.split()[2:5] == ["80.0", "C", "cr"]
     satmc("sim", "set", "temp0", "temperature=25")
     code, out = satmc("sim", "get")

@@ -33,6 +33,29 @@ def temp_events(rx: EventReceiver) -> list[tuple[str, int, bytes]]:
     return [(e.direction, e.offset, e.data) for e in rx.received if e.sensor == TEMP]
 
 
+def settle(sim, sat, celsius: float, timeout: float = 10.0) -> None:
+    """Set Board Temp, wait for a scan to read it and for every event to be answered."""
+    set_temp(sim, celsius)
+    deadline = time.monotonic() + timeout
+    while sat.call(0x04, 0x2D, bytes((TEMP,)))[0] != raw_temp(celsius):
+        assert time.monotonic() < deadline, f"Board Temp never read {celsius} C"
+        time.sleep(0.05)
+    time.sleep(0.25)  # one more scan period: nothing left to raise for this reading
+    while True:
+        c = read_counters(sat)
+        if c["events_queued"] == c["events_acked"] + c["events_dropped"]:
+            return
+        assert time.monotonic() < deadline, "events still waiting in the satellite"
+        time.sleep(0.05)
+
+
+def wait_temp_events(rx: EventReceiver, n: int, timeout: float = 5.0) -> list:
+    deadline = time.monotonic() + timeout
+    while len(temp_events(rx)) < n and time.monotonic() < deadline:
+        time.sleep(0.05)
+    return temp_events(rx)
+
+
 def to_baseline(sim, sat) -> None:
     """Board Temp at 25 C with no threshold asserted, events enabled, receiver 0x20,
     and no event left in the satellite's queue."""
@@ -114,23 +137,27 @@ def test_readings_of_every_sensor_kind(sim, sat, tmp_path):
 
 
 def test_a_chip_that_stops_answering_reads_unavailable_then_recovers(sim, sat, baseline):
+    def reading_until(done, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            d = sat.call(0x04, 0x2D, bytes((TEMP,)))
+            if done(d) or time.monotonic() > deadline:
+                return d
+            time.sleep(0.05)
+
     sim.control("device", name="temp0", set={"present": False})
     try:
-        time.sleep(SETTLE)
-        d = sat.call(0x04, 0x2D, bytes((TEMP,)))
-        assert d[1] & 0x20
+        d = reading_until(lambda d: d[1] & 0x20)
+        assert d[1] & 0x20 and d[0] == 0
     finally:
         sim.control("device", name="temp0", set={"present": True})
-    time.sleep(SETTLE)
-    d = sat.call(0x04, 0x2D, bytes((TEMP,)))
+    d = reading_until(lambda d: not d[1] & 0x20)
     assert not d[1] & 0x20 and d[0] == raw_temp(25)
 
 
-def test_crossing_unc_then_uc_raises_exactly_those_assertions(sim, receiver):
-    set_temp(sim, 62)
-    time.sleep(SETTLE)
-    set_temp(sim, 77)
-    time.sleep(SETTLE)
+def test_crossing_unc_then_uc_raises_exactly_those_assertions(sim, sat, receiver):
+    settle(sim, sat, 62)
+    settle(sim, sat, 77)
     assert temp_events(receiver) == [
         ("assert", 7, bytes((0x57, raw_temp(62), raw_temp(60)))),
         ("assert", 9, bytes((0x59, raw_temp(77), raw_temp(75)))),
@@ -139,29 +166,22 @@ def test_crossing_unc_then_uc_raises_exactly_those_assertions(sim, receiver):
     assert ev.generator == 0x72 and ev.sensor_type == 0x01 and ev.event_type == 0x01
 
 
-def test_inside_the_hysteresis_band_nothing_deasserts_below_it_both_do(sim, receiver):
-    set_temp(sim, 77)
-    time.sleep(SETTLE)
+def test_inside_the_hysteresis_band_nothing_deasserts_below_it_both_do(sim, sat, receiver):
+    settle(sim, sat, 77)
     n = len(temp_events(receiver))
-    set_temp(sim, 73.5)  # UC 75 - 2: still inside
-    time.sleep(SETTLE)
-    set_temp(sim, 73)  # exactly T - hysteresis: still asserted
-    time.sleep(SETTLE)
+    settle(sim, sat, 73.5)  # UC 75 - 2: still inside
+    settle(sim, sat, 73)  # exactly T - hysteresis: still asserted
     assert len(temp_events(receiver)) == n
-    set_temp(sim, 72.5)  # below the UC band, inside UNC's (60 - 2)
-    time.sleep(SETTLE)
+    settle(sim, sat, 72.5)  # below the UC band, inside UNC's (60 - 2)
     assert temp_events(receiver)[n:] == [("deassert", 9, bytes((0x59, raw_temp(72.5), 190)))]
-    set_temp(sim, 57.5)
-    time.sleep(SETTLE)
+    settle(sim, sat, 57.5)
     assert temp_events(receiver)[n + 1 :] == [("deassert", 7, bytes((0x57, raw_temp(57.5), 160)))]
 
 
 def test_disabled_events_are_not_sent(sim, sat, receiver):
     sat.call(0x04, 0x28, bytes((TEMP, 0xE0, 0x80, 0x00, 0x00, 0x02)))  # UNC assert, UC deassert
-    set_temp(sim, 77)
-    time.sleep(SETTLE)
-    set_temp(sim, 25)
-    time.sleep(SETTLE)
+    settle(sim, sat, 77)
+    settle(sim, sat, 25)
     assert [(d, o) for d, o, _ in temp_events(receiver)] == [("assert", 9), ("deassert", 7)]
     status = sat.call(0x04, 0x2B, bytes((TEMP,)))
     assert status[1] | status[2] << 8 == (1 << 7 | 1 << 9)  # both conditions occurred
@@ -171,27 +191,28 @@ def test_receiver_ff_stops_events(sim, sat, receiver):
     before = read_counters(sat)
     sat.call(0x04, 0x00, b"\xff\x00")
     assert sat.call(0x04, 0x01) == b"\xff\x00"
-    set_temp(sim, 77)
-    time.sleep(2 * SETTLE)
+    settle(sim, sat, 77)
+    time.sleep(SETTLE)
     assert temp_events(receiver) == []
     after = read_counters(sat)
     assert after["events_queued"] == before["events_queued"]
-    set_temp(sim, 25)
-    time.sleep(SETTLE)
+    settle(sim, sat, 25)
 
 
 def test_setting_the_receiver_again_rearms(sim, sat, receiver):
-    set_temp(sim, 62)
-    time.sleep(SETTLE)
+    settle(sim, sat, 62)
     sat.call(0x04, 0x00, b"\x20\x00")
-    time.sleep(SETTLE)
-    assert [o for d, o, _ in temp_events(receiver)] == [7, 7]
+    assert [o for d, o, _ in wait_temp_events(receiver, 2)] == [7, 7]
 
 
 def test_no_receiver_answering_events_are_retried_then_counted(sim, sat, baseline):
     before = read_counters(sat)
     sat.call(0x04, 0x00, b"\x44\x00")  # nobody at 0x44; re-arming raises "present" again
     set_temp(sim, 62)
+    deadline = time.monotonic() + 5
+    while read_counters(sat)["events_queued"] - before["events_queued"] < 2:
+        assert time.monotonic() < deadline, "the events were not queued"
+        time.sleep(0.1)
     time.sleep(SETTLE)
     queued = read_counters(sat)["events_queued"] - before["events_queued"]
     assert queued == 2  # Module Present, then Board Temp UNC
@@ -211,12 +232,10 @@ def test_events_reach_a_master_only_host_by_readback(sim, sat_readback):
     to_baseline(sim, sat_readback)  # nobody is a target at 0x20 now
     with EventReceiver(sat_readback) as rx:
         set_temp(sim, 62)
-        deadline = time.monotonic() + 5
-        while not temp_events(rx) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        wait_temp_events(rx, 1)
         set_temp(sim, 25)
-        time.sleep(SETTLE)
-        assert [(d, o) for d, o, _ in temp_events(rx)] == [("assert", 7), ("deassert", 7)]
+        events = wait_temp_events(rx, 2)
+        assert [(d, o) for d, o, _ in events] == [("assert", 7), ("deassert", 7)]
     assert read_counters(sat_readback)["read_back"] > 0
 
 
@@ -229,11 +248,10 @@ def test_events_reach_an_ftdi_host_by_readback(sim):
             to_baseline(sim, ftdi)
             with EventReceiver(ftdi) as rx:
                 set_temp(sim, 62)
-                deadline = time.monotonic() + 5
-                while not temp_events(rx) and time.monotonic() < deadline:
-                    time.sleep(0.05)
+                wait_temp_events(rx, 1)
                 set_temp(sim, 25)
-                time.sleep(2 * SETTLE)
+                wait_temp_events(rx, 2)
+                time.sleep(SETTLE)  # a duplicate would arrive now
             assert [(d, o) for d, o, _ in temp_events(rx)] == [("assert", 7), ("deassert", 7)]
             assert rx.duplicates == 0
     finally:
@@ -248,8 +266,7 @@ def test_thresholds_set_moves_the_cache_key_and_the_events(sim, sat, tmp_path, r
         assert thr["unc"] == 50.0
         assert client.sdr_indicator() != before
         set_temp(sim, 52)
-        time.sleep(SETTLE)
-        assert temp_events(receiver)[0][:2] == ("assert", 7)
+        assert wait_temp_events(receiver, 1)[0][:2] == ("assert", 7)
         with pytest.raises(SensorError, match="not settable"):
             client.set_thresholds("12V", lnr=1.0)  # not a threshold 12V has
         assert sat.raw(0x04, 0x26, bytes((2, 0x04, 0, 0, 10, 0, 0, 0)))[0] == 0xCC
