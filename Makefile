@@ -1,16 +1,25 @@
 # satmc: every target sets up what it needs (virtual environment, pinned packages).
 # MICROPYTHON=/path/to/micropython uses a self-built unix port instead of the PyPI one.
+# Boards and flashing (boards/README.md, docs/flashing.md):
+#   make bundle BOARD=pico                      build/pico/bundle: .mpy files, config, manifest
+#   make flash BOARD=pico PORT=/dev/ttyACM0     deploy changed files, reset, verify (PORT=auto)
+#   make flash BOARD=pico TARGET=ftdi://ftdi:232h/1   ... and verify over IPMB via the FT232H
+#   make frozen BOARD=pico MPY_DIR=~/src/micropython  a MicroPython image with the firmware frozen in
 
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 BOARD ?= sim
+# PORT only from the command line: an unrelated $PORT in the environment must not leak in
+PORT = auto
+MPY_DIR ?=
+FROZEN_DIR = $(CURDIR)/build/$(BOARD)/frozen
 export MICROPYTHON
 
 TARGET ?= sim
 RIG ?=
 
-.PHONY: setup demo sim test bench hil clean
+.PHONY: setup demo sim test bench hil clean bundle flash frozen
 
 setup: $(STAMP)
 
@@ -29,6 +38,20 @@ sim: setup
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+bundle: setup
+	$(VENV)/bin/satmc bundle --board $(BOARD)
+
+flash: setup
+	$(VENV)/bin/satmc flash --board $(BOARD) --port $(PORT) \
+		$(if $(filter-out sim%,$(TARGET)),--via $(TARGET))
+
+frozen: setup
+	@test -n "$(MPY_DIR)" || { echo "make frozen: set MPY_DIR to a MicroPython source tree" \
+		"(git clone https://github.com/micropython/micropython; make -C mpy-cross there)"; exit 2; }
+	args="$$($(VENV)/bin/satmc bundle --board $(BOARD) --frozen $(FROZEN_DIR))" && \
+	SATMC_FROZEN_DIR=$(FROZEN_DIR) $(MAKE) -C $(MPY_DIR)/$$args \
+		FROZEN_MANIFEST=$(CURDIR)/firmware/manifest.py
 
 hil: setup
 	mkdir -p hil-results

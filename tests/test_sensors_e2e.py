@@ -96,7 +96,7 @@ def test_every_sdr_parses_and_thresholds_match_the_board_file(sat, tmp_path):
     ]
     sensors = {r.number: r for r in client.sensor_records()}
     assert len(sensors) == len(BOARD.config["sensors"])
-    for entry in BOARD.data["sensors"]["list"]:
+    for entry in BOARD.data["sensors"]:
         rec = sensors[entry["number"]]
         assert rec.device_id_string == entry["name"]
         assert rec.owner_id == BOARD.address

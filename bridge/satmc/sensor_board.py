@@ -1,26 +1,24 @@
-"""The `sensors:` and `events:` sections of a board file, validated into firmware config.
+"""The `sensors:` list of a board file, validated into firmware config.
 
     private_bus: {scl: 5, sda: 4, freq: 100000}          # the board's own I2C (SoftI2C)
+    scan_period_ms: 500                                  # default scan period
     sensors:
-      period_ms: 500                                     # default scan period
-      list:
-        - name: Board Temp                               # SDR id string, up to 16 characters
-          number: 1
-          type: temperature                              # see TYPES
-          unit: C                                        # see UNITS
-          source: {chip: lm75, addr: 0x48}               # see CHIPS; I2C parts: private_bus
-          range: [-40, 87.5]                             # raw 0 reads as -40, 255 as 87.5 at most
-          resolution: 0.5                                # unit per raw count
-          thresholds: {unc: 60, uc: 75, unr: 90}         # lnc lc lnr unc uc unr, in the unit
-          settable: [unc, uc]                            # default: every threshold given
-          hysteresis: [2, 2]                             # positive, negative, in the unit
-        - {name: Presence, number: 7, type: presence, source: {chip: gpio, pin: 7}}
-    events: {receiver: 0x20}                             # 0xFF: no events
-
-Every FRU device of the board's `fru:` section gets a FRU Device Locator SDR.
+      - name: Board Temp                                 # SDR id string, up to 16 characters
+        number: 1
+        type: temperature                                # see TYPES
+        unit: C                                          # see UNITS
+        source: {chip: lm75, addr: 0x48}                 # see CHIPS; I2C parts: private_bus
+        range: [-20, 107.5]                              # raw 0 reads as -20, 255 as 107.5
+        resolution: 0.5                                  # unit per raw count
+        thresholds: {unc: 60, uc: 75, unr: 90}           # lnc lc lnr unc uc unr, in the unit
+        settable: [unc, uc]                              # default: every threshold given
+        hysteresis: [2, 2]                               # positive, negative, in the unit
+        period_ms: 250                                   # optional, else scan_period_ms
+      - {name: Presence, number: 7, type: presence, source: {chip: gpio, pin: 7}}
 
 Values are in engineering units; the firmware gets raw thresholds and the range and
 resolution in thousandths of the unit, from which it computes the SDR's M, B, K1, K2.
+Every FRU device of the board's `fru:` list gets a FRU Device Locator SDR.
 """
 
 from __future__ import annotations
@@ -200,19 +198,19 @@ def _sensor(s: dict, where: str, has_bus: bool, period: int) -> dict:
 
 
 def sensors_config(data: dict, where: str) -> dict:
-    """Firmware config keys (sensors, fru_locators, events) from a board file's data."""
-    sec = data.get("sensors") or {}
-    if not isinstance(sec, dict):
-        raise BoardFileError(f"{where}.sensors: expected a mapping (period_ms, list)")
+    """Firmware config keys (sensors, fru_locators) from a board file's data."""
+    entries = data.get("sensors") or []
+    if not isinstance(entries, list):
+        raise BoardFileError(f"{where}.sensors: expected a list")
     has_bus = isinstance(data.get("private_bus"), dict)
-    period = sec.get("period_ms", 1000)
+    period = data.get("scan_period_ms", 1000)
     sensors, numbers, names = [], set(), set()
-    for i, s in enumerate(sec.get("list") or []):
-        c = _sensor(s, f"{where}.sensors.list[{i}]", has_bus, period)
+    for i, s in enumerate(entries):
+        c = _sensor(s, f"{where}.sensors[{i}]", has_bus, period)
         if c["number"] in numbers:
-            raise BoardFileError(f"{where}.sensors.list[{i}].number: {c['number']} used twice")
+            raise BoardFileError(f"{where}.sensors[{i}].number: {c['number']} used twice")
         if c["name"] in names:
-            raise BoardFileError(f"{where}.sensors.list[{i}].name: {c['name']!r} used twice")
+            raise BoardFileError(f"{where}.sensors[{i}].name: {c['name']!r} used twice")
         numbers.add(c["number"])
         names.add(c["name"])
         sensors.append(c)
@@ -221,12 +219,4 @@ def sensors_config(data: dict, where: str) -> dict:
         for f in data.get("fru") or []
         if isinstance(f, dict) and isinstance(f.get("id"), int)
     ]
-    ev = data.get("events") or {}
-    receiver = ev.get("receiver", 0x20)
-    if (
-        not isinstance(receiver, int)
-        or not 0 <= receiver <= 0xFF
-        or (receiver & 1 and receiver != 0xFF)
-    ):
-        raise BoardFileError(f"{where}.events.receiver: expected an even 8-bit address or 0xFF")
-    return {"sensors": sensors, "fru_locators": frus, "events": {"receiver": receiver}}
+    return {"sensors": sensors, "fru_locators": frus}

@@ -164,8 +164,7 @@ class Events:
 
 
 def setup(mc, config):
-    ev = config.get("events") or {}
-    mc.events = Events(mc, ev.get("receiver", 0x20))
+    mc.events = Events(mc)  # receiver 0x20, the BMC, until Set Event Receiver
     mc.response_hook = mc.events.on_response
     mc.support |= SUPPORT_EVENT_GENERATOR
 

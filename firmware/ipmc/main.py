@@ -6,7 +6,9 @@
 
 The IPMB address comes from the board config (fixed, or read from geographic
 address pins). I2C block `target` answers as a target; block `controller`, wired to
-the same lines, writes responses and events to their destinations.
+the same lines, writes responses and events to their destinations. Blocks whose
+pins the port fixes (stm32) have no scl/sda in the config. A heartbeat LED blinks
+while the main loop runs.
 """
 
 import asyncio
@@ -16,7 +18,7 @@ import time
 import machine
 import micropython
 
-from . import app, events, fru, sensors  # noqa: F401  (importing app registers the App commands)
+from . import app, fru  # noqa: F401  (importing app registers the App commands)
 from .link import IPMBLink
 from .mc import MC
 
@@ -47,6 +49,13 @@ def make_guid(uid, name):
     return bytes(g)
 
 
+def _pins(blk):
+    """scl=/sda= keyword arguments of an I2C block: none where the port fixes them."""
+    if "scl" not in blk:
+        return {}
+    return {"scl": machine.Pin(blk["scl"]), "sda": machine.Pin(blk["sda"])}
+
+
 def build(config):
     """Construct the controller and its link from the board config (no tasks yet)."""
     ipmb = config["ipmb"]
@@ -54,23 +63,42 @@ def build(config):
     mc = MC(config)
     mc.guid = make_guid(machine.unique_id(), config["name"])
     t, c = ipmb["target"], ipmb["controller"]
-    target = machine.I2CTarget(
-        t["block"], mc.address >> 1, scl=machine.Pin(t["scl"]), sda=machine.Pin(t["sda"])
-    )
-    controller = machine.I2C(
-        c["block"],
-        scl=machine.Pin(c["scl"]),
-        sda=machine.Pin(c["sda"]),
-        freq=ipmb.get("freq", 100_000),
-    )
+    target = machine.I2CTarget(t["block"], mc.address >> 1, **_pins(t))
+    controller = machine.I2C(c["block"], freq=ipmb.get("freq", 100_000), **_pins(c))
     mc.link = IPMBLink(target, controller, mc.address, stats=mc.stats)
     fru.setup(mc, config)
-    events.setup(mc, config)
-    sensors.setup(mc, config)
+    if config.get("sensors"):  # a board without sensors does without their code
+        gc.collect()  # one piece of free heap for the modules' code
+        from . import events, sensor_setup
+
+        events.setup(mc, config)
+        sensor_setup.setup(mc, config)
+        _unload("sensor_setup", "sdr_encode")
     return mc
 
 
 _RESET_GRACE_MS = 1000  # Cold Reset waits this long at most for its response to leave
+
+
+async def _heartbeat(led):
+    """Toggle the LED every 500 ms: it blinks as long as the main loop runs."""
+    pin = machine.Pin(led["pin"], machine.Pin.OUT, value=led["active_low"])
+    while True:
+        pin.toggle()
+        await asyncio.sleep_ms(500)
+
+
+def _unload(*names):
+    """Drop boot-only modules of the package, so the GC takes their code back."""
+    import sys
+
+    import ipmc
+
+    for name in names:
+        sys.modules.pop("ipmc." + name, None)
+        if hasattr(ipmc, name):
+            delattr(ipmc, name)
+    gc.collect()
 
 
 async def _supervise(mc, wdt):
@@ -87,8 +115,14 @@ async def _supervise(mc, wdt):
 
 async def serve(mc):
     mc.link.start(mc.handle_frame)
-    events.start(mc)
-    sensors.start(mc)
+    if mc.config.get("sensors"):
+        from . import events, sensors
+
+        events.start(mc)
+        sensors.start(mc)
+    led = mc.config.get("leds", {}).get("heartbeat")
+    if led:
+        asyncio.create_task(_heartbeat(led))
     if mc.config.get("serial_basic", True):
         import sys
 
@@ -96,14 +130,23 @@ async def serve(mc):
 
         asyncio.create_task(SerialBasic(mc, sys.stdin.buffer, sys.stdout.buffer).serve())
     wdt_ms = mc.config.get("watchdog_ms") or 0
-    wdt = machine.WDT(timeout=wdt_ms) if wdt_ms else None
+    mc.wdt = machine.WDT(timeout=wdt_ms) if wdt_ms else None
     gc.collect()
     print("satmc: serving IPMB at 0x%02x" % mc.address)
-    await _supervise(mc, wdt)
+    await _supervise(mc, mc.wdt)
 
 
 def run(config):
     if hasattr(micropython, "alloc_emergency_exception_buf"):  # not on the unix port
         micropython.alloc_emergency_exception_buf(100)
     mc = build(config)
-    asyncio.run(serve(mc))
+    mc.wdt = None
+    try:
+        asyncio.run(serve(mc))
+    except KeyboardInterrupt:
+        # Ctrl-C on the USB REPL (satmc flash does this): a started watchdog cannot be
+        # stopped, so a timer keeps feeding it while someone works at the REPL.
+        if mc.wdt is not None:
+            period = max(1, mc.config["watchdog_ms"] // 4)
+            machine.Timer(period=period, callback=lambda t: mc.wdt.feed())
+        raise

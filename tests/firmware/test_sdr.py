@@ -2,7 +2,7 @@
 
 from fakes import CONFIG, FakeController, FakeTarget, frame
 
-from ipmc import sdr
+from ipmc import sdr, sdr_encode
 from ipmc.ipmb import Request
 from ipmc.link import IPMBLink
 from ipmc.mc import MC
@@ -14,17 +14,17 @@ def _value(m, k2, b, k1, x):
 
 def test_factors_reproduce_range_and_resolution():
     for lo, res in ((-20000, 500), (0, 60), (0, 20), (0, 50000), (-40000, 1000), (2500, 10)):
-        m, k2, b, k1 = sdr.factors(lo, res)
+        m, k2, b, k1 = sdr_encode.factors(lo, res)
         for x in (0, 1, 100, 255):
             want = (lo + x * res) / 1000
             assert abs(_value(m, k2, b, k1, x) - want) < 1e-6, (lo, res, x)
 
 
 def test_factors_keep_m_and_b_within_10_bits():
-    m, k2, b, k1 = sdr.factors(-20000, 500)
+    m, k2, b, k1 = sdr_encode.factors(-20000, 500)
     assert (m, k2, b, k1) == (5, -1, -2, 2)
     try:
-        sdr.factors(0, 513)
+        sdr_encode.factors(0, 513)
     except ValueError:
         pass
     else:
@@ -32,7 +32,7 @@ def test_factors_keep_m_and_b_within_10_bits():
 
 
 def _record():
-    return sdr.full_sensor_record(
+    return sdr_encode.full_sensor_record(
         0x72,
         5,
         (0x07, 1),
@@ -74,7 +74,7 @@ def _mc():
     mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
     mc.sdrs = sdr.Repository()
     mc.sdrs.add(_record())
-    mc.sdrs.add(sdr.mc_locator_record(0x72, 0x29, (0x07, 1), "unit"))
+    mc.sdrs.add(sdr_encode.mc_locator_record(0x72, 0x29, (0x07, 1), "unit"))
     return mc
 
 

@@ -3,7 +3,7 @@
 import micropython
 from fakes import CONFIG, FakeController, FakeTarget, frame
 
-from ipmc import events, sdr, sensors
+from ipmc import events, sdr, sensor_setup, sensors
 from ipmc.ipmb import Request
 from ipmc.link import IPMBLink
 from ipmc.mc import MC
@@ -79,7 +79,7 @@ def _mc():
         "settable": 0x18,
         "hysteresis": [4, 4],
     }
-    s = sensors.make_sensor(mc, c, reader.read)
+    s = sensor_setup.make_sensor(mc, c, reader.read)
     mc.sensors.add(s)
     mc.sdrs.add(s.record)
     return mc, s, reader

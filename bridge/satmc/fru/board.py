@@ -34,20 +34,6 @@ def _int(d: dict, key: str, where: str, lo: int, hi: int, default=None) -> int:
     return v
 
 
-def private_bus(data: dict, where: str) -> dict | None:
-    pb = data.get("private_bus")
-    if pb is None:
-        return None
-    if not isinstance(pb, dict):
-        raise BoardFileError(f"{where}.private_bus: expected a mapping with scl, sda, freq")
-    w = f"{where}.private_bus"
-    return {
-        "scl": _int(pb, "scl", w, 0, 255),
-        "sda": _int(pb, "sda", w, 0, 255),
-        "freq": _int(pb, "freq", w, 10_000, 1_000_000, default=100_000),
-    }
-
-
 def _entry(e: dict, where: str, seen: set) -> dict:
     if not isinstance(e, dict):
         raise BoardFileError(f"{where}: expected a mapping (id, device, source)")
@@ -88,11 +74,9 @@ def _entry(e: dict, where: str, seen: set) -> dict:
 
 
 def config(data: dict, where: str) -> dict:
-    """The firmware config keys of the FRU section: {"private_bus": ..., "fru": [...]}."""
+    """The firmware config key of the FRU section: {"fru": [...]} (boards.py checks the bus)."""
     out = {}
-    pb = private_bus(data, where)
-    if pb is not None:
-        out["private_bus"] = pb
+    pb = data.get("private_bus")
     entries = data.get("fru")
     if entries is None:
         return out

@@ -88,12 +88,15 @@ class Simulator:
         build_dir: Path | None = None,
         log=None,
     ):
-        self.board = board if isinstance(board, Board) else load_board(board)
+        board = board if isinstance(board, Board) else load_board(board)
+        self.board = board.for_simulation()  # a real board's pins onto the virtual buses
         self.socket_path = socket_path or default_socket()
         self.pacing = pacing
         self.pcap = pcap
         self.heapsize = heapsize
-        self.build_dir = Path(build_dir or REPO / "build" / self.board.name)
+        # a real board's simulation bundle (pins renumbered) lives apart from its flash bundle
+        default_dir = REPO / "build" / board.name / ("sim" if board.mcu != "unix" else "")
+        self.build_dir = Path(build_dir or default_dir)
         self.log = log or (lambda line: None)
         self.server: BusServer | None = None
         self.proc: subprocess.Popen | None = None
@@ -116,6 +119,14 @@ class Simulator:
     def start(self, timeout: float = 20.0) -> Simulator:
         bundle = build_bundle(self.board, self.build_dir / "bundle")
         self.bundle_dir = bundle.root
+        self._start_bus()
+        self.serial = SerialLine(self._to_firmware)
+        self._spawn()
+        self.wait_ready(timeout)
+        return self
+
+    def _start_bus(self) -> None:
+        """The board's buses and devices, and the control ops; no firmware yet."""
         Path(self.socket_path).parent.mkdir(parents=True, exist_ok=True)
         wiring = self.board.sim.get("wiring") or {"ipmb": [0, 1, 2, 3]}
         self.server = BusServer(
@@ -143,10 +154,6 @@ class Simulator:
         self._wiring = ";".join(
             f"{bus}={','.join(map(str, pins))}" for bus, pins in wiring.items()
         )
-        self.serial = SerialLine(self._to_firmware)
-        self._spawn()
-        self.wait_ready(timeout)
-        return self
 
     def _to_firmware(self, data: bytes) -> None:
         proc = self.proc

@@ -1,0 +1,73 @@
+"""Board commands: bundle (build what gets flashed) and flash (deploy and verify)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ..boards import load_board
+from ..bundle import build_bundle, bundle_size, frozen_sources
+
+
+def register(sub) -> None:
+    p = sub.add_parser("bundle", help="build the firmware bundle of a board (build/BOARD/bundle)")
+    p.add_argument("--board", default="sim", help="board name (boards/NAME.yaml) or file")
+    p.add_argument("--out", type=Path, help="bundle directory (build/BOARD/bundle)")
+    p.add_argument(
+        "--frozen",
+        type=Path,
+        metavar="DIR",
+        help="instead: write the sources `make frozen` freezes to DIR, print the port's make "
+        "arguments",
+    )
+    p.set_defaults(func=bundle, needs_target=False)
+    p = sub.add_parser("flash", help="deploy the bundle to a MicroPython board, reset, verify")
+    p.add_argument("--board", required=True, help="board name (boards/NAME.yaml) or file")
+    p.add_argument(
+        "--port",
+        default="auto",
+        help="serial port of the board's REPL, or auto (the first Raspberry Pi or "
+        "pyboard USB serial port)",
+    )
+    p.add_argument(
+        "--via",
+        metavar="URL",
+        help="verify over IPMB through this adapter (ftdi://ftdi:232h/1) instead of the REPL",
+    )
+    p.add_argument(
+        "--ipmb-address",
+        type=lambda t: int(t, 0),
+        help="8-bit address to verify at with --via (default: the board file's; give it for "
+        "boards that read geographic address pins)",
+    )
+    p.add_argument(
+        "--verify-timeout",
+        type=float,
+        default=20.0,
+        help="seconds to wait for the firmware after the reset (20)",
+    )
+    p.set_defaults(func=flash, needs_target=False)
+
+
+def bundle(args) -> int:
+    if args.frozen:
+        print(frozen_sources(load_board(args.board), args.frozen))
+        return 0
+    b = build_bundle(load_board(args.board), args.out)
+    print(
+        f"{b.root}: {len(b.manifest['files'])} files, {bundle_size(b)} bytes, "
+        f"firmware {b.manifest['firmware_version']} for {b.manifest['mcu']}"
+    )
+    return 0
+
+
+def flash(args) -> int:
+    from ..flash import flash as do_flash
+
+    do_flash(
+        load_board(args.board),
+        port=args.port,
+        via=args.via,
+        timeout=args.verify_timeout,
+        address=args.ipmb_address,
+    )
+    return 0

@@ -1,0 +1,363 @@
+"""Deploy a firmware bundle to a MicroPython board over its USB serial REPL, and verify it.
+
+    result = flash(load_board("pico"), port="auto")
+    result.copied        # bundle files written: those whose SHA-256 differed on the board
+    result.device_id     # the Get Device ID answer of the firmware after the reset
+
+Steps: open the port with mpremote's serial transport and stop the running program
+(Ctrl-C); check the board runs MicroPython >= 1.26 on the bundle's chip; hash the
+board's copies of the bundle files (one round trip) and write only the ones that
+differ, then manifest.json, and remove files an older manifest listed that the bundle
+no longer has; reset the board; then ask the firmware for Get Device ID, either over
+the REPL (through the firmware's own dispatcher, after checking that main.py started
+it) or over IPMB through an I2C adapter (`via="ftdi://..."`), and compare the firmware
+revision with the bundle's.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .boards import MCUS, Board
+from .bundle import MANIFEST, MIN_MICROPYTHON, Bundle, build_bundle
+from .errors import SatmcError
+
+ENTER_TRIES = 5  # x 2 s: how long a booting board may ignore Ctrl-C
+RESET_SETTLE_S = 1.0  # after machine.reset(): USB re-enumerates, the firmware boots
+MICROPYTHON_VIDS = {0x2E8A: "Raspberry Pi", 0xF055: "MicroPython (pyboard)"}
+UF2_HELP = (
+    "To put MicroPython on a blank or outdated board: download the firmware for your board "
+    "from https://micropython.org/download/ (Pico: RPI_PICO, Pico 2: RPI_PICO2, pyboard: "
+    "PYBV11). Pico/Pico 2: hold BOOTSEL while plugging in USB, copy the .uf2 file onto the "
+    "RPI-RP2 (or RP2350) drive; it reboots into MicroPython. pyboard: use the .dfu file with "
+    "dfu-util (docs/flashing.md). Then run make flash again."
+)
+
+
+class FlashError(SatmcError):
+    """The bundle could not be deployed to the board, or the board did not verify."""
+
+
+@dataclass
+class FlashResult:
+    port: str
+    copied: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    micropython: str = ""
+    device_id: bytes = b""
+
+
+# --- board-side snippets (MicroPython) ----------------------------------------------------
+
+_INFO = (
+    "import sys\n"
+    "print(repr((sys.platform, tuple(sys.implementation.version[:3]),"
+    " getattr(sys.implementation, '_machine', ''))))\n"
+)
+
+_HASHES = """\
+import hashlib, binascii
+def _h(p, b=bytearray(512)):
+    try:
+        f = open(p, "rb")
+    except OSError:
+        return None
+    h = hashlib.sha256()
+    while True:
+        n = f.readinto(b)
+        if not n:
+            break
+        h.update(memoryview(b)[:n])
+    f.close()
+    return binascii.hexlify(h.digest()).decode()
+print(repr([_h(p) for p in %r]))
+"""
+
+_MKDIRS = """\
+import os
+for d in %r:
+    try:
+        os.mkdir(d)
+    except OSError:
+        pass
+"""
+
+_REMOVE = """\
+import os
+for p in %r:
+    try:
+        os.remove(p)
+    except OSError:
+        pass
+"""
+
+# Get Device ID through the deployed firmware's dispatcher; reports whether main.py
+# had started the firmware (ipmc.main imported) before Ctrl-C stopped it.
+_DEVICE_ID = """\
+import sys
+import board_config
+from ipmc import app, dispatch, ipmb, mc as _mc
+m = _mc.MC(board_config.CONFIG)
+rq = ipmb.Request()
+b = rq.buf
+b[0] = m.address; b[1] = 0x06 << 2; b[2] = -(b[0] + b[1]) & 0xFF
+b[3] = 0x20; b[4] = 0; b[5] = 0x01; b[6] = ipmb.checksum(b, 3, 6)
+rq.length = 7
+rs = ipmb.Response()
+n = dispatch.dispatch(m, rq, rs)
+print(repr(("ipmc.main" in sys.modules, rs.cc, bytes(rs.data[:n]))))
+"""
+
+
+# --- the serial connection ----------------------------------------------------------------
+
+
+def find_port() -> str:
+    """The first USB serial port of a MicroPython board (Raspberry Pi or pyboard VID)."""
+    from serial.tools import list_ports
+
+    ports = sorted(list_ports.comports(), key=lambda p: p.device)
+    for p in ports:
+        if p.vid in MICROPYTHON_VIDS:
+            return p.device
+    seen = ", ".join(f"{p.device} ({p.description})" for p in ports) or "none"
+    raise FlashError(
+        f"no MicroPython board on USB serial (serial ports: {seen}); give PORT=/dev/ttyACM0 if "
+        f"yours has another USB ID. {UF2_HELP}"
+    )
+
+
+class Connection:
+    """mpremote's serial transport, with the program on the board stopped (raw REPL)."""
+
+    def __init__(self, port: str, wait_s: float = 0):
+        from mpremote.transport import TransportError
+        from mpremote.transport_serial import SerialTransport
+
+        self.port = port
+        self._error = TransportError
+        deadline = time.monotonic() + wait_s
+        while True:
+            try:
+                # timeout: reads give up after 1 s instead of blocking (a pty never times out)
+                self.t = SerialTransport(port, baudrate=115200, timeout=1)
+                break
+            except TransportError as e:
+                if time.monotonic() > deadline:
+                    raise FlashError(
+                        f"cannot open {port} ({e}); is it the board's port, and is no other "
+                        "program (a terminal, mpremote) holding it?"
+                    ) from None
+                time.sleep(0.25)
+        try:
+            self._enter()
+        except Exception:
+            self.t.close()
+            raise
+
+    def _enter(self) -> None:
+        """Ctrl-C, then Ctrl-A; again while the board is still booting (Ctrl-C is lost then)."""
+        for attempt in range(ENTER_TRIES):
+            try:
+                self.t.enter_raw_repl(soft_reset=False, timeout_overall=2)
+                return
+            except self._error as e:
+                if attempt == ENTER_TRIES - 1:
+                    raise FlashError(
+                        f"{self.port}: no MicroPython raw REPL ({e}); is this a MicroPython "
+                        f"board? {UF2_HELP}"
+                    ) from None
+
+    def _exec(self, code: str) -> bytes:
+        from mpremote.transport import TransportExecError
+
+        try:
+            return self.t.exec(code)
+        except TransportExecError as e:
+            raise FlashError(f"{self.port}: board raised {e.error_output.strip()}") from None
+        except self._error as e:
+            raise FlashError(f"{self.port}: {e}") from None
+
+    def run(self, code: str):
+        """Execute code on the board; the Python value it printed (repr)."""
+        return ast.literal_eval(self._exec(code).decode().strip())
+
+    def exec(self, code: str) -> None:
+        self._exec(code)
+
+    def write_file(self, path: str, data: bytes) -> None:
+        try:
+            self.t.fs_writefile(path, data, chunk_size=1024)
+        except (OSError, self._error) as e:
+            raise FlashError(f"{self.port}: writing {path}: {e}") from None
+
+    def read_file(self, path: str) -> bytes | None:
+        try:
+            return self.t.fs_readfile(path)
+        except (OSError, self._error):
+            return None
+
+    def reset(self) -> None:
+        """machine.reset(); the connection is gone afterwards."""
+        try:
+            self.t.exec_raw_no_follow("import machine\nmachine.reset()")
+        except self._error:
+            pass
+        self.close()
+
+    def close(self) -> None:
+        try:
+            self.t.close()
+        except OSError:
+            pass
+
+
+# --- the steps --------------------------------------------------------------------------------
+
+
+def check_port(board: Board, info: tuple) -> str:
+    """Refuse a board whose MicroPython is too old or runs on another chip; its version text."""
+    platform, version, machine = info
+    text = ".".join(map(str, version))
+    if tuple(version) < MIN_MICROPYTHON:
+        raise FlashError(
+            f"the board runs MicroPython {text}; satmc needs {'.'.join(map(str, MIN_MICROPYTHON))}"
+            f" or newer (machine.I2CTarget). {UF2_HELP}"
+        )
+    mcu = MCUS[board.mcu]
+    if platform != mcu.platform or mcu.chip not in machine:
+        raise FlashError(
+            f"the board is {machine or platform!r} ({platform}); the {board.name} bundle is for "
+            f"{board.mcu}: pick the matching BOARD="
+        )
+    return text
+
+
+def deploy(conn: Connection, bundle: Bundle) -> tuple[list[str], list[str]]:
+    """Write the bundle files whose hash differs; (copied, removed)."""
+    files = bundle.manifest["files"]
+    names = sorted(files)
+    on_board = conn.run(_HASHES % (names,))
+    changed = [n for n, h in zip(names, on_board, strict=True) if h != files[n]["sha256"]]
+    old = conn.read_file(MANIFEST)
+    stale: list[str] = []
+    if old:
+        try:
+            stale = sorted(set(json.loads(old).get("files", {})) - set(files))
+        except ValueError:
+            stale = []
+    if stale:
+        conn.exec(_REMOVE % (stale,))
+    dirs = sorted({str(Path(n).parent) for n in changed if "/" in n})
+    if dirs:
+        conn.exec(_MKDIRS % (dirs,))
+    for n in changed:
+        conn.write_file(n, (bundle.root / n).read_bytes())
+    manifest = (bundle.root / MANIFEST).read_bytes()
+    if changed or stale or old != manifest:
+        conn.write_file(MANIFEST, manifest)
+    return changed, stale
+
+
+def expected_revision(bundle: Bundle) -> tuple[int, int]:
+    """Get Device ID bytes 3-4 for the bundle's firmware version: major, minor in BCD."""
+    major, minor = (int(x) for x in bundle.manifest["firmware_version"].split(".")[:2])
+    return major & 0x7F, ((minor % 100) // 10) << 4 | minor % 10
+
+
+def _check_device_id(data: bytes, bundle: Bundle, board: Board, where: str) -> None:
+    want = expected_revision(bundle)
+    got = (data[2] & 0x7F, data[3]) if len(data) >= 11 else None
+    product = data[9] | data[10] << 8 if len(data) >= 11 else None
+    if got != want or product != board.config["device"]["product_id"]:
+        raise FlashError(
+            f"{where}: Get Device ID answered {data.hex(' ')}; expected firmware revision "
+            f"{want[0]}.{want[1]:02x} and product 0x{board.config['device']['product_id']:04x}"
+        )
+
+
+def verify_repl(port: str, board: Board, bundle: Bundle, timeout: float) -> bytes:
+    """After a reset: the firmware was started by main.py and answers Get Device ID."""
+    deadline = time.monotonic() + timeout
+    while True:
+        time.sleep(RESET_SETTLE_S)
+        conn = Connection(port, wait_s=max(0.0, deadline - time.monotonic()))
+        try:
+            started, cc, data = conn.run(_DEVICE_ID)
+        finally:
+            conn.reset()  # leaves the firmware running again
+        if started or time.monotonic() > deadline:
+            break  # else interrupted before main.py got going: let it boot again
+    if not started:
+        raise FlashError(f"{port}: main.py did not start the firmware after the reset")
+    if cc:
+        raise FlashError(f"{port}: Get Device ID failed with completion code 0x{cc:02x}")
+    _check_device_id(data, bundle, board, port)
+    return data
+
+
+def verify_ipmb(url: str, board: Board, bundle: Bundle, timeout: float, address: int) -> bytes:
+    """After a reset: Get Device ID over IPMB through an I2C adapter (e.g. ftdi://...)."""
+    from .transports import connect
+
+    deadline = time.monotonic() + timeout
+    time.sleep(RESET_SETTLE_S)
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            with connect(url, address=address) as sat:
+                cc, data = sat.raw(0x06, 0x01, b"")
+            if cc == 0:
+                _check_device_id(bytes(data), bundle, board, url)
+                return bytes(data)
+            last = FlashError(f"completion code 0x{cc:02x}")
+        except SatmcError as e:
+            last = e
+        time.sleep(0.5)
+    raise FlashError(f"{url}: no Get Device ID answer from 0x{address:02x}: {last}")
+
+
+def flash(
+    board: Board,
+    port: str = "auto",
+    via: str | None = None,
+    bundle_dir: Path | None = None,
+    log=print,
+    timeout: float = 20.0,
+    address: int | None = None,
+) -> FlashResult:
+    """Build the bundle, deploy what changed, reset, verify; see the module docstring."""
+    bundle = build_bundle(board, bundle_dir)
+    if port == "auto":
+        port = find_port()
+    result = FlashResult(port)
+    conn = Connection(port)
+    try:
+        result.micropython = check_port(board, conn.run(_INFO))
+        log(f"{port}: MicroPython {result.micropython}")
+        result.copied, result.removed = deploy(conn, bundle)
+    except BaseException:
+        conn.close()
+        raise
+    for n in result.copied:
+        log(f"  copied {n} ({bundle.manifest['files'][n]['size']} bytes)")
+    for n in result.removed:
+        log(f"  removed {n}")
+    if not result.copied and not result.removed:
+        log("  nothing changed")
+    conn.reset()
+    log(f"{port}: reset; verifying Get Device ID {'over ' + via if via else 'over the REPL'}")
+    if via:
+        result.device_id = verify_ipmb(via, board, bundle, timeout, address or board.address)
+    else:
+        result.device_id = verify_repl(port, board, bundle, timeout)
+    major, minor = expected_revision(bundle)
+    log(
+        f"{port}: firmware {bundle.manifest['firmware_version']} (revision {major}.{minor:02x}) "
+        f"answers as {board.name}"
+    )
+    return result

@@ -1,0 +1,166 @@
+"""Board files: every shipped board validates; a broken one names the field and the reason."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from satmc.boards import BOARDS_DIR, MCUS, board_names, load_board
+from satmc.errors import BoardFileError
+
+REAL_BOARDS = ["pico", "pico2", "pyboard"]
+
+
+def test_the_shipped_boards_are_there():
+    assert set(board_names()) >= {"sim", *REAL_BOARDS}
+
+
+@pytest.mark.parametrize("name", board_names())
+def test_board_file_validates(name):
+    board = load_board(name)
+    cfg = board.config
+    assert cfg["name"] == name
+    assert cfg["mcu"] in MCUS
+    assert cfg["ipmb"]["target"]["block"] != cfg["ipmb"]["controller"]["block"]
+    assert 0 <= cfg["watchdog_ms"] <= MCUS[cfg["mcu"]].watchdog_max_ms
+
+
+@pytest.mark.parametrize("name", REAL_BOARDS)
+def test_real_boards_have_what_the_firmware_needs(name):
+    cfg = load_board(name).config
+    assert cfg["private_bus"] and cfg["leds"]["heartbeat"]
+    assert cfg["watchdog_ms"] > 0
+    assert load_board(name).data["micropython_board"]
+
+
+@pytest.mark.parametrize("name", REAL_BOARDS)
+def test_simulation_overlay_wires_every_pin(name):
+    board = load_board(name).for_simulation()
+    cfg, wiring = board.config, board.sim["wiring"]
+    for role in ("target", "controller"):
+        assert {cfg["ipmb"][role]["scl"], cfg["ipmb"][role]["sda"]} <= set(wiring["ipmb"])
+    assert [cfg["private_bus"]["scl"], cfg["private_bus"]["sda"]] == wiring["board"]
+    assert cfg["mcu"] == "unix"
+
+
+def _broken(tmp_path, name, change):
+    data = yaml.safe_load((BOARDS_DIR / f"{name}.yaml").read_text())
+    change(data)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _set(path, value):
+    def change(data):
+        *parents, last = path.split(".")
+        d = data
+        for k in parents:
+            d = d[k]
+        if value is KeyError:
+            del d[last]
+        else:
+            d[last] = value
+
+    return change
+
+
+# (board, field, new value, the error message must contain)
+BROKEN = [
+    ("pico", "mcu", "esp32s3", "pico.mcu: esp32s3 is not supported: MicroPython's I2CTarget"),
+    ("pico", "mcu", "avr", "pico.mcu: 'avr' is not one of"),
+    ("pico", "name", KeyError, "pico.name: missing"),
+    ("pico", "ipmb.address", 0x73, "pico.ipmb.address: 0x73 is odd"),
+    ("pico", "ipmb.address", 0x08, "pico.ipmb.address: 8 is not an integer in 0x10..0xee"),
+    ("pico", "ipmb.target.scl", 2, "pico.ipmb.target.scl: GP2 cannot be SCL of I2C0"),
+    (
+        "pico",
+        "ipmb.controller.sda",
+        8,
+        "pico.ipmb.controller.sda: GP8 cannot be SDA of I2C1 (I2C1 SDA is on GP2, GP6",
+    ),
+    ("pico", "ipmb.controller.block", 0, "pico.ipmb.controller.scl: GP3 cannot be SCL of I2C0"),
+    (
+        "pico",
+        "ipmb.controller.sda",
+        0,
+        "pico.ipmb.controller.sda: pin 0 is already used by IPMB target SDA",
+    ),
+    ("pico", "ipmb.target.block", 2, "pico.ipmb.target.block: 2 is not an I2C block of rp2040"),
+    ("pico", "ipmb.target.sda", 30, "pico.ipmb.target.sda: 30 is not a GPIO number of rp2040"),
+    (
+        "pico",
+        "private_bus.sda",
+        0,
+        "pico.private_bus.sda: pin 0 is already used by IPMB target SDA",
+    ),
+    ("pico", "private_bus.clock", 5, "pico.private_bus.clock: unknown field"),
+    (
+        "pico",
+        "leds.heartbeat",
+        1,
+        "pico.leds.heartbeat.pin: pin 1 is already used by IPMB target SCL",
+    ),
+    ("pico", "leds.status", 15, "pico.leds.status: unknown LED"),
+    ("pico", "watchdog_ms", 9000, "pico.watchdog_ms: 9000 is not an integer in 0..8388"),
+    ("pico", "scan_period_ms", 10, "pico.scan_period_ms: 10 is not an integer in 100..60000"),
+    (
+        "pico",
+        "ipmb.ga_pins",
+        [10, 11, 12, 13, 14, 15, 16],
+        "pico.ipmb.ga_pins: base 0x72 + 2 x 127 = 0x170 exceeds 0xee",
+    ),
+    ("pico", "ipmb.ga_pins", "10", "pico.ipmb.ga_pins: expected a list of pins"),
+    ("pico", "sensors", {"a": 1}, "pico.sensors: expected a list, got dict"),
+    ("pico", "fru", {"id": 0}, "pico.fru: expected a list, got dict"),
+    ("pico", "devise", {}, "pico.devise: unknown field"),
+    ("pico", "device.product_id", 0x10000, "pico.device.product_id: 65536 is not an integer"),
+    (
+        "pico",
+        "device.aux_firmware_revision",
+        [1, 2],
+        "pico.device.aux_firmware_revision: expected 4",
+    ),
+    (
+        "pyboard",
+        "ipmb.target.scl",
+        "X9",
+        "pyboard.ipmb.target.scl: stm32 I2C blocks have fixed pins",
+    ),
+    ("pyboard", "private_bus.scl", 5, "pyboard.private_bus.scl: 5 is not a pin name of stm32"),
+    ("pyboard", "watchdog_ms", 40000, "pyboard.watchdog_ms: 40000 is not an integer in 0..32767"),
+    ("sim", "ipmb.controller.block", 0, "sim.ipmb.controller.block: same block as the target"),
+    (
+        "sim",
+        "sim.wiring",
+        {"ipmb": "0,1"},
+        "sim.sim.wiring: expected bus name -> list of pin numbers",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    "board,path,value,message", BROKEN, ids=[f"{b[0]}.{b[1]}" for b in BROKEN]
+)
+def test_broken_board_file_names_field_and_reason(tmp_path, board, path, value, message):
+    with pytest.raises(BoardFileError) as e:
+        load_board(_broken(tmp_path, board, _set(path, value)))
+    assert message in str(e.value)
+
+
+def test_unknown_board_lists_the_known_ones():
+    with pytest.raises(BoardFileError, match="no board file .*nope.yaml; boards: .*pico, pico2"):
+        load_board("nope")
+
+
+def test_not_yaml(tmp_path):
+    p = tmp_path / "bad.yaml"
+    p.write_text("name: [unclosed\n")
+    with pytest.raises(BoardFileError, match="bad.yaml: not valid YAML"):
+        load_board(p)
+
+
+def test_geographic_address_pins_are_accepted(tmp_path):
+    board = load_board(_broken(tmp_path, "pico", _set("ipmb.ga_pins", [10, 11, 12])))
+    assert board.config["ipmb"]["ga_pins"] == [10, 11, 12]
+    assert board.for_simulation().config["ipmb"]["ga_pins"] == []

@@ -1,0 +1,169 @@
+"""Deploy for real: mpremote against the MicroPython unix port on a pseudo-terminal.
+
+The PtyBoard is the simulated board with its REPL on a pty, its filesystem a
+directory: `satmc flash` copies the bundle there, resets it (the firmware process
+restarts and runs main.py), and verifies Get Device ID through the REPL.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from satmc.boards import BOARDS_DIR, FIRMWARE_DIR, REPO, load_board
+from satmc.flash import Connection, FlashError, check_port, flash
+from satmc.sim.ptyboard import PtyBoard
+from satmc.transports import connect
+
+FILES = sorted(
+    [f"ipmc/{p.stem}.mpy" for p in (FIRMWARE_DIR / "ipmc").glob("*.py")]
+    + ["board_config.mpy", "main.py", "fru1.bin"]  # fru1.bin: sim.yaml's file-backed FRU
+)
+
+
+@pytest.fixture(scope="module")
+def board(tmp_path_factory):
+    d = tmp_path_factory.mktemp("ptyboard")
+    b = PtyBoard("sim", flash_dir=d / "fs", socket_path=str(d / "bus.sock"), build_dir=d)
+    b.start()
+    yield b
+    b.stop()
+
+
+def _device_id(board):
+    board.wait_ready(20)
+    with connect(board.url, address=0x72) as sat:
+        return sat.raw(0x06, 0x01, b"")
+
+
+def _flash(board, board_file, tmp_path):
+    return flash(
+        load_board(board_file),
+        port=board.port,
+        bundle_dir=tmp_path / "bundle",
+        log=lambda line: None,
+    )
+
+
+def test_first_deploy_copies_everything_and_the_firmware_runs(board, tmp_path):
+    assert not (board.flash_dir / "main.py").exists()  # a blank board: MicroPython only
+    result = _flash(board, "sim", tmp_path)
+    assert sorted(result.copied) == sorted(FILES) and result.removed == []
+    assert result.micropython.startswith("1.")
+    assert result.device_id[2:4] == b"\x00\x01"  # firmware 0.1
+    assert sorted(
+        p.relative_to(board.flash_dir).as_posix()
+        for p in board.flash_dir.rglob("*")
+        if p.is_file()
+    ) == sorted(FILES + ["manifest.json"])
+    cc, data = _device_id(board)
+    assert cc == 0 and data[9:11] == b"\x01\x53"
+
+
+def test_redeploy_with_nothing_changed_copies_nothing(board, tmp_path):
+    result = _flash(board, "sim", tmp_path)
+    assert result.copied == [] and result.removed == []
+    assert _device_id(board)[0] == 0
+
+
+def test_one_changed_file_is_the_only_one_copied(board, tmp_path):
+    data = yaml.safe_load((BOARDS_DIR / "sim.yaml").read_text())
+    data["device"]["product_id"] = 0x5399
+    changed = tmp_path / "sim.yaml"
+    changed.write_text(yaml.safe_dump(data))
+    result = _flash(board, changed, tmp_path)
+    assert result.copied == ["board_config.mpy"]
+    cc, answer = _device_id(board)  # the deployed firmware runs with the new config
+    assert cc == 0 and answer[9:11] == b"\x99\x53"
+    assert _flash(board, "sim", tmp_path).copied == ["board_config.mpy"]
+
+
+def test_cli_refuses_a_bundle_for_another_chip(board):
+    r = subprocess.run(
+        [sys.executable, "-m", "satmc.cli.main", "flash", "--board", "pico", "--port", board.port],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 1
+    assert "the pico bundle is for rp2040" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_old_micropython_is_refused_with_the_way_to_update():
+    pico = load_board("pico")
+    with pytest.raises(FlashError) as e:
+        check_port(pico, ("rp2", (1, 25, 0), "Raspberry Pi Pico with RP2040"))
+    assert "MicroPython 1.25.0; satmc needs 1.26 or newer (machine.I2CTarget)" in str(e.value)
+    assert "BOOTSEL" in str(e.value) and ".uf2" in str(e.value)
+    assert check_port(pico, ("rp2", (1, 26, 1), "Raspberry Pi Pico with RP2040")) == "1.26.1"
+    with pytest.raises(FlashError, match="the pico2 bundle is for rp2350"):
+        check_port(load_board("pico2"), ("rp2", (1, 28, 0), "Raspberry Pi Pico with RP2040"))
+    assert check_port(load_board("pyboard"), ("pyboard", (1, 27, 0), "PYBv1.1 with STM32F405RG"))
+
+
+def test_verify_over_ipmb_instead_of_the_repl(board, tmp_path):
+    """--via: after the reset, Get Device ID goes over the I2C bus (here the vbus)."""
+    result = flash(
+        load_board("sim"),
+        port=board.port,
+        via=board.url,
+        bundle_dir=tmp_path / "bundle",
+        log=lambda line: None,
+    )
+    assert result.device_id[2:4] == b"\x00\x01" and result.device_id[9:11] == b"\x01\x53"
+
+
+def test_watchdog_stays_fed_while_at_the_repl(tmp_path):
+    """Ctrl-C ends a firmware whose watchdog runs; the board must not reset under the REPL."""
+    data = yaml.safe_load((BOARDS_DIR / "sim.yaml").read_text())
+    data["watchdog_ms"] = 1000
+    board_file = tmp_path / "sim.yaml"
+    board_file.write_text(yaml.safe_dump(data))
+    b = PtyBoard(
+        "sim", flash_dir=tmp_path / "fs", socket_path=str(tmp_path / "s.sock"), build_dir=tmp_path
+    )
+    b.start()
+    try:
+        _flash(b, board_file, tmp_path)
+        b.wait_ready(20)
+        resets = b.resets
+        time.sleep(2.5)
+        assert b.resets == resets  # served: the firmware feeds it
+        conn = Connection(b.port)  # Ctrl-C: the firmware ends, the REPL takes the line
+        try:
+            time.sleep(2.5)
+            assert b.resets == resets
+            assert conn.run("print(1 + 1)") == 2
+        finally:
+            conn.close()
+    finally:
+        b.stop()
+
+
+def test_files_the_bundle_dropped_are_removed(board, tmp_path):
+    """A module an older firmware had (listed in the board's manifest) goes away."""
+    manifest = json.loads((board.flash_dir / "manifest.json").read_text())
+    manifest["files"]["ipmc/retired.mpy"] = {"sha256": "0" * 64, "size": 3}
+    (board.flash_dir / "manifest.json").write_text(json.dumps(manifest))
+    (board.flash_dir / "ipmc" / "retired.mpy").write_bytes(b"old")
+    result = _flash(board, "sim", tmp_path)
+    assert result.removed == ["ipmc/retired.mpy"] and result.copied == []
+    assert not (board.flash_dir / "ipmc" / "retired.mpy").exists()
+    assert "retired" not in (board.flash_dir / "manifest.json").read_text()
+
+
+def test_make_flash_is_the_cli(board):
+    r = subprocess.run(
+        ["make", "-s", "flash", "BOARD=sim", f"PORT={board.port}"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "nothing changed" in r.stdout and "answers as sim" in r.stdout
