@@ -68,7 +68,9 @@ def build(config):
     mc.link = IPMBLink(target, controller, mc.address, stats=mc.stats)
     fru.setup(mc, config)
     if config.get("sensors"):  # a board without sensors does without their code
-        gc.collect()  # one piece of free heap for the modules' code
+        for name in ("sdr", "sensors", "events", "sdr_encode", "sensor_setup"):
+            gc.collect()  # each module's code gets the free heap in one piece
+            __import__("ipmc." + name)
         from . import events, sensor_setup
 
         events.setup(mc, config)

@@ -56,12 +56,6 @@ _CHUNK = const(22)  # record bytes per Get Device SDR response (24 - next record
 _LAST = const(0xFFFF)
 
 
-def _fnv(h, data):
-    for x in data:
-        h = ((h ^ x) * 0x01000193) & 0xFFFFFFFF
-    return h
-
-
 class Repository:
     """The device SDRs of this controller, record ids 1..n."""
 
@@ -70,23 +64,30 @@ class Repository:
         self.sensor_count = 0
         self.reservation = 0  # 0: none valid
         self._serial = 0
-        self.indicator = 0  # sensor population change indicator: hash of the records
+        self.indicator = 0  # sensor population change indicator: checksum of the records
 
     def add(self, rec):
+        """Append a record (at boot; call changed() once all are in)."""
         n = len(self.records) + 1
         rec[0] = n & 0xFF
         rec[1] = n >> 8
         self.records.append(rec)
         if rec[3] == TYPE_FULL_SENSOR:
             self.sensor_count += 1
-        self.changed()
 
     def changed(self):
-        """Records changed: cancel the reservation, move the change indicator."""
-        h = 0x811C9DC5
+        """Records changed: cancel the reservation, move the change indicator.
+
+        The indicator is an Adler-32 of every record: the same records give the same
+        value across resets, so a host's SDR cache stays valid exactly as long as it
+        should. Its sums stay small ints on 32-bit ports.
+        """
+        s1, s2 = 1, 0
         for rec in self.records:
-            h = _fnv(h, rec)
-        self.indicator = h
+            for x in rec:
+                s1 = (s1 + x) % 65521
+                s2 = (s2 + s1) % 65521
+        self.indicator = s2 << 16 | s1
         self.reservation = 0
 
     def reserve(self):

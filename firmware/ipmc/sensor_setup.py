@@ -5,6 +5,8 @@
 The drivers' modules are imported only for the chips a board uses.
 """
 
+import gc
+
 from . import sdr, sdr_encode
 from .mc import SUPPORT_SENSOR_DEVICE
 from .sensors import (
@@ -111,6 +113,7 @@ def setup(mc, config):
     mc.sensors = Sensors()
     mc.sdrs = sdr.Repository()
     for c in config.get("sensors") or ():
+        gc.collect()  # a small heap: room for each sensor's driver, state and record
         s = make_sensor(mc, c, _driver(mc, config, c["source"]))
         mc.sensors.add(s)
         mc.sdrs.add(s.record)
@@ -120,3 +123,4 @@ def setup(mc, config):
     mc.sdrs.add(sdr_encode.mc_locator_record(mc.address, mc.support, entity, config["name"]))
     for fru in config.get("fru_locators") or ():
         mc.sdrs.add(sdr_encode.fru_locator_record(mc.address, fru["id"], entity, fru["name"]))
+    mc.sdrs.changed()

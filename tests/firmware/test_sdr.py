@@ -75,6 +75,7 @@ def _mc():
     mc.sdrs = sdr.Repository()
     mc.sdrs.add(_record())
     mc.sdrs.add(sdr_encode.mc_locator_record(0x72, 0x29, (0x07, 1), "unit"))
+    mc.sdrs.changed()
     return mc
 
 

@@ -82,6 +82,7 @@ def _mc():
     s = sensor_setup.make_sensor(mc, c, reader.read)
     mc.sensors.add(s)
     mc.sdrs.add(s.record)
+    mc.sdrs.changed()
     return mc, s, reader
 
 
