@@ -103,13 +103,16 @@ def frozen_sources(board: Board, out: Path) -> str:
     return f"ports/{MCUS[board.mcu].port} BOARD={mpy_board}"
 
 
-def build_bundle(board: Board, out: Path | None = None) -> Bundle:
+def build_bundle(
+    board: Board, out: Path | None = None, firmware_dir: Path = FIRMWARE_DIR
+) -> Bundle:
+    """Compile the firmware (firmware_dir/ipmc, normally the project's) for the board."""
     out = Path(out or default_dir(board))
     if out.exists():
         shutil.rmtree(out)
     out.mkdir(parents=True)
     march = MARCH[board.mcu]
-    for src in sorted((FIRMWARE_DIR / "ipmc").glob("*.py")):
+    for src in sorted((Path(firmware_dir) / "ipmc").glob("*.py")):
         rel = f"ipmc/{src.name}"
         _compile(src, out / "ipmc" / (src.stem + ".mpy"), rel, march)
     gen = _write_sources(board, out)

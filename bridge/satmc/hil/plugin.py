@@ -7,7 +7,8 @@
 
 Fixtures: `rig` (what and where), `board` (the board file: expected values), `dut` (a
 connection to the device under test), `hil_sim` (the Simulator, or None on a real
-rig), `faults` (bus fault injection, cleared after each test). A test marked
+rig), `faults` (bus fault injection, cleared after each test), `stimulus` (physical
+values of the simulation, restored after each test). A test marked
 `@pytest.mark.needs("faults")` is reported as not applicable, with the reason, on a
 rig without that capability. On a rig that records the bus, every failing test
 leaves its trace as <results>/<test>.pcap (decode: tshark -d 'i2c.message,ipmi').
@@ -36,6 +37,10 @@ def pytest_addoption(parser):
     g.addoption("--board", help="board file name or path giving the expected values")
     g.addoption("--rig", help="a rig file (hil/rigs/*.toml): target, board, capabilities")
     g.addoption("--hil-results", default="hil-results", help="where failing tests' traces go")
+    g.addoption(
+        "--firmware-mutant",
+        help="run the simulator on a deliberately broken firmware (satmc.hil.mutants)",
+    )
 
 
 def pytest_configure(config):
@@ -69,15 +74,25 @@ def board(rig):
 
 
 @pytest.fixture(scope="session")
-def hil_sim(rig):
+def hil_sim(rig, pytestconfig):
     """The simulated board when the rig is the simulator, else None."""
+    mutant = pytestconfig.getoption("--firmware-mutant")
     if not rig.is_sim:
+        if mutant:
+            pytest.exit("--firmware-mutant needs a simulated target", returncode=4)
         yield None
         return
     from ..sim.simulator import Simulator
+    from .mutants import make_mutant
 
     with tempfile.TemporaryDirectory(prefix="satmc-hil-") as tmp:
-        sim = Simulator(rig.board, socket_path=f"{tmp}/sim.sock", build_dir=Path(tmp) / "build")
+        firmware = make_mutant(mutant, Path(tmp)) if mutant else None
+        sim = Simulator(
+            rig.board,
+            socket_path=f"{tmp}/sim.sock",
+            build_dir=Path(tmp) / "build",
+            firmware_dir=firmware,
+        )
         sim.start()
         try:
             yield sim
@@ -114,8 +129,12 @@ def _rig_capabilities(request, rig):
 
 
 @pytest.fixture(autouse=True)
-def _trace_on_failure(request, rig, hil_sim, pytestconfig):
-    """Keep the bus trace of a failing test as a pcap file."""
+def _trace_on_failure(request, pytestconfig):
+    """Keep the bus trace of a failing HIL test (one using the device) as a pcap file."""
+    if not {"dut", "hil_sim", "faults"} & set(request.fixturenames):
+        yield
+        return
+    hil_sim = request.getfixturevalue("hil_sim")
     if hil_sim is None:
         yield
         return
@@ -160,3 +179,24 @@ def faults(hil_sim, rig):
     yield Faults()
     for bus in used:
         hil_sim.server.buses[bus].faults.clear()
+
+
+@pytest.fixture
+def stimulus(hil_sim, rig):
+    """Set physical values of the simulated board's devices; restored after the test."""
+    if hil_sim is None:
+        pytest.skip(f"not applicable on rig {rig.name!r}: needs stimulus")
+    saved: dict[str, dict] = {}
+
+    class Stimulus:
+        def set(self, device: str, **values) -> dict:
+            state = hil_sim.control("device", name=device)["state"]
+            saved.setdefault(device, {k: state[k] for k in values if k in state})
+            return hil_sim.control("device", name=device, set=values)["state"]
+
+        def get(self, device: str) -> dict:
+            return hil_sim.control("device", name=device)["state"]
+
+    yield Stimulus()
+    for device, values in saved.items():
+        hil_sim.control("device", name=device, set=values)

@@ -87,8 +87,10 @@ class Simulator:
         heapsize: str | None = None,
         build_dir: Path | None = None,
         log=None,
+        firmware_dir: Path | None = None,
     ):
         board = board if isinstance(board, Board) else load_board(board)
+        self.firmware_dir = firmware_dir  # another firmware tree (the HIL suite's mutants)
         self.board = board.for_simulation()  # a real board's pins onto the virtual buses
         self.socket_path = socket_path or default_socket()
         self.pacing = pacing
@@ -117,7 +119,11 @@ class Simulator:
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self, timeout: float = 20.0) -> Simulator:
-        bundle = build_bundle(self.board, self.build_dir / "bundle")
+        bundle = build_bundle(
+            self.board,
+            self.build_dir / "bundle",
+            **({"firmware_dir": self.firmware_dir} if self.firmware_dir else {}),
+        )
         self.bundle_dir = bundle.root
         self._start_bus()
         self.serial = SerialLine(self._to_firmware)

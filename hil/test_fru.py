@@ -1,0 +1,94 @@
+"""FRU inventory conformance: area info, reads, error codes, write-verify-restore."""
+
+from __future__ import annotations
+
+import pytest
+
+from satmc.errors import CompletionCodeError
+from satmc.fru import image
+from satmc.fru.access import FRUAccess
+
+NETFN_STORAGE = 0x0A
+
+
+def fru_ids(board) -> list[int]:
+    return [entry["id"] for entry in board.config.get("fru") or []]
+
+
+@pytest.fixture
+def fru_id(board):
+    ids = fru_ids(board)
+    if not ids:
+        pytest.skip(f"not applicable: board {board.name!r} declares no FRU")
+    return ids[0]
+
+
+def test_every_fru_reads_and_its_checksums_hold(dut, board):
+    for entry in board.config.get("fru") or []:
+        dev = FRUAccess(dut, entry["id"])
+        assert dev.size == entry["size"]
+        img = dev.read()
+        used = image.used_length(img)
+        assert image.problems(img[:used]) == [], f"FRU {entry['id']}"
+        assert img.startswith(image.build(board, entry["id"]))
+
+
+def test_read_errors_give_the_right_completion_codes(dut, board, fru_id):
+    size = FRUAccess(dut, fru_id).size
+    absent = max(fru_ids(board)) + 1
+    assert dut.raw(NETFN_STORAGE, 0x10, bytes((absent,)))[0] == 0xCB  # not present
+    assert dut.raw(NETFN_STORAGE, 0x11, bytes((fru_id, 0, 0, 24)))[0] == 0xCA  # too many
+    at = size.to_bytes(2, "little")
+    assert dut.raw(NETFN_STORAGE, 0x11, bytes((fru_id, *at, 1)))[0] == 0xC9  # past the end
+    assert dut.raw(NETFN_STORAGE, 0x11, bytes((fru_id, 0, 0)))[0] == 0xC7  # short request
+    cc, d = dut.raw(NETFN_STORAGE, 0x11, bytes((fru_id, *(size - 2).to_bytes(2, "little"), 8)))
+    assert cc == 0 and d[0] == 2  # clipped at the end
+
+
+@pytest.mark.needs("fru-write")
+def test_write_verify_and_restore(dut, fru_id):
+    dev = FRUAccess(dut, fru_id)
+    original = dev.read()
+    used = image.used_length(original)
+    new = image.edit(original[:used], ["board.serial_number=HIL-0042"])
+    try:
+        report = dev.write_image(new)
+        assert report.verified
+        assert "HIL-0042" in "\n".join(image.describe(dev.read()[: len(new)], fru_id))
+    finally:
+        dev.write_image(original)
+    assert dev.read() == original
+
+
+@pytest.mark.needs("fru-write", "stimulus")
+def test_eeprom_busy_is_waited_for_and_loses_no_byte(dut, board, stimulus):
+    at24 = [e for e in board.config.get("fru") or [] if e["device"] == "at24"]
+    devices = [d["name"] for d in board.sim.get("devices") or [] if d["model"] == "at24"]
+    if not at24 or not devices:
+        pytest.skip(f"not applicable: board {board.name!r} has no simulated EEPROM")
+    stimulus.set(devices[0], twr_ms=30)  # a slow part: every page write keeps it busy 30 ms
+    dev = FRUAccess(dut, at24[0]["id"])
+    original = dev.read()
+    new = bytearray(original)
+    new[-40:] = bytes(range(40))  # past the areas: free space, many pages
+    try:
+        report = dev.write_image(bytes(new))
+        assert report.verified and dev.read() == bytes(new)
+    finally:
+        dev.write_image(original)
+    assert dev.read() == original
+
+
+@pytest.mark.needs("fru-write", "stimulus")
+def test_write_protect_gives_80_and_changes_nothing(dut, board, stimulus):
+    devices = [d["name"] for d in board.sim.get("devices") or [] if d["model"] == "at24"]
+    at24 = [e for e in board.config.get("fru") or [] if e["device"] == "at24"]
+    if not at24 or not devices:
+        pytest.skip(f"not applicable: board {board.name!r} has no simulated EEPROM")
+    fru = at24[0]["id"]
+    before = FRUAccess(dut, fru).read()
+    stimulus.set(devices[0], wp=True)
+    with pytest.raises(CompletionCodeError) as e:
+        dut.call(NETFN_STORAGE, 0x12, bytes((fru, 0xF0, 0, 1, 2, 3)))
+    assert e.value.cc == 0x80
+    assert FRUAccess(dut, fru).read() == before
