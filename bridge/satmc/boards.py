@@ -20,6 +20,7 @@ import yaml
 
 from .errors import BoardFileError
 from .fru import board as fru_board
+from .sensor_board import sensors_config
 
 REPO = Path(__file__).resolve().parents[2]
 BOARDS_DIR = REPO / "boards"
@@ -396,4 +397,5 @@ def load_board(name_or_path: str | Path) -> Board:
         "scan_period_ms": _int(data, "scan_period_ms", where, 100, 60_000, default=1000),
     }
     config.update(fru_board.config(data, where))
+    config.update(sensors_config(data, where))
     return Board(name=name, path=path, data=data, config=config)

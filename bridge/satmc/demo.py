@@ -14,7 +14,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import twin
+from . import demo_sensors, twin
 from .cli.device import decode_device_id
 from .cli.stats import read_counters
 from .errors import SatmcError
@@ -76,6 +76,9 @@ def run(board: str) -> int:
                 rt = chip.counters["round_trips"] / n
                 print(f"  {n} x Get Device ID: {rt:.1f} USB round trips each (readback polls too)")
             twin.uninstall()
+            with connect(sim.url, address=sim.address) as sat:
+                section("Sensors, thresholds and events")
+                demo_sensors.run(sat, sim)
             section("Stopping")
         print("simulator and firmware stopped. Next: 'make sim' keeps one running for satmc.")
     return 0

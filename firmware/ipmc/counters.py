@@ -20,4 +20,10 @@ NAMES = (
     "expired",  # responses nobody collected within 5 s
     "serial_frames",  # Serial Basic Mode frames received
     "serial_dropped",  # Serial Basic Mode frames dropped: bad escape, too long, empty
+    "events_queued",  # events generated and queued for the event receiver
+    "events_sent",  # Platform Event requests sent (first tries)
+    "events_retried",  # Platform Event requests sent again (no answer within a try)
+    "events_acked",  # events the receiver answered with cc 00
+    "events_dropped",  # events lost: queue full, or no answer after all tries
+    "sensor_errors",  # sensor reads that failed (reading unavailable)
 )

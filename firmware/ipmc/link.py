@@ -348,8 +348,9 @@ class IPMBLink:
                 if dest == self._master_only:
                     self._master_only = -1
             else:
-                self._master_only = dest
-                self._master_only_at = time.ticks_ms()
+                if ob.kind[i] == KIND_RESPONSE:  # a requester that NACKs is master-only;
+                    self._master_only = dest  # an event receiver may just be absent
+                    self._master_only_at = time.ticks_ms()
                 ob.parked[i] = _PARKED_FAILED
                 ob.state[i] = QUEUED  # waits for readback (responses expire, counted)
 

@@ -67,6 +67,15 @@ def build(config):
     controller = machine.I2C(c["block"], freq=ipmb.get("freq", 100_000), **_pins(c))
     mc.link = IPMBLink(target, controller, mc.address, stats=mc.stats)
     fru.setup(mc, config)
+    if config.get("sensors"):  # a board without sensors does without their code
+        for name in ("sdr", "sensors", "events", "sdr_encode", "sensor_setup"):
+            gc.collect()  # each module's code gets the free heap in one piece
+            __import__("ipmc." + name)
+        from . import events, sensor_setup
+
+        events.setup(mc, config)
+        sensor_setup.setup(mc, config)
+        _unload("sensor_setup", "sdr_encode")
     return mc
 
 
@@ -79,6 +88,19 @@ async def _heartbeat(led):
     while True:
         pin.toggle()
         await asyncio.sleep_ms(500)
+
+
+def _unload(*names):
+    """Drop boot-only modules of the package, so the GC takes their code back."""
+    import sys
+
+    import ipmc
+
+    for name in names:
+        sys.modules.pop("ipmc." + name, None)
+        if hasattr(ipmc, name):
+            delattr(ipmc, name)
+    gc.collect()
 
 
 async def _supervise(mc, wdt):
@@ -95,6 +117,11 @@ async def _supervise(mc, wdt):
 
 async def serve(mc):
     mc.link.start(mc.handle_frame)
+    if mc.config.get("sensors"):
+        from . import events, sensors
+
+        events.start(mc)
+        sensors.start(mc)
     led = mc.config.get("leds", {}).get("heartbeat")
     if led:
         asyncio.create_task(_heartbeat(led))

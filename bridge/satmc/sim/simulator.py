@@ -26,6 +26,7 @@ from ..errors import SatmcError
 from ..fru import provision as fru_provision
 from ..vbus import devices
 from ..vbus.server import BusServer
+from . import board_io
 from .serial_line import SerialLine
 
 PORT_DIR = Path(__file__).resolve().parent / "port"
@@ -144,10 +145,12 @@ class Simulator:
         self.devices = {}
         for entry in self.board.sim.get("devices") or []:
             bus, addr, name, model = devices.create(entry)
-            self.server.buses[bus].attach(addr, model)
+            if addr is not None:
+                self.server.buses[bus].attach(addr, model)
             self.devices[name] = model
         fru_provision.program_sim_eeproms(self)
         self.server.handlers["device"] = self._on_device
+        board_io.install(self.server, self.devices)
         self.server.handlers["board_reset"] = self._on_board_reset
         self.server.handlers["firmware"] = lambda req: {
             "pid": self.proc.pid if self.proc else None,

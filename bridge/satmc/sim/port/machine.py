@@ -228,58 +228,9 @@ def enable_irq(state=True):
         _irq_lock.release()
 
 
-# --- Pin --------------------------------------------------------------------------------------
+# --- Pin, ADC (machine_pins.py) ------------------------------------------------------------
 
-
-class Pin:
-    IN = 0
-    OUT = 1
-    OPEN_DRAIN = 2
-    PULL_UP = 1
-    PULL_DOWN = 2
-    IRQ_FALLING = 4
-    IRQ_RISING = 8
-
-    _levels = {}  # pin id -> level, shared by every Pin object of that id
-
-    def __init__(self, id, mode=-1, pull=-1, *, value=None):
-        self.id = id if isinstance(id, int) else int(str(id).lstrip("GP"))
-        self._handler = None
-        self.init(mode, pull, value=value)
-
-    def init(self, mode=-1, pull=-1, *, value=None):
-        if mode != -1:
-            self.mode = mode
-        if pull != -1:
-            self.pull = pull
-            if self.id not in Pin._levels:
-                Pin._levels[self.id] = 1 if pull == Pin.PULL_UP else 0
-        if value is not None:
-            self.value(value)
-
-    def value(self, v=None):
-        if v is None:
-            return Pin._levels.get(self.id, 0)
-        Pin._levels[self.id] = 1 if v else 0
-
-    def __call__(self, v=None):
-        return self.value(v)
-
-    def on(self):
-        self.value(1)
-
-    def off(self):
-        self.value(0)
-
-    def toggle(self):
-        self.value(not self.value())
-
-    def irq(self, handler=None, trigger=IRQ_FALLING | IRQ_RISING, hard=False):
-        self._handler = (handler, trigger, hard)
-
-    def __repr__(self):
-        return "Pin(%d)" % self.id
-
+from machine_pins import ADC, Pin  # noqa: E402, F401  (needs the names above; re-exported)
 
 # --- I2C controller ----------------------------------------------------------------------------
 

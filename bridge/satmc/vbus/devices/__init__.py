@@ -6,7 +6,9 @@
 
 Each model is a module here with a class `Model(Target)` whose constructor takes the
 entry's remaining keys, and which offers `set(**physical_values)` (the stimulus API)
-and `state() -> dict`. Models do not answer general calls.
+and `state() -> dict`. Models do not answer general calls. An entry without `addr` is
+not on a bus: it drives pins (`pin_state(pin)`) or ADC inputs (`adc_u16(channel)`) that
+the `machine` emulation reads (see satmc.sim.board_io).
 """
 
 from __future__ import annotations
@@ -38,13 +40,13 @@ class DeviceModel(Target):
         return {k: getattr(self, k) for k in self.stimuli()}
 
 
-def create(entry: dict) -> tuple[str, int, str, DeviceModel]:
-    """(bus, addr7, name, model) for one board-file device entry."""
+def create(entry: dict) -> tuple[str, int | None, str, DeviceModel]:
+    """(bus, addr7, name, model) for one board-file device entry; addr7 None: not on a bus."""
     e = dict(entry)
     model = e.pop("model")
     bus = e.pop("bus", "board")
-    addr = e.pop("addr")
-    name = e.pop("name", f"{model}@{addr:#04x}")
+    addr = e.pop("addr", None)
+    name = e.pop("name", f"{model}@{addr:#04x}" if addr is not None else model)
     try:
         module = importlib.import_module(f"{__name__}.{model}")
     except ModuleNotFoundError:

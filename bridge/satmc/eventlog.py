@@ -1,0 +1,285 @@
+"""Platform events from satellites: received, answered, and kept in a SQLite log.
+
+    log = EventLog()                                  # $SATMC_EVENT_LOG or ~/.local/share/satmc
+    with EventReceiver(sat, log, on_event=print):     # answers Platform Event requests
+        ...                                           # events arrive on the router's thread
+    for ev in log.events(limit=20):
+        print(ev.describe())
+
+The receiver registers a raw handler for netFn 04 cmd 02 on the connection's
+python-ipmi MessageRouter, so each event is answered (the satellite stops retrying) and
+logged once: a retry carries the same rqSeq and data and is answered but not logged
+again. On a master-only connection (readback) it keeps polling the satellite.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+NETFN_SENSOR = 0x04
+CMD_PLATFORM_EVENT = 0x02
+DUPLICATE_WINDOW = 10.0  # seconds a (generator, seq, data) is remembered
+
+THRESHOLD_OFFSETS = (
+    "LNC going low",
+    "LNC going high",
+    "LC going low",
+    "LC going high",
+    "LNR going low",
+    "LNR going high",
+    "UNC going low",
+    "UNC going high",
+    "UC going low",
+    "UC going high",
+    "UNR going low",
+    "UNR going high",
+)
+PRESENCE_OFFSETS = ("present", "absent")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    time REAL NOT NULL,            -- seconds since the epoch, when received
+    generator INTEGER NOT NULL,    -- IPMB address of the satellite (rqSA)
+    sensor_type INTEGER NOT NULL,
+    sensor INTEGER NOT NULL,       -- sensor number
+    sensor_name TEXT,
+    event_type INTEGER NOT NULL,   -- event/reading type (01 threshold, 6F sensor specific)
+    direction TEXT NOT NULL,       -- assert | deassert
+    offset INTEGER NOT NULL,
+    reading INTEGER,               -- raw trigger reading (threshold events)
+    threshold INTEGER,             -- raw threshold (threshold events)
+    reading_value REAL,            -- converted with the sensor's SDR, when known
+    threshold_value REAL,
+    unit TEXT,
+    data BLOB NOT NULL             -- event data 1..3
+)
+"""
+
+
+@dataclass
+class Event:
+    time: float
+    generator: int
+    sensor_type: int
+    sensor: int
+    event_type: int
+    direction: str
+    offset: int
+    data: bytes
+    sensor_name: str | None = None
+    reading: int | None = None
+    threshold: int | None = None
+    reading_value: float | None = None
+    threshold_value: float | None = None
+    unit: str | None = None
+    id: int | None = None
+
+    @property
+    def what(self) -> str:
+        if self.event_type == 0x01 and self.offset < len(THRESHOLD_OFFSETS):
+            return THRESHOLD_OFFSETS[self.offset]
+        if self.sensor_type == 0x25 and self.offset < len(PRESENCE_OFFSETS):
+            return PRESENCE_OFFSETS[self.offset]
+        return f"offset {self.offset}"
+
+    def describe(self) -> str:
+        name = self.sensor_name or f"sensor {self.sensor}"
+        text = f"0x{self.generator:02x} {name}: {self.what} {self.direction}ed"
+        if self.reading_value is not None:
+            unit = f" {self.unit}" if self.unit else ""
+            text += (
+                f", reading {self.reading_value:g}{unit}"
+                f" (threshold {self.threshold_value:g}{unit})"
+            )
+        elif self.reading is not None:
+            text += f", raw reading 0x{self.reading:02x} (threshold 0x{self.threshold:02x})"
+        return text
+
+
+def parse_platform_event(
+    generator: int, data: bytes, records: dict | None = None, now: float | None = None
+) -> Event:
+    """An Event from Platform Event request data (EvMRev, type, number, dir|type, data 1..3)."""
+    if len(data) < 5:
+        raise ValueError("Platform Event request too short")
+    stype, number, dt = data[1], data[2], data[3]
+    ev_data = bytes(data[4:7])
+    ev = Event(
+        time=time.time() if now is None else now,
+        generator=generator,
+        sensor_type=stype,
+        sensor=number,
+        event_type=dt & 0x7F,
+        direction="deassert" if dt & 0x80 else "assert",
+        offset=ev_data[0] & 0x0F if ev_data else 0,
+        data=ev_data,
+    )
+    if ev.event_type == 0x01 and len(ev_data) == 3 and ev_data[0] & 0xF0 == 0x50:
+        ev.reading, ev.threshold = ev_data[1], ev_data[2]
+    rec = (records or {}).get((generator, number))
+    if rec is not None:
+        from .sensors import UNITS
+
+        ev.sensor_name = rec.device_id_string
+        if ev.reading is not None:
+            ev.reading_value = rec.convert_sensor_raw_to_value(ev.reading)
+            ev.threshold_value = rec.convert_sensor_raw_to_value(ev.threshold)
+            ev.unit = UNITS.get(rec.units_2)
+    return ev
+
+
+def default_path() -> Path:
+    p = os.environ.get("SATMC_EVENT_LOG")
+    if p:
+        return Path(p)
+    base = os.environ.get("XDG_DATA_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "share"
+    )
+    return Path(base) / "satmc" / "events.sqlite"
+
+
+_COLUMNS = (
+    "time",
+    "generator",
+    "sensor_type",
+    "sensor",
+    "sensor_name",
+    "event_type",
+    "direction",
+    "offset",
+    "reading",
+    "threshold",
+    "reading_value",
+    "threshold_value",
+    "unit",
+    "data",
+)
+
+
+class EventLog:
+    """The persistent event log (one SQLite file; safe to use from several threads)."""
+
+    def __init__(self, path: str | Path | None = None):
+        self.path = Path(path) if path is not None else default_path()
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(self.path), check_same_thread=False)
+        self._lock = threading.Lock()
+        with self._lock, self._db:
+            self._db.execute(SCHEMA)
+
+    def add(self, ev: Event) -> int:
+        with self._lock, self._db:
+            cur = self._db.execute(
+                f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES "
+                f"({', '.join('?' for _ in _COLUMNS)})",
+                tuple(getattr(ev, c) for c in _COLUMNS),
+            )
+            ev.id = cur.lastrowid
+        return ev.id
+
+    def events(self, limit: int | None = None, since_id: int = 0) -> list[Event]:
+        q = f"SELECT id, {', '.join(_COLUMNS)} FROM events WHERE id > ? ORDER BY id"
+        args: tuple = (since_id,)
+        if limit:
+            q = (
+                f"SELECT * FROM (SELECT id, {', '.join(_COLUMNS)} FROM events WHERE id > ? "
+                "ORDER BY id DESC LIMIT ?) ORDER BY id"
+            )
+            args = (since_id, limit)
+        with self._lock:
+            rows = self._db.execute(q, args).fetchall()
+        out = []
+        for row in rows:
+            ev = Event(**dict(zip(("id",) + _COLUMNS, row, strict=True)))
+            ev.data = bytes(ev.data)
+            out.append(ev)
+        return out
+
+    def clear(self) -> int:
+        with self._lock, self._db:
+            return self._db.execute("DELETE FROM events").rowcount
+
+    def close(self) -> None:
+        self._db.close()
+
+
+class EventReceiver:
+    """Answers and logs the Platform Events a satellite sends on one connection."""
+
+    def __init__(
+        self, sat, log: EventLog | None = None, records: dict | None = None, on_event=None
+    ):
+        self.sat = sat
+        self.log = log
+        self.records = records if records is not None else {}
+        self.on_event = on_event
+        self.received: list[Event] = []
+        self.duplicates = 0
+        self._seen: dict[tuple, float] = {}
+        self._lock = threading.Lock()
+
+    def add_records(self, records) -> None:
+        """Sensor SDRs (python-ipmi records) to name events and convert their readings."""
+        for r in records:
+            if hasattr(r, "convert_sensor_raw_to_value"):
+                self.records[(r.owner_id, r.number)] = r
+
+    def start(self) -> EventReceiver:
+        intf = self.sat.interface
+        intf.router.register_raw_handler(NETFN_SENSOR, CMD_PLATFORM_EVENT, self._handle)
+        poller = getattr(intf, "poller", None)
+        if poller is not None:
+            poller.follow(self.sat.address >> 1)
+        return self
+
+    def stop(self) -> None:
+        intf = self.sat.interface
+        intf.router.unregister_handler(NETFN_SENSOR, CMD_PLATFORM_EVENT)
+        poller = getattr(intf, "poller", None)
+        if poller is not None:
+            poller.unfollow(self.sat.address >> 1)
+
+    def __enter__(self) -> EventReceiver:
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _handle(self, interface, header, data: bytes) -> bytes:
+        now = time.monotonic()
+        key = (header.rq_sa, header.rq_seq, bytes(data))
+        with self._lock:
+            for k in [k for k, t in self._seen.items() if now - t > DUPLICATE_WINDOW]:
+                del self._seen[k]
+            if key in self._seen:
+                self.duplicates += 1
+                return b"\x00"
+            self._seen[key] = now
+        try:
+            ev = parse_platform_event(header.rq_sa, data, self.records)
+        except ValueError:
+            return b"\xc7"  # request data length invalid
+        if self.log is not None:
+            self.log.add(ev)
+        with self._lock:
+            self.received.append(ev)
+        if self.on_event is not None:
+            self.on_event(ev)
+        return b"\x00"
+
+    def wait_for(self, count: int, timeout: float) -> list[Event]:
+        """Block until `count` events arrived (or timeout); the events so far."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                if len(self.received) >= count:
+                    break
+            time.sleep(0.02)
+        with self._lock:
+            return list(self.received)

@@ -1,0 +1,24 @@
+"""The RP2040's internal temperature sensor (ADC channel 4): 0.706 V at 27 C, -1.721 mV/C.
+
+    - {name: mcu, model: rp2temp, temperature: 35.0}
+
+Stimulus: temperature (C).
+"""
+
+from __future__ import annotations
+
+from . import DeviceModel
+from .adc import u16
+
+
+class Model(DeviceModel):
+    def __init__(self, temperature: float = 27.0):
+        self.temperature = float(temperature)
+
+    def stimuli(self) -> tuple[str, ...]:
+        return ("temperature",)
+
+    def adc_u16(self, channel: int) -> int | None:
+        if channel != 4:
+            return None
+        return u16(0.706 - (self.temperature - 27) * 0.001721)

@@ -1,0 +1,87 @@
+"""Sensor conformance: device SDRs, readings, thresholds, hysteresis, event receiver, events."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from satmc.eventlog import EventReceiver
+from satmc.sensors import SensorClient
+
+NETFN_SENSOR = 0x04
+
+
+@pytest.fixture
+def client(dut, board, tmp_path_factory):
+    if not board.config.get("sensors"):
+        pytest.skip(f"not applicable: board {board.name!r} declares no sensors")
+    return SensorClient(dut, cache_dir=tmp_path_factory.mktemp("sdr-cache"))
+
+
+def test_device_id_announces_device_sdrs(dut, client):
+    d = dut.call(0x06, 0x01)
+    assert d[1] & 0x80 and d[5] & 0x01 and not d[5] & 0x02  # ipmitool reads device SDRs
+
+
+def test_every_sensor_reads_and_matches_its_sdr(dut, board, client):
+    records = client.sensor_records()
+    assert sorted(r.number for r in records) == sorted(
+        s["number"] for s in board.config["sensors"]
+    )
+    for rec in records:
+        cc, d = dut.raw(NETFN_SENSOR, 0x2D, bytes((rec.number,)))
+        assert cc == 0 and len(d) >= 3, rec.device_id_string
+        if rec.event_reading_type_code != 0x01:
+            continue
+        t = dut.call(NETFN_SENSOR, 0x27, bytes((rec.number,)))
+        assert t[0] == rec.data[18]  # readable mask = SDR byte 19
+        by_bit = ("lnc", "lcr", "lnr", "unc", "ucr", "unr")
+        for i, key in enumerate(by_bit):
+            if t[0] >> i & 1:
+                assert t[1 + i] == rec.threshold[key], (rec.device_id_string, key)
+        h = dut.call(NETFN_SENSOR, 0x25, bytes((rec.number, 0xFF)))
+        assert tuple(h) == (rec.hysteresis["positive_going"], rec.hysteresis["negative_going"])
+
+
+def test_absent_sensor_and_bad_lengths(dut, client):
+    used = {r.number for r in client.sensor_records()}
+    absent = next(n for n in range(1, 255) if n not in used)
+    assert dut.raw(NETFN_SENSOR, 0x2D, bytes((absent,)))[0] == 0xCB
+    assert dut.raw(NETFN_SENSOR, 0x2D, b"")[0] == 0xC7
+
+
+def test_event_receiver_round_trip(dut, client):
+    try:
+        dut.call(NETFN_SENSOR, 0x00, b"\xff\x00")
+        assert dut.call(NETFN_SENSOR, 0x01) == b"\xff\x00"
+    finally:
+        dut.call(NETFN_SENSOR, 0x00, b"\x20\x00")
+    assert dut.call(NETFN_SENSOR, 0x01) == b"\x20\x00"
+
+
+@pytest.mark.needs("stimulus")
+def test_crossing_an_upper_threshold_raises_its_event(dut, board, client, stimulus):
+    """An LM75-class sensor driven by its device model across its lowest upper threshold."""
+    chips = {
+        (s["source"].get("addr")): s
+        for s in board.config["sensors"]
+        if s["source"]["chip"] == "lm75" and s.get("readable", 0) & 0x38
+    }
+    models = [d for d in board.sim.get("devices") or [] if d.get("model") == "lm75"]
+    pair = next(((m, chips[m["addr"]]) for m in models if m.get("addr") in chips), None)
+    if pair is None:
+        pytest.skip(f"not applicable: board {board.name!r} has no simulated LM75 sensor")
+    model, sensor = pair
+    rec = client.find(sensor["name"])
+    upper = next(i for i in (3, 4, 5) if sensor["readable"] >> i & 1)
+    limit = rec.convert_sensor_raw_to_value(sensor["thresholds"][upper])
+    with EventReceiver(dut) as rx:
+        stimulus.set(model["name"], temperature=limit + 2)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            hits = [e for e in rx.received if e.sensor == sensor["number"]]
+            if hits:
+                break
+            time.sleep(0.05)
+    assert hits and hits[0].direction == "assert" and hits[0].offset == 2 * upper + 1
