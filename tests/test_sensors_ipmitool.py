@@ -1,8 +1,9 @@
 """Stock ipmitool reads the satellite's device SDRs and sensors (serial basic mode).
 
 ipmitool decodes SDRs and converts readings on its own, so it cross-checks the
-firmware's encoder independently of python-ipmi. `-m 0x72` makes ipmitool's own
-address the satellite's, so the sensors' owner (0x72) is read without bridging.
+firmware's encoder independently of python-ipmi. Run as a user would, with no other
+options: the sensors' owner (0x72) is not ipmitool's own address (0x20), so ipmitool
+reads them through Send Message, which the satellite answers for itself.
 """
 
 from __future__ import annotations
@@ -37,8 +38,6 @@ def ipmitool(sim):
                 "serial-basic",
                 "-D",
                 f"{sim.serial.pty_path}:115200",
-                "-m",
-                "0x72",
                 *args,
             ],
             capture_output=True,
@@ -86,3 +85,65 @@ def test_threshold_set_by_ipmitool_moves_the_sensor_status(ipmitool, sim):
         ipmitool("sensor", "thresh", "Board Temp", "unc", "60")
     out = ipmitool("sensor", "get", "Board Temp")
     assert "Positive Hysteresis   : 2.000" in out and "Upper Non-Critical    : 60.000" in out
+
+
+UNITS = {"C": "degrees C", "V": "Volts", "A": "Amps", "RPM": "RPM"}
+SIMULATED = {  # the physical values boards/sim.yaml gives its device models
+    "Board Temp": 25.0,
+    "12V": 12.0,
+    "12V Current": 1.5,
+    "Fan 1": 6000,
+    "MCU Temp": 35.0,
+    "3V3": 3.3,
+}
+
+
+def test_sdr_list_shows_every_sensor_with_its_unit_and_reading(ipmitool):
+    rows = _rows(ipmitool("sdr", "list"))
+    sensors = BOARD.data["sensors"]
+    assert list(rows) == [s["name"] for s in sensors]
+    for s in sensors:
+        value, status = rows[s["name"]]
+        assert status == "ok", s["name"]
+        if s["type"] == "presence":
+            continue
+        number, unit = value.rsplit(" ", 1) if s["unit"] == "RPM" else value.split(" ", 1)
+        assert unit == UNITS[s["unit"]], s["name"]
+        assert abs(float(number) - SIMULATED[s["name"]]) <= s["resolution"], s["name"]
+
+
+def test_sdr_elist_gives_sensor_numbers_and_states(ipmitool):
+    rows = _rows(ipmitool("sdr", "elist"))
+    for s in BOARD.data["sensors"]:
+        number, status, entity, reading = rows[s["name"]]
+        assert number == f"{s['number']:02x}h" and status == "ok" and entity.count(".") == 1
+    assert rows["Module Present"][3] == "Present"
+
+
+def test_sensor_get_shows_the_board_file_thresholds_and_hysteresis(ipmitool):
+    names = {
+        "lnr": "Lower Non-Recoverable",
+        "lc": "Lower Critical",
+        "lnc": "Lower Non-Critical",
+        "unc": "Upper Non-Critical",
+        "uc": "Upper Critical",
+        "unr": "Upper Non-Recoverable",
+    }
+    for s in BOARD.data["sensors"]:
+        if s["type"] == "presence":
+            continue
+        out = ipmitool("sensor", "get", s["name"])
+        got = {
+            k.strip(): v.strip()
+            for k, v in (line.split(":", 1) for line in out.splitlines() if ":" in line)
+        }
+        assert got["Sensor ID"].startswith(f"{s['name']} (0x{s['number']:x})")
+        for key, label in names.items():
+            if key in s["thresholds"]:
+                assert abs(float(got[label]) - s["thresholds"][key]) <= s["resolution"]
+            else:
+                assert got[label] == "na", (s["name"], label)
+        pos, neg = s["hysteresis"]
+        for value, label in ((pos, "Positive Hysteresis"), (neg, "Negative Hysteresis")):
+            if value:
+                assert abs(float(got[label]) - value) <= s["resolution"], (s["name"], label)

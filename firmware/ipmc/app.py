@@ -6,13 +6,19 @@ Importing this module registers the handlers.
 from micropython import const
 
 from . import counters
-from .dispatch import CC_OUT_OF_RANGE, NETFN_APP, command
+from .dispatch import CC_CANNOT_RETURN, CC_INVALID_DATA, CC_OUT_OF_RANGE, NETFN_APP, command
+from .ipmb import MIN_REQUEST, Request, Response
 
 _NETFN_OEM = const(0x30)
 _STATS_PER_PAGE = const(11)  # 11 x u16 fit one response with the page header
 
 _SELF_TEST_OK = const(0x55)
 _SELF_TEST_ERROR = const(0x57)
+_CMD_SEND_MESSAGE = const(0x34)
+_CC_DESTINATION_UNAVAILABLE = const(0xD3)
+_INNER_MAX = const(23)  # an encapsulated response must fit the outer one's data
+
+_inner = []  # [Request, Response] for Send Message, made at its first use
 
 
 @command(NETFN_APP, 0x01)
@@ -99,3 +105,33 @@ def get_heap_info(mc, rq, rs):
     _u32(d, 8, mc.hot_alloc)
     _u32(d, 12, mc.hot_frames)
     return rs.ok(16)
+
+
+@command(NETFN_APP, _CMD_SEND_MESSAGE, 1 + MIN_REQUEST, 25)
+def send_message(mc, rq, rs):
+    """Send Message (channel, IPMB request), for a request addressed to us: what ipmitool
+    sends to read a sensor whose owner is not its own address. The response carries the
+    inner response frame (encapsulated). Other destinations: D3 (no bridging here)."""
+    if not _inner:
+        _inner.append(Request())
+        _inner.append(Response())
+    inner, inner_rs = _inner
+    n = rq.data_len - 1
+    b = inner.buf
+    d = rq.data
+    for i in range(n):
+        b[i] = d[1 + i]
+    inner.length = n
+    if not inner.valid():
+        return rs.fail(CC_INVALID_DATA)
+    if inner.rs_sa != mc.address:
+        return rs.fail(_CC_DESTINATION_UNAVAILABLE)
+    if inner.netfn == NETFN_APP and inner.cmd == _CMD_SEND_MESSAGE:
+        return rs.fail(CC_INVALID_DATA)  # no nesting
+    m = mc.answer(inner, inner_rs)
+    if m > _INNER_MAX:
+        return rs.fail(CC_CANNOT_RETURN)
+    src = inner_rs.buf
+    for i in range(m):
+        rs.data[i] = src[i]
+    return rs.ok(m)

@@ -61,8 +61,8 @@ class MC:
         if n:
             self.queue_frame(self.response.buf, n)
 
-    def answer(self, rq):
-        """Validate and dispatch rq; the length of the response in self.response, or 0.
+    def answer(self, rq, rs=None):
+        """Validate and dispatch rq; the length of the response in rs (self.response), or 0.
 
         Invalid frames and stray responses are dropped (counted); responses to our own
         requests go to response_hook. Allocates nothing for the commands on hot paths.
@@ -80,7 +80,8 @@ class MC:
             return 0
         self.stats["requests"] += 1
         before = gc.mem_alloc()
-        rs = self.response
+        if rs is None:
+            rs = self.response
         n = rs.build(rq, dispatch(self, rq, rs))
         grew = gc.mem_alloc() - before
         if grew > 0 and self.hot_alloc < 0x3FFFFFFF - grew:

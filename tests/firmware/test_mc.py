@@ -96,3 +96,25 @@ def test_get_device_id_allocates_nothing():
     finally:
         micropython.heap_unlock()
     assert mc.stats["requests"] == 6
+
+
+def _send_message(mc, inner):
+    _send(mc, frame(0x20, 0x06, 0x34, b"\x40" + inner, rq_sa=0x81))
+    (rsp,) = _responses(mc)
+    return rsp[6], rsp[7:-1]
+
+
+def test_send_message_to_ourselves_answers_encapsulated():
+    mc = _mc()
+    cc, data = _send_message(mc, frame(0x72, 0x06, 0x04, rq_sa=0x20, seq=9))
+    assert cc == 0
+    assert data[0] == 0x20 and data[3] == 0x72 and data[4] >> 2 == 9 and data[5] == 0x04
+    assert data[6:9] == b"\x00\x55\x00" and sum(data[3:]) & 0xFF == 0
+
+
+def test_send_message_elsewhere_or_nested_or_broken_is_refused():
+    mc = _mc()
+    assert _send_message(mc, frame(0x74, 0x06, 0x04))[0] == 0xD3  # no bridging onto IPMB
+    nested = frame(0x72, 0x06, 0x34, b"\x40" + frame(0x72, 0x06, 0x01))
+    assert _send_message(mc, nested)[0] == 0xCC
+    assert _send_message(mc, frame(0x72, 0x06, 0x04)[:-1] + b"\x00")[0] == 0xCC
