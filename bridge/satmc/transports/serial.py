@@ -110,6 +110,10 @@ class SerialInterface(IpmbInterface):
             self._pending.extend(self._decoder.feed(data))
         return self._pending.pop(0) if self._pending else None
 
+    def _wakeup_receiver(self) -> None:
+        if self.port is not None and hasattr(self.port, "cancel_read"):
+            self.port.cancel_read()  # close at once instead of after the read timeout
+
     def close(self) -> None:
         self._stop_receiver()
         if self.port is not None:
