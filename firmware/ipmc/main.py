@@ -76,6 +76,10 @@ def build(config):
         events.setup(mc, config)
         sensor_setup.setup(mc, config)
         _unload("sensor_setup", "sdr_encode")
+    # Sensors and FRU devices are objects now; their board-file text can go.
+    mc.has_sensors = bool(config.pop("sensors", None))
+    config.pop("fru", None)
+    gc.collect()
     return mc
 
 
@@ -117,7 +121,7 @@ async def _supervise(mc, wdt):
 
 async def serve(mc):
     mc.link.start(mc.handle_frame)
-    if mc.config.get("sensors"):
+    if mc.has_sensors:
         from . import events, sensors
 
         events.start(mc)

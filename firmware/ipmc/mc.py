@@ -43,6 +43,7 @@ class MC:
         self.aux_revision = bytes(dev.get("aux_firmware_revision", (0, 0, 0, 0)))
         self.firmware = tuple(int(x) for x in config["firmware_version"].split("."))
         self.support = 0
+        self.has_sensors = False
         self.provides_sdrs = False
         self.self_test_bits = 0  # 57h byte: [5] FRU inaccessible, [2] FRU internal use corrupt...
         self.self_test_detail = 0
