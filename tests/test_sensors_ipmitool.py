@@ -83,6 +83,10 @@ def test_threshold_set_by_ipmitool_moves_the_sensor_status(ipmitool, sim):
         assert rows["Board Temp"][2] == "nc" and float(rows["Board Temp"][6]) == 20.0
     finally:
         ipmitool("sensor", "thresh", "Board Temp", "unc", "60")
+        deadline = time.monotonic() + 5  # the next scan deasserts: leave the sensor ok
+        while _rows(ipmitool("sdr", "list"))["Board Temp"][1] != "ok":
+            assert time.monotonic() < deadline, "Board Temp stayed out of ok"
+            time.sleep(0.1)
     out = ipmitool("sensor", "get", "Board Temp")
     assert "Positive Hysteresis   : 2.000" in out and "Upper Non-Critical    : 60.000" in out
 

@@ -220,6 +220,17 @@ def _sensor(mc, rq):
     return mc.sensors.find(rq.data[0])
 
 
+def _threshold_sensor(mc, rq, rs):
+    """The threshold sensor rq names, or None with rs failed (CB absent, CD discrete)."""
+    s = mc.sensors.find(rq.data[0])
+    if s is None:
+        rs.fail(CC_NOT_PRESENT)
+    elif not s.threshold:
+        rs.fail(CC_ILLEGAL_FOR_TYPE)
+        s = None
+    return s
+
+
 @command(NETFN_SENSOR, 0x2D, 1)
 def get_sensor_reading(mc, rq, rs):
     s = _sensor(mc, rq)
@@ -246,11 +257,9 @@ def get_sensor_reading(mc, rq, rs):
 
 @command(NETFN_SENSOR, 0x27, 1)
 def get_sensor_thresholds(mc, rq, rs):
-    s = _sensor(mc, rq)
+    s = _threshold_sensor(mc, rq, rs)
     if s is None:
-        return rs.fail(CC_NOT_PRESENT)
-    if not s.threshold:
-        return rs.fail(CC_ILLEGAL_FOR_TYPE)
+        return 0
     d = rs.data
     d[0] = s.active
     for i in range(6):
@@ -260,11 +269,9 @@ def get_sensor_thresholds(mc, rq, rs):
 
 @command(NETFN_SENSOR, 0x26, 8)
 def set_sensor_thresholds(mc, rq, rs):
-    s = _sensor(mc, rq)
+    s = _threshold_sensor(mc, rq, rs)
     if s is None:
-        return rs.fail(CC_NOT_PRESENT)
-    if not s.threshold:
-        return rs.fail(CC_ILLEGAL_FOR_TYPE)
+        return 0
     q = rq.data
     mask = q[1]
     if mask & ~s.settable & _ALL_THRESHOLDS or mask & 0xC0:
@@ -279,11 +286,9 @@ def set_sensor_thresholds(mc, rq, rs):
 
 @command(NETFN_SENSOR, 0x25, 2)
 def get_sensor_hysteresis(mc, rq, rs):
-    s = _sensor(mc, rq)
+    s = _threshold_sensor(mc, rq, rs)
     if s is None:
-        return rs.fail(CC_NOT_PRESENT)
-    if not s.threshold:
-        return rs.fail(CC_ILLEGAL_FOR_TYPE)
+        return 0
     rs.data[0] = s.hyst_pos
     rs.data[1] = s.hyst_neg
     return rs.ok(2)
@@ -291,11 +296,9 @@ def get_sensor_hysteresis(mc, rq, rs):
 
 @command(NETFN_SENSOR, 0x24, 4)
 def set_sensor_hysteresis(mc, rq, rs):
-    s = _sensor(mc, rq)
+    s = _threshold_sensor(mc, rq, rs)
     if s is None:
-        return rs.fail(CC_NOT_PRESENT)
-    if not s.threshold:
-        return rs.fail(CC_ILLEGAL_FOR_TYPE)
+        return 0
     s.hyst_pos = rq.data[2]
     s.hyst_neg = rq.data[3]
     s.sync_record()
@@ -388,11 +391,9 @@ def get_sensor_event_status(mc, rq, rs):
 
 @command(NETFN_SENSOR, 0x23, 2)
 def get_sensor_reading_factors(mc, rq, rs):
-    s = _sensor(mc, rq)
+    s = _threshold_sensor(mc, rq, rs)
     if s is None:
-        return rs.fail(CC_NOT_PRESENT)
-    if not s.threshold:
-        return rs.fail(CC_ILLEGAL_FOR_TYPE)
+        return 0
     d = rs.data
     d[0] = 0xFF  # linear: the same factors hold for every reading
     rec = s.record

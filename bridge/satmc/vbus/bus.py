@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import threading
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
 
@@ -27,22 +28,22 @@ from ..sim.port import vbus_wire as w
 from .faults import Faults
 
 
-class Target:
+class Target(ABC):
     """What a bus target implements (device models in-process, remote proxies)."""
 
+    @abstractmethod
     def addressed(self, addr7: int, read: bool) -> bool:
         """START + address matched: ACK (True) or NACK."""
-        raise NotImplementedError
 
+    @abstractmethod
     def written(self, data: bytes) -> int:
         """Bytes written by the controller: how many were ACKed (stops at a NACK)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def read(self, n: int, last_nack: bool) -> bytes:
         """Bytes read by the controller; exactly n."""
-        raise NotImplementedError
 
-    def ended(self) -> None:
+    def ended(self) -> None:  # noqa: B027 - most targets need no notice of the end
         """STOP, or a repeated START ends this target's part of the transaction."""
 
 

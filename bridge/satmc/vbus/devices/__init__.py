@@ -4,11 +4,12 @@
       devices:
         - {name: temp0, model: lm75, bus: board, addr: 0x48, temperature: 25.0}
 
-Each model is a module here with a class `Model(Target)` whose constructor takes the
-entry's remaining keys, and which offers `set(**physical_values)` (the stimulus API)
-and `state() -> dict`. Models do not answer general calls. An entry without `addr` is
-not on a bus: it drives pins (`pin_state(pin)`) or ADC inputs (`adc_u16(channel)`) that
-the `machine` emulation reads (see satmc.sim.board_io).
+Each model is a module here with a class `Model(DeviceModel)` whose constructor takes
+the entry's remaining keys, and which offers `set(**physical_values)` (the stimulus
+API) and `state() -> dict`. A chip on a bus is also a bus `Target` (BusDevice); bus
+devices do not answer general calls. An entry without `addr` is not on a bus: it
+drives pins (`pin_state(pin)`) or ADC inputs (`adc_u16(channel)`) that the `machine`
+emulation reads (see satmc.sim.board_io).
 """
 
 from __future__ import annotations
@@ -18,10 +19,8 @@ import importlib
 from ..bus import Target
 
 
-class DeviceModel(Target):
-    """Base of device models: register-level behaviour plus a stimulus API."""
-
-    general_call = False
+class DeviceModel:
+    """Base of device models: physical values behind a stimulus API."""
 
     def set(self, **values) -> None:
         """Change physical values (temperature, voltage, ...); unknown names raise."""
@@ -38,6 +37,12 @@ class DeviceModel(Target):
 
     def state(self) -> dict:
         return {k: getattr(self, k) for k in self.stimuli()}
+
+
+class BusDevice(DeviceModel, Target):
+    """A device model that is a chip on a virtual bus (register-level behaviour)."""
+
+    general_call = False
 
 
 def create(entry: dict) -> tuple[str, int | None, str, DeviceModel]:

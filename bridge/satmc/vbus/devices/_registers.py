@@ -12,10 +12,12 @@ as a chip without power or with a broken solder joint does.
 
 from __future__ import annotations
 
-from . import DeviceModel
+from abc import abstractmethod
+
+from . import BusDevice
 
 
-class RegisterChip(DeviceModel):
+class RegisterChip(BusDevice):
     widths: dict[int, int] = {}
 
     def __init__(self):
@@ -25,8 +27,9 @@ class RegisterChip(DeviceModel):
         self._out = b""
         self._pos = 0
 
+    @abstractmethod
     def get(self, reg: int) -> int:
-        raise NotImplementedError
+        """A register's value as the chip would return it now."""
 
     def put(self, reg: int, value: int) -> None:
         """A register write; read-only registers ignore it."""

@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import DeviceModel
+from . import BusDevice
 
 # part -> (memory bytes, page bytes)
 PARTS = {
@@ -46,7 +46,7 @@ def addrsize(size: int) -> int:
     return 8 if size <= 256 else 16
 
 
-class Model(DeviceModel):
+class Model(BusDevice):
     def __init__(
         self, part: str = "at24c02", twr_ms: float = 5.0, wp: bool = False, file: str | None = None
     ):
