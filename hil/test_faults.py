@@ -85,3 +85,24 @@ def test_responses_nobody_collects_expire_with_a_counter(dut, faults):
     faults.clear()
     time.sleep(5.5)
     assert read_counters(dut)["expired"] == before + 1
+
+
+@pytest.mark.needs("stimulus")
+def test_absent_event_receiver_costs_retries_then_a_counted_drop(dut, board, stimulus):
+    models = [d for d in board.sim.get("devices") or [] if d.get("model") == "lm75"]
+    if not models or not board.config.get("sensors"):
+        pytest.skip(f"not applicable: board {board.name!r} has no simulated LM75 sensor")
+    before = read_counters(dut)
+    dut.call(0x04, 0x00, b"\x30\x00")  # a receiver address nobody answers at
+    try:
+        stimulus.set(models[0]["name"], temperature=100.0)  # past every upper threshold
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            now = read_counters(dut)
+            if now["events_dropped"] > before["events_dropped"]:
+                break
+            time.sleep(0.2)
+    finally:
+        dut.call(0x04, 0x00, b"\x20\x00")
+    assert now["events_retried"] > before["events_retried"]
+    assert now["events_dropped"] > before["events_dropped"], "an event vanished without a count"

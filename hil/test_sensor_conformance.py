@@ -79,9 +79,60 @@ def test_crossing_an_upper_threshold_raises_its_event(dut, board, client, stimul
     with EventReceiver(dut) as rx:
         stimulus.set(model["name"], temperature=limit + 2)
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            hits = [e for e in rx.received if e.sensor == sensor["number"]]
+        while time.monotonic() < deadline:  # events of earlier tests may still arrive
+            hits = [
+                e
+                for e in rx.received
+                if e.sensor == sensor["number"]
+                and e.direction == "assert"
+                and e.offset == 2 * upper + 1
+            ]
             if hits:
                 break
             time.sleep(0.05)
-    assert hits and hits[0].direction == "assert" and hits[0].offset == 2 * upper + 1
+    assert hits, f"no assertion of offset {2 * upper + 1}: {rx.received}"
+
+
+def test_sdrs_parse_and_are_consistent(dut, board, client):
+    from pyipmi.sdr import (
+        SdrFruDeviceLocator,
+        SdrFullSensorRecord,
+        SdrManagementControllerDeviceLocator,
+        SdrUnknownSensorRecord,
+    )
+
+    records = client.records()  # python-ipmi's decoding of every record
+    assert not [r for r in records if isinstance(r, SdrUnknownSensorRecord)]
+    numbers = [r.number for r in records if isinstance(r, SdrFullSensorRecord)]
+    assert len(numbers) == len(set(numbers)), f"sensor numbers repeat: {numbers}"
+    (mc,) = [r for r in records if isinstance(r, SdrManagementControllerDeviceLocator)]
+    assert mc.device_slave_address == dut.address >> 1  # the locator names this controller
+    frus = sorted(r.fru_device_id for r in records if isinstance(r, SdrFruDeviceLocator))
+    assert frus == sorted(e["id"] for e in board.config.get("fru") or [])
+
+
+def test_thresholds_and_hysteresis_round_trip_and_are_restored(dut, client):
+    rec = next(
+        (r for r in client.sensor_records() if r.event_reading_type_code == 0x01 and r.data[19]),
+        None,
+    )
+    if rec is None:
+        pytest.skip("not applicable: no sensor with settable thresholds")
+    n = rec.number
+    settable = rec.data[19]  # SDR byte 20
+    before = dut.call(NETFN_SENSOR, 0x27, bytes((n,)))
+    hyst = dut.call(NETFN_SENSOR, 0x25, bytes((n, 0xFF)))
+    changed = bytes(v - 1 if settable >> i & 1 and v else v for i, v in enumerate(before[1:7]))
+    try:
+        dut.call(NETFN_SENSOR, 0x26, bytes((n, settable)) + changed)
+        after = dut.call(NETFN_SENSOR, 0x27, bytes((n,)))
+        for i in range(6):
+            if settable >> i & 1:
+                assert after[1 + i] == changed[i], f"threshold bit {i} not set"
+        dut.call(NETFN_SENSOR, 0x24, bytes((n, 0xFF, hyst[0] + 1, hyst[1] + 1)))
+        assert dut.call(NETFN_SENSOR, 0x25, bytes((n, 0xFF))) == bytes((hyst[0] + 1, hyst[1] + 1))
+    finally:
+        dut.call(NETFN_SENSOR, 0x26, bytes((n, settable)) + bytes(before[1:7]))
+        dut.call(NETFN_SENSOR, 0x24, bytes((n, 0xFF)) + hyst)
+    assert dut.call(NETFN_SENSOR, 0x27, bytes((n,))) == before
+    assert dut.call(NETFN_SENSOR, 0x25, bytes((n, 0xFF))) == hyst
