@@ -6,14 +6,10 @@ the device models (bridge/satmc/vbus/devices: gpio, adc, rp2temp, fan) set them.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import textwrap
-
 import pytest
+from emulation import run_mpy
 
 from satmc.sim import board_io
-from satmc.sim.simulator import PORT_DIR, micropython_exe
 from satmc.vbus import devices
 from satmc.vbus.devices.adc import u16
 from satmc.vbus.server import BusServer
@@ -34,23 +30,6 @@ def board(tmp_path):
     board_io.install(server, models)
     yield server, models
     server.close()
-
-
-def run_mpy(server, program: str) -> str:
-    env = dict(
-        os.environ,
-        MICROPYPATH=f"{PORT_DIR}:.frozen",
-        SATMC_VBUS=server.path,
-        SATMC_WIRING="ipmb=0,1,2,3;board=4,5",
-    )
-    r = subprocess.run(
-        [micropython_exe(), "-c", textwrap.dedent(program)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=20,
-    )
-    return r.stdout + r.stderr
 
 
 def test_input_pins_read_the_driven_level_or_their_pull(board):

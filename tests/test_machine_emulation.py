@@ -6,13 +6,9 @@ blocks wired together, as on an RP2040 satellite) and prints what it saw.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import textwrap
-
 import pytest
+from emulation import run_mpy
 
-from satmc.sim.simulator import PORT_DIR, micropython_exe
 from satmc.vbus.server import BusServer
 
 
@@ -21,23 +17,6 @@ def bus(tmp_path):
     server = BusServer(str(tmp_path / "bus.sock"), buses=["ipmb", "board"]).start()
     yield server
     server.close()
-
-
-def run_mpy(bus, program: str, timeout: float = 20) -> str:
-    env = dict(os.environ)
-    env.update(
-        MICROPYPATH=f"{PORT_DIR}:.frozen",
-        SATMC_VBUS=bus.path,
-        SATMC_WIRING="ipmb=0,1,2,3;board=4,5",
-    )
-    r = subprocess.run(
-        [micropython_exe(), "-c", textwrap.dedent(program)],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-    )
-    return r.stdout + r.stderr
 
 
 def test_hard_handler_that_allocates_fails_as_on_the_board(bus):

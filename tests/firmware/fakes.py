@@ -128,3 +128,19 @@ def frame(rs_sa, netfn, cmd, data=b"", rq_sa=0x20, seq=1, rs_lun=0, rq_lun=0):
     h = bytes((rs_sa, netfn << 2 | rs_lun))
     b = bytes((rq_sa, seq << 2 | rq_lun, cmd)) + bytes(data)
     return h + bytes((-sum(h) & 0xFF,)) + b + bytes((-sum(b) & 0xFF,))
+
+
+def ask(mc, netfn, cmd, data=b""):
+    """One request through mc.handle_frame; (completion code, response data)."""
+    from ipmc.ipmb import Request
+
+    raw = frame(0x72, netfn, cmd, data)
+    rq = Request()
+    rq.buf[: len(raw)] = raw
+    rq.length = len(raw)
+    mc.handle_frame(rq)
+    ob = mc.link.outbox
+    i = ob.oldest()
+    rsp = bytes(ob.bufs[i][: ob.lens[i]])
+    ob.state[i] = 0
+    return rsp[6], rsp[7:-1]

@@ -1,9 +1,8 @@
 """The SDR encoder and the device SDR commands, on MicroPython."""
 
-from fakes import CONFIG, FakeController, FakeTarget, frame
+from fakes import CONFIG, FakeController, FakeTarget, ask
 
 from ipmc import sdr, sdr_encode
-from ipmc.ipmb import Request
 from ipmc.link import IPMBLink
 from ipmc.mc import MC
 
@@ -80,16 +79,7 @@ def _mc():
 
 
 def _ask(mc, cmd, data=b""):
-    raw = frame(0x72, 0x04, cmd, data)
-    rq = Request()
-    rq.buf[: len(raw)] = raw
-    rq.length = len(raw)
-    mc.handle_frame(rq)
-    ob = mc.link.outbox
-    i = ob.oldest()
-    rsp = bytes(ob.bufs[i][: ob.lens[i]])
-    ob.state[i] = 0
-    return rsp[6], rsp[7:-1]
+    return ask(mc, 0x04, cmd, data)
 
 
 def test_get_device_sdr_partial_reads_and_limits():

@@ -1,7 +1,7 @@
 """The threshold state machine, sensor commands, events into the outbox, no allocation."""
 
 import micropython
-from fakes import CONFIG, FakeController, FakeTarget, frame
+from fakes import CONFIG, FakeController, FakeTarget, ask, frame
 
 from ipmc import events, sdr, sensor_setup, sensors
 from ipmc.ipmb import Request
@@ -87,16 +87,7 @@ def _mc():
 
 
 def _ask(mc, cmd, data=b""):
-    raw = frame(0x72, 0x04, cmd, data)
-    rq = Request()
-    rq.buf[: len(raw)] = raw
-    rq.length = len(raw)
-    mc.handle_frame(rq)
-    ob = mc.link.outbox
-    i = ob.oldest()
-    rsp = bytes(ob.bufs[i][: ob.lens[i]])
-    ob.state[i] = 0
-    return rsp[6], rsp[7:-1]
+    return ask(mc, 0x04, cmd, data)
 
 
 def _queued_events(mc):

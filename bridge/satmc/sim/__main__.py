@@ -6,12 +6,10 @@ python -m satmc.sim --board sim [--socket PATH] [--pacing] [--pcap trace.pcap]
 from __future__ import annotations
 
 import argparse
-import signal
 import sys
-import threading
 
 from ..errors import SatmcError
-from .simulator import Simulator, default_socket
+from .simulator import Simulator, default_socket, serve_until_stopped
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -48,15 +46,8 @@ In another terminal:
 {"Bus trace: " + args.pcap + chr(10) if args.pcap else ""}Ctrl-C stops the simulator.""",
         flush=True,
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        sim.stop()
-        print("simulator stopped")
+    serve_until_stopped(sim.stop)
+    print("simulator stopped")
     return 0
 
 

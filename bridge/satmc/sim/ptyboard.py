@@ -30,7 +30,7 @@ import threading
 import tty
 from pathlib import Path
 
-from .simulator import PORT_DIR, READY, Simulator, micropython_exe
+from .simulator import PORT_DIR, READY, Simulator, micropython_command, serve_until_stopped
 
 # The board's boot: run main.py from the filesystem if there is one (as pyexec does).
 BOOT = """\
@@ -89,10 +89,7 @@ class PtyBoard(Simulator):
         env.pop("SATMC_RESET_CAUSE", None)
         if reset_cause:
             env["SATMC_RESET_CAUSE"] = str(reset_cause)
-        cmd = [micropython_exe()]
-        if self.heapsize:
-            cmd += ["-X", f"heapsize={self.heapsize}"]
-        cmd += ["-i", "-c", BOOT]
+        cmd = micropython_command(self.heapsize, "-i", "-c", BOOT)
         self._ready.clear()
         self.proc = subprocess.Popen(
             cmd,
@@ -192,14 +189,7 @@ def main(argv: list[str] | None = None) -> int:
         "Ctrl-C stops it.",
         flush=True,
     )
-    stop = threading.Event()
-    signal.signal(signal.SIGTERM, lambda *a: stop.set())
-    try:
-        stop.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        board.stop()
+    serve_until_stopped(board.stop)
     return 0
 
 

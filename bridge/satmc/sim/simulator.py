@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,26 @@ def micropython_exe() -> str:
     if not found:
         raise SimError("no micropython executable: run 'make setup' or set MICROPYTHON")
     return found
+
+
+def micropython_command(heapsize: str | None, *args: str) -> list[str]:
+    """The unix port's command line: its heap size (if given), then args."""
+    cmd = [micropython_exe()]
+    if heapsize:
+        cmd += ["-X", f"heapsize={heapsize}"]
+    return cmd + list(args)
+
+
+def serve_until_stopped(stop) -> None:
+    """Block until Ctrl-C or SIGTERM, then call stop()."""
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *a: done.set())
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        stop()
 
 
 def default_socket() -> str:
@@ -193,10 +214,8 @@ class Simulator:
         env["SATMC_WIRING"] = self._wiring
         if reset_cause:
             env["SATMC_RESET_CAUSE"] = str(reset_cause)
-        cmd = [micropython_exe()]
-        if self.heapsize:
-            cmd += ["-X", f"heapsize={self.heapsize}"]
-        cmd += ["-i", "main.py"]  # as on a board: when main.py ends, the REPL has the line
+        # as on a board: when main.py ends, the REPL has the line
+        cmd = micropython_command(self.heapsize, "-i", "main.py")
         self._ready.clear()
         self.proc = subprocess.Popen(
             cmd,
