@@ -195,7 +195,7 @@ def test_a_slow_boot_is_waited_for_not_interrupted(tmp_path):
         b.stop()
 
 
-def test_a_firmware_that_fails_at_boot_is_reported_with_its_traceback(tmp_path):
+def test_a_firmware_that_fails_at_boot_is_reported_with_where_to_look(tmp_path):
     b = PtyBoard(
         "sim", flash_dir=tmp_path / "fs", socket_path=str(tmp_path / "s.sock"), build_dir=tmp_path
     )

@@ -314,25 +314,39 @@ def verify_serial(port: str, board: Board, bundle: Bundle, timeout: float) -> by
     (no Ctrl-C goes out), so the board boots once and serves on. When no serving line
     comes within PROBE_AFTER_S of opening the port (it may have come before the port
     was open again), the probe goes out anyway, then every second."""
+    import serial
+
     from .sim.simulator import READY, TextLog
     from .transports.serial import BasicModeDecoder
 
     deadline = time.monotonic() + timeout
-    lines: list[str] = []
+    lines: list[str] = []  # the board's text output since the port opened (the last 50)
+    served = False
+
+    def line(text: str) -> None:
+        nonlocal served
+        served = served or READY in text
+        lines.append(text)
+        del lines[:-50]
+
     frames = BasicModeDecoder()
-    text = TextLog(lines.append)
+    text = TextLog(line)
     probe = _serial_probe()
     ser = _open_serial(port, deadline)
     next_probe = time.monotonic() + PROBE_AFTER_S
     before_probe: int | None = None  # lines the board printed before the first probe
     try:
         while time.monotonic() < deadline:
-            served = any(READY in x for x in lines)
-            if time.monotonic() >= next_probe or (served and before_probe is None):
-                before_probe = len(lines) if before_probe is None else before_probe
-                ser.write(probe)
-                next_probe = time.monotonic() + 1.0
-            data = ser.read(max(1, ser.in_waiting))
+            try:
+                if time.monotonic() >= next_probe or (served and before_probe is None):
+                    before_probe = len(lines) if before_probe is None else before_probe
+                    ser.write(probe)
+                    next_probe = time.monotonic() + 1.0
+                data = ser.read(max(1, ser.in_waiting))
+            except (serial.SerialException, OSError):  # opened just before USB went away
+                ser.close()
+                ser = _open_serial(port, deadline)
+                continue
             text.feed(data)
             for msg in frames.feed(data):
                 answer = _probe_answer(msg)
