@@ -177,7 +177,7 @@ class MPSSE:
         edge, half a bit after SCL went low, comes before the target lets go."""
         if self.adaptive or held <= 0:
             return 0
-        return max(0, math.ceil(held * self.scl_hz - 0.5))
+        return max(0, math.ceil(round(held * self.scl_hz - 0.5, 6)))  # 2.5 bits: 2, not 3
 
     # --- pins -----------------------------------------------------------------------------
 

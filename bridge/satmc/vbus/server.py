@@ -151,7 +151,7 @@ class _Handler(socketserver.BaseRequestHandler):
                     send_msg(sock, w.WROTE, bytes((st, n)))
                 elif kind == w.READ and len(p) > 2 and p[2]:  # and how long SCL was held
                     st, data, held = bus.read_stretched(me, p[0], bool(p[1]))
-                    us = min(int(held * 1e6), 0xFFFFFFFF).to_bytes(4, "little")
+                    us = min(round(held * 1e6), 0xFFFFFFFF).to_bytes(4, "little")
                     send_msg(sock, w.DATA, bytes((st,)) + us + data)
                 elif kind == w.READ:
                     st, data = bus.read(me, p[0], bool(p[1]))
