@@ -77,7 +77,7 @@ def run() -> dict:
         chip = backend.chip("SATMC01")
         i2c = I2cController()
         try:
-            i2c.configure(URL)
+            i2c.configure(URL, clockstretching=True)  # AD7 on SCL, as the wiring says
             port = i2c.get_port(SAT)
             stock = _per_request(
                 chip, lambda: port.write(GET_DEVICE_ID), lambda n: bytes(port.read(n))

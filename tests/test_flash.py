@@ -16,8 +16,9 @@ import pytest
 import yaml
 
 from satmc.boards import BOARDS_DIR, FIRMWARE_DIR, REPO, load_board
-from satmc.flash import Connection, FlashError, check_port, flash
+from satmc.flash import Connection, FlashError, check_port, flash, verify_serial
 from satmc.sim.ptyboard import PtyBoard
+from satmc.sim.simulator import READY
 from satmc.transports import connect
 
 FILES = sorted(
@@ -167,3 +168,44 @@ def test_make_flash_is_the_cli(board):
     )
     assert r.returncode == 0, r.stdout + r.stderr
     assert "nothing changed" in r.stdout and "answers as sim" in r.stdout
+
+
+def test_a_slow_boot_is_waited_for_not_interrupted(tmp_path):
+    """The rp2 port took 1.4 s from reset to serving. Verification waits for the
+    firmware's serving line and asks it over Serial Basic Mode: one reset, never a
+    Ctrl-C into a booting board (which stops main.py in its imports)."""
+    b = PtyBoard(
+        "sim",
+        flash_dir=tmp_path / "fs",
+        socket_path=str(tmp_path / "s.sock"),
+        build_dir=tmp_path,
+        boot_delay=2.5,  # longer than the second the old verification let a board boot
+    )
+    b.start()
+    try:
+        resets = b.resets
+        result = _flash(b, "sim", tmp_path)
+        assert result.device_id[2:4] == b"\x00\x01" and result.device_id[9:11] == b"\x01\x53"
+        assert b.resets == resets + 1  # the reset after the deploy, and no other
+        b.wait_ready(1)  # still serving: verification interrupted nothing
+        served = [i for i, line in enumerate(b.output) if READY in line]
+        stopped = [i for i, line in enumerate(b.output) if "KeyboardInterrupt" in line]
+        assert len(served) == 1 and stopped[-1] < served[0]  # only the blank board's boot
+    finally:
+        b.stop()
+
+
+def test_a_firmware_that_fails_at_boot_is_reported_with_where_to_look(tmp_path):
+    b = PtyBoard(
+        "sim", flash_dir=tmp_path / "fs", socket_path=str(tmp_path / "s.sock"), build_dir=tmp_path
+    )
+    b.start()
+    try:
+        (b.flash_dir / "main.py").write_text("raise OSError(19, 'I2C block 7 has no pins')\n")
+        b.reset()
+        with pytest.raises(FlashError) as e:
+            verify_serial(b.port, load_board("sim"), None, timeout=10)
+        assert "main.py did not start the firmware after the reset" in str(e.value)
+        assert "the board is at its REPL" in str(e.value) and "Ctrl-D" in str(e.value)
+    finally:
+        b.stop()

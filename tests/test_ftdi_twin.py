@@ -4,6 +4,8 @@ so a change in how many round trips a request costs shows up here."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import pytest
@@ -13,9 +15,11 @@ from satmc import twin
 from satmc.errors import AdapterError, BusNackError
 from satmc.sim.port import vbus_wire as w
 from satmc.transports import connect
-from satmc.transports.ftdi import open_i2c
-from satmc.transports.ftdi_batch import read_frame, write_frame
+from satmc.transports.ftdi import FtdiInterface, open_i2c
+from satmc.transports.ftdi_batch import check_pyftdi, read_frame, write_frame
 from satmc.twin.mpsse import MPSSE
+from satmc.vbus.bus import Target
+from satmc.vbus.server import BusServer
 
 URL = "ftdi://ftdi:232h/1"
 SAT = 0x39
@@ -40,7 +44,7 @@ def twin_socket(sim):
 @pytest.fixture
 def i2c(chip):
     ctrl = I2cController()
-    ctrl.configure(URL)
+    ctrl.configure(URL, clockstretching=True)  # AD7 wired to SCL, as boards/README says
     yield ctrl
     ctrl.close()
 
@@ -209,9 +213,9 @@ class FakeBus:
         self.ops.append(("write", bytes(data)))
         return w.ST_ACK, len(data)
 
-    def read_bytes(self, n, last_nack):
+    def read_bytes_stretched(self, n, last_nack):
         self.ops.append(("read", n, last_nack))
-        return w.ST_ACK, b"\xa5" * n
+        return w.ST_ACK, b"\xa5" * n, 0.0
 
     def stop(self):
         self.ops.append(("stop",))
@@ -255,3 +259,148 @@ def test_commands_cut_between_transfers_and_unknown_opcodes():
     assert engine.execute(bytes((0x10, 0x81))) == b"\xef"  # AD4 driven low, others pulled up
     assert engine.execute(bytes((0xAB, 0x87))) == b"\xfa\xab"
     assert engine.execute(bytes((0x4A, 0x00, 0x01, 0x81))) == b"\xfa\x4a\xef"
+
+
+# --- clock stretching -------------------------------------------------------------------
+
+
+class Register(Target):
+    """A target answering reads with fixed bytes, in this process (it stretches only
+    by a `stretch` fault)."""
+
+    def __init__(self, data: bytes):
+        self.data = data
+        self.at = 0
+
+    def addressed(self, addr7, read):
+        self.at = 0
+        return True
+
+    def written(self, data):
+        return len(data)
+
+    def read(self, n, last_nack):
+        self.at += n
+        return self.data[self.at - n : self.at]
+
+
+@pytest.fixture
+def stretch_bus(tmp_path):
+    server = BusServer(str(tmp_path / "bus.sock"), buses=["ipmb"]).start()
+    server.buses["ipmb"].attach(0x50, Register(bytes((0xA5, 0x3C, 0x81))))
+    twin.install(server.path)
+    yield server
+    twin.uninstall()
+    server.close()
+
+
+def _read_with(clockstretching: bool, n: int = 3) -> bytes:
+    i2c = open_i2c(URL, clockstretching=clockstretching)
+    try:
+        return read_frame(i2c, 0x50, n)
+    finally:
+        i2c.close()
+
+
+def test_a_stretching_target_reads_wrong_without_adaptive_clocking(stretch_bus):
+    """The target holds SCL low 25 us before each byte (2.5 bit times at 100 kHz). The
+    MPSSE clocks on regardless: its first two clocks never reach the wire and read SDA
+    released (1), the target's bits come two clocks late, and the target, out of step,
+    sees a NACK at its ninth clock: the rest reads 0xFF."""
+    stretch_bus.buses["ipmb"].faults.add({"kind": "stretch", "addr": 0x50, "us": 25, "count": -1})
+    assert _read_with(clockstretching=True) == bytes((0xA5, 0x3C, 0x81))
+    assert _read_with(clockstretching=False) == bytes((0b11_101001, 0xFF, 0xFF))
+    stretch_bus.buses["ipmb"].faults.clear()
+    assert _read_with(clockstretching=False) == bytes((0xA5, 0x3C, 0x81))  # no stretch
+
+
+def test_the_firmware_stretches_every_byte_it_sends(chip):
+    """The firmware's I2CTarget supplies each read byte from its READ_REQ handler while
+    SCL is held, as on rp2: without adaptive clocking the readback is garbage and the
+    frame stays queued; with it (the transport's default) the same frame reads right."""
+    with_stretching = open_i2c(URL)
+    try:
+        write_frame(with_stretching, SAT, GET_DEVICE_ID)
+    finally:
+        with_stretching.close()
+    time.sleep(0.2)  # the satellite's master write is refused: the frame waits for readback
+    without = open_i2c(URL, clockstretching=False)
+    try:
+        peeks = {read_frame(without, SAT, 1)[0] for _ in range(5)}
+    finally:
+        without.close()
+    right = open_i2c(URL)
+    try:
+        frames = [fetch(chip, lambda n: read_frame(right, SAT, n))[0]]
+        while frames[-1][1] != 0x1C and len(frames) < 4:  # events queued before it
+            frames.append(fetch(chip, lambda n: read_frame(right, SAT, n))[0])
+    finally:
+        right.close()
+    check_device_id_response(frames[-1])
+    assert len(frames[0]) not in peeks  # the oldest frame's length never read right without
+
+
+def test_clock_stretching_is_the_ftdi_default_and_url_options_change_it(chip):
+    assert FtdiInterface(URL).clockstretching is True
+    assert FtdiInterface(URL).frequency == 100_000
+    intf = FtdiInterface(URL + "?freq=400000&clockstretching=0")
+    assert (intf.url, intf.frequency, intf.clockstretching) == (URL, 400_000, False)
+    assert (
+        FtdiInterface(URL + "?clockstretching=off", clockstretching=True).clockstretching is False
+    )
+    intf.open()
+    try:
+        assert chip.mpsse.scl_hz == pytest.approx(400_000, rel=0.01)
+        assert intf.i2c._clkstrch is False
+    finally:
+        intf.close()
+
+
+@pytest.mark.parametrize(
+    "query, message",
+    [
+        ("?speed=1", "unknown option 'speed'; ftdi:// takes freq, clockstretching"),
+        ("?freq=fast", "freq='fast': give the I2C clock in Hz, 10000..1000000"),
+        ("?freq=5000000", "freq='5000000': give the I2C clock in Hz, 10000..1000000"),
+        ("?clockstretching=maybe", "clockstretching='maybe': give 1 or 0"),
+        ("?freq=100000&freq=400000", "option 'freq' given twice"),
+        ("?freq", "options look like ?freq=100000&clockstretching=1"),
+    ],
+)
+def test_bad_ftdi_url_options_are_one_clear_error(query, message):
+    with pytest.raises(AdapterError) as e:
+        FtdiInterface(URL + query)
+    assert str(e.value) == f"{URL}{query}: {message}"
+
+
+def test_cli_refuses_a_bad_ftdi_option_in_one_line():
+    r = subprocess.run(
+        [sys.executable, "-m", "satmc.cli.main", "-t", URL + "?clockstretch=1", "info"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert r.stderr.strip().splitlines() == [
+        f"satmc: error: {URL}?clockstretch=1: unknown option 'clockstretch'; ftdi:// takes freq, "
+        "clockstretching"
+    ]
+
+
+def test_a_pyftdi_without_the_internals_the_batch_uses_is_refused(chip):
+    class Renamed(I2cController):  # a pyftdi whose internals moved
+        def __getattribute__(self, name):
+            if name == "_i2c_write_data":
+                raise AttributeError(name)
+            return super().__getattribute__(name)
+
+    ctrl = Renamed()
+    ctrl.configure(URL)
+    try:
+        with pytest.raises(AdapterError) as e:
+            check_pyftdi(ctrl)
+        assert "lacks what satmc's batched FTDI path uses (_i2c_write_data)" in str(e.value)
+        assert "tested with pyftdi 0.57: pip install 'pyftdi~=0.57.0'" in str(e.value)
+    finally:
+        ctrl.close()
+    check_pyftdi(open_i2c(URL))  # the pinned pyftdi has them

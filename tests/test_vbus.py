@@ -159,6 +159,7 @@ def test_faults_nack_corrupt_and_stuck(server):
         "arb_lost": 0,
         "stuck": 1,
         "slow": 0,
+        "stretch": 0,
     }
     with pytest.raises(Exception, match="unknown fault kind"):
         ctl.call("fault", bus="board", rule={"kind": "gremlins"})

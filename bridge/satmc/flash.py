@@ -8,9 +8,10 @@ Steps: open the port with mpremote's serial transport and stop the running progr
 (Ctrl-C); check the board runs MicroPython >= 1.26 on the bundle's chip; hash the
 board's copies of the bundle files (one round trip) and write only the ones that
 differ, then manifest.json, and remove files an older manifest listed that the bundle
-no longer has; reset the board; then ask the firmware for Get Device ID, either over
-the REPL (through the firmware's own dispatcher, after checking that main.py started
-it) or over IPMB through an I2C adapter (`via="ftdi://..."`), and compare the firmware
+no longer has; reset the board; then ask the firmware for Get Device ID, either in
+Serial Basic Mode on the same USB serial once it prints its serving line (nothing is
+interrupted: a slow boot is waited for, and the board serves on after one reset) or
+over IPMB through an I2C adapter (`via="ftdi://..."`), and compare the firmware
 revision with the bundle's.
 """
 
@@ -27,7 +28,8 @@ from .bundle import MANIFEST, MIN_MICROPYTHON, Bundle, build_bundle
 from .errors import SatmcError
 
 ENTER_TRIES = 5  # x 2 s: how long a booting board may ignore Ctrl-C
-RESET_SETTLE_S = 1.0  # after machine.reset(): USB re-enumerates, the firmware boots
+PROBE_AFTER_S = 2.0  # after a reset, without a serving line: ask Get Device ID anyway
+_SEE_TRACEBACK = "mpremote connect %s repl, then Ctrl-D, shows why"
 MICROPYTHON_VIDS = {0x2E8A: "Raspberry Pi", 0xF055: "MicroPython (pyboard)"}
 UF2_HELP = (
     "To put MicroPython on a blank or outdated board: download the firmware for your board "
@@ -94,24 +96,6 @@ for p in %r:
     except OSError:
         pass
 """
-
-# Get Device ID through the deployed firmware's dispatcher; reports whether main.py
-# had started the firmware (ipmc.main imported) before Ctrl-C stopped it.
-_DEVICE_ID = """\
-import sys
-import board_config
-from ipmc import app, dispatch, ipmb, mc as _mc
-m = _mc.MC(board_config.CONFIG)
-rq = ipmb.Request()
-b = rq.buf
-b[0] = m.address; b[1] = 0x06 << 2; b[2] = -(b[0] + b[1]) & 0xFF
-b[3] = 0x20; b[4] = 0; b[5] = 0x01; b[6] = ipmb.checksum(b, 3, 6)
-rq.length = 7
-rs = ipmb.Response()
-n = dispatch.dispatch(m, rq, rs)
-print(repr(("ipmc.main" in sys.modules, rs.cc, bytes(rs.data[:n]))))
-"""
-
 
 # --- the serial connection ----------------------------------------------------------------
 
@@ -280,24 +264,116 @@ def _check_device_id(data: bytes, bundle: Bundle, board: Board, where: str) -> N
         )
 
 
-def verify_repl(port: str, board: Board, bundle: Bundle, timeout: float) -> bytes:
-    """After a reset: the firmware was started by main.py and answers Get Device ID."""
-    deadline = time.monotonic() + timeout
+def _serial_probe() -> bytes:
+    """Get Device ID to the BMC address in Serial Basic Mode (A0 .. A5), then CR.
+
+    Harmless to a board that is not serving yet: sequence number 20h keeps Ctrl-C
+    (03) and Ctrl-D (04) out of it, a booting board keeps it in its input until the
+    firmware reads the line (which ignores the CR between frames). A board left at
+    its REPL answers with a prompt (the CR; on rp2 the command byte 01 is Ctrl-A,
+    which enters the raw REPL)."""
+    from pyipmi.interfaces.ipmb import IpmbHeaderReq, encode_ipmb_msg
+
+    from .transports.serial import encode_basic_mode
+
+    h = IpmbHeaderReq()
+    h.netfn, h.rs_lun, h.rs_sa, h.rq_sa, h.rq_lun, h.rq_seq, h.cmdid = 6, 0, 0x20, 0x81, 0, 0x20, 1
+    return encode_basic_mode(encode_ipmb_msg(h, b"")) + b"\r"
+
+
+_RAW = "raw REPL; CTRL-B to exit"
+
+
+def _at_repl(text, lines: list[str]) -> bool:
+    return text.buf.startswith(b">>> ") or any(_RAW in x for x in lines)
+
+
+def _probe_answer(msg: bytes) -> tuple[int, bytes] | None:
+    """(completion code, data) if msg answers _serial_probe(), else None."""
+    if len(msg) >= 8 and msg[0] == 0x81 and msg[1] >> 2 == 0x07 and msg[4:6] == b"\x80\x01":
+        return msg[6], bytes(msg[7:-1])
+    return None
+
+
+def _open_serial(port: str, deadline: float):
+    """pyserial on port, retried while it is gone (a board re-enumerates after a reset)."""
+    import serial
+
     while True:
-        time.sleep(RESET_SETTLE_S)
-        conn = Connection(port, wait_s=max(0.0, deadline - time.monotonic()))
         try:
-            started, cc, data = conn.run(_DEVICE_ID)
-        finally:
-            conn.reset()  # leaves the firmware running again
-        if started or time.monotonic() > deadline:
-            break  # else interrupted before main.py got going: let it boot again
-    if not started:
-        raise FlashError(f"{port}: main.py did not start the firmware after the reset")
-    if cc:
-        raise FlashError(f"{port}: Get Device ID failed with completion code 0x{cc:02x}")
-    _check_device_id(data, bundle, board, port)
-    return data
+            return serial.Serial(port, 115200, timeout=0.1)
+        except (serial.SerialException, OSError) as e:
+            if time.monotonic() > deadline:
+                raise FlashError(f"{port}: did not come back after the reset ({e})") from None
+            time.sleep(0.05)
+
+
+def verify_serial(port: str, board: Board, bundle: Bundle, timeout: float) -> bytes:
+    """After a reset: wait for the firmware's serving line, ask Get Device ID in Serial
+    Basic Mode on the same line, check it against the bundle. Nothing is interrupted
+    (no Ctrl-C goes out), so the board boots once and serves on. When no serving line
+    comes within PROBE_AFTER_S of opening the port (it may have come before the port
+    was open again), the probe goes out anyway, then every second."""
+    import serial
+
+    from .sim.simulator import READY, TextLog
+    from .transports.serial import BasicModeDecoder
+
+    deadline = time.monotonic() + timeout
+    lines: list[str] = []  # the board's text output since the port opened (the last 50)
+    served = False
+
+    def line(text: str) -> None:
+        nonlocal served
+        served = served or READY in text
+        lines.append(text)
+        del lines[:-50]
+
+    frames = BasicModeDecoder()
+    text = TextLog(line)
+    probe = _serial_probe()
+    ser = _open_serial(port, deadline)
+    next_probe = time.monotonic() + PROBE_AFTER_S
+    before_probe: int | None = None  # lines the board printed before the first probe
+    try:
+        while time.monotonic() < deadline:
+            try:
+                if time.monotonic() >= next_probe or (served and before_probe is None):
+                    before_probe = len(lines) if before_probe is None else before_probe
+                    ser.write(probe)
+                    next_probe = time.monotonic() + 1.0
+                data = ser.read(max(1, ser.in_waiting))
+            except (serial.SerialException, OSError):  # opened just before USB went away
+                ser.close()
+                ser = _open_serial(port, deadline)
+                continue
+            text.feed(data)
+            for msg in frames.feed(data):
+                answer = _probe_answer(msg)
+                if answer is None:
+                    continue
+                if answer[0]:
+                    raise FlashError(
+                        f"{port}: Get Device ID failed with completion code 0x{answer[0]:02x}"
+                    )
+                _check_device_id(answer[1], bundle, board, port)
+                return answer[1]
+            if not served and _at_repl(text, lines):
+                ser.write(b"\x02")  # leave a raw REPL the probe may have entered
+                shown = lines[: len(lines) if before_probe is None else before_probe][-10:]
+                raise FlashError(
+                    f"{port}: main.py did not start the firmware after the reset; the board "
+                    "is at its REPL"
+                    + (":\n" + "\n".join(shown) if shown else f" ({_SEE_TRACEBACK % port})")
+                )
+    finally:
+        ser.close()
+    said = "it printed its serving line but" if served else "no serving line and"
+    raise FlashError(
+        f"{port}: the firmware did not answer within {timeout:.0f} s of the reset ({said} no "
+        "Get Device ID answer in Serial Basic Mode)"
+        + (":\n" + "\n".join(lines[-10:]) if lines else "")
+    )
 
 
 def verify_ipmb(url: str, board: Board, bundle: Bundle, timeout: float, address: int) -> bytes:
@@ -305,7 +381,6 @@ def verify_ipmb(url: str, board: Board, bundle: Bundle, timeout: float, address:
     from .transports import connect
 
     deadline = time.monotonic() + timeout
-    time.sleep(RESET_SETTLE_S)
     last: Exception | None = None
     while time.monotonic() < deadline:
         try:
@@ -350,11 +425,12 @@ def flash(
     if not result.copied and not result.removed:
         log("  nothing changed")
     conn.reset()
-    log(f"{port}: reset; verifying Get Device ID {'over ' + via if via else 'over the REPL'}")
+    how = f"over {via}" if via else "in Serial Basic Mode on the USB serial"
+    log(f"{port}: reset; verifying Get Device ID {how}")
     if via:
         result.device_id = verify_ipmb(via, board, bundle, timeout, address or board.address)
     else:
-        result.device_id = verify_repl(port, board, bundle, timeout)
+        result.device_id = verify_serial(port, board, bundle, timeout)
     major, minor = expected_revision(bundle)
     log(
         f"{port}: firmware {bundle.manifest['firmware_version']} (revision {major}.{minor:02x}) "

@@ -31,7 +31,8 @@ def register(sub) -> None:
     p.add_argument(
         "--via",
         metavar="URL",
-        help="verify over IPMB through this adapter (ftdi://ftdi:232h/1) instead of the REPL",
+        help="verify over IPMB through this adapter (ftdi://ftdi:232h/1) instead of the USB "
+        "serial",
     )
     p.add_argument(
         "--ipmb-address",

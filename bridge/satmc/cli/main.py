@@ -37,8 +37,8 @@ def build_parser() -> argparse.ArgumentParser:
         "-t",
         "--target",
         default=os.environ.get("SATMC_TARGET"),
-        help="sim://[SOCKET] or ftdi://ftdi:232h[:SERIAL]/1 "
-        "(default: $SATMC_TARGET, else the local simulator)",
+        help="sim://[SOCKET], ftdi://ftdi:232h[:SERIAL]/1[?freq=HZ&clockstretching=0|1], "
+        "serial:///dev/ttyACM0 (default: $SATMC_TARGET, else the local simulator)",
     )
     p.add_argument(
         "-a",

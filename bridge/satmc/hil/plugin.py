@@ -104,11 +104,9 @@ def hil_sim(rig, pytestconfig):
 def dut_connect(rig, hil_sim):
     """connect(**kwargs) -> a new connection to the device under test."""
     if hil_sim is None:
-        return lambda **kw: connect(rig.target, address=rig.address, **kw)
+        return lambda **kw: connect(rig.url, address=rig.address, **kw)
     if rig.target == "sim+ftdi":
-        return lambda **kw: connect(
-            "ftdi://ftdi:232h/1", address=rig.address, twin=hil_sim.socket_path, **kw
-        )
+        return lambda **kw: connect(rig.url, address=rig.address, twin=hil_sim.socket_path, **kw)
     readback = rig.target == "sim+readback"
     return lambda **kw: connect(hil_sim.url, address=rig.address, readback=readback, **kw)
 

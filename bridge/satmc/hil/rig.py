@@ -2,6 +2,7 @@
 
     rig = load_rig("hil/rigs/pico-ft232h.toml")
     rig = Rig.from_target("ftdi://ftdi:232h/1", address=0x72, board="pico")
+    rig.url          # what to connect to: ftdi://ftdi:232h/1?freq=100000&clockstretching=1
 
 A rig only describes (as a labgrid resource does); transports act. Capabilities name
 what a test may need beyond plain IPMB requests:
@@ -13,6 +14,9 @@ what a test may need beyond plain IPMB requests:
     fru-write   the FRU EEPROM may be written (and is restored after the test)
     events      threshold events reach the host (a receiver at the host's address)
     master-write  the host is an I2C target: answers arrive as master writes (not readback)
+
+An FTDI rig (target ftdi://..., or sim+ftdi) may set the adapter's `freq` (Hz) and
+`clockstretching` (true/false), as the URL options of the same names do.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import urlencode
 
 from ..errors import SatmcError
 
@@ -28,6 +33,8 @@ SIM_CAPABILITIES = frozenset(CAPABILITIES) - {"master-write"}
 # The simulated board, with the host as a slave-capable BMC, as a master-only host
 # (readback), or on the emulated FT232H through unmodified pyftdi.
 SIM_TARGETS = ("sim", "sim+readback", "sim+ftdi")
+TWIN_URL = "ftdi://ftdi:232h/1"  # the FT232H twin of sim+ftdi
+FTDI_KEYS = {"freq": int, "clockstretching": bool}  # rig keys that are ftdi:// URL options
 
 
 class RigError(SatmcError):
@@ -42,10 +49,29 @@ class Rig:
     board: str = "sim"
     capabilities: frozenset[str] = field(default_factory=frozenset)
     reset_seconds: float = 10.0
+    freq: int | None = None  # FTDI rigs: I2C clock in Hz (the transport's default if None)
+    clockstretching: bool | None = None  # FTDI rigs: adaptive clocking on AD7 (default on)
 
     @property
     def is_sim(self) -> bool:
         return self.target in SIM_TARGETS
+
+    @property
+    def is_ftdi(self) -> bool:
+        return self.target == "sim+ftdi" or self.target.startswith("ftdi://")
+
+    @property
+    def url(self) -> str:
+        """The transport URL: the target (sim+ftdi: the twin's), with the FTDI options."""
+        base = TWIN_URL if self.target == "sim+ftdi" else self.target
+        options = {
+            k: int(v) if isinstance(v, bool) else v
+            for k, v in (("freq", self.freq), ("clockstretching", self.clockstretching))
+            if v is not None
+        }
+        if not options:
+            return base
+        return base + ("&" if "?" in base else "?") + urlencode(options)
 
     @classmethod
     def from_target(cls, target: str, address: int | None = None, board: str | None = None):
@@ -75,11 +101,31 @@ def load_rig(path: str | Path) -> Rig:
         raise RigError(f"{p}: 'address' must be an even 8-bit IPMB address, got {address!r}")
     if data["target"] in SIM_TARGETS:
         caps = set(caps) | Rig.from_target(data["target"]).capabilities
-    return Rig(
+    for key, kind in FTDI_KEYS.items():
+        value = data.get(key)
+        if value is not None and (type(value) is not kind):
+            raise RigError(
+                f"{p}: '{key}' must be {'an integer (Hz)' if kind is int else 'true or false'}"
+            )
+    rig = Rig(
         name=data.get("name", p.stem),
         target=data["target"],
         address=address,
         board=data["board"],
         capabilities=caps,
         reset_seconds=float(data.get("reset_seconds", 10.0)),
+        freq=data.get("freq"),
+        clockstretching=data.get("clockstretching"),
     )
+    if rig.freq is not None or rig.clockstretching is not None:
+        if not rig.is_ftdi:
+            raise RigError(
+                f"{p}: {', '.join(FTDI_KEYS)} apply to ftdi:// and sim+ftdi targets only"
+            )
+        from ..transports.ftdi import parse_url
+
+        try:
+            parse_url(rig.url)
+        except SatmcError as e:
+            raise RigError(f"{p}: {e}") from None
+    return rig

@@ -12,9 +12,14 @@ the path mpremote opens. The unix port is started as `micropython -i -c BOOT` on
 terminal side of one pty pair; a bridge thread joins that pair's controller side to a
 second pair whose terminal side is `port` (the controller side of a pty has no path
 of its own). The bridge watches the output for the firmware's "serving" line, as the
-Simulator does, and turns Ctrl-C into SIGINT (KeyboardInterrupt) while the firmware
-runs with keyboard interrupts enabled, as a board's USB serial driver does. Buses, devices and
-board reset (machine.reset() restarts the process, same terminal) are the Simulator's.
+Simulator does, and turns Ctrl-C into SIGINT (KeyboardInterrupt) whenever the running
+code has keyboard interrupts enabled, as a board's USB serial driver does: while
+main.py boots (a Ctrl-C then stops it in the middle of its imports, as on rp2) and
+while the firmware serves, but not while it reads the line itself (kbd_intr(-1)).
+`boot_delay` (seconds) makes every boot that much slower before main.py runs, as a
+board importing its modules from flash is (the rp2 port took 1.4 s to serve).
+Buses, devices and board reset (machine.reset() restarts the process, same terminal)
+are the Simulator's.
 """
 
 from __future__ import annotations
@@ -59,9 +64,12 @@ def _catches_sigint(pid: int) -> bool:
 
 
 class PtyBoard(Simulator):
-    def __init__(self, board="sim", flash_dir: str | Path | None = None, **kw):
+    def __init__(
+        self, board="sim", flash_dir: str | Path | None = None, boot_delay: float = 0, **kw
+    ):
         super().__init__(board, **kw)
         self.flash_dir = Path(flash_dir or self.build_dir / "flash")
+        self.boot_delay = boot_delay
         self.port: str | None = None
         self._line = bytearray()
 
@@ -89,7 +97,8 @@ class PtyBoard(Simulator):
         env.pop("SATMC_RESET_CAUSE", None)
         if reset_cause:
             env["SATMC_RESET_CAUSE"] = str(reset_cause)
-        cmd = micropython_command(self.heapsize, "-i", "-c", BOOT)
+        boot = f"import time\ntime.sleep({self.boot_delay!r})\n" if self.boot_delay else ""
+        cmd = micropython_command(self.heapsize, "-i", "-c", boot + BOOT)
         self._ready.clear()
         self.proc = subprocess.Popen(
             cmd,
@@ -124,19 +133,15 @@ class PtyBoard(Simulator):
                     return
 
     def _interrupt(self, data: bytes) -> None:
-        """Ctrl-C while the firmware runs with keyboard interrupts on: KeyboardInterrupt.
+        """Ctrl-C while code runs with keyboard interrupts on: KeyboardInterrupt.
 
         A board's USB serial driver raises it when micropython.kbd_intr is set (the
-        unix port then has a SIGINT handler installed); with kbd_intr(-1) the byte is
-        plain data for the program reading stdin. Like a board, Ctrl-C does nothing
-        while booting (before the firmware serves).
+        unix port then has a SIGINT handler installed): while main.py boots as well as
+        while the firmware serves. With kbd_intr(-1) the byte is plain data for the
+        program reading stdin; before the unix port runs any code it is lost, as it is
+        while a board's USB is still coming up.
         """
-        if (
-            b"\x03" in data
-            and self._ready.is_set()
-            and self.alive()
-            and _catches_sigint(self.proc.pid)
-        ):
+        if b"\x03" in data and self.alive() and _catches_sigint(self.proc.pid):
             self._ready.clear()
             os.kill(self.proc.pid, signal.SIGINT)
 

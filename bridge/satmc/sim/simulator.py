@@ -34,7 +34,7 @@ PORT_DIR = Path(__file__).resolve().parent / "port"
 READY = "satmc: serving IPMB"
 
 
-class _TextLog:
+class TextLog:
     """Lines of text on the serial line, skipping Serial Basic Mode frames (A0 .. A5)."""
 
     def __init__(self, emit):
@@ -231,7 +231,7 @@ class Simulator:
 
     def _pump(self, proc: subprocess.Popen) -> None:
         """The firmware's stdout is its serial line: relay it; keep its text as the log."""
-        text = _TextLog(self._log_line)
+        text = TextLog(self._log_line)
         while True:
             data = os.read(proc.stdout.fileno(), 4096)
             if not data:

@@ -6,7 +6,8 @@
 
 URLs:
     sim://[SOCKET][?readback=1]    the simulator's virtual IPMB (readback: act master-only)
-    ftdi://ftdi:232h[:SERIAL]/1    an FTDI MPSSE adapter through pyftdi (readback);
+    ftdi://ftdi:232h[:SERIAL]/1[?freq=100000&clockstretching=1]
+                                   an FTDI MPSSE adapter through pyftdi (readback);
                                    with twin=SOCKET, the FT232H twin on that simulator
     serial:///dev/ttyACM0[?baud=N] IPMI Serial Basic Mode on a board's USB serial (pyserial)
     socket://HOST:PORT             the same over TCP (the simulator's serial line)

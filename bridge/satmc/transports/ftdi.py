@@ -1,6 +1,7 @@
 """The `ftdi` transport: an FTDI MPSSE adapter (FT232H and kin) through pyftdi.
 
     intf = FtdiInterface("ftdi://ftdi:232h/1")
+    intf = FtdiInterface("ftdi://ftdi:232h/1?freq=400000&clockstretching=0")
     intf = FtdiInterface("ftdi://ftdi:232h/1", twin="/run/.../sim.sock")   # the FTDI twin
     ipmi = pyipmi.create_connection(intf); ipmi.target = pyipmi.Target(0x72)
 
@@ -9,13 +10,19 @@ responses and events are fetched from the satellite by readback (see readback.py
 Each I2C transaction is one USB round trip (ftdi_batch.py); batched=False uses
 pyftdi's I2cPort as it comes (a round trip per written byte, three per read).
 With twin=SOCKET the adapter is an emulated FT232H on the simulator's bus (satmc.twin).
+
+URL options (after `?`, joined by `&`): `freq` (I2C clock in Hz, 10000..1000000,
+default 100000) and `clockstretching` (1/0, default 1: pyftdi's adaptive clocking,
+each clock waits for SCL to read high on AD7; an RP2040 target holds SCL low while
+its IRQ handler supplies each byte it sends, so without it the adapter reads garbage).
 Caveats: only the FT232H has true open-drain outputs (AD1 and AD2 joined as SDA);
-clock stretching needs AD7 wired to SCL (`clockstretching=True`).
+clock stretching needs AD7 wired to SCL.
 """
 
 from __future__ import annotations
 
 import threading
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from pyipmi.interfaces.ipmb import IpmbInterface
 
@@ -24,8 +31,42 @@ from . import ftdi_batch
 from .readback import ReadbackPoller
 from .retry import write_retrying_nack
 
+DEFAULT_FREQUENCY = 100_000
+FREQUENCY_RANGE = (10_000, 1_000_000)
+URL_OPTIONS = ("freq", "clockstretching")
+_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
-def open_i2c(url: str, frequency: float = 100_000, clockstretching: bool = False):
+
+def parse_url(url: str) -> tuple[str, dict]:
+    """(pyftdi's URL, {"frequency": Hz, "clockstretching": bool} as far as given), or
+    AdapterError naming the option that is wrong."""
+    parts = urlsplit(url)
+    try:
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError:
+        raise AdapterError(f"{url}: options look like ?freq=100000&clockstretching=1") from None
+    options: dict = {}
+    for key, value in pairs:
+        if key not in URL_OPTIONS:
+            raise AdapterError(
+                f"{url}: unknown option {key!r}; ftdi:// takes {', '.join(URL_OPTIONS)}"
+            )
+        name = "frequency" if key == "freq" else key
+        if name in options:
+            raise AdapterError(f"{url}: option {key!r} given twice")
+        if key == "freq":
+            lo, hi = FREQUENCY_RANGE
+            if not value.isdigit() or not lo <= int(value) <= hi:
+                raise AdapterError(f"{url}: freq={value!r}: give the I2C clock in Hz, {lo}..{hi}")
+            options[name] = int(value)
+        elif value.lower() in _TRUE + _FALSE:
+            options[name] = value.lower() in _TRUE
+        else:
+            raise AdapterError(f"{url}: clockstretching={value!r}: give 1 or 0")
+    return urlunsplit(parts._replace(query="")), options
+
+
+def open_i2c(url: str, frequency: float = DEFAULT_FREQUENCY, clockstretching: bool = True):
     """A configured pyftdi I2cController, or AdapterError saying what is wrong."""
     try:
         from pyftdi.i2c import I2cController
@@ -80,16 +121,21 @@ class FtdiInterface(IpmbInterface):
         self,
         url: str,
         slave_address: int = 0x20,
-        frequency: float = 100_000,
-        clockstretching: bool = False,
+        frequency: float | None = None,
+        clockstretching: bool | None = None,
         router=None,
         batched: bool = True,
         twin: str | None = None,
     ):
+        """frequency and clockstretching: where the URL gives no option of its own."""
         super().__init__(slave_address=slave_address, router=router)
-        self.url = url
-        self.frequency = frequency
-        self.clockstretching = clockstretching
+        self.url, options = parse_url(url)
+        given = {"frequency": frequency, "clockstretching": clockstretching}
+        defaults = {"frequency": DEFAULT_FREQUENCY, "clockstretching": True}
+        for name, value in given.items():
+            options.setdefault(name, defaults[name] if value is None else value)
+        self.frequency = options["frequency"]
+        self.clockstretching = options["clockstretching"]
         self.batched = batched
         self.twin = twin
         self.i2c = None
@@ -102,7 +148,14 @@ class FtdiInterface(IpmbInterface):
                 from .. import twin
 
                 twin.ensure_installed(self.twin)
-            self.i2c = open_i2c(self.url, self.frequency, self.clockstretching)
+            i2c = open_i2c(self.url, self.frequency, self.clockstretching)
+            if self.batched:
+                try:
+                    ftdi_batch.check_pyftdi(i2c)
+                except AdapterError:
+                    i2c.close()
+                    raise
+            self.i2c = i2c
             self._start_receiver()
 
     def _port(self, addr7: int):

@@ -11,13 +11,47 @@ afterwards. The batch always runs to its STOP, so a frame NACKed mid-way is cloc
 to the end into a target that ignores it: the caller retries it whole, which is what
 IPMB does anyway. A read costs the same single batch instead of three round trips.
 
-Built on I2cController's command tuples and its `_ftdi` (pyftdi 0.57): the pin
-sequences are pyftdi's own, only their grouping into USB transfers differs.
+Built on I2cController's command tuples and internals (pyftdi 0.57; pyproject caps
+pyftdi to that minor version, and check_pyftdi() refuses another one that lacks them):
+the pin sequences are pyftdi's own, only their grouping into USB transfers differs.
+Clock stretching is pyftdi's too: each batch goes out through `_i2c_write_data`, which
+with clockstretching on puts adaptive clocking on (0x96) before the batch and off
+(0x97) after it, exactly as pyftdi frames each of its own transfers, so every clock of
+the batch waits for SCL to read high on AD7 while a target stretches it.
 """
 
 from __future__ import annotations
 
-from ..errors import BusError, BusNackError
+from ..errors import AdapterError, BusError, BusNackError
+
+TESTED_PYFTDI = "0.57"
+# What the batch takes from pyftdi's I2cController (and its Ftdi) beyond the public API
+_INTERNALS = (
+    "_ftdi", "_lock", "_i2c_write_data", "_i2c_read_data_bytes", "_clkstrch", "_fake_tristate",
+    "_ck_delay", "_rx_size", "_idle", "_start", "_stop", "_immediate", "_write_byte",
+    "_read_byte", "_read_bit", "_ack", "_nack", "_clk_lo_data_hi", "_clk_lo_data_lo",
+    "_clk_lo_data_input", "_clk_input_data_input",
+)  # fmt: skip
+
+
+def check_pyftdi(i2c) -> None:
+    """AdapterError unless this pyftdi has what the batch uses (feature test at open)."""
+    missing = [name for name in _INTERNALS if not hasattr(i2c, name)]
+    ftdi = getattr(i2c, "_ftdi", None)
+    adaptive = (
+        getattr(ftdi, "ENABLE_CLK_ADAPTIVE", None),
+        getattr(ftdi, "DISABLE_CLK_ADAPTIVE", None),
+    )
+    if adaptive != (0x96, 0x97):
+        missing.append("Ftdi.ENABLE_CLK_ADAPTIVE/DISABLE_CLK_ADAPTIVE")
+    if missing:
+        from importlib.metadata import version
+
+        raise AdapterError(
+            f"pyftdi {version('pyftdi')} lacks what satmc's batched FTDI path uses "
+            f"({', '.join(missing)}); it is tested with pyftdi {TESTED_PYFTDI}: "
+            f"pip install 'pyftdi~={TESTED_PYFTDI}.0'"
+        )
 
 
 def _ack_probe(i2c) -> bytes:

@@ -22,10 +22,23 @@ each read byte -> `read_bytes(1, last_nack)` at its first bit, STOP -> `stop()`.
 On a wire the target learns of the controller's NACK only at the ninth bit; the bus
 wants it with the byte, so the engine looks it up in the commands already received
 (pyftdi always sends a read byte and its ACK/NACK bit in the same batch).
-The bus answers synchronously, so SCL is never stretched beyond one command.
+
+Clock stretching: the bus says how long the target held SCL low before it supplied a
+read byte (vbus read_stretched(); the firmware's I2CTarget holds it while its READ_REQ
+handler runs, as rp2 does, and a `stretch` fault holds it on purpose). With adaptive
+clocking on (0x96) each clock waits for SCL to read high on AD7, so nothing is lost.
+Without it (0x97, the power-on state) the MPSSE clocks on regardless: every clock
+whose rising edge falls while SCL is held never reaches the wire, and the engine
+samples SDA there as the target leaves it (released: 1). The target's bits then come
+that many clocks late, so the bytes read are shifted, and the target, out of step,
+takes the controller's released SDA at its ninth clock for a NACK and sends nothing
+more: the rest reads 0xFF. A clock is lost when the hold outlasts the half bit to its
+rising edge: ceil(held x bit rate - 1/2) clocks.
 """
 
 from __future__ import annotations
+
+import math
 
 from ..sim.port import vbus_wire as w
 
@@ -43,10 +56,13 @@ class I2CDecoder:
 
     IDLE, ADDRESS, WRITE, TARGET_ACK, READ, MASTER_ACK, IGNORED = range(7)
 
-    def __init__(self, bus, master_nack_ahead):
+    def __init__(self, bus, master_nack_ahead, lost_clocks):
         self.bus = bus
         self._master_nack_ahead = master_nack_ahead  # () -> bool, see MPSSE
+        self._lost_clocks = lost_clocks  # (seconds SCL held) -> clocks lost, see MPSSE
         self.phase = self.IDLE
+        self._fetched = False  # the read byte being clocked out came from the bus
+        self._held = 0  # clocks still to give while the target holds SCL low
         self.owns_bus = False
         self._byte = 0
         self._bits = 0
@@ -56,13 +72,16 @@ class I2CDecoder:
     def start(self) -> None:
         """START or repeated START: the next 8 bits are an address byte."""
         self.phase = self.ADDRESS
-        self._byte = self._bits = 0
+        self._byte = self._bits = self._held = 0
+        self._fetched = False
 
     def stop(self) -> None:
         if self.owns_bus:
             self.bus.stop()
             self.owns_bus = False
         self.phase = self.IDLE
+        self._held = 0
+        self._fetched = False
 
     def clock(self, master_sda: int) -> int:
         """One SCL pulse with the controller's SDA level; returns the SDA line level."""
@@ -78,13 +97,19 @@ class I2CDecoder:
             self._byte = self._bits = 0
             return master_sda & self._ack_level
         if phase == self.READ:
-            if self._bits == 0:
-                st, data = self.bus.read_bytes(1, self._master_nack_ahead())
+            if not self._fetched:
+                st, data, held = self.bus.read_bytes_stretched(1, self._master_nack_ahead())
                 self._byte = data[0] if st == w.ST_ACK and data else 0xFF
+                self._fetched = True
+                self._held = self._lost_clocks(held)
+            if self._held:  # SCL held low by the target: this clock never reaches the wire
+                self._held -= 1
+                return master_sda
             level = master_sda & (self._byte >> (7 - self._bits)) & 1
             self._bits += 1
             if self._bits == 8:
                 self.phase = self.MASTER_ACK
+                self._fetched = False
             return level
         if phase == self.MASTER_ACK:
             self.phase = self.READ if master_sda == 0 else self.IGNORED
@@ -111,7 +136,7 @@ class MPSSE:
     """Pins, clock settings and the command interpreter of one MPSSE port."""
 
     def __init__(self, bus):
-        self.decoder = I2CDecoder(bus, self._master_nack_ahead)
+        self.decoder = I2CDecoder(bus, self._master_nack_ahead, self._lost_clocks)
         self._buf = bytearray()  # the commands being executed
         self._next = 0  # where the command after the running one starts
         self._stream: list[int | None] = []  # DO per clock of the running command
@@ -145,6 +170,14 @@ class MPSSE:
     @property
     def scl_hz(self) -> float:
         return self.clock_hz * (2 / 3 if self.three_phase else 1)
+
+    def _lost_clocks(self, held: float) -> int:
+        """Clocks given while a target held SCL low for `held` seconds: none with
+        adaptive clocking (each clock waits for SCL on AD7), else those whose rising
+        edge, half a bit after SCL went low, comes before the target lets go."""
+        if self.adaptive or held <= 0:
+            return 0
+        return max(0, math.ceil(round(held * self.scl_hz - 0.5, 6)))  # 2.5 bits: 2, not 3
 
     # --- pins -----------------------------------------------------------------------------
 

@@ -13,7 +13,15 @@ addressed target, which ACKs or NACKs it; wire time is charged at the bus freque
 (START 1 bit, each byte 9 bits, STOP 1 bit) and, with pacing on, the bus holds each
 operation until real time has caught up with wire time. Each START..STOP (or repeated
 START) segment becomes one trace record. Faults (see faults.py) are consulted at
-START and at every written byte.
+START, at every written byte and at reads.
+
+Clock stretching: the bus is synchronous, so a target that takes its time simply holds
+the operation, as a stretching target holds SCL low. For a controller that cares how
+long (the FTDI twin: an MPSSE without adaptive clocking clocks on regardless),
+read_stretched() also says how long the target held SCL before it supplied the bytes:
+the answer time of a target with `stretches_scl` (one in another process, such as the
+firmware's I2CTarget, whose READ_REQ handler supplies each byte while rp2 holds SCL
+low) plus any `stretch` fault.
 """
 
 from __future__ import annotations
@@ -30,6 +38,10 @@ from .faults import Faults
 
 class Target(ABC):
     """What a bus target implements (device models in-process, remote proxies)."""
+
+    # Whether SCL is held low while read() runs (clock stretching); in-process device
+    # models answer within the bit, as the chips they model do.
+    stretches_scl = False
 
     @abstractmethod
     def addressed(self, addr7: int, read: bool) -> bool:
@@ -268,20 +280,35 @@ class Bus:
 
     def read(self, owner: object, n: int, last_nack: bool = True) -> tuple[int, bytes]:
         """Data bytes to the controller; an unaddressed bus reads 0xFF (pulled up)."""
+        st, data, _ = self.read_stretched(owner, n, last_nack)
+        return st, data
+
+    def read_stretched(
+        self, owner: object, n: int, last_nack: bool = True
+    ) -> tuple[int, bytes, float]:
+        """read(), and the seconds the target held SCL low before it supplied the bytes."""
         if self._owner is not owner or self._record is None:
-            return w.ST_NO_BUS, b""
+            return w.ST_NO_BUS, b"", 0.0
         target = self._target
         data = b"\xff" * n
+        held = 0.0
         if target is not None and n:
+            began = time.monotonic()
             try:
                 got = bytes(target.read(n, last_nack))
                 data = (got + data)[:n]
             except TargetGone:
                 pass
+            if target.stretches_scl:
+                held = time.monotonic() - began
+        extra = self.faults.read_stretch(self._record.addr7) if target is not None else 0.0
+        if extra:
+            time.sleep(extra)
+            held += extra
         self._record.data += data
         self.stats["bytes"] += n
         self._charge(w.BITS_PER_BYTE * n)
-        return w.ST_ACK, data
+        return w.ST_ACK, data, held
 
     def stop(self, owner: object) -> int:
         if self._owner is not owner:

@@ -90,6 +90,11 @@ class BusController:
         p = self._ask(w.READ, bytes((n, int(last_nack))))[1]
         return p[0], p[1:]
 
+    def read_bytes_stretched(self, n: int, last_nack: bool = True) -> tuple[int, bytes, float]:
+        """read_bytes(), and the seconds the target held SCL low before its bytes."""
+        p = self._ask(w.READ, bytes((n, int(last_nack), 1)))[1]
+        return p[0], p[5:], int.from_bytes(p[1:5], "little") / 1e6
+
     def stop(self) -> int:
         return self._ask(w.STOP, b"")[1][0]
 

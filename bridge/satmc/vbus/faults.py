@@ -4,10 +4,13 @@
     bus.faults.add({"kind": "corrupt", "addr": 0x39, "index": 4, "xor": 0x01})
     bus.faults.add({"kind": "arb_lost", "count": 1})
     bus.faults.add({"kind": "stuck", "seconds": 0.5})   # every START times out meanwhile
-    bus.faults.add({"kind": "slow", "addr": 0x39, "ms": 20})
+    bus.faults.add({"kind": "slow", "addr": 0x39, "ms": 20})   # the address ACK comes late
+    bus.faults.add({"kind": "stretch", "addr": 0x39, "us": 30, "count": -1})  # SCL held
 
 A rule without "addr" applies to every address; "count" (default 1) is how many times
 it fires, -1 for ever. Fired counts are kept so a test can check a fault really hit.
+`stretch`: the target holds SCL low for "us" microseconds before it supplies the bytes
+of a read (each read operation; the FTDI twin reads byte by byte).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import time
 
 from ..sim.port import vbus_wire as w
 
-KINDS = ("nack", "corrupt", "arb_lost", "stuck", "slow")
+KINDS = ("nack", "corrupt", "arb_lost", "stuck", "slow", "stretch")
 
 
 class FaultError(ValueError):
@@ -101,3 +104,7 @@ class Faults:
     def target_delay(self, addr7: int) -> float:
         rule = self._take("slow", addr7)
         return float(rule.get("ms", 10)) / 1000 if rule else 0.0
+
+    def read_stretch(self, addr7: int) -> float:
+        rule = self._take("stretch", addr7)
+        return float(rule.get("us", 10)) / 1e6 if rule else 0.0

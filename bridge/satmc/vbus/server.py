@@ -54,7 +54,12 @@ def send_msg(sock: socket.socket, kind: int, payload: bytes = b"") -> None:
 
 
 class RemoteTarget(Target):
-    """A target living in another process (the firmware's I2CTarget, a host's target)."""
+    """A target living in another process (the firmware's I2CTarget, a host's target).
+
+    SCL counts as stretched while it answers a read: on rp2 the hardware holds SCL low
+    until the firmware's READ_REQ handler has supplied the byte."""
+
+    stretches_scl = True
 
     def __init__(self, sock: socket.socket, name: str, stretch_timeout: float):
         self.sock = sock
@@ -144,6 +149,10 @@ class _Handler(socketserver.BaseRequestHandler):
                 elif kind == w.WRITE:
                     st, n = bus.write(me, p)
                     send_msg(sock, w.WROTE, bytes((st, n)))
+                elif kind == w.READ and len(p) > 2 and p[2]:  # and how long SCL was held
+                    st, data, held = bus.read_stretched(me, p[0], bool(p[1]))
+                    us = min(round(held * 1e6), 0xFFFFFFFF).to_bytes(4, "little")
+                    send_msg(sock, w.DATA, bytes((st,)) + us + data)
                 elif kind == w.READ:
                     st, data = bus.read(me, p[0], bool(p[1]))
                     send_msg(sock, w.DATA, bytes((st,)) + data)

@@ -7,6 +7,7 @@ Controller -> bus, each answered by the bus:
     START  addr7 rw            -> STATUS st        (st: ACK, NACK, ARB_LOST, TIMEOUT)
     WRITE  bytes...            -> WROTE st n_acked (byte n_acked was NACKed when short)
     READ   n last_nack         -> DATA st bytes...
+    READ   n last_nack 1       -> DATA st held_us(u32 LE) bytes...  (SCL stretched before)
     STOP                       -> STATUS st
     XFER_W addr7 stop bytes... -> WROTE st n_acked (START, address, bytes, [STOP])
     XFER_R addr7 n stop        -> DATA st bytes... (START, address, n bytes, [STOP])
