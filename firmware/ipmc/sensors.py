@@ -320,11 +320,11 @@ def set_sensor_event_enable(mc, rq, rs):
         return rs.fail(CC_NOT_PRESENT)
     q = rq.data
     n = rq.data_len
+    action = (q[1] >> 4) & 3
+    if action == 3:  # reserved: refused before anything changes
+        return rs.fail(CC_INVALID_DATA)
     s.events_on = bool(q[1] & 0x80)
     s.scanning = bool(q[1] & 0x40)
-    action = (q[1] >> 4) & 3
-    if action == 3:
-        return rs.fail(CC_INVALID_DATA)
     a = _mask(q, 2, n) & s.assert_mask
     de = _mask(q, 4, n) & s.deassert_mask
     if action == 1:
