@@ -19,6 +19,7 @@ import time
 import machine
 from micropython import const
 
+from . import faults
 from .dispatch import CC_INVALID_DATA, NETFN_SENSOR, command
 from .ipmb import RQ_DATA, frame_request
 from .link import FREE, KIND_REQUEST, QUEUED
@@ -170,7 +171,7 @@ def setup(mc, config):
 
 
 def start(mc):
-    return [asyncio.create_task(mc.events.run())]
+    return [faults.task(mc.stats, mc.events.run)]
 
 
 @command(NETFN_SENSOR, 0x00, 2)  # receiver address, LUN
