@@ -79,6 +79,15 @@ def _quietly(fn, *args):
         faults.quiet = was
 
 
+async def _until(condition, what, timeout_ms=5000):
+    """Let the tasks run until condition() holds (fails after timeout_ms)."""
+    waited = 0
+    while not condition():
+        assert waited < timeout_ms, what
+        await asyncio.sleep_ms(5)
+        waited += 5
+
+
 def _reading(mc):
     cc, d = ask(mc, 0x04, 0x2D, b"\x01")
     assert cc == 0
@@ -119,19 +128,19 @@ def test_the_scan_task_goes_on_after_driver_faults():
     async def scenario():
         tasks = sensors.start(mc)
         driver.fault = KeyError("u16")
-        await asyncio.sleep_ms(60)
-        failed = mc.stats["sensor_errors"]
+        await _until(lambda: mc.stats["sensor_errors"] >= 3, "scans stopped after a fault")
         driver.fault = None
+        failed = mc.stats["sensor_errors"]
         driver.value = 2700
-        await asyncio.sleep_ms(60)
+        await _until(lambda: not s.unavailable, "the sensor never recovered")
         for t in tasks:
             t.cancel()
         return failed
 
     failed = _quietly(asyncio.run, scenario())
-    assert failed >= 3 and mc.stats["sensor_errors"] == failed  # every failed scan counted
+    assert mc.stats["sensor_errors"] == failed  # every failed scan counted, no more
     assert not _reading(mc)[1] & 0x20 and mc.stats["task_errors"] == 0
-    assert _queued(mc)  # the low reading raised its events
+    assert [e[3] for e in _queued(mc)] == [0x50, 0x52]  # the low reading raised its events
 
 
 def test_a_raising_handler_is_answered_ff_and_counted_and_the_next_request_served():
@@ -150,9 +159,9 @@ def test_the_ipmb_receive_task_goes_on_after_a_handler_fault():
         tasks = mc.link.start(mc.handle_frame)
         target.controller_writes(frame(0x72, _TEST_NETFN, 0x20, seq=1)[1:])
         target.controller_writes(frame(0x72, 0x06, 0x01, seq=2)[1:])
-        await asyncio.sleep_ms(50)
+        await _until(lambda: len(controller.writes) == 2, "receive stopped after a fault")
         target.controller_writes(frame(0x72, 0x06, 0x04, seq=3)[1:])
-        await asyncio.sleep_ms(50)
+        await _until(lambda: len(controller.writes) == 3, "receive stopped after a fault")
         for t in tasks:
             t.cancel()
 
@@ -182,12 +191,12 @@ def test_a_controller_fault_parks_the_frame_for_readback_and_the_sender_goes_on(
     async def scenario():
         tasks = mc.link.start(mc.handle_frame)
         target.controller_writes(frame(0x72, 0x06, 0x01, rq_sa=0x20, seq=1)[1:])
-        await asyncio.sleep_ms(30)
+        await _until(lambda: mc.link.outbox.oldest(parked_only=True) >= 0, "never parked")
         got = target.controller_reads(40)
         controller.broken = False
         mc.link._master_only = -1  # as once the memory of the failure is over
         target.controller_writes(frame(0x72, 0x06, 0x04, rq_sa=0x30, seq=2)[1:])
-        await asyncio.sleep_ms(30)
+        await _until(lambda: controller.writes, "the sender stopped after a fault")
         for t in tasks:
             t.cancel()
         return got
@@ -224,7 +233,8 @@ def test_a_task_that_dies_is_counted_and_started_again():
 
     async def scenario():
         t = faults.task(stats, flaky)
-        await asyncio.sleep_ms(3 * faults.RESTART_MS)
+        await _until(lambda: len(runs) == 3, "the task was not started again")
+        await asyncio.sleep_ms(faults.RESTART_MS)  # running now: not restarted again
         t.cancel()
 
     _quietly(asyncio.run, scenario())
