@@ -239,3 +239,40 @@ def test_a_task_that_dies_is_counted_and_started_again():
 
     _quietly(asyncio.run, scenario())
     assert len(runs) == 3 and stats["task_errors"] == 2
+
+
+class _FlakyOutbox:
+    """Wraps the link's outbox: claim() raises once, as a fault inside a step would."""
+
+    def __init__(self, outbox):
+        self._outbox = outbox
+        self.faults = 1
+
+    def claim(self):
+        if self.faults:
+            self.faults -= 1
+            raise _Injected("injected into the event sender")
+        return self._outbox.claim()
+
+    def __getattr__(self, name):
+        return getattr(self._outbox, name)
+
+
+def test_the_event_sender_is_started_again_after_a_fault_and_sends_the_event():
+    mc, s, driver = _mc()
+    controller = mc.link.controller
+    real = mc.link.outbox
+    mc.link.outbox = _FlakyOutbox(real)
+
+    async def scenario():
+        tasks = list(mc.link.start(mc.handle_frame)) + events.start(mc)
+        mc.events.emit(0x02, 1, 0x01, 0x52, 135, 140)
+        await _until(lambda: controller.writes, "the event was never sent")
+        for t in tasks:
+            t.cancel()
+
+    _quietly(asyncio.run, scenario())
+    mc.link.outbox = real
+    ((dest, f),) = controller.writes
+    assert dest == 0x10 and f[4] == 0x02 and f[5:12] == bytes((4, 2, 1, 1, 0x52, 135, 140))
+    assert mc.stats["task_errors"] == 1 and mc.stats["events_sent"] == 1
