@@ -60,6 +60,31 @@ def test_event_receiver_round_trip(dut, client):
     assert dut.call(NETFN_SENSOR, 0x01) == b"\x20\x00"
 
 
+def test_set_event_receiver_needs_both_bytes(dut, client):
+    before = dut.call(NETFN_SENSOR, 0x01)
+    assert dut.raw(NETFN_SENSOR, 0x00, b"\x30")[0] == 0xC7
+    assert dut.call(NETFN_SENSOR, 0x01) == before
+
+
+def test_device_sdr_offsets_past_the_end_and_reservation_0000h(dut, client):
+    res = dut.call(NETFN_SENSOR, 0x22)[:2]
+    header = dut.call(NETFN_SENSOR, 0x21, res + b"\x00\x00\x00\x05")[2:]
+    rid, length = header[:2], 5 + header[4]
+    assert dut.raw(NETFN_SENSOR, 0x21, res + rid + bytes((length - 1, 1)))[0] == 0
+    assert dut.raw(NETFN_SENSOR, 0x21, res + rid + bytes((length, 1)))[0] == 0xC9
+    assert dut.raw(NETFN_SENSOR, 0x21, b"\x00\x00" + rid + b"\x00\x05")[0] == 0
+    assert dut.raw(NETFN_SENSOR, 0x21, b"\x00\x00" + rid + b"\x05\x05")[0] == 0xC5
+
+
+def test_a_reserved_event_enable_action_changes_nothing(dut, client):
+    for rec in client.sensor_records():
+        n = bytes((rec.number,))
+        before = dut.call(NETFN_SENSOR, 0x29, n)
+        for flags in (0x30, 0x70, 0xB0, 0xF0):  # action 11b, with each global enable
+            assert dut.raw(NETFN_SENSOR, 0x28, n + bytes((flags, 0xFF, 0xFF)))[0] == 0xCC
+            assert dut.call(NETFN_SENSOR, 0x29, n) == before, rec.device_id_string
+
+
 @pytest.mark.needs("stimulus")
 def test_crossing_an_upper_threshold_raises_its_event(dut, board, client, stimulus):
     """An LM75-class sensor driven by its device model across its lowest upper threshold."""

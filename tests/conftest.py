@@ -8,6 +8,7 @@ import tempfile
 
 import pytest
 
+from satmc.cli.stats import read_counters
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
 
@@ -32,7 +33,20 @@ def sim(sim_dir, request):
     )
     s.start()
     yield s
-    s.stop()
+    try:
+        absorbed = absorbed_faults(s)
+    finally:
+        s.stop()
+    assert not absorbed, f"the firmware survived faults it should never meet: {absorbed}"
+
+
+def absorbed_faults(sim) -> dict[str, int]:
+    """Handler and task faults the firmware counted (and survived) since its last boot."""
+    if not sim.alive():
+        return {}
+    with connect(sim.url, address=sim.address) as sat:
+        counters = read_counters(sat)
+    return {k: counters[k] for k in ("handler_errors", "task_errors") if counters[k]}
 
 
 @pytest.fixture

@@ -25,5 +25,7 @@ NAMES = (
     "events_retried",  # Platform Event requests sent again (no answer within a try)
     "events_acked",  # events the receiver answered with cc 00
     "events_dropped",  # events lost: queue full, or no answer after all tries
-    "sensor_errors",  # sensor reads that failed (reading unavailable)
+    "sensor_errors",  # sensor reads that failed: chip errors and driver faults (unavailable)
+    "handler_errors",  # requests whose handler raised: answered FF
+    "task_errors",  # faults a long-lived task survived outside a handler, or restarted it
 )

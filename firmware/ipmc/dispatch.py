@@ -15,6 +15,9 @@ The dispatcher checks LUN and length before a handler runs (C2, C7), answers C1 
 commands it does not know or that are disabled, and pre-sets the completion code to
 FF so a handler that forgets to finish answers "unspecified". Registering the same
 netFn/cmd twice fails at import time. Lookups and calls allocate nothing.
+
+A handler checks its whole request before it changes anything: a request answered
+with a completion code other than 00 leaves the controller as it was.
 """
 
 from micropython import const

@@ -19,6 +19,7 @@ import time
 import machine
 from micropython import const
 
+from . import faults
 from .dispatch import CC_INVALID_DATA, NETFN_SENSOR, command
 from .ipmb import RQ_DATA, frame_request
 from .link import FREE, KIND_REQUEST, QUEUED
@@ -170,17 +171,17 @@ def setup(mc, config):
 
 
 def start(mc):
-    return [asyncio.create_task(mc.events.run())]
+    return [faults.task(mc.stats, mc.events.run)]
 
 
-@command(NETFN_SENSOR, 0x00, 1, 2)
+@command(NETFN_SENSOR, 0x00, 2)  # receiver address, LUN
 def set_event_receiver(mc, rq, rs):
     sa = rq.data[0]
     if sa & 1 and sa != DISABLED:
         return rs.fail(CC_INVALID_DATA)
     ev = mc.events
     ev.receiver = sa
-    ev.receiver_lun = rq.data[1] & 3 if rq.data_len > 1 else 0
+    ev.receiver_lun = rq.data[1] & 3
     if sa != DISABLED:
         mc.sensors.rearm_all()  # conditions still present raise their events again
     return rs.ok(0)

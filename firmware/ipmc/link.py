@@ -32,6 +32,9 @@ failure, frames to that destination are parked at once, so a master-only host ca
 read them back without waiting for a doomed write; a host that becomes an I2C target
 is written to again within that second. Responses nobody collects expire after
 IPMB's sequence lifetime (5 s), counted; slots are never reused silently.
+A fault while one frame is handled or written (other than the controller's OSError) is
+counted (task_errors); the frame's slot is freed or parked for readback, and the tasks
+go on.
 
 Shared state between IRQ and tasks: slot state bytes and a few ints. The IRQ only
 moves a slot QUEUED -> READING -> FREE/QUEUED and touches the staging buffers; the
@@ -45,7 +48,7 @@ import time
 import machine
 from micropython import const
 
-from . import counters
+from . import counters, faults
 from .ipmb import MAX_FRAME, Request
 
 FREE = const(0)
@@ -247,22 +250,25 @@ class IPMBLink:
             hard=True,
         )
         return (
-            asyncio.create_task(self._receiver(on_frame)),
-            asyncio.create_task(self._sender()),
-            asyncio.create_task(self._housekeeping()),
+            faults.task(self.stats, self._receiver, on_frame),
+            faults.task(self.stats, self._sender),
+            faults.task(self.stats, self._housekeeping),
         )
 
     async def _receiver(self, on_frame):
         while True:
-            await self._rx_flag.wait()
-            while self._rx_count:
+            while self._rx_count:  # first: a restarted task finds frames still waiting
                 rq = self.rx[self._rx_tail]
                 self.stats["frames_in"] += 1
-                on_frame(rq)
+                try:
+                    on_frame(rq)
+                except Exception as e:  # one frame's fault: its slot is freed all the same
+                    faults.caught(self.stats, "task_errors", e)
                 st = machine.disable_irq()
                 self._rx_tail = (self._rx_tail + 1) % _RX_SLOTS
                 self._rx_count -= 1
                 machine.enable_irq(st)
+            await self._rx_flag.wait()
 
     def queued(self, i):
         """Slot i was committed: park it for readback if its destination is master-only,
@@ -342,7 +348,13 @@ class IPMBLink:
             for k in range(n):
                 self._tx[k] = src[k]
             dest = src[0] >> 1
-            if await self._write(dest, n):
+            try:
+                sent = await self._write(dest, n)
+            except Exception as e:  # the controller's own fault: the frame waits for readback
+                faults.caught(self.stats, "task_errors", e)
+                self.stats["send_failed"] += 1
+                sent = False
+            if sent:
                 ob.state[i] = FREE
                 self.stats["sent"] += 1
                 if dest == self._master_only:

@@ -9,6 +9,10 @@ address pins). I2C block `target` answers as a target; block `controller`, wired
 the same lines, writes responses and events to their destinations. Blocks whose
 pins the port fixes (stm32) have no scl/sda in the config. A heartbeat LED blinks
 while the main loop runs.
+
+Every long-lived task runs under faults.task: one that raises is counted (task_errors)
+and started again. The main loop feeds the watchdog; a fault in it is counted too.
+Ctrl-C on the serial line leaves to the REPL and prints the last fault, if any.
 """
 
 import asyncio
@@ -18,7 +22,7 @@ import time
 import machine
 import micropython
 
-from . import app, fru  # noqa: F401  (importing app registers the App commands)
+from . import app, faults, fru  # noqa: F401  (importing app registers the App commands)
 from .link import IPMBLink
 from .mc import MC
 
@@ -111,11 +115,14 @@ async def _supervise(mc, wdt):
     while True:
         if wdt is not None:
             wdt.feed()
-        if mc.reset_requested is not None:
-            waited = time.ticks_diff(time.ticks_ms(), mc.reset_requested)
-            if not mc.link.outbox.pending() or waited > _RESET_GRACE_MS:
-                await asyncio.sleep_ms(20)
-                machine.reset()
+        try:
+            if mc.reset_requested is not None:
+                waited = time.ticks_diff(time.ticks_ms(), mc.reset_requested)
+                if not mc.link.outbox.pending() or waited > _RESET_GRACE_MS:
+                    await asyncio.sleep_ms(20)
+                    machine.reset()
+        except Exception as e:
+            faults.caught(mc.stats, "task_errors", e)
         await asyncio.sleep_ms(50)
 
 
@@ -128,13 +135,13 @@ async def serve(mc):
         sensors.start(mc)
     led = mc.config.get("leds", {}).get("heartbeat")
     if led:
-        asyncio.create_task(_heartbeat(led))
+        faults.task(mc.stats, _heartbeat, led)
     if mc.config.get("serial_basic", True):
         import sys
 
         from .serial_basic import SerialBasic
 
-        asyncio.create_task(SerialBasic(mc, sys.stdin.buffer, sys.stdout.buffer).serve())
+        faults.task(mc.stats, SerialBasic(mc, sys.stdin.buffer, sys.stdout.buffer).serve)
     wdt_ms = mc.config.get("watchdog_ms") or 0
     mc.wdt = machine.WDT(timeout=wdt_ms) if wdt_ms else None
     gc.collect()
@@ -150,6 +157,9 @@ def run(config):
     try:
         asyncio.run(serve(mc))
     except KeyboardInterrupt:
+        if faults.last is not None:  # kept off the line while it spoke Serial Basic Mode
+            print("satmc: the last fault caught (counted, see satmc stats):")
+            faults.tell(faults.last)
         # Ctrl-C on the USB REPL (satmc flash does this): a started watchdog cannot be
         # stopped, so a timer keeps feeding it while someone works at the REPL.
         if mc.wdt is not None:

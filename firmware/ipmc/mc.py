@@ -13,8 +13,8 @@ import time
 
 from micropython import const
 
-from . import counters
-from .dispatch import dispatch
+from . import counters, faults
+from .dispatch import CC_UNSPECIFIED, dispatch
 from .ipmb import MIN_REQUEST, Response
 
 SUPPORT_SENSOR_DEVICE = const(0x01)
@@ -66,7 +66,8 @@ class MC:
         """Validate and dispatch rq; the length of the response in rs (self.response), or 0.
 
         Invalid frames and stray responses are dropped (counted); responses to our own
-        requests go to response_hook. Allocates nothing for the commands on hot paths.
+        requests go to response_hook. A handler that raises is answered FF and counted
+        (handler_errors). Allocates nothing for the commands on hot paths.
         """
         if not rq.valid():
             kind = self._as_broadcast(rq)
@@ -83,7 +84,13 @@ class MC:
         before = gc.mem_alloc()
         if rs is None:
             rs = self.response
-        n = rs.build(rq, dispatch(self, rq, rs))
+        try:
+            n = dispatch(self, rq, rs)
+        except Exception as e:  # one request's fault: it gets FF, the service goes on
+            faults.caught(self.stats, "handler_errors", e)
+            rs.cc = CC_UNSPECIFIED
+            n = 0
+        n = rs.build(rq, n)
         grew = gc.mem_alloc() - before
         if grew > 0 and self.hot_alloc < 0x3FFFFFFF - grew:
             self.hot_alloc += grew

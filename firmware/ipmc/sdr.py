@@ -10,6 +10,8 @@ and moves the sensor population change indicator, which the host keys its cache 
 
 Get Device SDR returns at most 22 record bytes per response; 0xFF asks for the whole
 record and is answered CA when it does not fit, as are requests for more than 22 bytes.
+An offset at or past the record's end is C9. A read from offset 0 may name reservation
+0000h; any other read needs the current reservation (C5 otherwise, also after a change).
 """
 
 from micropython import const
@@ -17,6 +19,7 @@ from micropython import const
 from .dispatch import (
     CC_CANNOT_RETURN,
     CC_NOT_PRESENT,
+    CC_OUT_OF_RANGE,
     CC_RESERVATION,
     NETFN_SENSOR,
     command,
@@ -129,8 +132,8 @@ def get_device_sdr(mc, rq, rs):
     rid = q[2] | q[3] << 8
     offset = q[4]
     count = q[5]
-    if (offset or reservation) and reservation != repo.reservation:
-        return rs.fail(CC_RESERVATION)
+    if (offset or reservation) and (not reservation or reservation != repo.reservation):
+        return rs.fail(CC_RESERVATION)  # 0000h (none) only for reads from offset 0
     records = repo.records
     if rid == 0:
         rid = 1
@@ -138,7 +141,7 @@ def get_device_sdr(mc, rq, rs):
         return rs.fail(CC_NOT_PRESENT)
     rec = records[rid - 1]
     if offset >= len(rec):
-        return rs.fail(CC_NOT_PRESENT)
+        return rs.fail(CC_OUT_OF_RANGE)
     if count == 0xFF:
         count = len(rec) - offset
     if count > _CHUNK:

@@ -6,7 +6,9 @@ A threshold sensor converts its driver's reading (thousandths of its unit) to th
 byte of its SDR, raw = (reading - lo) / res, and runs the threshold state machine on
 raw values. A discrete sensor reports state bits (presence: [0] present, [1] absent).
 Each sensor is scanned by an asyncio task at its own period. A driver that raises
-OSError makes the reading unavailable until it answers again.
+(OSError: the chip did not answer; anything else: the driver's own fault) or returns
+something that is not a number makes the reading unavailable until it reads again,
+and counts sensor_errors.
 
 Threshold status bits, as Get Sensor Reading and Get Sensor Thresholds order them:
 [0] LNC [1] LC [2] LNR [3] UNC [4] UC [5] UNR. Hysteresis follows the spec: an upper
@@ -20,7 +22,7 @@ import asyncio
 
 from micropython import const
 
-from . import sdr
+from . import faults, sdr
 from .dispatch import (
     CC_ILLEGAL_FOR_TYPE,
     CC_INVALID_DATA,
@@ -108,14 +110,15 @@ class Sensor:
         """Read the driver once; update states and raise events."""
         try:
             v = self.read()
-        except OSError:
-            self.unavailable = True
-            if self.stats is not None:
-                self.stats["sensor_errors"] += 1
+            raw = self.to_raw(int(v)) if self.threshold else 0
+        except OSError:  # the chip did not answer
+            self._failed(None)
+            return
+        except Exception as e:  # the driver's own fault (KeyError, ValueError, MemoryError...)
+            self._failed(e)
             return
         self.unavailable = False
         if self.threshold:
-            raw = self.to_raw(v)
             self.raw = raw
             new = threshold_state(
                 raw, self.state, self.thr, self.active, self.hyst_pos, self.hyst_neg
@@ -127,6 +130,15 @@ class Sensor:
         self.state = new
         if old != new:
             self._events(old, new)
+
+    def _failed(self, e):
+        self.unavailable = True
+        if self.stats is None:
+            return
+        if e is None:
+            self.stats["sensor_errors"] += 1
+        else:
+            faults.caught(self.stats, "sensor_errors", e)
 
     def _events(self, old, new):
         rose = new & ~old
@@ -210,7 +222,7 @@ async def _scan_task(s):
 
 def start(mc):
     """The scan tasks (inside the running event loop)."""
-    return [asyncio.create_task(_scan_task(s)) for s in mc.sensors.all]
+    return [faults.task(mc.stats, _scan_task, s) for s in mc.sensors.all]
 
 
 # --- commands -------------------------------------------------------------------------------
@@ -320,11 +332,11 @@ def set_sensor_event_enable(mc, rq, rs):
         return rs.fail(CC_NOT_PRESENT)
     q = rq.data
     n = rq.data_len
+    action = (q[1] >> 4) & 3
+    if action == 3:  # reserved: refused before anything changes
+        return rs.fail(CC_INVALID_DATA)
     s.events_on = bool(q[1] & 0x80)
     s.scanning = bool(q[1] & 0x40)
-    action = (q[1] >> 4) & 3
-    if action == 3:
-        return rs.fail(CC_INVALID_DATA)
     a = _mask(q, 2, n) & s.assert_mask
     de = _mask(q, 4, n) & s.deassert_mask
     if action == 1:

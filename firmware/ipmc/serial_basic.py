@@ -1,7 +1,7 @@
 """IPMI Serial Basic Mode on the board's USB serial: what `ipmitool -I serial-basic` speaks.
 
     sb = SerialBasic(mc, sys.stdin.buffer, sys.stdout.buffer)
-    asyncio.create_task(sb.serve())
+    faults.task(mc.stats, sb.serve)   # (main.py does this)
 
 A frame is A0, the escaped message, A5. Inside: an IPMB-format request (rsSA, netFn,
 cs1, rqSA, seq, cmd, data, cs2). Five byte values travel escaped as AA then a code:
@@ -16,6 +16,10 @@ dropped and counted.
 The REPL stays reachable: a Ctrl-C (0x03) *between* frames ends the firmware and
 leaves the line to the REPL, which is what mpremote sends before it enters the raw
 REPL, so deploying works on a running board. Inside a frame 0x03 is data.
+
+While serve() runs, the line carries frames only: faults.quiet keeps tracebacks off it
+(a handler's fault is answered FF; a fault in one frame is counted in task_errors and
+the frame dropped). Text the firmware prints at boot comes before the first frame.
 """
 
 import asyncio
@@ -23,6 +27,7 @@ import asyncio
 import micropython
 from micropython import const
 
+from . import faults
 from .ipmb import MAX_FRAME, Request
 
 START = const(0xA0)
@@ -153,6 +158,7 @@ class SerialBasic:
 
     async def serve(self):
         micropython.kbd_intr(-1)  # 0x03 is data here; feed() decides what it means
+        faults.quiet = True  # until Ctrl-C: text on the line would land among frames
         reader = asyncio.StreamReader(self.stream_in)
         one = self._one
         try:
@@ -160,7 +166,14 @@ class SerialBasic:
                 if not await reader.readinto(one):
                     await asyncio.sleep_ms(100)  # no line (EOF): look again later
                     continue
-                if self.feed(one[0]):
-                    raise KeyboardInterrupt  # leave the line to the REPL
+                try:
+                    asked = self.feed(one[0])
+                except Exception as e:  # one frame's fault: drop it, keep the line
+                    faults.caught(self.stats, "task_errors", e)
+                    self._state = _IDLE
+                    asked = False
+                if asked:
+                    faults.quiet = False  # the REPL has the line: text is welcome again
+                    raise KeyboardInterrupt
         finally:
             micropython.kbd_intr(3)

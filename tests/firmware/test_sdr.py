@@ -114,3 +114,25 @@ def test_changes_cancel_the_reservation_and_move_the_indicator():
     assert _ask(mc, 0x20)[1][2:6] != before
     res2 = _ask(mc, 0x22)[1][:2]
     assert res2 != res and _ask(mc, 0x21, res2 + b"\x01\x00\x05\x05")[0] == 0
+
+
+def test_an_offset_at_or_past_the_end_of_a_record_is_out_of_range():
+    mc = _mc()
+    res = _ask(mc, 0x22)[1][:2]
+    n = len(mc.sdrs.records[1])  # the MC locator, record 2
+    assert _ask(mc, 0x21, res + bytes((2, 0, n - 1, 1)))[0] == 0  # its last byte
+    for offset in (n, n + 1, 0xFF):
+        assert _ask(mc, 0x21, res + bytes((2, 0, offset, 1)))[0] == 0xC9
+    assert _ask(mc, 0x21, res + b"\x09\x00\x00\x05")[0] == 0xCB  # no record 9
+
+
+def test_reservation_0000h_reads_only_from_offset_0():
+    mc = _mc()
+    assert _ask(mc, 0x21, b"\x00\x00\x01\x00\x00\x05")[0] == 0  # from offset 0: no reservation
+    assert _ask(mc, 0x21, b"\x00\x00\x01\x00\x05\x05")[0] == 0xC5  # partial: needs one
+    res = _ask(mc, 0x22)[1][:2]
+    assert _ask(mc, 0x21, res + b"\x01\x00\x05\x05")[0] == 0
+    assert _ask(mc, 0x21, b"\x00\x00\x01\x00\x05\x05")[0] == 0xC5
+    mc.sdrs.changed()  # cancels the reservation: 0000h must not become valid with it
+    assert _ask(mc, 0x21, b"\x00\x00\x01\x00\x05\x05")[0] == 0xC5
+    assert _ask(mc, 0x21, b"\x00\x00\x01\x00\x00\x05")[0] == 0

@@ -203,3 +203,12 @@ def test_queue_overflow_and_disabled_receiver_are_counted_or_silent_by_spec():
     ev.emit(1, 1, 1, 0x57, 1, 1)
     assert mc.stats["events_queued"] == ev.size
     assert _ask(mc, 0x01) == (0, b"\xff\x00")
+
+
+def test_set_event_receiver_needs_both_bytes():
+    mc, s, reader = _mc()
+    assert _ask(mc, 0x00, b"\x30")[0] == 0xC7
+    assert _ask(mc, 0x00, b"\x30\x00\x00")[0] == 0xC7
+    assert _ask(mc, 0x01) == (0, b"\x20\x00")
+    assert _ask(mc, 0x00, b"\x30\x01")[0] == 0
+    assert _ask(mc, 0x01) == (0, b"\x30\x01")
