@@ -454,8 +454,12 @@ class I2CTarget:
             finally:
                 micropython.heap_unlock()
         if failed is not None:  # as the board does: report once, disable the handler
-            print("Uncaught exception in I2CTarget IRQ handler; disabling it")
-            sys.print_exception(failed)
+            micropython.heap_unlock()  # the bus thread runs with the heap locked (_serve)
+            try:
+                print("Uncaught exception in I2CTarget IRQ handler; disabling it")
+                sys.print_exception(failed)
+            finally:
+                micropython.heap_lock()
             self._handler, self._trigger = None, 0
 
     def _reply(self, kind, n):
@@ -466,7 +470,13 @@ class I2CTarget:
         self._sock.write(out, 0, _w.HEADER_LEN + n)
 
     def _serve(self):
+        # This thread runs beside the firmware, whose heap figures (gc.mem_alloc() deltas
+        # around each request) count whatever any thread allocates meanwhile: a blocking
+        # socket read here allocated now and then (256 bytes, more often under load). So
+        # the loop runs with this thread's heap locked: it cannot allocate, and what
+        # would have may only fail softly (an exception falls back to the emergency one).
         sock, hdr, pay, out = self._sock, self._hdr, self._pay, self._out
+        micropython.heap_lock()
         try:
             while self._running:
                 if sock.readinto(hdr, _w.HEADER_LEN) != _w.HEADER_LEN:
@@ -490,7 +500,11 @@ class I2CTarget:
         except OSError:
             pass
         except Exception as e:  # an emulation bug: say so, as a board would on its REPL
+            micropython.heap_unlock()
             sys.print_exception(e)
+            micropython.heap_lock()
+        finally:
+            micropython.heap_unlock()
         self._running = False
 
     def _on_addr(self, read):
