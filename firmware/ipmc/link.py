@@ -132,7 +132,7 @@ class IPMBLink:
         self.own_sa = own_sa
         self.outbox = Outbox(outbox_slots)
         self.send_tries = send_tries
-        self.stats = stats if stats is not None else {n: 0 for n in counters.NAMES}
+        self.stats = stats if stats is not None else counters.Counters()
         # receive staging (IRQ side)
         self._stage = bytearray(MAX_FRAME)
         self._stage_views = [memoryview(self._stage)[i:] for i in range(MAX_FRAME)]

@@ -48,7 +48,7 @@ class MC:
         self.self_test_bits = 0  # 57h byte: [5] FRU inaccessible, [2] FRU internal use corrupt...
         self.self_test_detail = 0
         self.guid = bytes(16)
-        self.stats = {name: 0 for name in counters.NAMES}
+        self.stats = counters.Counters()
         self.link = None
         self.response_hook = None  # callable(rq) for responses to our own requests
         self.reset_requested = None  # ticks_ms of a Cold Reset request
@@ -62,11 +62,28 @@ class MC:
         if n:
             self.queue_frame(self.response.buf, n)
 
-    def answer(self, rq, rs=None):
-        """Validate and dispatch rq; the length of the response in rs (self.response), or 0.
+    def answer(self, rq):
+        """Validate and dispatch rq; the length of the response in self.response, or 0.
+
+        Counts the heap the request took (hot_alloc, over hot_frames requests): the
+        commands on hot paths allocate nothing.
+        """
+        before = gc.mem_alloc()
+        handled = self.stats["requests"]
+        n = self.respond(rq, self.response)
+        if self.stats["requests"] != handled:
+            grew = gc.mem_alloc() - before
+            if grew > 0 and self.hot_alloc < 0x3FFFFFFF - grew:
+                self.hot_alloc += grew
+            if self.hot_frames < 0x3FFFFFFF:
+                self.hot_frames += 1
+        return n
+
+    def respond(self, rq, rs):
+        """Validate and dispatch rq into rs; the response length, or 0 for no response.
 
         Invalid frames and stray responses are dropped (counted); responses to our own
-        requests go to response_hook. Allocates nothing for the commands on hot paths.
+        requests go to response_hook. Send Message answers its inner request with this.
         """
         if not rq.valid():
             kind = self._as_broadcast(rq)
@@ -80,16 +97,7 @@ class MC:
                 self.stats["not_for_us"] += 1
             return 0
         self.stats["requests"] += 1
-        before = gc.mem_alloc()
-        if rs is None:
-            rs = self.response
-        n = rs.build(rq, dispatch(self, rq, rs))
-        grew = gc.mem_alloc() - before
-        if grew > 0 and self.hot_alloc < 0x3FFFFFFF - grew:
-            self.hot_alloc += grew
-        if self.hot_frames < 0x3FFFFFFF:
-            self.hot_frames += 1
-        return n
+        return rs.build(rq, dispatch(self, rq, rs))
 
     def _as_broadcast(self, rq):
         """Broadcast Get Device ID: general call, then a frame whose rsSA says who answers.

@@ -64,7 +64,7 @@ class Repository:
         self.sensor_count = 0
         self.reservation = 0  # 0: none valid
         self._serial = 0
-        self.indicator = 0  # sensor population change indicator: checksum of the records
+        self.indicator = bytes(4)  # sensor population change indicator: checksum of records
 
     def add(self, rec):
         """Append a record (at boot; call changed() once all are in)."""
@@ -80,14 +80,15 @@ class Repository:
 
         The indicator is an Adler-32 of every record: the same records give the same
         value across resets, so a host's SDR cache stays valid exactly as long as it
-        should. Its sums stay small ints on 32-bit ports.
+        should. It is kept as its 4 bytes (LS first): as one int it would exceed the
+        small ints of 32-bit ports, and every Get Device SDR Info would allocate.
         """
         s1, s2 = 1, 0
         for rec in self.records:
             for x in rec:
                 s1 = (s1 + x) % 65521
                 s2 = (s2 + s1) % 65521
-        self.indicator = s2 << 16 | s1
+        self.indicator = bytes((s1 & 0xFF, s1 >> 8, s2 & 0xFF, s2 >> 8))
         self.reservation = 0
 
     def reserve(self):
@@ -110,7 +111,7 @@ def get_device_sdr_info(mc, rq, rs):
     d[1] = 0x81  # dynamic population (change indicator follows) | LUN 0 has sensors
     v = repo.indicator
     for i in range(4):
-        d[2 + i] = (v >> (8 * i)) & 0xFF
+        d[2 + i] = v[i]
     return rs.ok(6)
 
 
