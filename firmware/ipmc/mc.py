@@ -62,15 +62,16 @@ class MC:
         if n:
             self.queue_frame(self.response.buf, n)
 
-    def answer(self, rq):
-        """Validate and dispatch rq; the length of the response in self.response, or 0.
+    def answer(self, rq, rs=None):
+        """Validate and dispatch rq; the length of the response in rs, or 0.
 
-        Counts the heap the request took (hot_alloc, over hot_frames requests): the
-        commands on hot paths allocate nothing.
+        rs is the channel's response (its capacity is the channel's limit); IPMB's,
+        self.response, by default. Counts the heap the request took (hot_alloc, over
+        hot_frames requests): the commands on hot paths allocate nothing.
         """
         before = gc.mem_alloc()
         handled = self.stats["requests"]
-        n = self.respond(rq, self.response)
+        n = self.respond(rq, self.response if rs is None else rs)
         if self.stats["requests"] != handled:
             grew = gc.mem_alloc() - before
             if grew > 0 and self.hot_alloc < 0x3FFFFFFF - grew:

@@ -8,8 +8,9 @@ Records are built once at boot; the repository keeps them as bytearrays so thres
 and hysteresis changes edit them in place (then `changed()` cancels the reservation
 and moves the sensor population change indicator, which the host keys its cache on).
 
-Get Device SDR returns at most 22 record bytes per response; 0xFF asks for the whole
-record and is answered CA when it does not fit, as are requests for more than 22 bytes.
+Get Device SDR returns as many record bytes per response as the channel carries (22
+on IPMB, 30 on Serial Basic Mode); 0xFF asks for the whole record (the rest of it from
+the offset) and is answered CA when that does not fit, as are requests for more.
 """
 
 from micropython import const
@@ -52,7 +53,7 @@ ID_TYPE_LEN = const(47)
 FULL_HEADER = const(48)
 
 MAX_ID = const(16)
-_CHUNK = const(22)  # record bytes per Get Device SDR response (24 - next record id)
+_NEXT_ID = const(2)  # Get Device SDR response data: next record id, then record bytes
 _LAST = const(0xFFFF)
 
 
@@ -142,7 +143,7 @@ def get_device_sdr(mc, rq, rs):
         return rs.fail(CC_NOT_PRESENT)
     if count == 0xFF:
         count = len(rec) - offset
-    if count > _CHUNK:
+    if count > rs.max_data - _NEXT_ID:
         return rs.fail(CC_CANNOT_RETURN)
     if count > len(rec) - offset:
         count = len(rec) - offset

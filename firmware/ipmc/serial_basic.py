@@ -8,8 +8,9 @@ cs1, rqSA, seq, cmd, data, cs2). Five byte values travel escaped as AA then a co
 A0 -> AA B0 (start), A5 -> AA B5 (stop), A6 -> AA B6 (handshake), AA -> AA BA,
 1B -> AA 3B. Requests to the BMC address 0x20 or to our own IPMB address go through
 the same dispatcher as IPMB; the response goes back on the line, then a handshake
-(A6). Requests may be longer than on IPMB (up to 33 data bytes, as ipmitool sends
-them here); responses keep IPMB's size. Bytes between frames are ignored, so boot
+(A6). Messages may be longer than on IPMB, both ways: up to MAX_MESSAGE bytes (a
+request with 33 data bytes, as ipmitool sends them here; a response with 32, so Get
+Device SDR answers 30 record bytes at a time). Bytes between frames are ignored, so boot
 messages and line noise do no harm; a frame with a bad escape or too long is
 dropped and counted.
 
@@ -23,7 +24,7 @@ import asyncio
 import micropython
 from micropython import const
 
-from .ipmb import MAX_FRAME, Request
+from .ipmb import Request, Response
 
 START = const(0xA0)
 STOP = const(0xA5)
@@ -95,11 +96,12 @@ class SerialBasic:
         self.stream_in = stream_in
         self.stream_out = stream_out
         self.rq = Request(MAX_MESSAGE)
+        self.response = Response(MAX_MESSAGE)  # this channel's limit, for every handler
         self._state = _IDLE
         self._len = 0
         self._too_long = False
         self._one = bytearray(1)
-        self._out = bytearray(2 * MAX_FRAME + 3)
+        self._out = bytearray(2 * MAX_MESSAGE + 3)
         self.stats = mc.stats
 
     def feed(self, b):
@@ -146,9 +148,9 @@ class SerialBasic:
         if rs_sa != BMC_SA and rs_sa != self.mc.address:
             self.stats["not_for_us"] += 1
             return
-        n = self.mc.answer(rq)
+        n = self.mc.answer(rq, self.response)
         if n:
-            k = encode(self.mc.response.buf, n, self._out)
+            k = encode(self.response.buf, n, self._out)
             self.stream_out.write(self._out, 0, k)
 
     async def serve(self):

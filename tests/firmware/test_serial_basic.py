@@ -77,3 +77,67 @@ def test_ctrl_c_between_frames_asks_for_the_repl_but_not_inside_one():
     sb, out, mc = _sb()
     assert not _feed(sb, b"\xa0\x20\x03")
     assert _feed(sb, b"\xa5\x03")
+
+
+def _sdr_board(mc):
+    from ipmc import sdr
+
+    mc.sdrs = sdr.Repository()
+    for length, kind in ((64, sdr.TYPE_FULL_SENSOR), (28, sdr.TYPE_MC_LOCATOR)):
+        rec = bytearray((i * 7 + length) & 0xFF for i in range(length))
+        rec[2], rec[3], rec[4] = sdr.SDR_VERSION, kind, length - 5
+        mc.sdrs.add(rec)
+    mc.sdrs.changed()
+    return mc.sdrs.records
+
+
+def _serial_ask(sb, out, netfn, cmd, data):
+    raw = frame(0x20, netfn, cmd, data, rq_sa=0x81)
+    wire = bytearray(120)
+    start = len(out.getvalue())
+    _feed(sb, bytes(wire[: encode(raw, len(raw), wire)]))
+    got = out.getvalue()[start:]
+    assert got[0] == 0xA0 and got[-2:] == b"\xa5\xa6"
+    rsp = bytearray()
+    esc = False
+    for b in got[1:-2]:
+        if esc:
+            rsp.append({0xB0: 0xA0, 0xB5: 0xA5, 0xB6: 0xA6, 0xBA: 0xAA, 0x3B: 0x1B}[b])
+            esc = False
+        elif b == 0xAA:
+            esc = True
+        else:
+            rsp.append(b)
+    return rsp[6], bytes(rsp[7:-1])
+
+
+def test_get_device_sdr_answers_what_the_serial_channel_carries():
+    # ipmitool asks 30-byte chunks here; an IPMB-sized answer made it step down one
+    # byte per CA to 22. The channel carries MAX_MESSAGE bytes: 30 record bytes.
+    from fakes import ask
+
+    sb, out, mc = _sb()
+    records = _sdr_board(mc)
+    cc, d = _serial_ask(sb, out, 0x04, 0x22, b"")
+    res = d[:2]
+    cc, d = _serial_ask(sb, out, 0x04, 0x21, res + b"\x01\x00\x05\x1e")
+    assert cc == 0 and d[:2] == b"\x02\x00" and d[2:] == records[0][5:35]
+    assert _serial_ask(sb, out, 0x04, 0x21, res + b"\x01\x00\x05\x1f")[0] == 0xCA
+    cc, d = _serial_ask(sb, out, 0x04, 0x21, res + b"\x02\x00\x00\xff")  # 28 bytes fit
+    assert cc == 0 and d[:2] == b"\xff\xff" and d[2:] == records[1]
+    assert _serial_ask(sb, out, 0x04, 0x21, res + b"\x01\x00\x00\xff")[0] == 0xCA  # 64 do not
+    # the same requests on IPMB: 22 record bytes at most
+    assert ask(mc, 0x04, 0x21, res + b"\x01\x00\x05\x1e")[0] == 0xCA
+    cc, d = ask(mc, 0x04, 0x21, res + b"\x01\x00\x05\x16")
+    assert cc == 0 and d[2:] == records[0][5:27]
+
+
+def test_read_fru_data_answers_what_the_serial_channel_carries():
+    from test_fru import _mc as fru_mc
+
+    mc = fru_mc()[0]
+    out = io.BytesIO()
+    sb = SerialBasic(mc, None, out)
+    cc, d = _serial_ask(sb, out, 0x0A, 0x11, b"\x00\x00\x00\x1f")  # 31 bytes
+    assert cc == 0 and d[0] == 31 and len(d) == 32
+    assert _serial_ask(sb, out, 0x0A, 0x11, b"\x00\x00\x00\x20")[0] == 0xCA
