@@ -141,3 +141,41 @@ def test_read_fru_data_answers_what_the_serial_channel_carries():
     cc, d = _serial_ask(sb, out, 0x0A, 0x11, b"\x00\x00\x00\x1f")  # 31 bytes
     assert cc == 0 and d[0] == 31 and len(d) == 32
     assert _serial_ask(sb, out, 0x0A, 0x11, b"\x00\x00\x00\x20")[0] == 0xCA
+
+
+class _Sink:
+    """An output stream that allocates nothing: keeps the last frame written."""
+
+    def __init__(self):
+        self.buf = bytearray(128)
+        self.n = 0
+
+    def write(self, buf, off=0, n=-1):
+        n = len(buf) - off if n < 0 else n
+        for i in range(n):
+            self.buf[i] = buf[off + i]
+        self.n = n
+        return n
+
+
+def test_send_message_over_the_serial_line_allocates_nothing():
+    # ipmitool over serial-basic reads sensors owned by 0x72 through Send Message
+    import micropython
+
+    mc = MC(CONFIG)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    sink = _Sink()
+    sb = SerialBasic(mc, None, sink)
+    inner = frame(0x72, 0x06, 0x01, rq_sa=0x20, seq=3)
+    raw = frame(0x20, 0x06, 0x34, b"\x40" + inner, rq_sa=0x81)
+    wire = bytearray(120)
+    wire = memoryview(wire)[: encode(raw, len(raw), wire)]
+    micropython.heap_lock()
+    try:
+        for _ in range(3):
+            for b in wire:
+                sb.feed(b)
+    finally:
+        micropython.heap_unlock()
+    assert mc.stats["serial_frames"] == 3 and mc.hot_frames == 3 and mc.hot_alloc == 0
+    assert sink.n > 20 and sink.buf[0] == 0xA0 and sink.buf[sink.n - 1] == 0xA6
