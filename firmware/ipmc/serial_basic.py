@@ -20,6 +20,8 @@ REPL, so deploying works on a running board. Inside a frame 0x03 is data.
 """
 
 import asyncio
+import select
+import time
 
 import micropython
 from micropython import const
@@ -35,6 +37,9 @@ _CTRL_C = const(0x03)
 BMC_SA = const(0x20)
 
 MAX_MESSAGE = const(40)  # ipmitool sends up to 33 request data bytes on this link
+_POLL_BUSY_MS = const(1)  # how often the line is looked at while bytes are coming in,
+_POLL_IDLE_MS = const(10)  # and after _BUSY_FOR_MS without a byte
+_BUSY_FOR_MS = const(200)
 _IDLE = const(0)
 _IN_FRAME = const(1)
 _AFTER_ESCAPE = const(2)
@@ -154,15 +159,33 @@ class SerialBasic:
             self.stream_out.write(self._out, 0, k)
 
     async def serve(self):
+        """Answer the line until Ctrl-C between frames asks for the REPL.
+
+        The line is polled, not awaited: asyncio's stream reads make a coroutine per
+        call and its I/O queue a list per wait, one of each per received byte. Polling
+        allocates nothing (ipoll reuses its tuple, sleep_ms its generator): every 1 ms
+        while bytes are coming in, every 10 ms once the line has been quiet for 200 ms.
+        """
         micropython.kbd_intr(-1)  # 0x03 is data here; feed() decides what it means
-        reader = asyncio.StreamReader(self.stream_in)
+        poller = select.poll()
+        poller.register(self.stream_in, select.POLLIN)
         one = self._one
+        last = time.ticks_ms()
         try:
             while True:
-                if not await reader.readinto(one):
-                    await asyncio.sleep_ms(100)  # no line (EOF): look again later
-                    continue
-                if self.feed(one[0]):
-                    raise KeyboardInterrupt  # leave the line to the REPL
+                while _readable(poller):
+                    if not self.stream_in.readinto(one):
+                        break  # no line (EOF): look again later
+                    last = time.ticks_ms()
+                    if self.feed(one[0]):
+                        raise KeyboardInterrupt  # leave the line to the REPL
+                busy = time.ticks_diff(time.ticks_ms(), last) < _BUSY_FOR_MS
+                await asyncio.sleep_ms(_POLL_BUSY_MS if busy else _POLL_IDLE_MS)
         finally:
             micropython.kbd_intr(3)
+
+
+def _readable(poller):
+    for _ in poller.ipoll(0):
+        return True
+    return False

@@ -179,3 +179,65 @@ def test_send_message_over_the_serial_line_allocates_nothing():
         micropython.heap_unlock()
     assert mc.stats["serial_frames"] == 3 and mc.hot_frames == 3 and mc.hot_alloc == 0
     assert sink.n > 20 and sink.buf[0] == 0xA0 and sink.buf[sink.n - 1] == 0xA6
+
+
+def _socket_pair(path):
+    import os
+    import socket
+    import struct
+
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+    addr = struct.pack("H", socket.AF_UNIX) + path.encode() + b"\0"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(addr)
+    srv.listen(1)
+    near = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    near.connect(addr)
+    far = srv.accept()[0]
+    srv.close()
+    os.remove(path)
+    return near, far
+
+
+def test_serving_the_line_allocates_nothing_per_byte_or_frame():
+    # asyncio's stream reads make a coroutine per call, and its I/O queue a list per
+    # wait: one of each per received byte, the bulk of this path's garbage
+    import asyncio
+
+    import micropython
+
+    mc = MC(CONFIG)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    host, line = _socket_pair("/tmp/satmc-unit-serial.sock")
+    sink = _Sink()
+    sb = SerialBasic(mc, line, sink)
+    raw = frame(0x20, 0x06, 0x34, b"\x40" + frame(0x72, 0x04, 0x2D, b"\x01"), rq_sa=0x81)
+    wire = bytearray(120)
+    wire = memoryview(wire)[: encode(raw, len(raw), wire)]
+    alive = []
+
+    async def main():
+        task = asyncio.create_task(sb.serve())
+        await asyncio.sleep_ms(5)  # its set-up, outside the lock
+        micropython.heap_lock()
+        try:
+            for _ in range(3):
+                host.write(wire)
+                await asyncio.sleep_ms(30)
+        finally:
+            micropython.heap_unlock()
+        alive.append(not task.done())
+        task.cancel()
+
+    try:
+        asyncio.run(main())
+    finally:
+        micropython.kbd_intr(3)
+        host.close()
+        line.close()
+    assert alive == [True], "the serving task ended (an allocation under heap_lock?)"
+    assert mc.stats["serial_frames"] == 3 and mc.hot_alloc == 0
+    assert sink.n > 10 and sink.buf[0] == 0xA0
