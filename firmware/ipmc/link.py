@@ -101,6 +101,32 @@ class _EventWait:
         raise self._stop
 
 
+class _FlagWait:
+    """`await w` until an asyncio.ThreadSafeFlag is set (then clears it), with no
+    coroutine made per wait; one waiting task per instance, as _EventWait.
+
+    What asyncio's ThreadSafeFlag.wait() does: queue the task on the poller for the
+    flag, yield until the poller wakes it. asyncio's I/O queue still makes a small
+    entry per wait (a list); this takes out the rest.
+    """
+
+    def __init__(self, flag):
+        self._flag = flag
+        self._stop = StopIteration()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        f = self._flag
+        if not f.state:  # not set (or a wake-up for a set() already taken): wait
+            asyncio.core._io_queue.queue_read(f)
+            return None
+        f.state = 0
+        self._stop.__traceback__ = None
+        raise self._stop
+
+
 def _before(a, b):
     """a was queued before b (wrap-aware)."""
     d = (b - a) & _ORDER_MASK
@@ -178,6 +204,7 @@ class IPMBLink:
         self._rx_tail = 0  # next slot the task handles
         self._rx_count = 0
         self._rx_flag = asyncio.ThreadSafeFlag()
+        self._rx_wait = _FlagWait(self._rx_flag)
         # readback staging (IRQ side)
         self._rb = bytearray(MAX_FRAME + 1)
         self._rb_len = 0
@@ -289,7 +316,7 @@ class IPMBLink:
 
     async def _receiver(self, on_frame):
         while True:
-            await self._rx_flag.wait()
+            await self._rx_wait
             while self._rx_count:
                 rq = self.rx[self._rx_tail]
                 self.stats["frames_in"] += 1

@@ -54,8 +54,8 @@ class FakeTarget:
 
         With heap_locked, the handler runs under heap_lock() as a hard IRQ does.
         """
-        for i, b in enumerate(data):
-            self.rx[i] = b
+        for i in range(len(data)):  # (enumerate() would allocate)
+            self.rx[i] = data[i]
         self.rx_len, self.rx_pos = len(data), 0
         if heap_locked:
             micropython.heap_lock()

@@ -189,3 +189,43 @@ def test_sender_delivers_retries_and_parks_without_allocating():
     assert link.stats["send_retries"] >= 1 and link.stats["send_failed"] == 2
     assert got == got2 == len(frame_) and link.stats["read_back"] == 2
     assert link.outbox.pending() == 0
+
+
+def test_receive_wake_ups_cost_less_than_asyncio_wait():
+    # Each frame after a quiet spell wakes the receive task. ThreadSafeFlag.wait()
+    # makes a coroutine per wait; the link's own wait does without (asyncio's I/O
+    # queue still makes its small entry, which no task can avoid).
+    import gc
+
+    t, link = _link()
+    raw = frame(0x72, 0x06, 0x01)[1:]
+    handled = [0, 0]
+    ref_flag = asyncio.ThreadSafeFlag()
+
+    def on_frame(rq):
+        handled[0] += 1
+
+    async def reference():
+        while True:
+            await ref_flag.wait()
+            handled[1] += 1
+
+    async def frames(n, wake):
+        gc.collect()
+        before = gc.mem_alloc()
+        for _ in range(n):
+            wake()
+            await asyncio.sleep_ms(2)
+        return (gc.mem_alloc() - before) / n
+
+    async def main():
+        asyncio.create_task(link._receiver(on_frame))
+        asyncio.create_task(reference())
+        await asyncio.sleep_ms(2)
+        ours = await frames(20, lambda: t.controller_writes(raw))
+        theirs = await frames(20, ref_flag.set)
+        return ours, theirs
+
+    ours, theirs = asyncio.run(main())
+    assert handled == [20, 20]
+    assert ours < theirs, (ours, theirs)

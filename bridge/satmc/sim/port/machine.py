@@ -158,24 +158,36 @@ class _ThreadSafeFlag(asyncio.ThreadSafeFlag):
 
     def ioctl(self, req, flags):
         if req == _MP_STREAM_GET_FILENO:
+            # Asked each time a task queues on the flag (asyncio registers it with the
+            # poller), also by waits that do not go through wait() below: drop the
+            # wake-ups already taken, and keep one if the flag is set.
+            self._drain_wakeups()
+            if self.state:
+                self._wake()
             return self._rx.fileno()
         return super().ioctl(req, flags)
 
-    def set(self):
-        self.state = 1
+    def _drain_wakeups(self):
+        try:
+            while self._rx.readinto(self._drain):
+                pass
+        except OSError:
+            pass
+
+    def _wake(self):
         try:
             self._tx.send(self._one)
         except OSError:  # queue full: a wake-up is pending anyway
             pass
 
+    def set(self):
+        self.state = 1
+        self._wake()
+
     async def wait(self):
         while not self.state:
             yield asyncio.core._io_queue.queue_read(self)
-            try:
-                while self._rx.readinto(self._drain):
-                    pass
-            except OSError:
-                pass
+            self._drain_wakeups()
         self.state = 0
 
 
