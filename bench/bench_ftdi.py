@@ -19,6 +19,7 @@ from pathlib import Path
 
 from pyftdi.i2c import I2cController
 
+from bench import verdict
 from satmc import twin
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
@@ -101,8 +102,8 @@ def run() -> dict:
             f"(OUT {c['bulk_out']:.1f}, IN {c['bulk_in']:.1f} transfers; "
             f"{c['early_peeks']} early peeks not counted)"
         )
-    verdict = "ok" if batched["round_trips"] <= TARGET_ROUND_TRIPS else "MISSED"
-    print(f"  ratio          {ratio:5.2f}x   (target: batched <= {TARGET_ROUND_TRIPS}: {verdict})")
+    met = verdict(batched["round_trips"] <= TARGET_ROUND_TRIPS)
+    print(f"  ratio          {ratio:5.2f}x   (target: batched <= {TARGET_ROUND_TRIPS}: {met})")
     print(
         f"  end to end through the ftdi transport, readback polls included: "
         f"stock {e2e_stock:.1f}, batched {e2e_batched:.1f}"

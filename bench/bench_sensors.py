@@ -16,12 +16,14 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import verdict
 from satmc.heap import read_heap
 from satmc.sensors import SensorClient
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
 
 N_READINGS = 200
+COLD_TARGET = 0.5  # of the reference walk's transactions
 
 
 def transactions(sim: Simulator, action) -> tuple[int, int]:
@@ -60,13 +62,16 @@ def run() -> None:
             t_warm, _ = transactions(sim, warm)
             t_ref, _ = transactions(sim, pyipmi_walk)
             print(f"sensors listed                 : {n}")
+            ratio = t_cold / t_ref
             print(
                 f"cold listing, transactions     : {t_cold}  (python-ipmi's SDR walk: "
-                f"{t_ref}, ratio {t_cold / t_ref:.2f})"
+                f"{t_ref}, ratio {ratio:.2f}; target <= {COLD_TARGET}: "
+                f"{verdict(ratio <= COLD_TARGET)})"
             )
             print(
                 f"warm listing, transactions     : {t_warm}  (target 2 x (N + 1) = "
-                f"{2 * (n + 1)}: request + response per exchange)"
+                f"{2 * (n + 1)}, request + response per exchange: "
+                f"{verdict(t_warm <= 2 * (n + 1))})"
             )
 
             before = read_heap(sat)
@@ -78,5 +83,5 @@ def run() -> None:
             grew = after["hot_alloc"] - again["hot_alloc"] - per_info
             print(
                 f"heap per Get Sensor Reading    : {grew / N_READINGS:.1f} bytes "
-                f"over {N_READINGS} requests (target 0)"
+                f"over {N_READINGS} requests (target 0: {verdict(grew == 0)})"
             )

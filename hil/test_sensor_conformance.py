@@ -133,7 +133,9 @@ def test_sdrs_parse_and_are_consistent(dut, board, client):
     (mc,) = [r for r in records if isinstance(r, SdrManagementControllerDeviceLocator)]
     assert mc.device_slave_address == dut.address >> 1  # the locator names this controller
     frus = sorted(r.fru_device_id for r in records if isinstance(r, SdrFruDeviceLocator))
-    assert frus == sorted(e["id"] for e in board.config.get("fru") or [])
+    ids = [e["id"] for e in board.config.get("fru") or []]
+    assert frus == sorted(i for i in ids if i != 0)  # FRU 0: the MC Device Locator's
+    assert bool(mc.data[8] & 0x08) == (0 in ids)  # [3] FRU inventory device
 
 
 def test_thresholds_and_hysteresis_round_trip_and_are_restored(dut, client):

@@ -59,3 +59,20 @@ def test_ipmitool_writes_the_eeprom_in_30_byte_chunks(ipmitool, sim, tmp_path):
         src.write_bytes(original)
         run(ipmitool, sim, "fru", "write", "0", str(src))
     assert mem(sim) == original
+
+
+def test_fru_print_lists_each_fru_device_once_per_path(ipmitool, sim):
+    # ipmitool prints the builtin FRU (Get Device ID's FRU bit), FRU 0 again for the MC
+    # Device Locator, then one per FRU Device Locator: a locator for FRU 0 listed it a
+    # third time. The ID strings are the board's, unpadded (the MC Device Locator's
+    # line is padded by ipmitool's own "%-16s").
+    titles = [
+        line.split(":", 1)[1].strip()
+        for line in run(ipmitool, sim, "fru", "print").splitlines()
+        if line.startswith("FRU Device Description")
+    ]
+    name = sim.board.data["name"]
+    others = [f"{name} FRU {f['id']} (ID {f['id']})" for f in sim.board.data["fru"]]
+    assert titles == ["Builtin FRU Device (ID 0)", name] + [
+        t for t in others if not t.endswith("(ID 0)")
+    ]

@@ -143,3 +143,57 @@ def test_unwired_pins_and_missing_bus_are_clear_errors(bus, tmp_path):
     finally:
         env_bus.close()
     assert "virtual bus has no bus named 'ipmb'" in out
+
+
+def test_bus_thread_cannot_allocate_beside_the_firmware(bus):
+    # The firmware's heap figures are gc.mem_alloc() deltas: any allocation on the bus
+    # thread meanwhile counted as the firmware's (the intermittent 256 bytes of
+    # test_read_fru_data_allocates_nothing). Every socket operation the bus thread makes
+    # must run with its heap locked.
+    out = run_mpy(
+        bus,
+        """
+        import _thread, machine
+        main = _thread.get_ident()
+        seen = [0, 0]                          # [locked, unlocked] bus-thread socket calls
+
+        def probe():
+            if _thread.get_ident() == main:
+                return
+            try:
+                bytearray(1)
+                seen[1] += 1
+            except MemoryError:
+                seen[0] += 1
+
+        class Probed:
+            def __init__(self, sock):
+                self.sock = sock
+            def readinto(self, buf, n=-1):
+                probe()
+                return self.sock.readinto(buf) if n < 0 else self.sock.readinto(buf, n)
+            def write(self, buf, off=0, n=-1):
+                probe()
+                return self.sock.write(buf) if n < 0 else self.sock.write(buf, off, n)
+            def close(self):
+                self.sock.close()
+
+        real = machine._connect
+        machine._connect = lambda role, name: Probed(real(role, name))
+        buf = bytearray(8)
+        t = machine.I2CTarget(0, 0x40, scl=1, sda=0)
+        def handler(tgt):
+            if tgt.irq().flags() & tgt.IRQ_WRITE_REQ:
+                tgt.readinto(buf)
+            else:
+                tgt.write(buf)
+        t.irq(handler, t.IRQ_WRITE_REQ | t.IRQ_READ_REQ, hard=True)
+        machine._connect = real
+        c = machine.I2C(1, scl=3, sda=2)
+        for i in range(20):
+            c.writeto(0x40, b"abcd")
+            c.readfrom(0x40, 4)
+        print("locked", seen[0] > 0, "unlocked", seen[1])
+    """,
+    )
+    assert "locked True unlocked 0" in out, out

@@ -18,7 +18,9 @@
 
 Values are in engineering units; the firmware gets raw thresholds and the range and
 resolution in thousandths of the unit, from which it computes the SDR's M, B, K1, K2.
-Every FRU device of the board's `fru:` list gets a FRU Device Locator SDR.
+Every FRU device of the board's `fru:` list but FRU 0 gets a FRU Device Locator SDR:
+FRU 0 is the controller's own (Get Device ID and the MC Device Locator say it has one),
+and a locator for it too made `ipmitool fru print` list it three times.
 """
 
 from __future__ import annotations
@@ -217,6 +219,6 @@ def sensors_config(data: dict, where: str) -> dict:
     frus = [
         {"id": f["id"], "name": f"{data.get('name', '')} FRU {f['id']}".strip()[:16]}
         for f in data.get("fru") or []
-        if isinstance(f, dict) and isinstance(f.get("id"), int)
+        if isinstance(f, dict) and isinstance(f.get("id"), int) and f["id"] != 0
     ]
     return {"sensors": sensors, "fru_locators": frus}

@@ -18,7 +18,10 @@ _CMD_SEND_MESSAGE = const(0x34)
 _CC_DESTINATION_UNAVAILABLE = const(0xD3)
 _INNER_MAX = const(23)  # an encapsulated response must fit the outer one's data
 
-_inner = []  # [Request, Response] for Send Message, made at its first use
+# Send Message's inner request and response: made at import, so that its first use
+# (one of ipmitool's first requests over serial-basic) allocates nothing either
+_inner = Request()
+_inner_rs = Response()
 
 
 @command(NETFN_APP, 0x01)
@@ -112,10 +115,7 @@ def send_message(mc, rq, rs):
     """Send Message (channel, IPMB request), for a request addressed to us: what ipmitool
     sends to read a sensor whose owner is not its own address. The response carries the
     inner response frame (encapsulated). Other destinations: D3 (no bridging here)."""
-    if not _inner:
-        _inner.append(Request())
-        _inner.append(Response())
-    inner, inner_rs = _inner
+    inner, inner_rs = _inner, _inner_rs
     n = rq.data_len - 1
     b = inner.buf
     d = rq.data
@@ -128,7 +128,7 @@ def send_message(mc, rq, rs):
         return rs.fail(_CC_DESTINATION_UNAVAILABLE)
     if inner.netfn == NETFN_APP and inner.cmd == _CMD_SEND_MESSAGE:
         return rs.fail(CC_INVALID_DATA)  # no nesting
-    m = mc.answer(inner, inner_rs)
+    m = mc.respond(inner, inner_rs)
     if m > _INNER_MAX:
         return rs.fail(CC_CANNOT_RETURN)
     src = inner_rs.buf

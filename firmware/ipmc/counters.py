@@ -1,8 +1,16 @@
-"""Names of the firmware's counters, in the order the OEM statistics command reports them.
+"""The firmware's counters, by name, in the order the OEM statistics command reports them.
+
+    stats = Counters()
+    stats["requests"] += 1
 
 Every bounded queue and every dropped frame has a counter here; nothing is dropped
 without one saying so. The host (satmc.stats) keeps the same list; a test checks both.
+A counter stops at CAP: beyond 2**30 - 1 an int is a heap object on 32-bit ports, and
+every increment would allocate (after ~12 days at 1000 requests/s).
 """
+
+CAP = 0x3FFFFFFE  # CAP + 1 is still a small int on 32-bit ports (no const(): the host
+# imports this module too)
 
 NAMES = (
     "frames_in",  # frames received on IPMB (before validation)
@@ -29,3 +37,18 @@ NAMES = (
     "handler_errors",  # requests whose handler raised: answered FF
     "task_errors",  # faults a long-lived task survived outside a handler, or restarted it
 )
+
+
+class Counters:
+    """Counters by name (a fixed set); values saturate at CAP. Nothing here allocates."""
+
+    def __init__(self):
+        self._values = {name: 0 for name in NAMES}
+
+    def __getitem__(self, name):
+        return self._values[name]
+
+    def __setitem__(self, name, value):
+        if name not in self._values:
+            raise KeyError(name)
+        self._values[name] = value if value < CAP else CAP

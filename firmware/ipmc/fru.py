@@ -18,7 +18,8 @@ A failed check sets Get Self Test Results bit 2 (FRU corrupt); a store that cann
 be read sets bit 5 (FRU inaccessible). The controller keeps serving either way.
 
 Completion codes: Read FRU Data answers CA when more than one response can carry is
-asked (23 bytes), C9 for an offset at or past the end, and fewer bytes than asked at
+asked (23 bytes on IPMB, 31 on Serial Basic Mode), C9 for an offset at or past the end,
+and fewer bytes than asked at
 the end. Write FRU Data answers 80 when the part is write protected, 81 when it stays
 busy (or cannot be read), C9 for an offset past the end, CC for data running past it;
 its count written is short when the part stayed busy after the first pages.
@@ -38,7 +39,7 @@ from .dispatch import (
 )
 from .mc import SUPPORT_FRU
 
-_MAX_READ = const(23)  # 24 response data bytes after cc, minus "count returned"
+_COUNT_BYTE = const(1)  # Read FRU Data response data: count returned, then the bytes
 _CC_WRITE_PROTECTED = const(0x80)
 _CC_BUSY = const(0x81)
 
@@ -218,7 +219,7 @@ def read_fru_data(mc, rq, rs):
         return rs.fail(_CC_BUSY)
     offset = q[1] | q[2] << 8
     n = q[3]
-    if n > _MAX_READ:
+    if n > rs.max_data - _COUNT_BYTE:
         return rs.fail(CC_CANNOT_RETURN)
     if offset >= d.size:
         return rs.fail(CC_OUT_OF_RANGE)

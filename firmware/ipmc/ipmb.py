@@ -99,12 +99,16 @@ class Request:
 class Response:
     """A response (or any outgoing frame) built in a preallocated buffer.
 
-    Handlers write their data at `data` and finish with `ok(n)` or `fail(cc)`.
+    Handlers write their data at `data` and finish with `ok(n)` or `fail(cc)`. The
+    channel the request came on sets the capacity: `max_data` response data bytes
+    (after cc) fit; 24 on IPMB, more on a serial link. Handlers that can answer in
+    pieces (Get Device SDR, Read FRU Data) give as much as the channel carries.
     """
 
-    def __init__(self):
-        self.buf = bytearray(MAX_FRAME)
-        self.data = memoryview(self.buf)[RS_DATA : MAX_FRAME - 1]
+    def __init__(self, capacity=MAX_FRAME):
+        self.buf = bytearray(capacity)
+        self.data = memoryview(self.buf)[RS_DATA : capacity - 1]
+        self.max_data = capacity - RS_DATA - 1
         self.cc = 0xFF
 
     def ok(self, n=0):

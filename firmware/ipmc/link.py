@@ -68,6 +68,66 @@ _ENODEV = const(19)
 _MASTER_ONLY_MEMORY_MS = const(1000)
 _PARKED_FAILED = const(1)  # its own master write failed
 _PARKED_MEMORY = const(2)  # its destination failed just before: tried once the memory ends
+SENT = const(0)
+RETRY = const(1)  # lost arbitration, a data NACK, EIO: the bus was busy
+GIVE_UP = const(2)  # an address NACK that says so (ENODEV): a master-only host
+
+
+class _EventWait:
+    """`await w` until event is set, allocating nothing; made once, awaited again and again.
+
+    asyncio's Event.wait() is a coroutine: every call makes a generator on the heap,
+    and the sender waits once per frame when traffic is light. This iterator does what
+    that coroutine does (park the task on the event's queue, yield once), and stops
+    with one StopIteration made beforehand, as asyncio's own sleep_ms() does. One
+    waiting task per instance; the task must not be cancelled while it waits.
+    """
+
+    def __init__(self, event):
+        self._event = event
+        self._stop = StopIteration()
+        self._parked = False
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        ev = self._event
+        if not self._parked and not ev.state:
+            self._parked = True
+            task = asyncio.core.cur_task
+            ev.waiting.push(task)
+            task.data = ev.waiting  # so that the scheduler can take it off again
+            return None
+        self._parked = False  # set (or woken by set()): done
+        self._stop.__traceback__ = None
+        raise self._stop
+
+
+class _FlagWait:
+    """`await w` until an asyncio.ThreadSafeFlag is set (then clears it), with no
+    coroutine made per wait; one waiting task per instance, as _EventWait.
+
+    What asyncio's ThreadSafeFlag.wait() does: queue the task on the poller for the
+    flag, yield until the poller wakes it. asyncio's I/O queue still makes a small
+    entry per wait (a list); this takes out the rest.
+    """
+
+    def __init__(self, flag):
+        self._flag = flag
+        self._stop = StopIteration()
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        f = self._flag
+        if not f.state:  # not set (or a wake-up for a set() already taken): wait
+            asyncio.core._io_queue.queue_read(f)
+            return None
+        f.state = 0
+        self._stop.__traceback__ = None
+        raise self._stop
 
 
 def _before(a, b):
@@ -135,7 +195,7 @@ class IPMBLink:
         self.own_sa = own_sa
         self.outbox = Outbox(outbox_slots)
         self.send_tries = send_tries
-        self.stats = stats if stats is not None else {n: 0 for n in counters.NAMES}
+        self.stats = stats if stats is not None else counters.Counters()
         # receive staging (IRQ side)
         self._stage = bytearray(MAX_FRAME)
         self._stage_views = [memoryview(self._stage)[i:] for i in range(MAX_FRAME)]
@@ -147,6 +207,7 @@ class IPMBLink:
         self._rx_tail = 0  # next slot the task handles
         self._rx_count = 0
         self._rx_flag = asyncio.ThreadSafeFlag()
+        self._rx_wait = _FlagWait(self._rx_flag)
         # readback staging (IRQ side)
         self._rb = bytearray(MAX_FRAME + 1)
         self._rb_len = 0
@@ -157,6 +218,7 @@ class IPMBLink:
         self._tx = bytearray(MAX_FRAME)
         self._tx_views = [memoryview(self._tx)[1:n] for n in range(MAX_FRAME + 1)]
         self._tx_flag = asyncio.Event()
+        self._tx_wait = _EventWait(self._tx_flag)
         self._master_only = -1  # a destination that just NACKed its address, or -1
         self._master_only_at = 0
         self._irq_handler = self._irq  # bound once, before the IRQ is armed
@@ -268,7 +330,7 @@ class IPMBLink:
                 self._rx_tail = (self._rx_tail + 1) % _RX_SLOTS
                 self._rx_count -= 1
                 machine.enable_irq(st)
-            await self._rx_flag.wait()
+            await self._rx_wait
 
     def queued(self, i):
         """Slot i was committed: park it for readback if its destination is master-only,
@@ -334,7 +396,7 @@ class IPMBLink:
             i = self._next_to_send()
             if i < 0:
                 self._tx_flag.clear()
-                await self._tx_flag.wait()
+                await self._tx_wait
                 continue
             st = machine.disable_irq()
             taken = ob.state[i] == QUEUED
@@ -348,38 +410,41 @@ class IPMBLink:
             for k in range(n):
                 self._tx[k] = src[k]
             dest = src[0] >> 1
-            try:
-                sent = await self._write(dest, n)
-            except Exception as e:  # the controller's own fault: the frame waits for readback
-                faults.caught(self.stats, "task_errors", e)
-                self.stats["send_failed"] += 1
-                sent = False
+            # Bounded tries; the back-off sleeps in here, as a call of a coroutine would
+            # allocate one on every frame (sleep_ms itself allocates nothing).
+            sent = False
+            for attempt in range(self.send_tries):
+                result = self._try_write(dest, n)
+                if result != RETRY:
+                    sent = result == SENT
+                    break
+                self.stats["send_retries"] += 1
+                if attempt:  # the controller waits for a free bus itself; back off on repeats
+                    await asyncio.sleep_ms(1 << attempt)
             if sent:
                 ob.state[i] = FREE
                 self.stats["sent"] += 1
                 if dest == self._master_only:
                     self._master_only = -1
             else:
+                self.stats["send_failed"] += 1
                 if ob.kind[i] == KIND_RESPONSE:  # a requester that NACKs is master-only;
                     self._master_only = dest  # an event receiver may just be absent
                     self._master_only_at = time.ticks_ms()
                 ob.parked[i] = _PARKED_FAILED
                 ob.state[i] = QUEUED  # waits for readback (responses expire, counted)
 
-    async def _write(self, dest, n):
-        """Master-write self._tx[1:n] to dest with bounded retries; False if not delivered."""
-        for attempt in range(self.send_tries):
-            try:
-                if self.controller.writeto(dest, self._tx_views[n]) == n - 1:
-                    return True
-            except OSError as e:
-                # ENODEV: address NACK (bit-banged/other ports): a master-only host.
-                # rp2 reports an address NACK and lost arbitration alike as EIO: retry.
-                if e.errno == _ENODEV:
-                    self.stats["send_failed"] += 1
-                    return False
-            self.stats["send_retries"] += 1
-            if attempt:  # the controller waits for a free bus itself; back off on repeats
-                await asyncio.sleep_ms(1 << attempt)
-        self.stats["send_failed"] += 1
-        return False
+    def _try_write(self, dest, n):
+        """One master write of self._tx[1:n] to dest: SENT, RETRY or GIVE_UP."""
+        try:
+            if self.controller.writeto(dest, self._tx_views[n]) == n - 1:
+                return SENT
+        except OSError as e:
+            # ENODEV: address NACK (bit-banged/other ports): a master-only host.
+            # rp2 reports an address NACK and lost arbitration alike as EIO: retry.
+            if e.errno == _ENODEV:
+                return GIVE_UP
+        except Exception as e:  # the controller's own fault: the frame waits for readback
+            faults.caught(self.stats, "task_errors", e)
+            return GIVE_UP
+        return RETRY

@@ -48,7 +48,7 @@ class MC:
         self.self_test_bits = 0  # 57h byte: [5] FRU inaccessible, [2] FRU internal use corrupt...
         self.self_test_detail = 0
         self.guid = bytes(16)
-        self.stats = {name: 0 for name in counters.NAMES}
+        self.stats = counters.Counters()
         self.link = None
         self.response_hook = None  # callable(rq) for responses to our own requests
         self.reset_requested = None  # ticks_ms of a Cold Reset request
@@ -63,11 +63,29 @@ class MC:
             self.queue_frame(self.response.buf, n)
 
     def answer(self, rq, rs=None):
-        """Validate and dispatch rq; the length of the response in rs (self.response), or 0.
+        """Validate and dispatch rq; the length of the response in rs, or 0.
+
+        rs is the channel's response (its capacity is the channel's limit); IPMB's,
+        self.response, by default. Counts the heap the request took (hot_alloc, over
+        hot_frames requests): the commands on hot paths allocate nothing.
+        """
+        before = gc.mem_alloc()
+        handled = self.stats["requests"]
+        n = self.respond(rq, self.response if rs is None else rs)
+        if self.stats["requests"] != handled:
+            grew = gc.mem_alloc() - before
+            if grew > 0 and self.hot_alloc < 0x3FFFFFFF - grew:
+                self.hot_alloc += grew
+            if self.hot_frames < 0x3FFFFFFF:
+                self.hot_frames += 1
+        return n
+
+    def respond(self, rq, rs):
+        """Validate and dispatch rq into rs; the response length, or 0 for no response.
 
         Invalid frames and stray responses are dropped (counted); responses to our own
         requests go to response_hook. A handler that raises is answered FF and counted
-        (handler_errors). Allocates nothing for the commands on hot paths.
+        (handler_errors). Send Message answers its inner request with this.
         """
         if not rq.valid():
             kind = self._as_broadcast(rq)
@@ -81,22 +99,13 @@ class MC:
                 self.stats["not_for_us"] += 1
             return 0
         self.stats["requests"] += 1
-        before = gc.mem_alloc()
-        if rs is None:
-            rs = self.response
         try:
             n = dispatch(self, rq, rs)
         except Exception as e:  # one request's fault: it gets FF, the service goes on
             faults.caught(self.stats, "handler_errors", e)
             rs.cc = CC_UNSPECIFIED
             n = 0
-        n = rs.build(rq, n)
-        grew = gc.mem_alloc() - before
-        if grew > 0 and self.hot_alloc < 0x3FFFFFFF - grew:
-            self.hot_alloc += grew
-        if self.hot_frames < 0x3FFFFFFF:
-            self.hot_frames += 1
-        return n
+        return rs.build(rq, n)
 
     def _as_broadcast(self, rq):
         """Broadcast Get Device ID: general call, then a frame whose rsSA says who answers.

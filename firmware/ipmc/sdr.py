@@ -8,9 +8,10 @@ Records are built once at boot; the repository keeps them as bytearrays so thres
 and hysteresis changes edit them in place (then `changed()` cancels the reservation
 and moves the sensor population change indicator, which the host keys its cache on).
 
-Get Device SDR returns at most 22 record bytes per response; 0xFF asks for the whole
-record and is answered CA when it does not fit, as are requests for more than 22 bytes.
-An offset at or past the record's end is C9. A read from offset 0 may name reservation
+Get Device SDR returns as many record bytes per response as the channel carries (22
+on IPMB, 30 on Serial Basic Mode); 0xFF asks for the whole record (the rest of it from
+the offset) and is answered CA when that does not fit, as are requests for more. An
+offset at or past the record's end is C9. A read from offset 0 may name reservation
 0000h; any other read needs the current reservation (C5 otherwise, also after a change).
 """
 
@@ -55,7 +56,7 @@ ID_TYPE_LEN = const(47)
 FULL_HEADER = const(48)
 
 MAX_ID = const(16)
-_CHUNK = const(22)  # record bytes per Get Device SDR response (24 - next record id)
+_NEXT_ID = const(2)  # Get Device SDR response data: next record id, then record bytes
 _LAST = const(0xFFFF)
 
 
@@ -67,7 +68,7 @@ class Repository:
         self.sensor_count = 0
         self.reservation = 0  # 0: none valid
         self._serial = 0
-        self.indicator = 0  # sensor population change indicator: checksum of the records
+        self.indicator = bytes(4)  # sensor population change indicator: checksum of records
 
     def add(self, rec):
         """Append a record (at boot; call changed() once all are in)."""
@@ -83,14 +84,15 @@ class Repository:
 
         The indicator is an Adler-32 of every record: the same records give the same
         value across resets, so a host's SDR cache stays valid exactly as long as it
-        should. Its sums stay small ints on 32-bit ports.
+        should. It is kept as its 4 bytes (LS first): as one int it would exceed the
+        small ints of 32-bit ports, and every Get Device SDR Info would allocate.
         """
         s1, s2 = 1, 0
         for rec in self.records:
             for x in rec:
                 s1 = (s1 + x) % 65521
                 s2 = (s2 + s1) % 65521
-        self.indicator = s2 << 16 | s1
+        self.indicator = bytes((s1 & 0xFF, s1 >> 8, s2 & 0xFF, s2 >> 8))
         self.reservation = 0
 
     def reserve(self):
@@ -113,7 +115,7 @@ def get_device_sdr_info(mc, rq, rs):
     d[1] = 0x81  # dynamic population (change indicator follows) | LUN 0 has sensors
     v = repo.indicator
     for i in range(4):
-        d[2 + i] = (v >> (8 * i)) & 0xFF
+        d[2 + i] = v[i]
     return rs.ok(6)
 
 
@@ -144,7 +146,7 @@ def get_device_sdr(mc, rq, rs):
         return rs.fail(CC_OUT_OF_RANGE)
     if count == 0xFF:
         count = len(rec) - offset
-    if count > _CHUNK:
+    if count > rs.max_data - _NEXT_ID:
         return rs.fail(CC_CANNOT_RETURN)
     if count > len(rec) - offset:
         count = len(rec) - offset

@@ -8,8 +8,9 @@ cs1, rqSA, seq, cmd, data, cs2). Five byte values travel escaped as AA then a co
 A0 -> AA B0 (start), A5 -> AA B5 (stop), A6 -> AA B6 (handshake), AA -> AA BA,
 1B -> AA 3B. Requests to the BMC address 0x20 or to our own IPMB address go through
 the same dispatcher as IPMB; the response goes back on the line, then a handshake
-(A6). Requests may be longer than on IPMB (up to 33 data bytes, as ipmitool sends
-them here); responses keep IPMB's size. Bytes between frames are ignored, so boot
+(A6). Messages may be longer than on IPMB, both ways: up to MAX_MESSAGE bytes (a
+request with 33 data bytes, as ipmitool sends them here; a response with 32, so Get
+Device SDR answers 30 record bytes at a time). Bytes between frames are ignored, so boot
 messages and line noise do no harm; a frame with a bad escape or too long is
 dropped and counted.
 
@@ -23,12 +24,14 @@ the frame dropped). Text the firmware prints at boot comes before the first fram
 """
 
 import asyncio
+import select
+import time
 
 import micropython
 from micropython import const
 
 from . import faults
-from .ipmb import MAX_FRAME, Request
+from .ipmb import Request, Response
 
 START = const(0xA0)
 STOP = const(0xA5)
@@ -39,6 +42,9 @@ _CTRL_C = const(0x03)
 BMC_SA = const(0x20)
 
 MAX_MESSAGE = const(40)  # ipmitool sends up to 33 request data bytes on this link
+_POLL_BUSY_MS = const(1)  # how often the line is looked at while bytes are coming in,
+_POLL_IDLE_MS = const(10)  # and after _BUSY_FOR_MS without a byte
+_BUSY_FOR_MS = const(200)
 _IDLE = const(0)
 _IN_FRAME = const(1)
 _AFTER_ESCAPE = const(2)
@@ -100,11 +106,12 @@ class SerialBasic:
         self.stream_in = stream_in
         self.stream_out = stream_out
         self.rq = Request(MAX_MESSAGE)
+        self.response = Response(MAX_MESSAGE)  # this channel's limit, for every handler
         self._state = _IDLE
         self._len = 0
         self._too_long = False
         self._one = bytearray(1)
-        self._out = bytearray(2 * MAX_FRAME + 3)
+        self._out = bytearray(2 * MAX_MESSAGE + 3)
         self.stats = mc.stats
 
     def feed(self, b):
@@ -151,29 +158,47 @@ class SerialBasic:
         if rs_sa != BMC_SA and rs_sa != self.mc.address:
             self.stats["not_for_us"] += 1
             return
-        n = self.mc.answer(rq)
+        n = self.mc.answer(rq, self.response)
         if n:
-            k = encode(self.mc.response.buf, n, self._out)
+            k = encode(self.response.buf, n, self._out)
             self.stream_out.write(self._out, 0, k)
 
     async def serve(self):
+        """Answer the line until Ctrl-C between frames asks for the REPL.
+
+        The line is polled, not awaited: asyncio's stream reads make a coroutine per
+        call and its I/O queue a list per wait, one of each per received byte. Polling
+        allocates nothing (ipoll reuses its tuple, sleep_ms its generator): every 1 ms
+        while bytes are coming in, every 10 ms once the line has been quiet for 200 ms.
+        """
         micropython.kbd_intr(-1)  # 0x03 is data here; feed() decides what it means
         faults.quiet = True  # until Ctrl-C: text on the line would land among frames
-        reader = asyncio.StreamReader(self.stream_in)
+        poller = select.poll()
+        poller.register(self.stream_in, select.POLLIN)
         one = self._one
+        last = time.ticks_ms()
         try:
             while True:
-                if not await reader.readinto(one):
-                    await asyncio.sleep_ms(100)  # no line (EOF): look again later
-                    continue
-                try:
-                    asked = self.feed(one[0])
-                except Exception as e:  # one frame's fault: drop it, keep the line
-                    faults.caught(self.stats, "task_errors", e)
-                    self._state = _IDLE
-                    asked = False
-                if asked:
-                    faults.quiet = False  # the REPL has the line: text is welcome again
-                    raise KeyboardInterrupt
+                while _readable(poller):
+                    if not self.stream_in.readinto(one):
+                        break  # no line (EOF): look again later
+                    last = time.ticks_ms()
+                    try:
+                        asked = self.feed(one[0])
+                    except Exception as e:  # one frame's fault: drop it, keep the line
+                        faults.caught(self.stats, "task_errors", e)
+                        self._state = _IDLE
+                        asked = False
+                    if asked:
+                        faults.quiet = False  # the REPL has the line: text is welcome again
+                        raise KeyboardInterrupt
+                busy = time.ticks_diff(time.ticks_ms(), last) < _BUSY_FOR_MS
+                await asyncio.sleep_ms(_POLL_BUSY_MS if busy else _POLL_IDLE_MS)
         finally:
             micropython.kbd_intr(3)
+
+
+def _readable(poller):
+    for _ in poller.ipoll(0):
+        return True
+    return False

@@ -54,8 +54,8 @@ class FakeTarget:
 
         With heap_locked, the handler runs under heap_lock() as a hard IRQ does.
         """
-        for i, b in enumerate(data):
-            self.rx[i] = b
+        for i in range(len(data)):  # (enumerate() would allocate)
+            self.rx[i] = data[i]
         self.rx_len, self.rx_pos = len(data), 0
         if heap_locked:
             micropython.heap_lock()
@@ -68,8 +68,9 @@ class FakeTarget:
             if heap_locked:
                 micropython.heap_unlock()
 
-    def controller_reads(self, n, heap_locked=False):
-        """IRQ sequence of a controller read of n bytes, as rp2 raises it; returns what it got.
+    def controller_reads(self, n, heap_locked=False, copy=True):
+        """IRQ sequence of a controller read of n bytes, as rp2 raises it; returns what it got
+        (copy=False: nothing, the bytes stay in self.tx, for a caller under heap_lock()).
 
         rp2 raises one READ_REQ more than bytes clocked (after the final NACK).
         """
@@ -86,18 +87,31 @@ class FakeTarget:
         finally:
             if heap_locked:
                 micropython.heap_unlock()
-        return bytes(self.tx[:n])
+        return bytes(self.tx[:n]) if copy else None
 
 
 class FakeController:
-    def __init__(self, nack=False):
+    """Records master writes; nack=True fails them with ENODEV (an address NACK).
+
+    fail: an OSError made beforehand to raise instead (a real driver makes its own, in
+    C); record=False only counts writes, so that a caller under heap_lock() can use it.
+    """
+
+    def __init__(self, nack=False, record=True):
         self.writes = []
         self.nack = nack
+        self.fail = None
+        self.record = record
+        self.count = 0
 
     def writeto(self, addr, buf, stop=True):
+        if self.fail is not None:
+            raise self.fail
         if self.nack:
             raise OSError(19)  # ENODEV
-        self.writes.append((addr, bytes(buf)))
+        self.count += 1
+        if self.record:
+            self.writes.append((addr, bytes(buf)))
         return len(buf)
 
 

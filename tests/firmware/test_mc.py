@@ -104,6 +104,40 @@ def _send_message(mc, inner):
     return rsp[6], rsp[7:-1]
 
 
+def test_send_message_allocates_nothing_from_its_first_use_and_counts_once():
+    # ipmitool over serial-basic wraps sensor requests in Send Message: its inner
+    # buffers were made at the first one, and the inner request was counted twice
+    mc = _mc()
+    raw = frame(0x20, 0x06, 0x34, b"\x40" + frame(0x72, 0x04, 0x2D, b"\x01"), rq_sa=0x81)
+    rq = Request()
+    rq.buf[: len(raw)] = raw
+    rq.length = len(raw)
+    micropython.heap_lock()
+    try:
+        for _ in range(3):
+            mc.handle_frame(rq)
+            mc.link.outbox.state[mc.link.outbox.oldest()] = 0
+    finally:
+        micropython.heap_unlock()
+    assert mc.hot_frames == 3 and mc.hot_alloc == 0
+
+
+def test_counters_stop_below_the_small_int_limit_of_32_bit_ports():
+    # past 2**30 - 1 an int is a heap object on 32-bit ports: every increment allocates
+    mc = _mc()
+    mc.stats["requests"] = 0x3FFFFFFF
+    _send(mc, frame(0x72, 0x06, 0x01))
+    _responses(mc)
+    assert mc.stats["requests"] < 0x3FFFFFFF
+    micropython.heap_lock()
+    try:
+        for _ in range(3):
+            mc.stats["requests"] += 1
+    finally:
+        micropython.heap_unlock()
+    assert mc.stats["requests"] < 0x3FFFFFFF
+
+
 def test_send_message_to_ourselves_answers_encapsulated():
     mc = _mc()
     cc, data = _send_message(mc, frame(0x72, 0x06, 0x04, rq_sa=0x20, seq=9))

@@ -1,8 +1,10 @@
 """The SDR encoder and the device SDR commands, on MicroPython."""
 
-from fakes import CONFIG, FakeController, FakeTarget, ask
+import micropython
+from fakes import CONFIG, FakeController, FakeTarget, ask, frame
 
 from ipmc import sdr, sdr_encode
+from ipmc.ipmb import Request
 from ipmc.link import IPMBLink
 from ipmc.mc import MC
 
@@ -136,3 +138,32 @@ def test_reservation_0000h_reads_only_from_offset_0():
     mc.sdrs.changed()  # cancels the reservation: 0000h must not become valid with it
     assert _ask(mc, 0x21, b"\x00\x00\x01\x00\x05\x05")[0] == 0xC5
     assert _ask(mc, 0x21, b"\x00\x00\x01\x00\x00\x05")[0] == 0
+
+
+def _small(v):
+    return not isinstance(v, int) or -0x40000000 <= v <= 0x3FFFFFFF
+
+
+def test_sdr_info_serves_the_indicator_without_big_ints():
+    # On 32-bit ports ints beyond 2**30 - 1 are heap objects: an Adler-32 kept as one
+    # int made every Get Device SDR Info allocate there (shifting it makes new ones)
+    mc = _mc()
+    repo = mc.sdrs
+    assert all(_small(v) for v in repo.__dict__.values())
+    s1, s2 = 1, 0
+    for rec in repo.records:
+        for x in rec:
+            s1 = (s1 + x) % 65521
+            s2 = (s2 + s1) % 65521
+    cc, d = _ask(mc, 0x20)
+    assert cc == 0 and d[2:6] == bytes((s1 & 0xFF, s1 >> 8, s2 & 0xFF, s2 >> 8))
+    raw = frame(0x72, 0x04, 0x20)
+    rq = Request()
+    rq.buf[: len(raw)] = raw
+    rq.length = len(raw)
+    micropython.heap_lock()
+    try:
+        mc.handle_frame(rq)
+    finally:
+        micropython.heap_unlock()
+    assert mc.hot_alloc == 0

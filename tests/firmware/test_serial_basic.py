@@ -77,3 +77,167 @@ def test_ctrl_c_between_frames_asks_for_the_repl_but_not_inside_one():
     sb, out, mc = _sb()
     assert not _feed(sb, b"\xa0\x20\x03")
     assert _feed(sb, b"\xa5\x03")
+
+
+def _sdr_board(mc):
+    from ipmc import sdr
+
+    mc.sdrs = sdr.Repository()
+    for length, kind in ((64, sdr.TYPE_FULL_SENSOR), (28, sdr.TYPE_MC_LOCATOR)):
+        rec = bytearray((i * 7 + length) & 0xFF for i in range(length))
+        rec[2], rec[3], rec[4] = sdr.SDR_VERSION, kind, length - 5
+        mc.sdrs.add(rec)
+    mc.sdrs.changed()
+    return mc.sdrs.records
+
+
+def _serial_ask(sb, out, netfn, cmd, data):
+    raw = frame(0x20, netfn, cmd, data, rq_sa=0x81)
+    wire = bytearray(120)
+    start = len(out.getvalue())
+    _feed(sb, bytes(wire[: encode(raw, len(raw), wire)]))
+    got = out.getvalue()[start:]
+    assert got[0] == 0xA0 and got[-2:] == b"\xa5\xa6"
+    rsp = bytearray()
+    esc = False
+    for b in got[1:-2]:
+        if esc:
+            rsp.append({0xB0: 0xA0, 0xB5: 0xA5, 0xB6: 0xA6, 0xBA: 0xAA, 0x3B: 0x1B}[b])
+            esc = False
+        elif b == 0xAA:
+            esc = True
+        else:
+            rsp.append(b)
+    return rsp[6], bytes(rsp[7:-1])
+
+
+def test_get_device_sdr_answers_what_the_serial_channel_carries():
+    # ipmitool asks 30-byte chunks here; an IPMB-sized answer made it step down one
+    # byte per CA to 22. The channel carries MAX_MESSAGE bytes: 30 record bytes.
+    from fakes import ask
+
+    sb, out, mc = _sb()
+    records = _sdr_board(mc)
+    cc, d = _serial_ask(sb, out, 0x04, 0x22, b"")
+    res = d[:2]
+    cc, d = _serial_ask(sb, out, 0x04, 0x21, res + b"\x01\x00\x05\x1e")
+    assert cc == 0 and d[:2] == b"\x02\x00" and d[2:] == records[0][5:35]
+    assert _serial_ask(sb, out, 0x04, 0x21, res + b"\x01\x00\x05\x1f")[0] == 0xCA
+    cc, d = _serial_ask(sb, out, 0x04, 0x21, res + b"\x02\x00\x00\xff")  # 28 bytes fit
+    assert cc == 0 and d[:2] == b"\xff\xff" and d[2:] == records[1]
+    assert _serial_ask(sb, out, 0x04, 0x21, res + b"\x01\x00\x00\xff")[0] == 0xCA  # 64 do not
+    # the same requests on IPMB: 22 record bytes at most
+    assert ask(mc, 0x04, 0x21, res + b"\x01\x00\x05\x1e")[0] == 0xCA
+    cc, d = ask(mc, 0x04, 0x21, res + b"\x01\x00\x05\x16")
+    assert cc == 0 and d[2:] == records[0][5:27]
+
+
+def test_read_fru_data_answers_what_the_serial_channel_carries():
+    from test_fru import _mc as fru_mc
+
+    mc = fru_mc()[0]
+    out = io.BytesIO()
+    sb = SerialBasic(mc, None, out)
+    cc, d = _serial_ask(sb, out, 0x0A, 0x11, b"\x00\x00\x00\x1f")  # 31 bytes
+    assert cc == 0 and d[0] == 31 and len(d) == 32
+    assert _serial_ask(sb, out, 0x0A, 0x11, b"\x00\x00\x00\x20")[0] == 0xCA
+
+
+class _Sink:
+    """An output stream that allocates nothing: keeps the last frame written."""
+
+    def __init__(self):
+        self.buf = bytearray(128)
+        self.n = 0
+
+    def write(self, buf, off=0, n=-1):
+        n = len(buf) - off if n < 0 else n
+        for i in range(n):
+            self.buf[i] = buf[off + i]
+        self.n = n
+        return n
+
+
+def test_send_message_over_the_serial_line_allocates_nothing():
+    # ipmitool over serial-basic reads sensors owned by 0x72 through Send Message
+    import micropython
+
+    mc = MC(CONFIG)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    sink = _Sink()
+    sb = SerialBasic(mc, None, sink)
+    inner = frame(0x72, 0x06, 0x01, rq_sa=0x20, seq=3)
+    raw = frame(0x20, 0x06, 0x34, b"\x40" + inner, rq_sa=0x81)
+    wire = bytearray(120)
+    wire = memoryview(wire)[: encode(raw, len(raw), wire)]
+    micropython.heap_lock()
+    try:
+        for _ in range(3):
+            for b in wire:
+                sb.feed(b)
+    finally:
+        micropython.heap_unlock()
+    assert mc.stats["serial_frames"] == 3 and mc.hot_frames == 3 and mc.hot_alloc == 0
+    assert sink.n > 20 and sink.buf[0] == 0xA0 and sink.buf[sink.n - 1] == 0xA6
+
+
+def _socket_pair(path):
+    import os
+    import socket
+    import struct
+
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+    addr = struct.pack("H", socket.AF_UNIX) + path.encode() + b"\0"
+    srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    srv.bind(addr)
+    srv.listen(1)
+    near = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    near.connect(addr)
+    far = srv.accept()[0]
+    srv.close()
+    os.remove(path)
+    return near, far
+
+
+def test_serving_the_line_allocates_nothing_per_byte_or_frame():
+    # asyncio's stream reads make a coroutine per call, and its I/O queue a list per
+    # wait: one of each per received byte, the bulk of this path's garbage
+    import asyncio
+
+    import micropython
+
+    mc = MC(CONFIG)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    host, line = _socket_pair("/tmp/satmc-unit-serial.sock")
+    sink = _Sink()
+    sb = SerialBasic(mc, line, sink)
+    raw = frame(0x20, 0x06, 0x34, b"\x40" + frame(0x72, 0x04, 0x2D, b"\x01"), rq_sa=0x81)
+    wire = bytearray(120)
+    wire = memoryview(wire)[: encode(raw, len(raw), wire)]
+    alive = []
+
+    async def main():
+        task = asyncio.create_task(sb.serve())
+        await asyncio.sleep_ms(5)  # its set-up, outside the lock
+        micropython.heap_lock()
+        try:
+            for _ in range(3):
+                host.write(wire)
+                await asyncio.sleep_ms(30)
+        finally:
+            micropython.heap_unlock()
+        alive.append(not task.done())
+        task.cancel()
+
+    try:
+        asyncio.run(main())
+    finally:
+        micropython.kbd_intr(3)
+        host.close()
+        line.close()
+    assert alive == [True], "the serving task ended (an allocation under heap_lock?)"
+    assert mc.stats["serial_frames"] == 3 and mc.hot_alloc == 0
+    assert sink.n > 10 and sink.buf[0] == 0xA0

@@ -158,24 +158,36 @@ class _ThreadSafeFlag(asyncio.ThreadSafeFlag):
 
     def ioctl(self, req, flags):
         if req == _MP_STREAM_GET_FILENO:
+            # Asked each time a task queues on the flag (asyncio registers it with the
+            # poller), also by waits that do not go through wait() below: drop the
+            # wake-ups already taken, and keep one if the flag is set.
+            self._drain_wakeups()
+            if self.state:
+                self._wake()
             return self._rx.fileno()
         return super().ioctl(req, flags)
 
-    def set(self):
-        self.state = 1
+    def _drain_wakeups(self):
+        try:
+            while self._rx.readinto(self._drain):
+                pass
+        except OSError:
+            pass
+
+    def _wake(self):
         try:
             self._tx.send(self._one)
         except OSError:  # queue full: a wake-up is pending anyway
             pass
 
+    def set(self):
+        self.state = 1
+        self._wake()
+
     async def wait(self):
         while not self.state:
             yield asyncio.core._io_queue.queue_read(self)
-            try:
-                while self._rx.readinto(self._drain):
-                    pass
-            except OSError:
-                pass
+            self._drain_wakeups()
         self.state = 0
 
 
@@ -454,8 +466,12 @@ class I2CTarget:
             finally:
                 micropython.heap_unlock()
         if failed is not None:  # as the board does: report once, disable the handler
-            print("Uncaught exception in I2CTarget IRQ handler; disabling it")
-            sys.print_exception(failed)
+            micropython.heap_unlock()  # the bus thread runs with the heap locked (_serve)
+            try:
+                print("Uncaught exception in I2CTarget IRQ handler; disabling it")
+                sys.print_exception(failed)
+            finally:
+                micropython.heap_lock()
             self._handler, self._trigger = None, 0
 
     def _reply(self, kind, n):
@@ -466,7 +482,13 @@ class I2CTarget:
         self._sock.write(out, 0, _w.HEADER_LEN + n)
 
     def _serve(self):
+        # This thread runs beside the firmware, whose heap figures (gc.mem_alloc() deltas
+        # around each request) count whatever any thread allocates meanwhile: a blocking
+        # socket read here allocated now and then (256 bytes, more often under load). So
+        # the loop runs with this thread's heap locked: it cannot allocate, and what
+        # would have may only fail softly (an exception falls back to the emergency one).
         sock, hdr, pay, out = self._sock, self._hdr, self._pay, self._out
+        micropython.heap_lock()
         try:
             while self._running:
                 if sock.readinto(hdr, _w.HEADER_LEN) != _w.HEADER_LEN:
@@ -490,7 +512,11 @@ class I2CTarget:
         except OSError:
             pass
         except Exception as e:  # an emulation bug: say so, as a board would on its REPL
+            micropython.heap_unlock()
             sys.print_exception(e)
+            micropython.heap_lock()
+        finally:
+            micropython.heap_unlock()
         self._running = False
 
     def _on_addr(self, read):

@@ -111,24 +111,32 @@ class Pin:
 
     def _edges(self):
         # Nothing here allocates once started: this thread runs beside the firmware, whose
-        # heap figures (gc.mem_alloc around each request) would count its allocations.
+        # heap figures (gc.mem_alloc around each request) would count its allocations. As
+        # in the I2CTarget bus thread, the loop runs with the heap locked to make sure
+        # (its blocking socket read allocated now and then).
         rate = _EdgeRate(self.id) if os.getenv("SATMC_VBUS") else None
         milli_hz, carry = 0, 0  # edges per 1000 s; edge fraction in 1/1_000_000
         polled = last = time.ticks_ms()
         first = True
-        while self._handler is not None:
-            time.sleep_ms(self._EDGE_TICK_MS)
-            now = time.ticks_ms()
-            if rate is not None and (first or time.ticks_diff(now, polled) >= self._RATE_POLL_MS):
-                milli_hz = rate.poll()
-                if self._trigger & Pin.IRQ_FALLING and self._trigger & Pin.IRQ_RISING:
-                    milli_hz *= 2
-                polled, first = now, False
-            carry += milli_hz * time.ticks_diff(now, last)
-            last = now
-            while carry >= 1_000_000:
-                carry -= 1_000_000
-                self._fire()
+        micropython.heap_lock()
+        try:
+            while self._handler is not None:
+                time.sleep_ms(self._EDGE_TICK_MS)
+                now = time.ticks_ms()
+                if rate is not None and (
+                    first or time.ticks_diff(now, polled) >= self._RATE_POLL_MS
+                ):
+                    milli_hz = rate.poll()
+                    if self._trigger & Pin.IRQ_FALLING and self._trigger & Pin.IRQ_RISING:
+                        milli_hz *= 2
+                    polled, first = now, False
+                carry += milli_hz * time.ticks_diff(now, last)
+                last = now
+                while carry >= 1_000_000:
+                    carry -= 1_000_000
+                    self._fire()
+        finally:
+            micropython.heap_unlock()
         if rate is not None:
             rate.close()
         self._edges_running = False
@@ -151,8 +159,12 @@ class Pin:
             finally:
                 micropython.heap_unlock()
         if failed is not None:  # as the board does: report once, disable the handler
-            print("Uncaught exception in Pin IRQ handler; disabling it")
-            sys.print_exception(failed)
+            micropython.heap_unlock()  # the edge thread runs with the heap locked (_edges)
+            try:
+                print("Uncaught exception in Pin IRQ handler; disabling it")
+                sys.print_exception(failed)
+            finally:
+                micropython.heap_lock()
             self._handler = None
 
     def __repr__(self):
