@@ -17,6 +17,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import select
 import socket
 import socketserver
 import struct
@@ -66,12 +67,13 @@ class RemoteTarget(Target):
         """True when the peer has closed its end (checked without blocking)."""
         if self.gone.is_set():
             return True
+        # select, not a non-blocking recv: once the socket has a timeout, Python waits
+        # that long for data before any recv, and a live but quiet peer looks gone
         try:
-            if self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
+            readable, _, _ = select.select([self.sock], [], [], 0)
+            if readable and self.sock.recv(1, socket.MSG_PEEK) == b"":
                 self.gone.set()
-        except BlockingIOError:
-            pass
-        except OSError:
+        except (OSError, ValueError):
             self.gone.set()
         return self.gone.is_set()
 
@@ -102,6 +104,9 @@ class RemoteTarget(Target):
 
     def ended(self) -> None:
         self._ask(w.T_END, b"", w.T_DONE)
+
+    def listened(self, delivery: int) -> None:
+        self._ask(w.T_END, struct.pack("<I", delivery), w.T_DONE)
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -163,6 +168,11 @@ class _Handler(socketserver.BaseRequestHandler):
                     if p[2] or st != w.ST_ACK:
                         bus.stop(me)
                     send_msg(sock, w.DATA, bytes((st,)) + data)
+                elif kind == w.SEQ:
+                    send_msg(sock, w.DATA, bytes((w.ST_ACK, bus.next_seq(p[0]))))
+                elif kind == w.CLAIM:
+                    won = bus.claim(struct.unpack("<I", p)[0])
+                    send_msg(sock, w.STATUS, bytes((w.ST_ACK if won else w.ST_NACK,)))
                 elif kind == w.HELLO:
                     name = p[1:].decode() or name
                 else:
@@ -172,27 +182,28 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def _target(self, sock: socket.socket, bus: Bus) -> None:
         kind, p = recv_msg(sock)
-        if kind != w.ATTACH or not p:
-            raise ProtocolError("a target must ATTACH its addresses")
+        if kind not in (w.ATTACH, w.LISTEN) or not p:
+            raise ProtocolError("a target must ATTACH (or LISTEN at) its addresses")
         owner = self.server.owner
         target = RemoteTarget(sock, f"target@{bus.name}:{p.hex()}", owner.stretch_timeout)
         for addr in p:
-            old = bus.targets.get(addr)
-            if isinstance(old, RemoteTarget) and old.hung_up():
-                bus.detach(old)  # a restarted process takes its address back
+            for old in [bus.targets.get(addr), *bus.listeners_at(addr)]:
+                if isinstance(old, RemoteTarget) and old.hung_up():
+                    bus.detach(old)  # a restarted process takes its address back
         try:
             for addr in p:
-                bus.attach(addr, target)
+                bus.attach(addr, target, shared=kind == w.LISTEN)
         except ValueError:
             bus.detach(target)
             send_msg(sock, w.STATUS, bytes((w.ST_NACK,)))
             return
         send_msg(sock, w.STATUS, bytes((w.ST_ACK,)))
         # From now on the bus drives this socket from controller threads; this thread
-        # only waits until the target is found gone (a failed exchange) or the server ends.
+        # only waits until the target is gone (hung up, a failed exchange) or the server ends.
         owner.remote_targets.add(target)
         try:
-            target.gone.wait()
+            while not target.gone.wait(0.5):
+                target.hung_up()  # a process that ended frees its address soon
         finally:
             owner.remote_targets.discard(target)
             bus.detach(target)
