@@ -257,7 +257,10 @@ class Simulator:
             raise ValueError(f"no device {name!r}; devices: {', '.join(self.devices) or 'none'}")
         model = self.devices[name]
         if req.get("set"):
-            model.set(**req["set"])
+            try:
+                model.set(**req["set"])
+            except ValueError as e:
+                raise ValueError(f"{name}: {e}") from None
         return {"name": name, "state": model.state()}
 
     def _on_board_reset(self, req: dict) -> dict:

@@ -13,11 +13,14 @@ addressed target, which ACKs or NACKs it; wire time is charged at the bus freque
 (START 1 bit, each byte 9 bits, STOP 1 bit) and, with pacing on, the bus holds each
 operation until real time has caught up with wire time. Each START..STOP (or repeated
 START) segment becomes one trace record. Faults (see faults.py) are consulted at
-START and at every written byte.
+START and at every written byte. A target that raises (a device model's bug) is
+counted in stats["target_errors"] and answers as an absent chip (NACK, 0xFF); the
+bus serves on.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -26,6 +29,8 @@ from dataclasses import dataclass, field
 
 from ..sim.port import vbus_wire as w
 from .faults import Faults
+
+log = logging.getLogger(__name__)
 
 
 class Target(ABC):
@@ -192,9 +197,10 @@ class Bus:
             "data_nacks": 0,
             "arbitration_lost": 0,
             "timeouts": 0,
+            "target_errors": 0,  # a device model raised; NACKed, the bus serves on
             "wire_time": 0.0,
         }
-
+        self.last_target_error: str | None = None
         self.deliveries = 0  # write segments delivered to shared addresses
         self._claimed: deque[int] = deque(maxlen=CLAIM_WINDOW)
         self._seqs: dict[int, int] = {}
@@ -347,6 +353,8 @@ class Bus:
                 n = max(0, min(len(data), target.written(data)))
             except TargetGone:
                 n = 0
+            except Exception as e:
+                n = self._target_failed(target, e)
         # The controller stops at the first NACKed byte; that byte was still clocked.
         sent = data if n == len(data) else data[: n + 1]
         rec.data += sent
@@ -370,6 +378,8 @@ class Bus:
                 data = (got + data)[:n]
             except TargetGone:
                 pass
+            except Exception as e:
+                self._target_failed(target, e)
         self._record.data += data
         self.stats["bytes"] += n
         self._charge(w.BITS_PER_BYTE * n)
@@ -390,6 +400,14 @@ class Bus:
 
     # --- internals ------------------------------------------------------------------------
 
+    def _target_failed(self, target: Target, e: Exception) -> int:
+        """A target (a device model) raised: count it, keep the bus serving. The part
+        answers as an absent one would: NACK (0), reads 0xFF."""
+        self.stats["target_errors"] += 1
+        self.last_target_error = f"{type(target).__name__}: {type(e).__name__}: {e}"
+        log.warning("%s: target raised %s", self.name, self.last_target_error, exc_info=e)
+        return 0
+
     def _release(self, owner: object) -> None:
         with self._cond:
             if self._owner is owner:
@@ -408,6 +426,8 @@ class Bus:
                 target.ended()
             except TargetGone:
                 pass
+            except Exception as e:
+                self._target_failed(target, e)
         if rec is not None:
             self.trace.append(rec)
             self.trace_seq += 1

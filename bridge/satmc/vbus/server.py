@@ -217,6 +217,9 @@ class _Handler(socketserver.BaseRequestHandler):
                 reply = self.server.owner.control(json.loads(p))
             except (FaultError, ValueError, KeyError, TypeError) as e:
                 reply = {"error": str(e)}
+            except Exception as e:  # a device model's bug: one error reply, the bus serves on
+                log.exception("control request failed")
+                reply = {"error": f"{type(e).__name__}: {e}"}
             send_msg(sock, w.CTRL_OK, json.dumps(reply).encode())
             if reply.get("shutdown"):
                 threading.Thread(target=self.server.owner.close, daemon=True).start()
@@ -297,7 +300,12 @@ class BusServer:
             return {"buses": list(self.buses)}
         if op == "stats":
             bus = self._bus(req)
-            return {**bus.stats, "fired": dict(bus.faults.fired), "freq_hz": bus.freq_hz}
+            return {
+                **bus.stats,
+                "fired": dict(bus.faults.fired),
+                "freq_hz": bus.freq_hz,
+                "last_target_error": bus.last_target_error,
+            }
         if op == "reset_stats":
             bus = self._bus(req)
             for k in bus.stats:
