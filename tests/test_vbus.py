@@ -184,6 +184,28 @@ def test_a_live_target_keeps_its_address_after_bus_traffic(server):
         c.close()
 
 
+def test_hang_up_checks_never_take_a_busy_live_target_for_gone(server):
+    owner = BusTarget(server.path, "ipmb", [0x39], lambda a, d: None)
+    c = BusController(server.path, "ipmb")
+    remote = server.buses["ipmb"].targets[0x39]
+    busy = threading.Event()
+
+    def traffic():
+        while not busy.is_set():
+            c.write(0x39, b"12345678")
+
+    t = threading.Thread(target=traffic)
+    t.start()
+    try:
+        assert not any(remote.hung_up() for _ in range(3000))
+    finally:
+        busy.set()
+        t.join(5)
+        owner.close()
+        c.close()
+    assert _wait_for(remote.hung_up)  # and a target that did hang up is found so
+
+
 def test_sequence_numbers_come_from_one_counter_per_requester(server):
     a, b = BusController(server.path, "ipmb"), BusController(server.path, "ipmb")
     try:

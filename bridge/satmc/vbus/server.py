@@ -31,6 +31,9 @@ from .pcap import PcapWriter
 log = logging.getLogger(__name__)
 
 
+_HUNG_UP = select.POLLHUP | select.POLLERR | getattr(select, "POLLRDHUP", 0)
+
+
 class ProtocolError(Exception):
     """A peer broke the bus wire format."""
 
@@ -67,11 +70,13 @@ class RemoteTarget(Target):
         """True when the peer has closed its end (checked without blocking)."""
         if self.gone.is_set():
             return True
-        # select, not a non-blocking recv: once the socket has a timeout, Python waits
-        # that long for data before any recv, and a live but quiet peer looks gone
+        # poll for the hang-up itself, reading nothing: a recv would wait the socket's
+        # timeout for a live but quiet peer (Python waits before any recv on a socket
+        # with a timeout), or take a reply from a controller thread's exchange
         try:
-            readable, _, _ = select.select([self.sock], [], [], 0)
-            if readable and self.sock.recv(1, socket.MSG_PEEK) == b"":
+            p = select.poll()
+            p.register(self.sock, _HUNG_UP)
+            if any(ev & _HUNG_UP for _, ev in p.poll(0)):
                 self.gone.set()
         except (OSError, ValueError):
             self.gone.set()
