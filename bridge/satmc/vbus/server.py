@@ -14,6 +14,7 @@ stimulus, for instance) to callables(request) -> reply dict.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
@@ -23,6 +24,7 @@ import socketserver
 import struct
 import threading
 
+from ..errors import SimAlreadyRunningError
 from ..sim.port import vbus_wire as w
 from .bus import Bus, Target, TargetGone
 from .faults import FaultError
@@ -240,6 +242,39 @@ class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         super().__init__(path, _Handler)
 
 
+def _claim_socket(path: str) -> int:
+    """Make `path` ours: refuse a live server there, remove a stale socket.
+
+    The server holds an flock on `path.lock` for its lifetime; the kernel drops it when
+    the process ends, even by SIGKILL, so a socket whose lock is free is stale (its
+    server died) unless something still answers on it. Returns the lock's descriptor.
+    """
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if _answers(path):
+            raise BlockingIOError
+    except BlockingIOError:
+        os.close(fd)
+        raise SimAlreadyRunningError(
+            f"a simulator already runs at {path}; use --socket to start another"
+        ) from None
+    if os.path.exists(path):
+        os.unlink(path)  # stale: nobody listens on it
+    return fd
+
+
+def _answers(path: str) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
 class BusServer:
     """Named buses served on one Unix socket, with a JSON control channel."""
 
@@ -253,6 +288,7 @@ class BusServer:
         pcap_path: str | None = None,
     ):
         self.path = path
+        self._lock = _claim_socket(path)
         self.buses = {
             name: Bus(name, index=i, freq_hz=freq_hz, pacing=pacing)
             for i, name in enumerate(buses)
@@ -265,9 +301,11 @@ class BusServer:
             self._pcap = PcapWriter(open(pcap_path, "wb"))
             for bus in self.buses.values():
                 bus.listeners.append(self._pcap.record)
-        if os.path.exists(path):
-            os.unlink(path)
-        self._server = _UnixServer(path, self)
+        try:
+            self._server = _UnixServer(path, self)
+        except BaseException:
+            os.close(self._lock)
+            raise
         self._thread: threading.Thread | None = None
         self.stopped = threading.Event()
 
@@ -292,6 +330,7 @@ class BusServer:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+        os.close(self._lock)  # the next server at this path may start
 
     def _bus(self, req: dict) -> Bus:
         name = req.get("bus", "ipmb")
