@@ -138,3 +138,27 @@ def test_the_firmware_keeps_its_private_bus_when_a_model_raises(sim, monkeypatch
         monkeypatch.undo()
         assert _board_temp(client, 25.0) == 25.0
     assert sim.control("stats", bus="board")["target_errors"] > 0
+
+
+def test_a_pin_or_adc_model_that_raises_reads_as_unavailable_and_the_rest_serve_on(
+    sim, monkeypatch
+):
+    rail = sim.devices["rail3v3"]
+    with connect(sim.url, address=sim.address) as sat:
+        client = SensorClient(sat)
+        assert _value(client, "3V3", lambda v: v is not None) is not None
+        monkeypatch.setattr(rail, "adc_u16", _raising)
+        assert _value(client, "3V3", lambda v: v is None) is None  # unavailable, not stale
+        assert _value(client, "Board Temp", lambda v: v == 25.0) == 25.0
+        monkeypatch.undo()
+        assert _value(client, "3V3", lambda v: v is not None) is not None
+
+
+def _value(client, name, ok, timeout=5.0):
+    """Sensor `name`'s value once ok(value), or the last one read."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = next(r for r in client.read_all() if r.name == name).value
+        if ok(value) or time.monotonic() > deadline:
+            return value
+        time.sleep(0.05)
