@@ -45,7 +45,8 @@ class Follower:
         self.events: list[str] = []
         first = self.proc.stdout.readline()
         assert first.startswith("receiving events"), first
-        threading.Thread(target=self._pump, daemon=True).start()
+        self.pump = threading.Thread(target=self._pump, daemon=True)
+        self.pump.start()
 
     def _pump(self) -> None:
         for line in self.proc.stdout:
@@ -151,3 +152,26 @@ def test_host_processes_draw_distinct_sequence_numbers(sim):
             b.call(0x06, 0x01)
             seqs.append(b.interface.next_sequence_number)
         assert len(set(seqs)) == len(seqs)
+
+
+def test_a_follower_whose_bus_goes_away_says_so_and_ends(tmp_path, env):
+    from satmc.sim.simulator import Simulator
+
+    s = Simulator("sim", socket_path=str(tmp_path / "gone.sock"), build_dir=tmp_path / "b")
+    s.start()
+    try:
+        f = Follower(s.url, env, tmp_path / "events.sqlite")
+    finally:
+        s.stop()
+    try:
+        assert f.proc.wait(10) == 1
+        f.pump.join(5)  # every line read
+    finally:
+        if f.proc.poll() is None:
+            f.stop()
+    lines = []
+    while not f.lines.empty():
+        lines.append(f.lines.get())
+    assert [line for line in lines if line.startswith("satmc: error:")] == [
+        lines[-1]
+    ] and "closed the connection" in lines[-1], lines

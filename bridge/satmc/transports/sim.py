@@ -92,6 +92,14 @@ class SimInterface(IpmbInterface):
         self.answered_elsewhere += 1
         return False
 
+    def check_listening(self) -> None:
+        """Raise BusError once the bus no longer delivers frames to this host."""
+        if self._target is not None and self._target.lost is not None:
+            raise BusError(
+                f"the virtual bus at {self.socket_path} closed the connection "
+                f"({self._target.lost}); frames to 0x{self.slave_address:02x} are not received"
+            )
+
     def _inc_sequence_number(self) -> int:
         if self._controller is None:
             self.open()

@@ -138,6 +138,7 @@ class BusTarget:
         self._sock.settimeout(None)
         self.on_message = on_message
         self.on_read = on_read
+        self.lost: str | None = None  # why the bus stopped talking to this target
         self._thread = threading.Thread(target=self._serve, name="bus-target", daemon=True)
         self._thread.start()
 
@@ -163,8 +164,8 @@ class BusTarget:
                         else:
                             self.on_message(addr, bytes(buf))
                     buf = bytearray()
-        except (ConnectionError, OSError):
-            return
+        except (ConnectionError, OSError) as e:
+            self.lost = str(e) or type(e).__name__
 
     def close(self) -> None:
         try:
