@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from satmc.errors import BusNackError, SimNotRunningError
+from satmc.errors import BusError, BusNackError, SimNotRunningError
 from satmc.sim.port import vbus_wire as w
 from satmc.vbus.bus import Bus, Target
 from satmc.vbus.client import BusControl, BusController, BusTarget
@@ -133,6 +133,88 @@ def test_remote_target_receives_messages_and_general_calls_reach_everyone(server
     finally:
         t.close()
         c.close()
+
+
+def _wait_for(cond, timeout=2.0):
+    deadline = time.monotonic() + timeout
+    while not cond() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return cond()
+
+
+def test_listeners_at_one_address_each_see_every_frame_and_one_claims_it(server):
+    got_a, got_b = [], []
+    a = BusTarget(server.path, "ipmb", [0x10], lambda *m: got_a.append(m), listen=True)
+    b = BusTarget(server.path, "ipmb", [0x10], lambda *m: got_b.append(m), listen=True)
+    c = BusController(server.path, "ipmb")
+    try:
+        assert c.write(0x10, b"one") == 3 and c.write(0x10, b"two") == 3
+        assert _wait_for(lambda: len(got_a) == 2 and len(got_b) == 2)
+        assert [m[:2] for m in got_a] == [(0x10, b"one"), (0x10, b"two")] == [m[:2] for m in got_b]
+        assert got_a[0][2] == got_b[0][2] != got_a[1][2]  # one number per frame
+        assert c.claim(got_a[0][2]) and not c.claim(got_b[0][2])  # first claim only
+        assert c.read(0x10, 2) == b"\xff\xff"
+        with pytest.raises(BusError, match="taken"):  # nobody owns a listened address
+            BusTarget(server.path, "ipmb", [0x10], lambda a, d: None)
+        b.close()  # a listener that hangs up leaves the others listening
+        assert _wait_for(lambda: len(server.buses["ipmb"].listeners_at(0x10)) == 1)
+        c.write(0x10, b"three")
+        assert _wait_for(lambda: len(got_a) == 3) and len(got_b) == 2
+    finally:
+        a.close()
+        c.close()
+
+
+def test_a_live_target_keeps_its_address_after_bus_traffic(server):
+    # The bus asked the owner something (its socket has a timeout since): a second
+    # process asking for the address must be refused, not given it.
+    got = []
+    owner = BusTarget(server.path, "ipmb", [0x39], lambda a, d: got.append(d))
+    c = BusController(server.path, "ipmb")
+    try:
+        c.write(0x39, b"x")
+        t0 = time.monotonic()
+        with pytest.raises(BusError, match="taken"):
+            BusTarget(server.path, "ipmb", [0x39], lambda a, d: None)
+        assert time.monotonic() - t0 < 1.0
+        c.write(0x39, b"y")
+        assert _wait_for(lambda: got == [b"x", b"y"])
+    finally:
+        owner.close()
+        c.close()
+
+
+def test_hang_up_checks_never_take_a_busy_live_target_for_gone(server):
+    owner = BusTarget(server.path, "ipmb", [0x39], lambda a, d: None)
+    c = BusController(server.path, "ipmb")
+    remote = server.buses["ipmb"].targets[0x39]
+    busy = threading.Event()
+
+    def traffic():
+        while not busy.is_set():
+            c.write(0x39, b"12345678")
+
+    t = threading.Thread(target=traffic)
+    t.start()
+    try:
+        assert not any(remote.hung_up() for _ in range(3000))
+    finally:
+        busy.set()
+        t.join(5)
+        owner.close()
+        c.close()
+    assert _wait_for(remote.hung_up)  # and a target that did hang up is found so
+
+
+def test_sequence_numbers_come_from_one_counter_per_requester(server):
+    a, b = BusController(server.path, "ipmb"), BusController(server.path, "ipmb")
+    try:
+        seqs = [x.next_seq(0x20) for _ in range(40) for x in (a, b)]
+        assert len(set(seqs[:64])) == 64 and seqs[64] == seqs[0]
+        assert a.next_seq(0x22) == 1
+    finally:
+        a.close()
+        b.close()
 
 
 def test_faults_nack_corrupt_and_stuck(server):

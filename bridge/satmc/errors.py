@@ -25,6 +25,10 @@ class SimNotRunningError(SatmcError):
     """No simulator serves the virtual bus socket."""
 
 
+class SimAlreadyRunningError(SatmcError):
+    """Another simulator already serves the virtual bus socket."""
+
+
 class AdapterError(SatmcError):
     """The I2C adapter is absent, busy or named by a wrong URL."""
 

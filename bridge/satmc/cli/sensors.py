@@ -178,8 +178,10 @@ def events(args, sat) -> int:
     )
     rx.add_records(client.sensor_records())
     print(f"receiving events from 0x{sat.address:02x} into {log.path} (Ctrl-C ends)", flush=True)
+    check = getattr(sat.interface, "check_listening", lambda: None)
     with rx:
         while True:
+            check()  # a follower that no longer hears the bus says so and ends
             time.sleep(0.5)
 
 

@@ -1,6 +1,6 @@
 """`make sim` / `python -m satmc.sim`: run the simulated board until Ctrl-C.
 
-python -m satmc.sim --board sim [--socket PATH] [--pacing] [--pcap trace.pcap]
+python -m satmc.sim --board sim [--socket PATH] [--pacing] [--pcap trace.pcap] [--fresh]
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from ..errors import SatmcError
-from .simulator import Simulator, default_socket, serve_until_stopped
+from .simulator import Simulator, default_socket, serve_until_stopped, state_lines
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -20,6 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--pcap", help="write the bus trace to this pcap file (Wireshark)")
     p.add_argument("--heapsize", help="MicroPython heap size, e.g. 128K")
     p.add_argument("-q", "--quiet", action="store_true", help="do not echo firmware output")
+    p.add_argument(
+        "--fresh", action="store_true", help="forget the EEPROM state: start from the board file"
+    )
     args = p.parse_args(argv)
     log = (lambda line: None) if args.quiet else (lambda line: print(f"  [firmware] {line}"))
     sim = Simulator(
@@ -29,6 +32,7 @@ def main(argv: list[str] | None = None) -> int:
         pcap=args.pcap,
         heapsize=args.heapsize,
         log=log,
+        fresh=args.fresh,
     )
     try:
         sim.start()
@@ -43,7 +47,8 @@ In another terminal:
     .venv/bin/satmc -t {sim.url} info
     .venv/bin/satmc -t {sim.url} --readback info      # as a master-only (FTDI-like) host
     export SATMC_TARGET={sim.url}                          # then just: satmc info
-{"Bus trace: " + args.pcap + chr(10) if args.pcap else ""}Ctrl-C stops the simulator.""",
+{"Bus trace: " + args.pcap + chr(10) if args.pcap else ""}{state_lines(sim)}
+Ctrl-C stops the simulator.""",
         flush=True,
     )
     serve_until_stopped(sim.stop)

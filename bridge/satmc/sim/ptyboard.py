@@ -29,13 +29,22 @@ import os
 import pty
 import select
 import signal
-import subprocess
+import sys
 import termios
 import threading
 import tty
 from pathlib import Path
 
-from .simulator import PORT_DIR, READY, Simulator, micropython_command, serve_until_stopped
+from ..errors import SatmcError
+from .simulator import (
+    PORT_DIR,
+    READY,
+    Simulator,
+    micropython_command,
+    serve_until_stopped,
+    spawn,
+    state_lines,
+)
 
 # The board's boot: run main.py from the filesystem if there is one (as pyexec does).
 BOOT = """\
@@ -100,15 +109,15 @@ class PtyBoard(Simulator):
         boot = f"import time\ntime.sleep({self.boot_delay!r})\n" if self.boot_delay else ""
         cmd = micropython_command(self.heapsize, "-i", "-c", boot + BOOT)
         self._ready.clear()
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             cmd,
+            _controlling_tty,
             cwd=self.flash_dir,
             env=env,
             stdin=self._board_tty,
             stdout=self._board_tty,
             stderr=self._board_tty,
             start_new_session=True,
-            preexec_fn=_controlling_tty,
         )
 
     def _bridge(self) -> None:
@@ -165,9 +174,11 @@ class PtyBoard(Simulator):
     def stop(self) -> None:
         super().stop()
         self._bridging = False
-        for fd in (self._board_ctl, self._board_tty, self._user_ctl, self._user_tty):
+        for name in ("_board_ctl", "_board_tty", "_user_ctl", "_user_tty"):
+            fd = getattr(self, name, None)  # none yet when the start failed
             try:
-                os.close(fd)
+                if fd is not None:
+                    os.close(fd)
             except OSError:
                 pass
 
@@ -182,15 +193,24 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m satmc.sim.ptyboard", description=main.__doc__)
     p.add_argument("--board", default="sim", help="board file whose buses to simulate (sim)")
     p.add_argument("--flash-dir", help="the board's filesystem (a new temporary directory)")
-    p.add_argument("--socket", default=default_socket(), help="bus socket path")
+    p.add_argument("--socket", default=default_socket("ptyboard"), help="bus socket path")
+    p.add_argument(
+        "--fresh", action="store_true", help="forget the EEPROM state: start from the board file"
+    )
     args = p.parse_args(argv)
     flash_dir = args.flash_dir or tempfile.mkdtemp(prefix="satmc-board-fs-")
-    board = PtyBoard(args.board, flash_dir=flash_dir, socket_path=args.socket)
-    board.start()
+    board = PtyBoard(args.board, flash_dir=flash_dir, socket_path=args.socket, fresh=args.fresh)
+    try:
+        board.start()
+    except SatmcError as e:
+        print(f"satmc.sim.ptyboard: error: {e}", file=sys.stderr)
+        board.stop()
+        return 1
     print(
         f"Simulated board with a MicroPython REPL on {board.port} (filesystem {flash_dir})\n"
         f"    make flash BOARD={board.board.name} PORT={board.port}\n"
         f"    .venv/bin/satmc -t {board.url} info        # once the firmware runs\n"
+        f"{state_lines(board)}\n"
         "Ctrl-C stops it.",
         flush=True,
     )

@@ -11,7 +11,10 @@ watchdog, Cold Reset) restarts that process; the buses and their devices live on
 
 from __future__ import annotations
 
+import ctypes
+import hashlib
 import os
+import queue
 import shutil
 import signal
 import subprocess
@@ -93,9 +96,94 @@ def serve_until_stopped(stop) -> None:
         stop()
 
 
-def default_socket() -> str:
+def default_socket(name: str = "sim") -> str:
+    """The default bus socket of `make sim` ("sim") or of the pty board ("ptyboard")."""
     base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
-    return os.path.join(base, f"satmc-{os.getuid()}", "sim.sock")
+    return os.path.join(base, f"satmc-{os.getuid()}", f"{name}.sock")
+
+
+def state_key(socket_path: str) -> str:
+    """The name of a simulator's state directory: its socket's name and a path hash."""
+    path = os.path.abspath(socket_path)
+    digest = hashlib.sha256(path.encode()).hexdigest()[:8]
+    return f"{Path(path).stem}-{digest}"
+
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _libc_prctl():
+    try:
+        return ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):  # not Linux: the firmware ends with its bus instead
+        return None
+
+
+_prctl = _libc_prctl()
+
+
+def die_with_parent(then=None):
+    """A preexec_fn: the child gets SIGKILL when the simulator process dies (even by
+    SIGKILL itself), then runs `then`. Linux ties the signal to the thread that forked,
+    so children are started from one long-lived thread (spawn())."""
+    parent = os.getpid()
+
+    def preexec():
+        if _prctl is not None:
+            _prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+            if os.getppid() != parent:  # the parent died before prctl took effect
+                os._exit(1)
+        if then is not None:
+            then()
+
+    return preexec
+
+
+class _Spawner:
+    """Starts child processes from one daemon thread that lives as long as the process."""
+
+    def __init__(self):
+        self._jobs: queue.Queue = queue.Queue()
+        threading.Thread(target=self._run, name="sim-spawner", daemon=True).start()
+
+    def _run(self) -> None:
+        while True:
+            fn, box, done = self._jobs.get()
+            try:
+                box.append(fn())
+            except BaseException as e:  # handed to the caller, raised there
+                box.append(e)
+            done.set()
+
+    def call(self, fn):
+        box: list = []
+        done = threading.Event()
+        self._jobs.put((fn, box, done))
+        done.wait()
+        if isinstance(box[0], BaseException):
+            raise box[0]
+        return box[0]
+
+
+_spawner: _Spawner | None = None
+_spawner_lock = threading.Lock()
+
+
+def spawn(cmd: list[str], preexec=None, **kw) -> subprocess.Popen:
+    """subprocess.Popen from the spawner thread; the child dies with this process."""
+    global _spawner
+    with _spawner_lock:
+        if _spawner is None:
+            _spawner = _Spawner()
+    return _spawner.call(lambda: subprocess.Popen(cmd, preexec_fn=die_with_parent(preexec), **kw))
+
+
+def state_lines(sim) -> str:
+    """For the banner: where the EEPROM state lives, how to reset it, what the start found."""
+    lines = [
+        f"EEPROM state: {sim.state_dir} (--fresh, or deleting it, starts from the board file)"
+    ]
+    return "\n".join(lines + sim.notes)
 
 
 class Simulator:
@@ -109,9 +197,11 @@ class Simulator:
         build_dir: Path | None = None,
         log=None,
         firmware_dir: Path | None = None,
+        fresh: bool = False,
     ):
         board = board if isinstance(board, Board) else load_board(board)
         self.firmware_dir = firmware_dir  # another firmware tree (the HIL suite's mutants)
+        self.fresh = fresh  # forget the EEPROM state: program them from the board file
         self.board = board.for_simulation()  # a real board's pins onto the virtual buses
         self.socket_path = socket_path or default_socket()
         self.pacing = pacing
@@ -125,6 +215,7 @@ class Simulator:
         self.proc: subprocess.Popen | None = None
         self.resets = 0
         self.output: list[str] = []
+        self.notes: list[str] = []  # what the start found worth saying (state, resets)
         self._lock = threading.Lock()
         self._ready = threading.Event()
         self._stopping = False
@@ -134,22 +225,32 @@ class Simulator:
         return f"sim://{self.socket_path}"
 
     @property
+    def state_dir(self) -> Path:
+        """Where this simulator keeps its EEPROMs' memory: per socket, so simulators on
+        different sockets never share it. Delete the directory to start afresh."""
+        return self.build_dir / "state" / state_key(self.socket_path)
+
+    @property
     def address(self) -> int:
         return self.board.address
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self, timeout: float = 20.0) -> Simulator:
-        bundle = build_bundle(
-            self.board,
-            self.build_dir / "bundle",
-            **({"firmware_dir": self.firmware_dir} if self.firmware_dir else {}),
-        )
-        self.bundle_dir = bundle.root
-        self._start_bus()
-        self.serial = SerialLine(self._to_firmware)
-        self._spawn()
-        self.wait_ready(timeout)
+        self._start_bus()  # first: a simulator already at this socket keeps its bundle
+        try:
+            bundle = build_bundle(
+                self.board,
+                self.build_dir / "bundle",
+                **({"firmware_dir": self.firmware_dir} if self.firmware_dir else {}),
+            )
+            self.bundle_dir = bundle.root
+            self.serial = SerialLine(self._to_firmware)
+            self._spawn()
+            self.wait_ready(timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _start_bus(self) -> None:
@@ -163,6 +264,9 @@ class Simulator:
             pacing=self.pacing,
             pcap_path=self.pcap,
         ).start()
+        if self.fresh and self.state_dir.exists():  # only once the socket is ours
+            shutil.rmtree(self.state_dir)
+            self.notes.append(f"removed the EEPROM state in {self.state_dir}")
         self.devices = {}
         for entry in self.board.sim.get("devices") or []:
             bus, addr, name, model = devices.create(entry)
@@ -217,7 +321,7 @@ class Simulator:
         # as on a board: when main.py ends, the REPL has the line
         cmd = micropython_command(self.heapsize, "-i", "main.py")
         self._ready.clear()
-        self.proc = subprocess.Popen(
+        self.proc = spawn(
             cmd,
             cwd=self.bundle_dir,
             env=env,
@@ -257,7 +361,10 @@ class Simulator:
             raise ValueError(f"no device {name!r}; devices: {', '.join(self.devices) or 'none'}")
         model = self.devices[name]
         if req.get("set"):
-            model.set(**req["set"])
+            try:
+                model.set(**req["set"])
+            except ValueError as e:
+                raise ValueError(f"{name}: {e}") from None
         return {"name": name, "state": model.state()}
 
     def _on_board_reset(self, req: dict) -> dict:

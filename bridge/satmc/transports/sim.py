@@ -7,9 +7,20 @@
 As a slave-capable BMC the host is an I2C target at its own address (0x20) and
 receives responses and events as master writes. With readback=True it behaves like
 an FTDI adapter: controller only, fetching frames by reading the satellite.
+
+Any number of host processes may be the BMC on one simulated IPMB at once, as
+listeners on one real bus: each sees every frame written to the BMC's address and
+takes the responses to its own requests. Their requests draw sequence numbers from
+one counter on the bus, so two processes never wait for the same rqSeq. A request to
+the BMC (a satellite's Platform Event) is answered by the processes that handle it
+(`satmc events --follow`), and the bus lets exactly one of them send the answer: the
+first to claim that frame; the others count it in `answered_elsewhere`.
 """
 
 from __future__ import annotations
+
+import threading
+from collections import OrderedDict
 
 from pyipmi.interfaces.ipmb import IpmbInterface
 
@@ -37,6 +48,10 @@ class SimInterface(IpmbInterface):
         self._controller: BusController | None = None
         self._target: BusTarget | None = None
         self.poller: ReadbackPoller | None = None
+        # requests received as a listener, by (rqSA, rqSeq, netFn, cmd): their delivery
+        self._deliveries: OrderedDict[tuple, int] = OrderedDict()
+        self._deliveries_lock = threading.Lock()
+        self.answered_elsewhere = 0  # requests another listener claimed and answered
 
     def open(self) -> None:
         if self._controller is not None:
@@ -47,12 +62,50 @@ class SimInterface(IpmbInterface):
             self._start_receiver()
         else:
             self._target = BusTarget(
-                self.socket_path, self.bus, [self.slave_address >> 1], self._on_write
+                self.socket_path,
+                self.bus,
+                [self.slave_address >> 1],
+                self._on_write,
+                listen=True,
             )
 
-    def _on_write(self, addr7: int, data: bytes) -> None:
-        if addr7 == self.slave_address >> 1:  # not general calls
-            self._receive_frame(bytes((self.slave_address,)) + data)
+    def _on_write(self, addr7: int, data: bytes, delivery: int) -> None:
+        if addr7 != self.slave_address >> 1:  # not general calls
+            return
+        frame = bytes((self.slave_address,)) + data
+        if len(frame) >= 7 and not frame[1] >> 2 & 1:  # a request: remember its number
+            key = (frame[3], frame[4] >> 2, frame[1] >> 2, frame[5])
+            with self._deliveries_lock:
+                self._deliveries[key] = delivery
+                self._deliveries.move_to_end(key)
+                while len(self._deliveries) > 64:
+                    self._deliveries.popitem(last=False)
+        self._receive_frame(frame)
+
+    def _may_answer(self, frame: bytes) -> bool:
+        """For a response to a request this listener received: did it win the claim?"""
+        key = (frame[0], frame[4] >> 2, (frame[1] >> 2) & ~1, frame[5])
+        with self._deliveries_lock:
+            delivery = self._deliveries.pop(key, None)
+        if delivery is None or self._controller.claim(delivery):
+            return True
+        self.answered_elsewhere += 1
+        return False
+
+    def check_listening(self) -> None:
+        """Raise BusError once the bus no longer delivers frames to this host."""
+        if self._target is not None and self._target.lost is not None:
+            raise BusError(
+                f"the virtual bus at {self.socket_path} closed the connection "
+                f"({self._target.lost}); frames to 0x{self.slave_address:02x} are not received"
+            )
+
+    def _inc_sequence_number(self) -> int:
+        if self._controller is None:
+            self.open()
+        with self._sequence_lock:
+            self.next_sequence_number = self._controller.next_seq(self.slave_address)
+            return self.next_sequence_number
 
     broadcast_next = False  # set by Satellite.broadcast_get_device_id for one frame
 
@@ -60,6 +113,8 @@ class SimInterface(IpmbInterface):
         if self._controller is None:
             self.open()
         addr7 = frame[0] >> 1
+        if frame[1] >> 2 & 1 and not self._may_answer(frame):
+            return  # another host process answers that request
         if self.poller:
             self.poller.watch(addr7, self.timeout * (self.max_retries + 1) + 1.0)
         if self.broadcast_next:

@@ -13,7 +13,9 @@ addressed target, which ACKs or NACKs it; wire time is charged at the bus freque
 (START 1 bit, each byte 9 bits, STOP 1 bit) and, with pacing on, the bus holds each
 operation until real time has caught up with wire time. Each START..STOP (or repeated
 START) segment becomes one trace record. Faults (see faults.py) are consulted at
-START, at every written byte and at reads.
+START, at every written byte and at reads. A target that raises (a device model's bug)
+is counted in stats["target_errors"] and answers as an absent chip (NACK, 0xFF); the
+bus serves on.
 
 Clock stretching: the bus is synchronous, so a target that takes its time simply holds
 the operation, as a stretching target holds SCL low. For a controller that cares how
@@ -26,6 +28,7 @@ low) plus any `stretch` fault.
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 from abc import ABC, abstractmethod
@@ -34,6 +37,8 @@ from dataclasses import dataclass, field
 
 from ..sim.port import vbus_wire as w
 from .faults import Faults
+
+log = logging.getLogger(__name__)
 
 
 class Target(ABC):
@@ -58,19 +63,42 @@ class Target(ABC):
     def ended(self) -> None:  # noqa: B027 - most targets need no notice of the end
         """STOP, or a repeated START ends this target's part of the transaction."""
 
+    def listened(self, delivery: int) -> None:
+        """The end of a write to an address this target shares with other listeners.
+
+        `delivery` numbers the frame on its bus, so that exactly one listener can claim
+        the right to answer it (Bus.claim); targets that do not answer just end.
+        """
+        self.ended()
+
 
 GENERAL_CALL = 0x00
+CLAIM_WINDOW = 256  # deliveries kept claimable
 
 
-class _GeneralCall(Target):
-    """Address 0 (write): every target that ACKs it receives the bytes."""
+class _Fanout(Target):
+    """Several targets answering one address, as chips on one real bus do.
 
-    def __init__(self, targets: list[Target]):
+    The address is ACKed when any of them ACKs it (the lines are wired-AND); written
+    bytes go to every target that ACKed, and a byte counts as ACKed when one of them
+    ACKed it; read bytes are the AND of what they drive. Used for the general call
+    (address 0, built at each START) and for an address that listeners share (every
+    host process at the BMC's address sees every frame written to it).
+    """
+
+    general_call = True
+
+    def __init__(self, targets: list[Target], number=None):
         self.targets = targets
         self.acked: list[Target] = []
+        self._number = number  # callable: the next write's delivery number (listeners)
+        self._wrote = False
+        self.shared = False  # True: the listeners of one address (Bus.attach(shared=True))
 
     def addressed(self, addr7: int, read: bool) -> bool:
-        for t in self.targets:
+        self.acked = []
+        self._wrote = False
+        for t in list(self.targets):
             try:
                 if t.addressed(addr7, read):
                     self.acked.append(t)
@@ -85,17 +113,31 @@ class _GeneralCall(Target):
                 n = max(n, t.written(data))
             except TargetGone:
                 pass
+        self._wrote = self._wrote or bool(data)
         return n
 
     def read(self, n: int, last_nack: bool) -> bytes:
-        return b"\xff" * n
-
-    def ended(self) -> None:
+        out = bytearray(b"\xff" * n)
         for t in self.acked:
             try:
-                t.ended()
+                got = bytes(t.read(n, last_nack)) + b"\xff" * n
+            except TargetGone:
+                continue
+            for i in range(n):
+                out[i] &= got[i]
+        return bytes(out)
+
+    def ended(self) -> None:
+        delivery = self._number() if self._number and self._wrote else None
+        for t in self.acked:
+            try:
+                if delivery is None:
+                    t.ended()
+                else:
+                    t.listened(delivery)
             except TargetGone:
                 pass
+        self.acked = []
 
 
 class TargetGone(Exception):
@@ -167,8 +209,13 @@ class Bus:
             "data_nacks": 0,
             "arbitration_lost": 0,
             "timeouts": 0,
+            "target_errors": 0,  # a device model raised; NACKed, the bus serves on
             "wire_time": 0.0,
         }
+        self.last_target_error: str | None = None
+        self.deliveries = 0  # write segments delivered to shared addresses
+        self._claimed: deque[int] = deque(maxlen=CLAIM_WINDOW)
+        self._seqs: dict[int, int] = {}
         self._cond = threading.Condition()
         self._owner: object | None = None
         self._target: Target | None = None
@@ -178,18 +225,67 @@ class Bus:
 
     # --- targets --------------------------------------------------------------------------
 
-    def attach(self, addr7: int, target: Target) -> None:
+    def attach(self, addr7: int, target: Target, shared: bool = False) -> None:
+        """Give addr7 to target; shared: a listener, beside any other listeners there."""
         if not 0x08 <= addr7 <= 0x77:
             raise ValueError(f"{self.name}: 7-bit address 0x{addr7:02x} is reserved")
         with self._cond:
-            if addr7 in self.targets:
+            old = self.targets.get(addr7)
+            if shared and isinstance(old, _Fanout) and old.shared:
+                old.targets.append(target)
+                return
+            if old is not None:
                 raise ValueError(f"{self.name}: address 0x{addr7:02x} already has a target")
+            if shared:
+                fanout = _Fanout([target], number=self._next_delivery)
+                fanout.shared = True
+                target = fanout
             self.targets[addr7] = target
 
     def detach(self, target: Target) -> None:
         with self._cond:
-            for a in [a for a, t in self.targets.items() if t is target]:
-                del self.targets[a]
+            for a, t in list(self.targets.items()):
+                if t is target:
+                    del self.targets[a]
+                elif isinstance(t, _Fanout) and target in t.targets:
+                    t.targets.remove(target)
+                    if not t.targets:
+                        del self.targets[a]
+
+    def listeners_at(self, addr7: int) -> list[Target]:
+        """The targets sharing addr7 (empty when nobody listens or one target owns it)."""
+        t = self.targets.get(addr7)
+        return list(t.targets) if isinstance(t, _Fanout) else []
+
+    # --- several host processes at one address: deliveries, claims, sequence numbers ---------
+
+    def _next_delivery(self) -> int:
+        with self._cond:
+            self.deliveries += 1
+            return self.deliveries
+
+    def claim(self, delivery: int) -> bool:
+        """The right to answer frame `delivery` (to a shared address): True for the first
+        claimant only. Claims older than CLAIM_WINDOW deliveries are refused."""
+        with self._cond:
+            if not self.deliveries - CLAIM_WINDOW < delivery <= self.deliveries:
+                return False
+            if delivery in self._claimed:
+                return False
+            self._claimed.append(delivery)
+            return True
+
+    def next_seq(self, rq_sa: int) -> int:
+        """The next IPMB sequence number (0..63) for requests from address rq_sa.
+
+        Every host process that requests as rq_sa draws from this one counter, so two
+        processes never have the same sequence number outstanding (until 64 requests
+        later), as if they were one BMC.
+        """
+        with self._cond:
+            seq = (self._seqs.get(rq_sa, 0) + 1) % 64
+            self._seqs[rq_sa] = seq
+            return seq
 
     # --- controller operations ------------------------------------------------------------
 
@@ -226,7 +322,7 @@ class Bus:
                 self.stats["address_nacks"] += 1
             return injected
         if addr7 == GENERAL_CALL and not read:
-            target = _GeneralCall(
+            target = _Fanout(
                 [
                     t
                     for t in dict.fromkeys(self.targets.values())
@@ -242,6 +338,8 @@ class Bus:
             ack = target is not None and target.addressed(addr7, read)
         except TargetGone:
             ack = False
+        except Exception as e:
+            ack = self._target_failed(target, e)
         if not ack:
             rec.status = w.ST_NACK
             self.stats["address_nacks"] += 1
@@ -267,6 +365,8 @@ class Bus:
                 n = max(0, min(len(data), target.written(data)))
             except TargetGone:
                 n = 0
+            except Exception as e:
+                n = self._target_failed(target, e)
         # The controller stops at the first NACKed byte; that byte was still clocked.
         sent = data if n == len(data) else data[: n + 1]
         rec.data += sent
@@ -299,6 +399,8 @@ class Bus:
                 data = (got + data)[:n]
             except TargetGone:
                 pass
+            except Exception as e:
+                self._target_failed(target, e)
             if target.stretches_scl:
                 held = time.monotonic() - began
         extra = self.faults.read_stretch(self._record.addr7) if target is not None else 0.0
@@ -325,6 +427,14 @@ class Bus:
 
     # --- internals ------------------------------------------------------------------------
 
+    def _target_failed(self, target: Target, e: Exception) -> int:
+        """A target (a device model) raised: count it, keep the bus serving. The part
+        answers as an absent one would: NACK (0), reads 0xFF."""
+        self.stats["target_errors"] += 1
+        self.last_target_error = f"{type(target).__name__}: {type(e).__name__}: {e}"
+        log.warning("%s: target raised %s", self.name, self.last_target_error, exc_info=e)
+        return 0
+
     def _release(self, owner: object) -> None:
         with self._cond:
             if self._owner is owner:
@@ -343,6 +453,8 @@ class Bus:
                 target.ended()
             except TargetGone:
                 pass
+            except Exception as e:
+                self._target_failed(target, e)
         if rec is not None:
             self.trace.append(rec)
             self.trace_seq += 1

@@ -5,6 +5,7 @@ n = ctl.write(0x39, frame)           # raises BusNackError on an address NACK
 data = ctl.read(0x39, 33)
 
 tgt = BusTarget("/tmp/satmc.sock", "ipmb", [0x10], on_message=frames.put)
+tgt = BusTarget(path, "ipmb", [0x10], on_frame, listen=True)   # beside other listeners
 
 with BusControl("/tmp/satmc.sock") as c:
     c.call("stats", bus="ipmb")
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import json
 import socket
+import struct
 import threading
 from collections.abc import Callable
 
@@ -98,6 +100,15 @@ class BusController:
     def stop(self) -> int:
         return self._ask(w.STOP, b"")[1][0]
 
+    # several host processes at one address (see BusTarget(listen=True))
+    def next_seq(self, rq_sa: int) -> int:
+        """The bus's next IPMB sequence number for requests from rq_sa (shared by all)."""
+        return self._ask(w.SEQ, bytes((rq_sa,)))[1][1]
+
+    def claim(self, delivery: int) -> bool:
+        """True when this host is the one to answer the frame numbered `delivery`."""
+        return self._ask(w.CLAIM, struct.pack("<I", delivery))[1][0] == w.ST_ACK
+
     def close(self) -> None:
         self._sock.close()
 
@@ -108,6 +119,10 @@ class BusTarget:
     `on_message(addr7, data)` is called from the target's thread at each STOP or
     repeated START that ends a write. Reads are answered by `on_read(addr7, n)`
     (default: 0xFF, as an idle bus reads).
+
+    With listen=True the addresses are shared with any other listeners there (host
+    processes at the BMC's address): each sees every frame, and `on_message(addr7,
+    data, delivery)` gets the frame's number on the bus, for BusController.claim.
     """
 
     def __init__(
@@ -117,9 +132,10 @@ class BusTarget:
         addresses: list[int],
         on_message: Callable[[int, bytes], None],
         on_read: Callable[[int, int], bytes] | None = None,
+        listen: bool = False,
     ):
         self._sock = connect(path, w.ROLE_TARGET, bus)
-        send_msg(self._sock, w.ATTACH, bytes(addresses))
+        send_msg(self._sock, w.LISTEN if listen else w.ATTACH, bytes(addresses))
         kind, p = recv_msg(self._sock)
         if p[:1] != bytes((w.ST_ACK,)):
             self._sock.close()
@@ -127,6 +143,7 @@ class BusTarget:
         self._sock.settimeout(None)
         self.on_message = on_message
         self.on_read = on_read
+        self.lost: str | None = None  # why the bus stopped talking to this target
         self._thread = threading.Thread(target=self._serve, name="bus-target", daemon=True)
         self._thread.start()
 
@@ -147,10 +164,13 @@ class BusTarget:
                 elif kind == w.T_END:
                     send_msg(self._sock, w.T_DONE)
                     if writing and buf:
-                        self.on_message(addr, bytes(buf))
+                        if p:  # a listener's frame, numbered
+                            self.on_message(addr, bytes(buf), struct.unpack("<I", p)[0])
+                        else:
+                            self.on_message(addr, bytes(buf))
                     buf = bytearray()
-        except (ConnectionError, OSError):
-            return
+        except (ConnectionError, OSError) as e:
+            self.lost = str(e) or type(e).__name__
 
     def close(self) -> None:
         try:

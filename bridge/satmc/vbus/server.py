@@ -14,20 +14,26 @@ stimulus, for instance) to callables(request) -> reply dict.
 
 from __future__ import annotations
 
+import fcntl
 import json
 import logging
 import os
+import select
 import socket
 import socketserver
 import struct
 import threading
 
+from ..errors import SimAlreadyRunningError
 from ..sim.port import vbus_wire as w
 from .bus import Bus, Target, TargetGone
 from .faults import FaultError
 from .pcap import PcapWriter
 
 log = logging.getLogger(__name__)
+
+
+_HUNG_UP = select.POLLHUP | select.POLLERR | getattr(select, "POLLRDHUP", 0)
 
 
 class ProtocolError(Exception):
@@ -71,12 +77,15 @@ class RemoteTarget(Target):
         """True when the peer has closed its end (checked without blocking)."""
         if self.gone.is_set():
             return True
+        # poll for the hang-up itself, reading nothing: a recv would wait the socket's
+        # timeout for a live but quiet peer (Python waits before any recv on a socket
+        # with a timeout), or take a reply from a controller thread's exchange
         try:
-            if self.sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
+            p = select.poll()
+            p.register(self.sock, _HUNG_UP)
+            if any(ev & _HUNG_UP for _, ev in p.poll(0)):
                 self.gone.set()
-        except BlockingIOError:
-            pass
-        except OSError:
+        except (OSError, ValueError):
             self.gone.set()
         return self.gone.is_set()
 
@@ -107,6 +116,9 @@ class RemoteTarget(Target):
 
     def ended(self) -> None:
         self._ask(w.T_END, b"", w.T_DONE)
+
+    def listened(self, delivery: int) -> None:
+        self._ask(w.T_END, struct.pack("<I", delivery), w.T_DONE)
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -172,6 +184,11 @@ class _Handler(socketserver.BaseRequestHandler):
                     if p[2] or st != w.ST_ACK:
                         bus.stop(me)
                     send_msg(sock, w.DATA, bytes((st,)) + data)
+                elif kind == w.SEQ:
+                    send_msg(sock, w.DATA, bytes((w.ST_ACK, bus.next_seq(p[0]))))
+                elif kind == w.CLAIM:
+                    won = bus.claim(struct.unpack("<I", p)[0])
+                    send_msg(sock, w.STATUS, bytes((w.ST_ACK if won else w.ST_NACK,)))
                 elif kind == w.HELLO:
                     name = p[1:].decode() or name
                 else:
@@ -181,27 +198,28 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def _target(self, sock: socket.socket, bus: Bus) -> None:
         kind, p = recv_msg(sock)
-        if kind != w.ATTACH or not p:
-            raise ProtocolError("a target must ATTACH its addresses")
+        if kind not in (w.ATTACH, w.LISTEN) or not p:
+            raise ProtocolError("a target must ATTACH (or LISTEN at) its addresses")
         owner = self.server.owner
         target = RemoteTarget(sock, f"target@{bus.name}:{p.hex()}", owner.stretch_timeout)
         for addr in p:
-            old = bus.targets.get(addr)
-            if isinstance(old, RemoteTarget) and old.hung_up():
-                bus.detach(old)  # a restarted process takes its address back
+            for old in [bus.targets.get(addr), *bus.listeners_at(addr)]:
+                if isinstance(old, RemoteTarget) and old.hung_up():
+                    bus.detach(old)  # a restarted process takes its address back
         try:
             for addr in p:
-                bus.attach(addr, target)
+                bus.attach(addr, target, shared=kind == w.LISTEN)
         except ValueError:
             bus.detach(target)
             send_msg(sock, w.STATUS, bytes((w.ST_NACK,)))
             return
         send_msg(sock, w.STATUS, bytes((w.ST_ACK,)))
         # From now on the bus drives this socket from controller threads; this thread
-        # only waits until the target is found gone (a failed exchange) or the server ends.
+        # only waits until the target is gone (hung up, a failed exchange) or the server ends.
         owner.remote_targets.add(target)
         try:
-            target.gone.wait()
+            while not target.gone.wait(0.5):
+                target.hung_up()  # a process that ended frees its address soon
         finally:
             owner.remote_targets.discard(target)
             bus.detach(target)
@@ -215,6 +233,9 @@ class _Handler(socketserver.BaseRequestHandler):
                 reply = self.server.owner.control(json.loads(p))
             except (FaultError, ValueError, KeyError, TypeError) as e:
                 reply = {"error": str(e)}
+            except Exception as e:  # a device model's bug: one error reply, the bus serves on
+                log.exception("control request failed")
+                reply = {"error": f"{type(e).__name__}: {e}"}
             send_msg(sock, w.CTRL_OK, json.dumps(reply).encode())
             if reply.get("shutdown"):
                 threading.Thread(target=self.server.owner.close, daemon=True).start()
@@ -230,6 +251,39 @@ class _UnixServer(socketserver.ThreadingMixIn, socketserver.UnixStreamServer):
         super().__init__(path, _Handler)
 
 
+def _claim_socket(path: str) -> int:
+    """Make `path` ours: refuse a live server there, remove a stale socket.
+
+    The server holds an flock on `path.lock` for its lifetime; the kernel drops it when
+    the process ends, even by SIGKILL, so a socket whose lock is free is stale (its
+    server died) unless something still answers on it. Returns the lock's descriptor.
+    """
+    fd = os.open(path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if _answers(path):
+            raise BlockingIOError
+    except BlockingIOError:
+        os.close(fd)
+        raise SimAlreadyRunningError(
+            f"a simulator already runs at {path}; use --socket to start another"
+        ) from None
+    if os.path.exists(path):
+        os.unlink(path)  # stale: nobody listens on it
+    return fd
+
+
+def _answers(path: str) -> bool:
+    probe = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        probe.connect(path)
+        return True
+    except OSError:
+        return False
+    finally:
+        probe.close()
+
+
 class BusServer:
     """Named buses served on one Unix socket, with a JSON control channel."""
 
@@ -243,6 +297,7 @@ class BusServer:
         pcap_path: str | None = None,
     ):
         self.path = path
+        self._lock = _claim_socket(path)
         self.buses = {
             name: Bus(name, index=i, freq_hz=freq_hz, pacing=pacing)
             for i, name in enumerate(buses)
@@ -255,9 +310,11 @@ class BusServer:
             self._pcap = PcapWriter(open(pcap_path, "wb"))
             for bus in self.buses.values():
                 bus.listeners.append(self._pcap.record)
-        if os.path.exists(path):
-            os.unlink(path)
-        self._server = _UnixServer(path, self)
+        try:
+            self._server = _UnixServer(path, self)
+        except BaseException:
+            os.close(self._lock)
+            raise
         self._thread: threading.Thread | None = None
         self.stopped = threading.Event()
 
@@ -282,6 +339,7 @@ class BusServer:
             os.unlink(self.path)
         except FileNotFoundError:
             pass
+        os.close(self._lock)  # the next server at this path may start
 
     def _bus(self, req: dict) -> Bus:
         name = req.get("bus", "ipmb")
@@ -295,7 +353,12 @@ class BusServer:
             return {"buses": list(self.buses)}
         if op == "stats":
             bus = self._bus(req)
-            return {**bus.stats, "fired": dict(bus.faults.fired), "freq_hz": bus.freq_hz}
+            return {
+                **bus.stats,
+                "fired": dict(bus.faults.fired),
+                "freq_hz": bus.freq_hz,
+                "last_target_error": bus.last_target_error,
+            }
         if op == "reset_stats":
             bus = self._bus(req)
             for k in bus.stats:

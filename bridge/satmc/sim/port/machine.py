@@ -121,14 +121,20 @@ def _connect(role, bus):
 
 
 def control(op, **args):
-    """A request on the simulator's control channel (board reset, stimulus)."""
+    """A request on the simulator's control channel (board reset, stimulus).
+
+    An error reply (a device model that failed) raises OSError(EIO), as a part that
+    does not answer would."""
     sock = _connect(_w.ROLE_CONTROL, "")
     try:
         args["op"] = op
         _send(sock, _w.CTRL, json.dumps(args).encode())
-        return json.loads(_recv(sock)[1])
+        reply = json.loads(_recv(sock)[1])
     finally:
         sock.close()
+    if "error" in reply:
+        raise OSError(errno.EIO, reply["error"])
+    return reply
 
 
 # --- asyncio.ThreadSafeFlag that wakes the poller at once -------------------------------

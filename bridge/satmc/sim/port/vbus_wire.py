@@ -1,7 +1,9 @@
 """Wire format of the virtual I2C bus socket, shared by CPython and MicroPython.
 
 Every message is ``type (u8) | length (u16 LE) | payload``. A connection first
-sends HELLO (role, bus name); a target then sends ATTACH with its 7-bit addresses.
+sends HELLO (role, bus name); a target then sends ATTACH with its 7-bit addresses
+(which it then owns alone), or LISTEN (addresses it shares with other listeners, as
+host processes at the BMC's address do: each sees every frame written there).
 
 Controller -> bus, each answered by the bus:
     START  addr7 rw            -> STATUS st        (st: ACK, NACK, ARB_LOST, TIMEOUT)
@@ -11,11 +13,14 @@ Controller -> bus, each answered by the bus:
     STOP                       -> STATUS st
     XFER_W addr7 stop bytes... -> WROTE st n_acked (START, address, bytes, [STOP])
     XFER_R addr7 n stop        -> DATA st bytes... (START, address, n bytes, [STOP])
+    SEQ    rq_sa               -> DATA st seq      (the bus's next IPMB rqSeq for rq_sa)
+    CLAIM  delivery (u32 LE)   -> STATUS st        (ACK: answer that frame; NACK: taken)
 Bus -> target, each answered by the target:
     T_ADDR addr7 rw            -> T_ACK ack
     T_WRITE bytes...           -> T_WROTE n_acked
     T_READ n last_nack         -> T_DATA bytes...
     T_END                      -> T_DONE          (STOP or repeated START)
+    T_END  delivery (u32 LE)   -> T_DONE          (to listeners, after a write: its number)
 Control (JSON both ways): CTRL json -> CTRL_OK json
 """
 
@@ -31,6 +36,7 @@ HEADER_LEN = const(3)
 
 HELLO = const(0x01)
 ATTACH = const(0x02)
+LISTEN = const(0x03)
 
 START = const(0x10)
 WRITE = const(0x11)
@@ -38,6 +44,8 @@ READ = const(0x12)
 STOP = const(0x13)
 XFER_W = const(0x14)
 XFER_R = const(0x15)
+SEQ = const(0x16)
+CLAIM = const(0x17)
 
 STATUS = const(0x80)
 WROTE = const(0x81)

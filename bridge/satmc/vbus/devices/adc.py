@@ -3,12 +3,12 @@
     - {name: rail3v3, model: adc, pin: 26, volts: 1.65}
 
 Not a bus device: `machine.ADC.read_u16()` reads it, quantised to 12 bits as the
-RP2040 does. Stimulus: volts (at the pin, after any divider on the board).
+RP2040 does. Stimulus: volts (0..3.3 V at the pin, after any divider on the board).
 """
 
 from __future__ import annotations
 
-from . import DeviceModel
+from . import DeviceModel, Stimulus
 
 VREF = 3.3
 
@@ -20,12 +20,11 @@ def u16(volts: float) -> int:
 
 
 class Model(DeviceModel):
+    STIMULI = {"volts": Stimulus(float, 0, VREF, "V")}
+
     def __init__(self, pin: int, volts: float = 0.0):
         self.channel = pin - 26 if pin >= 26 else pin
-        self.volts = float(volts)
-
-    def stimuli(self) -> tuple[str, ...]:
-        return ("volts",)
+        self.volts = volts
 
     def adc_u16(self, channel: int) -> int | None:
         return u16(self.volts) if channel == self.channel else None

@@ -16,7 +16,7 @@ Behaviour of the real part:
 A write cycle that completes updates `file` (when set) in full, so a restarted simulator
 finds the contents as the part would keep them.
 
-Stimuli: wp (bool), twr_ms (float), poke ([offset, "hex bytes"]: change memory behind
+Stimuli: wp (bool), twr_ms (0..1000 ms), poke ([offset, "hex bytes"]: change memory behind
 the bus, e.g. to corrupt an image). state() also reports the memory as hex.
 """
 
@@ -27,7 +27,7 @@ import threading
 import time
 from pathlib import Path
 
-from . import BusDevice
+from . import BusDevice, Stimulus
 
 # part -> (memory bytes, page bytes)
 PARTS = {
@@ -56,8 +56,8 @@ class Model(BusDevice):
         self.size, self.page = PARTS[part]
         self.addr_bytes = addrsize(self.size) // 8
         self.mem = bytearray(b"\xff" * self.size)
-        self.twr_ms = float(twr_ms)
-        self.wp = bool(wp)
+        self.twr_ms = twr_ms
+        self.wp = wp
         self.file: Path | None = None
         self.writes = 0  # write cycles run
         self.nacked_busy = 0  # address NACKs during write cycles
@@ -147,19 +147,32 @@ class Model(BusDevice):
 
     # --- stimulus ---------------------------------------------------------------------------
 
+    STIMULI = {"wp": Stimulus(bool), "twr_ms": Stimulus(float, 0, 1000, "ms")}
+
     def stimuli(self) -> tuple[str, ...]:
-        return ("wp", "twr_ms", "poke")
+        return (*self.STIMULI, "poke")
 
     def set(self, **values) -> None:
         poke = values.pop("poke", None)
+        if poke is not None:  # checked before anything changes
+            offset, data = self._poke(poke)
         super().set(**values)
         if poke is not None:
-            offset, data = int(poke[0]), bytes.fromhex(poke[1])
-            if offset < 0 or offset + len(data) > self.size:
-                raise ValueError(f"poke at {offset} of {len(data)} bytes is outside the memory")
             with self._lock:
                 self.mem[offset : offset + len(data)] = data
                 self._save()
+
+    def _poke(self, poke) -> tuple[int, bytes]:
+        try:
+            offset, text = poke
+            if isinstance(offset, bool) or not isinstance(offset, int):
+                raise TypeError
+            data = bytes.fromhex(text)
+        except (TypeError, ValueError):
+            raise ValueError(f'poke must be [offset, "hex bytes"], not {poke!r}') from None
+        if offset < 0 or offset + len(data) > self.size:
+            raise ValueError(f"poke at {offset} of {len(data)} bytes is outside the memory")
+        return offset, data
 
     def state(self) -> dict:
         return {

@@ -3,12 +3,16 @@
 Registers (16 bits, MSB first): 0x00 configuration (reset 0x399F), 0x01 shunt voltage
 (10 uV/bit, signed), 0x02 bus voltage ([15:3] 4 mV/bit, [1] CNVR, [0] OVF), 0x03 power,
 0x04 current, 0x05 calibration (power and current read 0 until it is written).
-Stimulus: bus_voltage (V), current (A), present. The shunt is shunt_milliohm.
+Stimulus: bus_voltage (0..26 V), current (A, within +-320 mV across the shunt),
+present. The shunt is shunt_milliohm.
 """
 
 from __future__ import annotations
 
+from . import Stimulus
 from ._registers import RegisterChip
+
+SHUNT_FULL_SCALE_V = 0.32  # PGA /8: +-320 mV across the shunt
 
 
 class Model(RegisterChip):
@@ -18,14 +22,21 @@ class Model(RegisterChip):
         self, bus_voltage: float = 12.0, current: float = 0.0, shunt_milliohm: float = 100.0
     ):
         super().__init__()
-        self.bus_voltage = float(bus_voltage)
-        self.current = float(current)
+        if not shunt_milliohm > 0:
+            raise ValueError(f"shunt_milliohm must be above 0, not {shunt_milliohm!r}")
+        self.bus_voltage = bus_voltage
+        self.current = current
         self.shunt_milliohm = float(shunt_milliohm)
         self.config = 0x399F
         self.calibration = 0
 
-    def stimuli(self) -> tuple[str, ...]:
-        return ("bus_voltage", "current", "present")
+    def stimulus_specs(self) -> dict[str, Stimulus]:
+        amps = SHUNT_FULL_SCALE_V / (self.shunt_milliohm / 1000)
+        return {
+            "bus_voltage": Stimulus(float, 0, 26, "V"),
+            "current": Stimulus(float, -amps, amps, "A"),
+            "present": Stimulus(bool),
+        }
 
     def _shunt(self) -> int:
         uv = self.current * self.shunt_milliohm * 1000  # A * mOhm = mV

@@ -2,21 +2,20 @@
 
     - {name: mcu, model: rp2temp, temperature: 35.0}
 
-Stimulus: temperature (C).
+Stimulus: temperature (-40..125 C).
 """
 
 from __future__ import annotations
 
-from . import DeviceModel
+from . import DeviceModel, Stimulus
 from .adc import u16
 
 
 class Model(DeviceModel):
-    def __init__(self, temperature: float = 27.0):
-        self.temperature = float(temperature)
+    STIMULI = {"temperature": Stimulus(float, -40, 125, "C")}
 
-    def stimuli(self) -> tuple[str, ...]:
-        return ("temperature",)
+    def __init__(self, temperature: float = 27.0):
+        self.temperature = temperature
 
     def adc_u16(self, channel: int) -> int | None:
         if channel != 4:
