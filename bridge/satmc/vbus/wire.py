@@ -69,10 +69,13 @@ Status codes (st)
 Wire time: a START (or repeated START) costs BIT_START bit times, a STOP BIT_STOP, and each
 byte, the address byte included, BITS_PER_BYTE (8 data bits and the ACK).
 
-Speakers in other languages (bridge/satmc/ports/<port>/) do not copy numbers from this
-text: they read `wire.json` in their port folder, written by `python -m satmc.vbus.wire
-bridge/satmc/ports/<port>/wire.json` (every constant below, name -> number, and
-"STATUS_NAMES"). tests/test_wire.py fails when a port's wire.json differs from this module.
+Speakers in other languages
+    A port folder bridge/satmc/ports/<port>/ with JavaScript or TypeScript sources does not
+    copy numbers from this text: it holds `wire.json`, written by
+        python -m satmc.vbus.wire bridge/satmc/ports/<port>/wire.json
+    (a JSON object: every constant below, name -> number, and "STATUS_NAMES", a list), and
+    its sources read that file (`require("./wire.json")`). tests/test_wire.py fails when a
+    port's wire.json is missing or differs from this module, or no source names it.
 """
 
 try:
