@@ -3,7 +3,8 @@
 The firmware does `import machine` as on a board; on the unix port this module is
 found first on MICROPYPATH, keeps everything the built-in `machine` has and adds
 I2C, SoftI2C, I2CTarget, Pin, ADC, WDT, reset and IRQ masking with the semantics
-of the rp2 port. The simulator sets:
+of the rp2 port. It speaks the bus protocol through `vbus_wire` (satmc.vbus.wire, which
+satmc.ports.unix.machine_path() stages beside it). The simulator sets:
 
     SATMC_VBUS     path of the bus socket
     SATMC_WIRING   pin wiring, e.g. "ipmb=0,1,2,3;board=4,5": SCL/SDA pin numbers per bus
