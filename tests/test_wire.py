@@ -19,26 +19,25 @@ from pathlib import Path
 
 import pytest
 
+from satmc import ports
 from satmc.ports import unix
 from satmc.sim.simulator import micropython_exe
 from satmc.vbus import wire
 
 BRIDGE = Path(wire.__file__).resolve().parents[2]
-PORTS = BRIDGE / "satmc" / "ports"
-FOREIGN_SOURCES = ("*.js", "*.mjs", "*.cjs", "*.ts")
+CONSTANTS = ports.wire_table()
 
 
 def port_problems(port: Path) -> list[str]:
     """What keeps a port in another language off the module's constants (none: [])."""
-    sources = [p for pattern in FOREIGN_SOURCES for p in sorted(port.rglob(pattern))]
-    sources = [p for p in sources if "node_modules" not in p.parts]
+    sources = ports.foreign_sources(port)
     if not sources:
         return []
     table = port / "wire.json"
     if not table.is_file():
-        return [f"{port.name}: no wire.json (python -m satmc.vbus.wire {table.name})"]
+        return [f"{port.name}: no wire.json (python -m satmc.ports writes it)"]
     problems = []
-    if json.loads(table.read_text()) != wire.constants():
+    if json.loads(table.read_text()) != CONSTANTS:
         problems.append(f"{port.name}/wire.json differs from satmc.vbus.wire: regenerate it")
     if not any("wire.json" in p.read_text(errors="replace") for p in sources):
         problems.append(f"{port.name}: no source reads wire.json")
@@ -46,12 +45,12 @@ def port_problems(port: Path) -> list[str]:
 
 
 def test_the_spec_names_every_constant():
-    missing = [n for n in wire.constants() if not re.search(rf"\b{n}\b", wire.__doc__)]
+    missing = [n for n in CONSTANTS if not re.search(rf"\b{n}\b", wire.__doc__)]
     assert not missing, f"satmc.vbus.wire's docstring does not describe {missing}"
 
 
 def test_status_names_follow_the_status_codes():
-    codes = sorted(v for k, v in wire.constants().items() if k.startswith("ST_"))
+    codes = sorted(v for k, v in CONSTANTS.items() if k.startswith("ST_"))
     assert codes == list(range(len(wire.STATUS_NAMES)))  # STATUS_NAMES[st] for every st
 
 
@@ -65,7 +64,7 @@ def test_cpython_speakers_use_the_module(module):
 
 
 def test_no_python_module_declares_protocol_constants_again():
-    names = set(wire.constants())
+    names = set(CONSTANTS)
     again = []
     for path in sorted((BRIDGE / "satmc").rglob("*.py")):
         if path.resolve() == Path(wire.__file__).resolve():
@@ -82,9 +81,11 @@ def test_no_python_module_declares_protocol_constants_again():
 
 def test_the_micropython_emulation_speaks_the_same_constants():
     program = (
-        "import json, machine, machine_pins, vbus_wire\n"
-        "print(machine._w is vbus_wire, machine_pins._w is vbus_wire)\n"
-        "print(json.dumps(vbus_wire.constants()))\n"
+        "import json, machine, machine_pins, vbus_wire as w\n"
+        "print(machine._w is w, machine_pins._w is w)\n"
+        "t = {k: getattr(w, k) for k in dir(w) if k.isupper()}\n"
+        "t['STATUS_NAMES'] = list(w.STATUS_NAMES)\n"
+        "print(json.dumps(t))\n"
     )
     env = dict(os.environ, MICROPYPATH=f"{unix.machine_path()}:.frozen")
     env.pop("SATMC_VBUS", None)
@@ -93,29 +94,40 @@ def test_the_micropython_emulation_speaks_the_same_constants():
     )
     lines = r.stdout.splitlines()
     assert r.returncode == 0 and lines[:1] == ["True True"], r.stdout + r.stderr
-    assert json.loads(lines[1]) == wire.constants()
+    assert json.loads(lines[1]) == CONSTANTS
 
 
 def test_every_port_in_another_language_reads_the_generated_table():
-    problems = [
-        p for port in sorted(PORTS.iterdir()) if port.is_dir() for p in port_problems(port)
-    ]
+    problems = [p for port in ports.foreign_ports() for p in port_problems(port)]
     assert not problems, "\n".join(problems)
+
+
+def _generate(root: Path) -> str:
+    r = subprocess.run(
+        [sys.executable, "-m", "satmc.ports", str(root)], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    return r.stdout
 
 
 def test_a_stale_or_missing_table_is_caught(tmp_path):
     # the check above, on a port as the rp2emu runner will lay it out
     port = tmp_path / "rp2emu"
-    port.mkdir()
+    (port / "node_modules" / "dep").mkdir(parents=True)
+    (port / "node_modules" / "dep" / "index.js").write_text("module.exports = 1;\n")
+    (tmp_path / "unix").mkdir()
+    (tmp_path / "unix" / "machine.py").write_text("import vbus_wire\n")
+    assert ports.foreign_ports(tmp_path) == []  # Python ports, dependencies: no table
     (port / "bus.js").write_text('const wire = require("./wire.json");\n')
-    assert port_problems(port) == ["rp2emu: no wire.json (python -m satmc.vbus.wire wire.json)"]
-    subprocess.run([sys.executable, "-m", "satmc.vbus.wire", str(port / "wire.json")], check=True)
+    assert ports.foreign_ports(tmp_path) == [port]
+    assert port_problems(port) == ["rp2emu: no wire.json (python -m satmc.ports writes it)"]
+    assert _generate(tmp_path) == f"wrote {port / 'wire.json'}\n"
     assert port_problems(port) == []
+    assert _generate(tmp_path) == f"{port / 'wire.json'} is current\n"
     table = json.loads((port / "wire.json").read_text())
     table["T_ADDR"] += 1
     (port / "wire.json").write_text(json.dumps(table))
     assert port_problems(port) == ["rp2emu/wire.json differs from satmc.vbus.wire: regenerate it"]
-    (port / "wire.json").unlink()
-    subprocess.run([sys.executable, "-m", "satmc.vbus.wire", str(port / "wire.json")], check=True)
+    _generate(tmp_path)
     (port / "bus.js").write_text("const T_ADDR = 0x20;\n")
     assert port_problems(port) == ["rp2emu: no source reads wire.json"]

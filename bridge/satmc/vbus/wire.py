@@ -71,12 +71,13 @@ byte, the address byte included, BITS_PER_BYTE (8 data bits and the ACK).
 
 Speakers in other languages
     A port folder bridge/satmc/ports/<port>/ with JavaScript or TypeScript sources does not
-    copy numbers from this text: it holds `wire.json`, written by
-        python -m satmc.vbus.wire bridge/satmc/ports/<port>/wire.json
+    copy numbers from this text: it holds `wire.json`, written by `python -m satmc.ports`
     (a JSON object: every constant below, name -> number, and "STATUS_NAMES", a list), and
     its sources read that file (`require("./wire.json")`). tests/test_wire.py fails when a
     port's wire.json is missing or differs from this module, or no source names it.
 """
+
+import errno
 
 try:
     from micropython import const
@@ -85,8 +86,6 @@ except ImportError:  # CPython
     def const(x):
         return x
 
-
-import errno
 
 HEADER_LEN = const(3)
 MAX_PAYLOAD = const(0xFFFF)
@@ -138,39 +137,17 @@ BIT_STOP = const(1)
 BITS_PER_BYTE = const(9)  # 8 data bits + ACK
 
 
-def constants():
-    """Every constant of the protocol, name -> number, and "STATUS_NAMES" (for wire.json)."""
-    g = globals()
-    found = {k: g[k] for k in g if k.isupper() and isinstance(g[k], int)}
-    found["STATUS_NAMES"] = list(STATUS_NAMES)
-    return found
-
-
 # --- framing ------------------------------------------------------------------------------
 # Works on CPython sockets and MicroPython streams alike (recv/sendall). The allocation-free
 # pair (put_header, recv_into) serves code that runs with the heap locked.
 
-try:
-    _Closed = ConnectionError  # CPython
-except NameError:  # MicroPython has OSError only
-
-    def _Closed(message):
-        return OSError(errno.ECONNRESET, message)
-
 
 def put_header(buf, kind, n):
     """Write the header of a message of n payload bytes into buf[0:3]; the message length."""
-    if n > MAX_PAYLOAD:
-        raise ValueError("bus message payload too long")
     buf[0] = kind
     buf[1] = n & 0xFF
     buf[2] = n >> 8
     return HEADER_LEN + n
-
-
-def payload_length(header):
-    """The payload length a header announces."""
-    return header[1] | header[2] << 8
 
 
 def send_msg(sock, kind, payload=b""):
@@ -182,13 +159,13 @@ def send_msg(sock, kind, payload=b""):
 
 
 def recv_exact(sock, n):
-    """Exactly n bytes from sock; the peer closing first raises ConnectionError (an OSError
-    with ECONNRESET on MicroPython)."""
+    """Exactly n bytes from sock; the peer closing first raises OSError(ECONNRESET) (on
+    CPython a ConnectionResetError)."""
     buf = bytearray()
     while len(buf) < n:
         chunk = sock.recv(n - len(buf))
         if not chunk:
-            raise _Closed("peer closed the bus connection")
+            raise OSError(errno.ECONNRESET, "peer closed the bus connection")
         buf += chunk
     return bytes(buf)
 
@@ -196,7 +173,7 @@ def recv_exact(sock, n):
 def recv_msg(sock):
     """One message: (kind, payload bytes)."""
     header = recv_exact(sock, HEADER_LEN)
-    n = payload_length(header)
+    n = header[1] | header[2] << 8
     return header[0], recv_exact(sock, n) if n else b""
 
 
@@ -207,19 +184,7 @@ def recv_into(sock, header, payload):
     fit (the connection cannot be read further)."""
     if sock.readinto(header, HEADER_LEN) != HEADER_LEN:
         return -1
-    n = payload_length(header)
+    n = header[1] | header[2] << 8
     if n > len(payload) or (n and sock.readinto(payload, n) != n):
         return -1
     return n
-
-
-if __name__ == "__main__":
-    import json
-    import sys
-
-    text = json.dumps(constants(), indent=2, sort_keys=True) + "\n"
-    if len(sys.argv) > 1:
-        with open(sys.argv[1], "w") as f:
-            f.write(text)
-    else:
-        sys.stdout.write(text)

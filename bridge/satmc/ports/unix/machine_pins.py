@@ -181,17 +181,14 @@ class _EdgeRate:
     def __init__(self, pin):
         self._sock = machine._connect(_w.ROLE_CONTROL, "")
         req = json.dumps({"op": "pin", "pin": pin}).encode()
-        self._msg = bytearray(_w.HEADER_LEN + len(req))
-        _w.put_header(self._msg, _w.CTRL, len(req))
-        self._msg[_w.HEADER_LEN :] = req
-        self._buf = bytearray(256)
-        self._header = memoryview(self._buf)[: _w.HEADER_LEN]
+        self._msg = bytes((_w.CTRL, len(req) & 0xFF, len(req) >> 8)) + req
+        self._buf = bytearray(256)  # the reply: header, then payload
         self._payload = memoryview(self._buf)[_w.HEADER_LEN :]
 
     def poll(self):
         """Edges per 1000 s (0 when the reply carries no rate)."""
         self._sock.write(self._msg)
-        n = _w.recv_into(self._sock, self._header, self._payload)
+        n = _w.recv_into(self._sock, self._buf, self._payload)
         if n < 0:
             return 0
         return self._number(_w.HEADER_LEN + n)
