@@ -37,9 +37,10 @@ Controller (ROLE_CONTROLLER): each message is answered before the next is sent
     SEQ    rq_sa               -> DATA st seq      (the bus's next IPMB rqSeq for rq_sa, 0..63,
                                   one counter shared by every host requesting as rq_sa)
     CLAIM  delivery (u32)      -> STATUS st        (ST_ACK: this host answers that frame;
-                                  ST_NACK: another listener took it)
+                                  ST_NACK: another listener took it, or it is too old)
     rw, stop, last_nack: booleans. n and n_acked are one byte: a transfer is 0..255 bytes.
-    XFER_W/XFER_R always end with STOP when the address or a byte was not ACKed.
+    XFER_W/XFER_R also end with STOP whenever st is not ST_ACK (the address NACKed, ...);
+    a data byte NACKed in XFER_W gives st ST_ACK and a short n_acked.
 
 Target (ROLE_TARGET): after HELLO, one of
     ATTACH addr7...            -> STATUS st        (ST_ACK: these addresses are this
