@@ -15,6 +15,7 @@ import os
 import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,23 @@ def test_the_micropython_emulation_speaks_the_same_constants():
     lines = r.stdout.splitlines()
     assert r.returncode == 0 and lines[:1] == ["True True"], r.stdout + r.stderr
     assert json.loads(lines[1]) == CONSTANTS
+
+
+def test_the_unix_port_is_staged_with_the_wire_module(tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    staged = unix.machine_path()
+    assert staged.is_relative_to(tmp_path)
+    sources = {
+        "machine.py": unix.HERE / "machine.py",
+        "machine_pins.py": unix.HERE / "machine_pins.py",
+        "vbus_wire.py": Path(wire.__file__),
+    }
+    assert sorted(p.name for p in staged.iterdir()) == sorted(sources)
+    for name, src in sources.items():
+        assert (staged / name).read_bytes() == src.read_bytes()
+    (staged / "vbus_wire.py").unlink()  # a temp cleaner took a file: staged again
+    assert unix.machine_path() == staged
+    assert (staged / "vbus_wire.py").read_bytes() == sources["vbus_wire.py"].read_bytes()
 
 
 def test_every_port_in_another_language_reads_the_generated_table():

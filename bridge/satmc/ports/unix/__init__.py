@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
-from functools import cache
 from pathlib import Path
 
 from ...vbus import wire
@@ -29,7 +28,6 @@ SOURCES = {
 }
 
 
-@cache
 def machine_path() -> Path:
     """A directory holding machine.py, machine_pins.py and vbus_wire.py (for MICROPYPATH)."""
     contents = {name: src.read_bytes() for name, src in SOURCES.items()}
