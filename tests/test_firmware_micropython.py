@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from satmc.sim.simulator import PORT_DIR, micropython_exe
+from satmc.ports import unix
+from satmc.sim.simulator import micropython_exe
 
 ROOT = Path(__file__).resolve().parents[1]
 UNIT_DIR = ROOT / "tests" / "firmware"
@@ -29,7 +30,7 @@ def _cases():
 @cache
 def run_module(module: str) -> tuple[dict[str, str], str]:
     env = dict(os.environ)
-    env["MICROPYPATH"] = f"{ROOT / 'firmware'}:{UNIT_DIR}:{PORT_DIR}:.frozen"
+    env["MICROPYPATH"] = f"{ROOT / 'firmware'}:{UNIT_DIR}:{unix.machine_path()}:.frozen"
     r = subprocess.run(
         [micropython_exe(), str(UNIT_DIR / "runner.py"), module],
         capture_output=True,

@@ -13,11 +13,11 @@ from pyftdi.i2c import I2cController, I2cNackError
 
 from satmc import twin
 from satmc.errors import AdapterError, BusNackError
-from satmc.sim.port import vbus_wire as w
 from satmc.transports import connect
 from satmc.transports.ftdi import FtdiInterface, open_i2c
 from satmc.transports.ftdi_batch import check_pyftdi, read_frame, write_frame
 from satmc.twin.mpsse import MPSSE
+from satmc.vbus import wire as w
 from satmc.vbus.bus import Target
 from satmc.vbus.server import BusServer
 

@@ -175,6 +175,12 @@ def test_bus_thread_cannot_allocate_beside_the_firmware(bus):
             def write(self, buf, off=0, n=-1):
                 probe()
                 return self.sock.write(buf) if n < 0 else self.sock.write(buf, off, n)
+            def recv(self, n):
+                probe()
+                return self.sock.recv(n)
+            def sendall(self, buf):
+                probe()
+                return self.sock.sendall(buf)
             def close(self):
                 self.sock.close()
 

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from satmc.errors import BusError, BusNackError, SimNotRunningError
-from satmc.sim.port import vbus_wire as w
+from satmc.vbus import wire as w
 from satmc.vbus.bus import Bus, Target
 from satmc.vbus.client import BusControl, BusController, BusTarget
 from satmc.vbus.pcap import write_pcap

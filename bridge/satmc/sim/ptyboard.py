@@ -36,8 +36,8 @@ import tty
 from pathlib import Path
 
 from ..errors import SatmcError
+from ..ports import unix
 from .simulator import (
-    PORT_DIR,
     READY,
     Simulator,
     micropython_command,
@@ -100,7 +100,7 @@ class PtyBoard(Simulator):
 
     def _spawn(self, reset_cause: int | None = None) -> None:
         env = dict(os.environ)
-        env["MICROPYPATH"] = f"{self.flash_dir}:{PORT_DIR}:.frozen"
+        env["MICROPYPATH"] = f"{self.flash_dir}:{unix.machine_path()}:.frozen"
         env["SATMC_VBUS"] = self.socket_path
         env["SATMC_WIRING"] = self._wiring
         env.pop("SATMC_RESET_CAUSE", None)

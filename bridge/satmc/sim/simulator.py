@@ -28,12 +28,12 @@ from ..boards import REPO, Board, load_board
 from ..bundle import build_bundle
 from ..errors import SatmcError
 from ..fru import provision as fru_provision
+from ..ports import unix
 from ..vbus import devices
 from ..vbus.server import BusServer
 from . import board_io
 from .serial_line import SerialLine
 
-PORT_DIR = Path(__file__).resolve().parent / "port"
 READY = "satmc: serving IPMB"
 
 
@@ -313,7 +313,7 @@ class Simulator:
 
     def _spawn(self, reset_cause: int | None = None) -> None:
         env = dict(os.environ)
-        env["MICROPYPATH"] = f"{self.bundle_dir}:{PORT_DIR}:.frozen"
+        env["MICROPYPATH"] = f"{self.bundle_dir}:{unix.machine_path()}:.frozen"
         env["SATMC_VBUS"] = self.socket_path
         env["SATMC_WIRING"] = self._wiring
         if reset_cause:

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import math
 
-from ..sim.port import vbus_wire as w
+from ..vbus import wire as w
 
 BAD_COMMAND = 0xFA
 

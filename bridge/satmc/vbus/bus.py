@@ -35,7 +35,7 @@ from abc import ABC, abstractmethod
 from collections import deque
 from dataclasses import dataclass, field
 
-from ..sim.port import vbus_wire as w
+from . import wire as w
 from .faults import Faults
 
 log = logging.getLogger(__name__)

@@ -20,8 +20,8 @@ import threading
 from collections.abc import Callable
 
 from ..errors import BusError, BusNackError, BusTimeoutError, SimNotRunningError
-from ..sim.port import vbus_wire as w
-from .server import recv_msg, send_msg
+from . import wire as w
+from .wire import recv_msg, send_msg
 
 
 def connect(path: str, role: int, bus: str, timeout: float = 5.0) -> socket.socket:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import threading
 import time
 
-from ..sim.port import vbus_wire as w
+from . import wire as w
 
 KINDS = ("nack", "corrupt", "arb_lost", "stuck", "slow", "stretch")
 

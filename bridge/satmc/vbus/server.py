@@ -7,7 +7,7 @@
     server.close()
 
 Each connection says HELLO (role, bus name) and is then a controller, a target or a
-control client (see satmc.sim.port.vbus_wire). Targets may attach several addresses.
+control client (the protocol: satmc.vbus.wire). Targets may attach several addresses.
 Control requests are JSON objects with an "op"; `handlers` maps extra ops (device
 stimulus, for instance) to callables(request) -> reply dict.
 """
@@ -25,10 +25,11 @@ import struct
 import threading
 
 from ..errors import SimAlreadyRunningError
-from ..sim.port import vbus_wire as w
+from . import wire as w
 from .bus import Bus, Target, TargetGone
 from .faults import FaultError
 from .pcap import PcapWriter
+from .wire import recv_msg, send_msg
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +39,6 @@ _HUNG_UP = select.POLLHUP | select.POLLERR | getattr(select, "POLLRDHUP", 0)
 
 class ProtocolError(Exception):
     """A peer broke the bus wire format."""
-
-
-def recv_exact(sock: socket.socket, n: int) -> bytes:
-    buf = bytearray()
-    while len(buf) < n:
-        chunk = sock.recv(n - len(buf))
-        if not chunk:
-            raise ConnectionError("peer closed the bus connection")
-        buf += chunk
-    return bytes(buf)
-
-
-def recv_msg(sock: socket.socket) -> tuple[int, bytes]:
-    kind, length = struct.unpack("<BH", recv_exact(sock, w.HEADER_LEN))
-    return kind, recv_exact(sock, length) if length else b""
-
-
-def send_msg(sock: socket.socket, kind: int, payload: bytes = b"") -> None:
-    sock.sendall(struct.pack("<BH", kind, len(payload)) + payload)
 
 
 class RemoteTarget(Target):

@@ -3,7 +3,8 @@
 The firmware does `import machine` as on a board; on the unix port this module is
 found first on MICROPYPATH, keeps everything the built-in `machine` has and adds
 I2C, SoftI2C, I2CTarget, Pin, ADC, WDT, reset and IRQ masking with the semantics
-of the rp2 port. The simulator sets:
+of the rp2 port. It speaks the bus protocol through `vbus_wire` (satmc.vbus.wire, which
+satmc.ports.unix.machine_path() stages beside it). The simulator sets:
 
     SATMC_VBUS     path of the bus socket
     SATMC_WIRING   pin wiring, e.g. "ipmb=0,1,2,3;board=4,5": SCL/SDA pin numbers per bus
@@ -87,34 +88,11 @@ def _net(scl, sda):
     return a
 
 
-def _recv_exact(sock, n):
-    buf = bytearray(n)
-    mv = memoryview(buf)
-    got = 0
-    while got < n:
-        k = sock.readinto(mv[got:])
-        if not k:
-            raise OSError(errno.ECONNRESET, "virtual bus closed")
-        got += k
-    return buf
-
-
-def _recv(sock):
-    h = _recv_exact(sock, _w.HEADER_LEN)
-    n = h[1] | h[2] << 8
-    return h[0], _recv_exact(sock, n) if n else b""
-
-
-def _send(sock, kind, payload=b""):
-    n = len(payload)
-    sock.write(bytes((kind, n & 0xFF, n >> 8)) + payload)
-
-
 def _connect(role, bus):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(struct.pack("H", socket.AF_UNIX) + _bus_path().encode() + b"\0")
-    _send(sock, _w.HELLO, bytes((role,)) + bus.encode())
-    kind, p = _recv(sock)
+    sock.connect(_unix_addr(_bus_path()))
+    _w.send_msg(sock, _w.HELLO, bytes((role,)) + bus.encode())
+    kind, p = _w.recv_msg(sock)
     if kind != _w.STATUS or p[0] != _w.ST_ACK:
         raise OSError(errno.ENODEV, "virtual bus has no bus named %r" % bus)
     return sock
@@ -128,8 +106,8 @@ def control(op, **args):
     sock = _connect(_w.ROLE_CONTROL, "")
     try:
         args["op"] = op
-        _send(sock, _w.CTRL, json.dumps(args).encode())
-        reply = json.loads(_recv(sock)[1])
+        _w.send_msg(sock, _w.CTRL, json.dumps(args).encode())
+        reply = json.loads(_w.recv_msg(sock)[1])
     finally:
         sock.close()
     if "error" in reply:
@@ -274,8 +252,8 @@ class _Controller:
         if self._sock is None:
             raise OSError(errno.EPERM, "I2C is deinitialised")
         with self._lock:
-            _send(self._sock, kind, payload)
-            return _recv(self._sock)[1]
+            _w.send_msg(self._sock, kind, payload)
+            return _w.recv_msg(self._sock)[1]
 
     _NACK_ERRNO = errno.EIO  # rp2 hardware block: an address NACK aborts with EIO
 
@@ -413,8 +391,8 @@ class I2CTarget:
         self._reading = False
         self._write_matched = False
         self._sock = _connect(_w.ROLE_TARGET, _net(scl, sda))
-        _send(self._sock, _w.ATTACH, bytes((addr,)))
-        if _recv(self._sock)[1][0] != _w.ST_ACK:
+        _w.send_msg(self._sock, _w.ATTACH, bytes((addr,)))
+        if _w.recv_msg(self._sock)[1][0] != _w.ST_ACK:
             raise OSError(errno.EADDRINUSE, "address 0x%02x is taken on the bus" % addr)
         self._running = True
         _thread.start_new_thread(self._serve, ())
@@ -481,11 +459,7 @@ class I2CTarget:
             self._handler, self._trigger = None, 0
 
     def _reply(self, kind, n):
-        out = self._out
-        out[0] = kind
-        out[1] = n & 0xFF
-        out[2] = n >> 8
-        self._sock.write(out, 0, _w.HEADER_LEN + n)
+        self._sock.write(self._out, 0, _w.put_header(self._out, kind, n))
 
     def _serve(self):
         # This thread runs beside the firmware, whose heap figures (gc.mem_alloc() deltas
@@ -497,10 +471,8 @@ class I2CTarget:
         micropython.heap_lock()
         try:
             while self._running:
-                if sock.readinto(hdr, _w.HEADER_LEN) != _w.HEADER_LEN:
-                    break
-                n = hdr[1] | hdr[2] << 8
-                if n and sock.readinto(pay, n) != n:
+                n = _w.recv_into(sock, hdr, pay)
+                if n < 0:
                     break
                 kind = hdr[0]
                 if kind == _w.T_ADDR:

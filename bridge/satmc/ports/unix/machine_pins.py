@@ -182,16 +182,14 @@ class _EdgeRate:
         self._sock = machine._connect(_w.ROLE_CONTROL, "")
         req = json.dumps({"op": "pin", "pin": pin}).encode()
         self._msg = bytes((_w.CTRL, len(req) & 0xFF, len(req) >> 8)) + req
-        self._buf = bytearray(256)
+        self._buf = bytearray(256)  # the reply: header, then payload
         self._payload = memoryview(self._buf)[_w.HEADER_LEN :]
 
     def poll(self):
         """Edges per 1000 s (0 when the reply carries no rate)."""
         self._sock.write(self._msg)
-        if self._sock.readinto(self._buf, _w.HEADER_LEN) != _w.HEADER_LEN:  # reads exactly
-            return 0
-        n = min(self._buf[1] | self._buf[2] << 8, len(self._buf) - _w.HEADER_LEN)
-        if self._sock.readinto(self._payload, n) != n:
+        n = _w.recv_into(self._sock, self._buf, self._payload)
+        if n < 0:
             return 0
         return self._number(_w.HEADER_LEN + n)
 

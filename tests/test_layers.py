@@ -1,0 +1,120 @@
+"""The host package's import structure: no arrow runs back up between its packages.
+
+LAYERS is the one declaration of the order, lowest floor first. A unit (a subpackage of
+satmc, or a top-level module) imports only units on floors below its own; units on one
+floor stand beside each other and do not import each other. Every import counts, those
+inside functions too (read with ast, nothing imported). A new package goes into the
+table at its floor; a unit missing from it fails the test.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "bridge" / "satmc"
+
+LAYERS = (
+    ("ipmi_codes",),  # IPMI numbers and names (issue 18 part 3: the `ipmi` package here)
+    ("errors",),  # one exception tree
+    ("sensors", "heap"),  # IPMI client functions (part 3: into `ipmi`)
+    ("eventlog",),
+    # the board model (issue 18 part 1: `board` here, below the bus whose device models
+    # import its part tables)
+    ("sensor_board", "fru"),
+    ("boards",),
+    ("vbus",),  # the virtual I2C bus: wire format, server, clients, device models
+    ("ports", "twin"),  # what meets the bus: the firmware's ports, the FTDI twin
+    ("bundle",),  # the bundle a board is given
+    ("sim",),  # the simulator: a bundle on a port, with its buses and devices
+    ("transports",),  # sim://, ftdi://, serial://, socket://
+    ("flash", "hil"),
+    ("demo_sensors",),
+    ("demo",),
+    ("cli",),  # nothing imports the CLI
+)
+
+# Arrows running back up today, each removed by the part of issue 18 that owns it; an
+# entry that no longer occurs fails the test too (delete it then).
+KNOWN = {
+    ("fru", "vbus"): "part 1: the AT24 part table moves to the board package",
+    ("demo", "cli"): "part 3: demos call the client functions",
+    ("demo_sensors", "cli"): "part 3: demos call the client functions",
+}
+
+FLOOR = {unit: i for i, floor in enumerate(LAYERS) for unit in floor}
+
+
+def _modules():
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        package = parts if path.name == "__init__.py" else parts[:-1]
+        yield path, package
+
+
+def _unit(dotted: str) -> str | None:
+    """satmc.vbus.wire -> "vbus"; satmc itself -> None."""
+    parts = dotted.split(".")
+    return parts[1] if parts[0] == "satmc" and len(parts) > 1 else None
+
+
+def _imports(path: Path, package: tuple[str, ...]):
+    """(line, dotted name) of every satmc module or name the file imports."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield node.lineno, alias.name
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = ".".join(package[: len(package) - node.level + 1])
+                module = f"{base}.{node.module}" if node.module else base
+            else:
+                module = node.module or ""
+            if node.module or not node.level:
+                yield node.lineno, module
+            else:  # from .. import twin: the names are modules
+                for alias in node.names:
+                    yield node.lineno, f"{module}.{alias.name}"
+
+
+def _arrows():
+    """(from unit, to unit, where) for every import between two units."""
+    for path, package in _modules():
+        here = _unit(".".join(path.relative_to(PACKAGE.parent).with_suffix("").parts))
+        for line, name in _imports(path, package):
+            there = _unit(name)
+            if here and there and here != there:
+                yield here, there, f"{path.relative_to(PACKAGE.parent.parent)}:{line}"
+
+
+def test_every_unit_has_a_floor():
+    units = {p.stem for p in PACKAGE.glob("*.py") if p.name != "__init__.py"}
+    units |= {p.parent.name for p in PACKAGE.glob("*/__init__.py")}
+    missing = sorted(units - FLOOR.keys())
+    assert not missing, f"add {', '.join(missing)} to LAYERS in {Path(__file__).name}"
+    gone = sorted(FLOOR.keys() - units)
+    assert not gone, f"LAYERS names units that do not exist: {', '.join(gone)}"
+
+
+def test_no_import_runs_back_up():
+    found = {}
+    for here, there, where in _arrows():
+        if FLOOR[there] >= FLOOR[here]:
+            found.setdefault((here, there), []).append(where)
+    new = {k: v for k, v in found.items() if k not in KNOWN}
+    assert not new, "imports running up or sideways:\n" + "\n".join(
+        f"  {a} -> {b}: {', '.join(w)}" for (a, b), w in sorted(new.items())
+    )
+    fixed = sorted(KNOWN.keys() - found.keys())
+    assert not fixed, f"no longer imported, remove from KNOWN: {fixed}"
+
+
+def test_the_checker_sees_relative_and_function_level_imports(tmp_path):
+    # what the table is checked with: every form of import names its target
+    src = tmp_path / "mod.py"
+    src.write_text(
+        "from . import wire as w\nfrom ..sim.port import vbus_wire\nfrom .. import twin\n"
+        "def f():\n    import satmc.cli.main\n"
+    )
+    got = [name for _, name in _imports(src, ("satmc", "vbus"))]
+    assert got == ["satmc.vbus.wire", "satmc.sim.port", "satmc.twin", "satmc.cli.main"]
