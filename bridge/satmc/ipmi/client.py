@@ -182,8 +182,10 @@ def get_device_sdr(
 
 
 def get_sensor_reading(sat, number: int) -> Message:
-    """sensor_reading, config (event_message_disabled, sensor_scanning_disabled,
-    initial_update_in_progress), states1, states2 (None when not sent)."""
+    """sensor_reading, config, states1, states2 (None when not sent). python-ipmi names
+    the config bits for their 0 value: event_message_disabled is [7] "event messages
+    enabled", sensor_scanning_disabled [6] "scanning enabled", initial_update_in_progress
+    [5] "reading unavailable"."""
     req = GetSensorReadingReq()
     req.sensor_number = number
     return send(sat, req, f"Get Sensor Reading {number}")
