@@ -21,6 +21,10 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyipmi.errors import DecodingError
+from pyipmi.msgs import decode_message
+from pyipmi.msgs.sensor import PlatformEventReq
+
 from .ipmi.codes import (
     CC_LENGTH,
     CC_OK,
@@ -99,24 +103,29 @@ class Event:
 def parse_platform_event(
     generator: int, data: bytes, records: dict | None = None, now: float | None = None
 ) -> Event:
-    """An Event from Platform Event request data (EvMRev, type, number, dir|type, data 1..3)."""
-    if len(data) < 5:
-        raise ValueError("Platform Event request too short")
-    stype, number, dt = data[1], data[2], data[3]
-    ev_data = bytes(data[4:7])
+    """An Event from Platform Event request data (EvMRev, type, number, dir|type, data 1..3),
+    decoded with python-ipmi's PlatformEventReq; ValueError when it is too short."""
+    req = PlatformEventReq()
+    try:
+        decode_message(req, bytes(data))
+    except DecodingError:
+        raise ValueError("Platform Event request too short") from None
+    ev_data = bytes(req.event_data[:3])
+    if not ev_data:
+        raise ValueError("Platform Event request without event data")
     ev = Event(
         time=time.time() if now is None else now,
         generator=generator,
-        sensor_type=stype,
-        sensor=number,
-        event_type=dt & 0x7F,
-        direction="deassert" if dt & 0x80 else "assert",
-        offset=ev_data[0] & 0x0F if ev_data else 0,
+        sensor_type=req.sensor_type,
+        sensor=req.sensor_number,
+        event_type=req.event_type.type,
+        direction="deassert" if req.event_type.dir else "assert",
+        offset=ev_data[0] & 0x0F,
         data=ev_data,
     )
     if ev.event_type == EVENT_TYPE_THRESHOLD and len(ev_data) == 3 and ev_data[0] & 0xF0 == 0x50:
         ev.reading, ev.threshold = ev_data[1], ev_data[2]
-    rec = (records or {}).get((generator, number))
+    rec = (records or {}).get((generator, ev.sensor))
     if rec is not None:
         ev.sensor_name = rec.device_id_string
         if ev.reading is not None:
