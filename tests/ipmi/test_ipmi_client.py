@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
+
 import pytest
 
 from satmc.boards import load_board
@@ -91,3 +95,21 @@ def test_an_answer_that_does_not_decode_is_an_error_naming_its_bytes():
         client.get_device_id(_Answers(0, b"\x01\x81"))
     with pytest.raises(MalformedResponseError, match="Get Heap Info"):
         client.read_heap(_Answers(0, bytes(17)))  # a byte too many
+
+
+def test_the_vocabulary_stands_below_everything_else():
+    """satmc.ipmi imports python-ipmi and satmc.errors only: the bench BMC, the transports
+    and the CLI can build on it without pulling in boards, the simulator or the bus."""
+    code = (
+        "import sys, satmc.ipmi.client; "
+        "print(sorted(m for m in sys.modules if m.startswith('satmc.')))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    loaded = set(ast.literal_eval(out.stdout))
+    assert loaded == {
+        "satmc.errors",
+        "satmc.ipmi",
+        "satmc.ipmi.client",
+        "satmc.ipmi.codes",
+        "satmc.ipmi.messages",
+    }

@@ -20,6 +20,7 @@ cannot carry FFh, the address that turns event generation off.
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
 from pyipmi.msgs import (
     CompletionCode,
@@ -29,10 +30,11 @@ from pyipmi.msgs import (
     register_message_class,
 )
 
-from ..boards import FIRMWARE_DIR
 from . import codes
 
-COUNTERS_PY = FIRMWARE_DIR / "ipmc" / "counters.py"
+# the repository's firmware/ipmc (satmc.boards.FIRMWARE_DIR; not imported from there, so
+# the IPMI vocabulary does not pull in the board model and what it imports)
+COUNTERS_PY = Path(__file__).resolve().parents[3] / "firmware" / "ipmc" / "counters.py"
 
 
 def _firmware_counter_names() -> tuple[str, ...]:
