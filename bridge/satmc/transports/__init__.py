@@ -2,7 +2,7 @@
 
     with connect("sim://", address=0x72) as sat:      # default simulator socket
         print(sat.ipmi.get_device_id())
-        cc, data = sat.raw(NETFN_APP, CMD_GET_DEVICE_ID)
+        cc, data = sat.raw(codes.NETFN_APP, codes.CMD_GET_DEVICE_ID)  # satmc.ipmi.codes
 
 URLs:
     sim://[SOCKET][?readback=1]    the simulator's virtual IPMB (readback: act master-only)
