@@ -16,7 +16,7 @@ from pathlib import Path
 from bench import verdict
 from satmc.boards import board_names, load_board
 from satmc.bundle import build_bundle, bundle_size
-from satmc.heap import read_heap
+from satmc.ipmi.client import read_heap
 from satmc.sim.simulator import SimError, Simulator
 from satmc.transports import connect
 

@@ -18,7 +18,7 @@ from pathlib import Path
 from bench import verdict
 from satmc.fru import image
 from satmc.fru.access import FRUAccess
-from satmc.heap import read_heap
+from satmc.ipmi.client import read_heap
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
 

@@ -21,6 +21,7 @@ from pyftdi.i2c import I2cController
 
 from bench import verdict
 from satmc import twin
+from satmc.ipmi.codes import CMD_GET_DEVICE_ID, NETFN_APP
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
 from satmc.transports.ftdi_batch import read_frame, write_frame
@@ -66,7 +67,7 @@ def _end_to_end(sim: Simulator, chip, batched: bool) -> float:
         sat.interface.batched = batched
         chip.reset_counters()
         for _ in range(REQUESTS):
-            sat.raw(0x06, 0x01)
+            sat.raw(NETFN_APP, CMD_GET_DEVICE_ID)
         return chip.counters["round_trips"] / REQUESTS
 
 

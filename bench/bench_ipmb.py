@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from bench import verdict
-from satmc.heap import read_heap
+from satmc.ipmi.client import get_device_id, read_heap
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
 from satmc.vbus.client import BusController, BusTarget
@@ -49,11 +49,11 @@ def raw_rate(sim: Simulator, n: int) -> tuple[float, float]:
 
 def ipmi_rate(sim: Simulator, n: int, readback: bool) -> tuple[float, float]:
     with connect(sim.url, address=sim.address, readback=readback) as sat:
-        sat.call(0x06, 0x01)
+        get_device_id(sat)
         sim.control("reset_stats", bus="ipmb")
         t0 = time.perf_counter()
         for _ in range(n):
-            sat.call(0x06, 0x01)
+            get_device_id(sat)
         dt = time.perf_counter() - t0
     return n / dt, sim.control("stats", bus="ipmb")["wire_time"] / n
 

@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from bench import verdict
-from satmc.heap import read_heap
+from satmc.ipmi.client import get_sensor_reading, read_heap
 from satmc.sensors import SensorClient
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
@@ -78,7 +78,7 @@ def run() -> None:
             again = read_heap(sat)  # what one Get Heap Info costs, to take it out below
             per_info = again["hot_alloc"] - before["hot_alloc"]
             for _ in range(N_READINGS):
-                sat.call(0x04, 0x2D, b"\x01")
+                get_sensor_reading(sat, 1)
             after = read_heap(sat)
             grew = after["hot_alloc"] - again["hot_alloc"] - per_info
             print(

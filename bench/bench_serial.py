@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 from bench import verdict
-from satmc.cli.stats import read_counters
+from satmc.ipmi.client import read_counters
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
 

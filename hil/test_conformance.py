@@ -11,15 +11,34 @@ import time
 import pytest
 from pyipmi.interfaces.ipmb import IpmbHeaderReq
 
-from satmc.cli.device import decode_device_id
 from satmc.errors import BusError, NoResponseError
+from satmc.ipmi import client
+from satmc.ipmi.codes import (
+    CC_INVALID_COMMAND,
+    CC_INVALID_FOR_LUN,
+    CC_LENGTH,
+    CC_OK,
+    CMD_COLD_RESET,
+    CMD_GET_DEVICE_GUID,
+    CMD_GET_DEVICE_ID,
+    CMD_GET_SELF_TEST_RESULTS,
+    CMD_SEND_MESSAGE,
+    NETFN_APP,
+    NETFN_BRIDGE,
+    NETFN_FIRMWARE,
+    NETFN_TRANSPORT,
+    SELF_TEST_OK,
+)
 
-NETFN_APP = 0x06
-APP_COMMANDS = {0x01: b"", 0x04: b"", 0x08: b""}  # answered without side effects
+APP_COMMANDS = {  # answered without side effects
+    CMD_GET_DEVICE_ID: b"",
+    CMD_GET_SELF_TEST_RESULTS: b"",
+    CMD_GET_DEVICE_GUID: b"",
+}
 
 
 def test_device_id_matches_the_board_file(dut, board):
-    dev = decode_device_id(dut.call(NETFN_APP, 0x01))
+    dev = client.get_device_id(dut)
     want = board.config["device"]
     major, minor, _ = (int(x) for x in board.config["firmware_version"].split("."))
     assert (dev["device_id"], dev["device_revision"]) == (
@@ -44,32 +63,33 @@ def _ipmb_request(rs_sa: int, netfn: int, cmd: int, rq_sa: int = 0x20) -> bytes:
 
 def test_app_commands_answer_and_every_other_app_command_is_c1(dut):
     for cmd, data in APP_COMMANDS.items():
-        assert dut.raw(NETFN_APP, cmd, data)[0] == 0x00, f"App 0x{cmd:02x}"
+        assert dut.raw(NETFN_APP, cmd, data)[0] == CC_OK, f"App 0x{cmd:02x}"
     # Send Message to the satellite itself, as ipmitool sends it to read its sensors
-    cc, rsp = dut.raw(NETFN_APP, 0x34, b"\x40" + _ipmb_request(dut.address, NETFN_APP, 0x04))
-    assert cc == 0 and rsp[6:9] == b"\x00\x55\x00"
-    claimed = set(APP_COMMANDS) | {0x02, 0x34}  # Cold Reset is left to its own test
+    inner = _ipmb_request(dut.address, NETFN_APP, CMD_GET_SELF_TEST_RESULTS)
+    cc, rsp = dut.raw(NETFN_APP, CMD_SEND_MESSAGE, b"\x40" + inner)
+    assert cc == CC_OK and rsp[6:9] == bytes((CC_OK, SELF_TEST_OK, 0x00))
+    claimed = set(APP_COMMANDS) | {CMD_COLD_RESET, CMD_SEND_MESSAGE}  # reset: its own test
     answers = {cmd: dut.raw(NETFN_APP, cmd)[0] for cmd in range(256) if cmd not in claimed}
-    unclaimed = {cmd: cc for cmd, cc in answers.items() if cc != 0xC1}
+    unclaimed = {cmd: cc for cmd, cc in answers.items() if cc != CC_INVALID_COMMAND}
     assert unclaimed == {}, f"App commands answered but not claimed: {unclaimed}"
 
 
 def test_unknown_network_functions_are_c1(dut):
-    for netfn in (0x02, 0x08, 0x0C, 0x10, 0x3E):
-        assert dut.raw(netfn, 0x01)[0] == 0xC1, f"netFn 0x{netfn:02x}"
+    for netfn in (NETFN_BRIDGE, NETFN_FIRMWARE, NETFN_TRANSPORT, 0x10, 0x3E):
+        assert dut.raw(netfn, 0x01)[0] == CC_INVALID_COMMAND, f"netFn 0x{netfn:02x}"
 
 
 def test_wrong_lun_is_c2(dut):
     for lun in (1, 2, 3):
-        assert dut.raw(NETFN_APP, 0x01, lun=lun)[0] == 0xC2
+        assert dut.raw(NETFN_APP, CMD_GET_DEVICE_ID, lun=lun)[0] == CC_INVALID_FOR_LUN
 
 
 def test_wrong_length_is_c7(dut):
-    assert dut.raw(NETFN_APP, 0x01, b"\x00")[0] == 0xC7
-    assert dut.raw(NETFN_APP, 0x04, b"\x00\x00")[0] == 0xC7
+    assert dut.raw(NETFN_APP, CMD_GET_DEVICE_ID, b"\x00")[0] == CC_LENGTH
+    assert dut.raw(NETFN_APP, CMD_GET_SELF_TEST_RESULTS, b"\x00\x00")[0] == CC_LENGTH
 
 
-def _request(dut, seq: int, netfn=NETFN_APP, cmd=0x01, lun=0) -> bytes:
+def _request(dut, seq: int, netfn=NETFN_APP, cmd=CMD_GET_DEVICE_ID, lun=0) -> bytes:
     """One request with a chosen sequence number; the whole response frame."""
     intf = dut.interface
     h = IpmbHeaderReq()
@@ -81,48 +101,48 @@ def _request(dut, seq: int, netfn=NETFN_APP, cmd=0x01, lun=0) -> bytes:
 def test_sequence_numbers_are_echoed(dut):
     for seq in (0, 1, 31, 32, 63):
         rsp = _request(dut, seq)
-        assert rsp[4] >> 2 == seq and rsp[5] == 0x01 and rsp[6] == 0x00
+        assert rsp[4] >> 2 == seq and rsp[5] == CMD_GET_DEVICE_ID and rsp[6] == CC_OK
 
 
 def test_a_duplicated_request_is_harmless(dut):
     first = _request(dut, 17)
     second = _request(dut, 17)  # a requester's retry: same sequence number
     assert first == second
-    assert dut.call(0x06, 0x04) == b"\x55\x00"
+    assert client.get_self_test_results(dut) == (SELF_TEST_OK, 0x00)
 
 
 def test_broadcast_get_device_id(dut, board):
     data = dut.broadcast_get_device_id()
     assert data is not None, "no answer to Broadcast Get Device ID"
-    assert decode_device_id(data)["product_id"] == board.config["device"]["product_id"]
+    assert client.decode_device_id(data)["product_id"] == board.config["device"]["product_id"]
     other = 0x74 if dut.address != 0x74 else 0x76
     assert dut.broadcast_get_device_id(other) is None
 
 
 def test_self_test_passes(dut):
-    assert dut.call(NETFN_APP, 0x04) == b"\x55\x00"
+    assert client.get_self_test_results(dut) == (SELF_TEST_OK, 0x00)
 
 
 def test_device_guid_is_stable(dut):
-    guid = dut.call(NETFN_APP, 0x08)
-    assert len(guid) == 16 and guid != bytes(16) and dut.call(NETFN_APP, 0x08) == guid
+    guid = client.get_device_guid(dut)
+    assert len(guid) == 16 and guid != bytes(16) and client.get_device_guid(dut) == guid
 
 
 @pytest.mark.needs("reset")
 def test_cold_reset_comes_back_within_the_stated_time(dut, rig, hil_sim):
     resets = hil_sim.resets if hil_sim else None
-    assert dut.raw(NETFN_APP, 0x02) == (0, b"")
+    assert dut.raw(NETFN_APP, CMD_COLD_RESET) == (CC_OK, b"")
     time.sleep(0.2)  # the board takes the reset after its response has gone out
     start = time.monotonic()
     deadline = start + rig.reset_seconds
     while time.monotonic() < deadline:
         try:
-            if dut.raw(NETFN_APP, 0x04)[0] == 0:
+            if dut.raw(NETFN_APP, CMD_GET_SELF_TEST_RESULTS)[0] == CC_OK:
                 break
         except (NoResponseError, BusError):
             time.sleep(0.05)
     else:
         pytest.fail(f"no answer within {rig.reset_seconds} s of Cold Reset")
-    assert dut.call(NETFN_APP, 0x04) == b"\x55\x00"
+    assert client.get_self_test_results(dut) == (SELF_TEST_OK, 0x00)
     if hil_sim:
         assert hil_sim.resets == resets + 1, "the board did not reset"

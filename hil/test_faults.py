@@ -8,33 +8,39 @@ import time
 
 import pytest
 
-from satmc.cli.stats import read_counters
 from satmc.errors import BusError, BusNackError, NoResponseError
+from satmc.ipmi.client import (
+    get_self_test_results,
+    read_counters,
+    set_event_receiver,
+)
+from satmc.ipmi.codes import SELF_TEST_OK
 
 pytestmark = pytest.mark.needs("faults")
 
 SAT = 0x39  # 7-bit address of the satellite (IPMB 0x72)
 HOST = 0x10  # 7-bit address of the host as BMC (IPMB 0x20)
+PASSED = (SELF_TEST_OK, 0x00)
 
 
 def test_short_nack_burst_is_ridden_out(dut, faults):
     faults.inject({"kind": "nack", "addr": SAT, "count": 2})
-    assert dut.call(0x06, 0x04) == b"\x55\x00"  # the bridge retries a NACKed address
+    assert get_self_test_results(dut) == PASSED  # the bridge retries a NACKed address
     assert faults.fired("nack") == 2
 
 
 def test_persistent_nack_is_reported_then_the_satellite_serves(dut, faults):
     faults.inject({"kind": "nack", "addr": SAT, "count": -1})
     with pytest.raises(BusNackError, match="no ACK at 0x39"):
-        dut.call(0x06, 0x04)
+        get_self_test_results(dut)
     faults.clear()
-    assert dut.call(0x06, 0x04) == b"\x55\x00"
+    assert get_self_test_results(dut) == PASSED
 
 
 def test_corrupted_request_is_dropped_counted_and_retried(dut, faults):
     before = read_counters(dut)["malformed"]
     faults.inject({"kind": "corrupt", "addr": SAT, "index": 4, "xor": 0x10})
-    assert dut.call(0x06, 0x04) == b"\x55\x00"  # the requester's retry gets through
+    assert get_self_test_results(dut) == PASSED  # the requester's retry gets through
     assert read_counters(dut)["malformed"] == before + 1
     assert faults.fired("corrupt") == 1
 
@@ -42,7 +48,7 @@ def test_corrupted_request_is_dropped_counted_and_retried(dut, faults):
 @pytest.mark.needs("master-write")
 def test_corrupted_response_is_dropped_by_the_bridge_and_retried(dut, faults):
     faults.inject({"kind": "corrupt", "addr": HOST, "index": 6, "xor": 0x01})
-    assert dut.call(0x06, 0x04) == b"\x55\x00"
+    assert get_self_test_results(dut) == PASSED
     assert faults.fired("corrupt") == 1
 
 
@@ -50,7 +56,7 @@ def test_corrupted_response_is_dropped_by_the_bridge_and_retried(dut, faults):
 def test_lost_arbitration_on_the_response_is_retried_by_the_satellite(dut, faults):
     before = read_counters(dut)
     faults.inject({"kind": "arb_lost", "addr": HOST, "count": 1})
-    assert dut.call(0x06, 0x04) == b"\x55\x00"
+    assert get_self_test_results(dut) == PASSED
     after = read_counters(dut)
     assert after["send_retries"] == before["send_retries"] + 1
     assert faults.fired("arb_lost") == 1
@@ -59,16 +65,16 @@ def test_lost_arbitration_on_the_response_is_retried_by_the_satellite(dut, fault
 def test_slow_target_is_waited_for(dut, faults):
     faults.inject({"kind": "slow", "addr": SAT, "ms": 120, "count": 1})
     t = time.monotonic()
-    assert dut.call(0x06, 0x04) == b"\x55\x00"
+    assert get_self_test_results(dut) == PASSED
     assert time.monotonic() - t >= 0.12
 
 
 def test_stuck_bus_is_reported_and_recovered_from(dut, faults):
     faults.inject({"kind": "stuck", "seconds": 1.5})
     with pytest.raises(BusError, match="0x39"):  # the virtual bus says "busy or stuck"
-        dut.call(0x06, 0x04)
+        get_self_test_results(dut)
     time.sleep(1.6)  # SDA released
-    assert dut.call(0x06, 0x04) == b"\x55\x00"
+    assert get_self_test_results(dut) == PASSED
     counters = read_counters(dut)
     assert counters["rx_overflow"] == 0
 
@@ -81,7 +87,7 @@ def test_responses_nobody_collects_expire_with_a_counter(dut, faults):
     faults.inject({"kind": "nack", "addr": HOST, "count": -1})
     dut.interface.max_retries = 1
     with pytest.raises(NoResponseError):
-        dut.call(0x06, 0x04)
+        get_self_test_results(dut)
     faults.clear()
     time.sleep(5.5)
     assert read_counters(dut)["expired"] == before + 1
@@ -93,7 +99,7 @@ def test_absent_event_receiver_costs_retries_then_a_counted_drop(dut, board, sti
     if not models or not board.config.get("sensors"):
         pytest.skip(f"not applicable: board {board.name!r} has no simulated LM75 sensor")
     before = read_counters(dut)
-    dut.call(0x04, 0x00, b"\x30\x00")  # a receiver address nobody answers at
+    set_event_receiver(dut, 0x30)  # a receiver address nobody answers at
     try:
         stimulus.set(models[0]["name"], temperature=100.0)  # past every upper threshold
         deadline = time.monotonic() + 20
@@ -103,6 +109,6 @@ def test_absent_event_receiver_costs_retries_then_a_counted_drop(dut, board, sti
                 break
             time.sleep(0.2)
     finally:
-        dut.call(0x04, 0x00, b"\x20\x00")
+        set_event_receiver(dut, 0x20)
     assert now["events_retried"] > before["events_retried"]
     assert now["events_dropped"] > before["events_dropped"], "an event vanished without a count"

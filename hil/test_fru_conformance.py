@@ -7,8 +7,18 @@ import pytest
 from satmc.errors import CompletionCodeError
 from satmc.fru import image
 from satmc.fru.access import FRUAccess
-
-NETFN_STORAGE = 0x0A
+from satmc.ipmi.client import write_fru_data
+from satmc.ipmi.codes import (
+    CC_CANNOT_RETURN,
+    CC_FRU_WRITE_PROTECTED,
+    CC_LENGTH,
+    CC_NOT_PRESENT,
+    CC_OK,
+    CC_OUT_OF_RANGE,
+    CMD_GET_FRU_INVENTORY_AREA_INFO,
+    CMD_READ_FRU_DATA,
+    NETFN_STORAGE,
+)
 
 
 def fru_ids(board) -> list[int]:
@@ -36,13 +46,18 @@ def test_every_fru_reads_and_its_checksums_hold(dut, board):
 def test_read_errors_give_the_right_completion_codes(dut, board, fru_id):
     size = FRUAccess(dut, fru_id).size
     absent = max(fru_ids(board)) + 1
-    assert dut.raw(NETFN_STORAGE, 0x10, bytes((absent,)))[0] == 0xCB  # not present
-    assert dut.raw(NETFN_STORAGE, 0x11, bytes((fru_id, 0, 0, 24)))[0] == 0xCA  # too many
+    info = bytes((absent,))
+    assert dut.raw(NETFN_STORAGE, CMD_GET_FRU_INVENTORY_AREA_INFO, info)[0] == CC_NOT_PRESENT
+
+    def read(data: bytes) -> tuple[int, bytes]:
+        return dut.raw(NETFN_STORAGE, CMD_READ_FRU_DATA, data)
+
+    assert read(bytes((fru_id, 0, 0, 24)))[0] == CC_CANNOT_RETURN  # too many
     at = size.to_bytes(2, "little")
-    assert dut.raw(NETFN_STORAGE, 0x11, bytes((fru_id, *at, 1)))[0] == 0xC9  # past the end
-    assert dut.raw(NETFN_STORAGE, 0x11, bytes((fru_id, 0, 0)))[0] == 0xC7  # short request
-    cc, d = dut.raw(NETFN_STORAGE, 0x11, bytes((fru_id, *(size - 2).to_bytes(2, "little"), 8)))
-    assert cc == 0 and d[0] == 2  # clipped at the end
+    assert read(bytes((fru_id, *at, 1)))[0] == CC_OUT_OF_RANGE  # past the end
+    assert read(bytes((fru_id, 0, 0)))[0] == CC_LENGTH  # short request
+    cc, d = read(bytes((fru_id, *(size - 2).to_bytes(2, "little"), 8)))
+    assert cc == CC_OK and d[0] == 2  # clipped at the end
 
 
 @pytest.mark.needs("fru-write")
@@ -89,6 +104,6 @@ def test_write_protect_gives_80_and_changes_nothing(dut, board, stimulus):
     before = FRUAccess(dut, fru).read()
     stimulus.set(devices[0], wp=True)
     with pytest.raises(CompletionCodeError) as e:
-        dut.call(NETFN_STORAGE, 0x12, bytes((fru, 0xF0, 0, 1, 2, 3)))
-    assert e.value.cc == 0x80
+        write_fru_data(dut, fru, 0xF0, b"\x01\x02\x03")
+    assert e.value.cc == CC_FRU_WRITE_PROTECTED
     assert FRUAccess(dut, fru).read() == before

@@ -7,9 +7,39 @@ import time
 import pytest
 
 from satmc.eventlog import EventReceiver
+from satmc.ipmi.client import get_device_id, set_event_receiver
+from satmc.ipmi.codes import (
+    CC_INVALID_DATA,
+    CC_LENGTH,
+    CC_NOT_PRESENT,
+    CC_OK,
+    CC_OUT_OF_RANGE,
+    CC_RESERVATION,
+    CMD_GET_DEVICE_SDR,
+    CMD_GET_EVENT_RECEIVER,
+    CMD_GET_SENSOR_EVENT_ENABLE,
+    CMD_GET_SENSOR_HYSTERESIS,
+    CMD_GET_SENSOR_READING,
+    CMD_GET_SENSOR_THRESHOLDS,
+    CMD_RESERVE_DEVICE_SDR_REPOSITORY,
+    CMD_SET_EVENT_RECEIVER,
+    CMD_SET_SENSOR_EVENT_ENABLE,
+    CMD_SET_SENSOR_HYSTERESIS,
+    CMD_SET_SENSOR_THRESHOLDS,
+    EVENT_TYPE_THRESHOLD,
+    NETFN_SENSOR,
+)
 from satmc.sensors import SensorClient
 
-NETFN_SENSOR = 0x04
+
+def se_raw(dut, cmd: int, data: bytes = b"") -> tuple[int, bytes]:
+    """A Sensor/Event request with its data as given; (completion code, data)."""
+    return dut.raw(NETFN_SENSOR, cmd, data)
+
+
+def se_call(dut, cmd: int, data: bytes = b"") -> bytes:
+    """A Sensor/Event request with its data as given; the answer's data (cc 00 or raise)."""
+    return dut.call(NETFN_SENSOR, cmd, data)
 
 
 @pytest.fixture
@@ -20,8 +50,9 @@ def client(dut, board, tmp_path_factory):
 
 
 def test_device_id_announces_device_sdrs(dut, client):
-    d = dut.call(0x06, 0x01)
-    assert d[1] & 0x80 and d[5] & 0x01 and not d[5] & 0x02  # ipmitool reads device SDRs
+    dev = get_device_id(dut)
+    # ipmitool reads device SDRs: provides device SDRs, sensor device, no SDR repository
+    assert dev["provides_sdrs"] and dev["support"] & 0x01 and not dev["support"] & 0x02
 
 
 def test_every_sensor_reads_and_matches_its_sdr(dut, board, client):
@@ -30,59 +61,60 @@ def test_every_sensor_reads_and_matches_its_sdr(dut, board, client):
         s["number"] for s in board.config["sensors"]
     )
     for rec in records:
-        cc, d = dut.raw(NETFN_SENSOR, 0x2D, bytes((rec.number,)))
-        assert cc == 0 and len(d) >= 3, rec.device_id_string
-        if rec.event_reading_type_code != 0x01:
+        cc, d = se_raw(dut, CMD_GET_SENSOR_READING, bytes((rec.number,)))
+        assert cc == CC_OK and len(d) >= 3, rec.device_id_string
+        if rec.event_reading_type_code != EVENT_TYPE_THRESHOLD:
             continue
-        t = dut.call(NETFN_SENSOR, 0x27, bytes((rec.number,)))
+        t = se_call(dut, CMD_GET_SENSOR_THRESHOLDS, bytes((rec.number,)))
         assert t[0] == rec.data[18]  # readable mask = SDR byte 19
         by_bit = ("lnc", "lcr", "lnr", "unc", "ucr", "unr")
         for i, key in enumerate(by_bit):
             if t[0] >> i & 1:
                 assert t[1 + i] == rec.threshold[key], (rec.device_id_string, key)
-        h = dut.call(NETFN_SENSOR, 0x25, bytes((rec.number, 0xFF)))
+        h = se_call(dut, CMD_GET_SENSOR_HYSTERESIS, bytes((rec.number, 0xFF)))
         assert tuple(h) == (rec.hysteresis["positive_going"], rec.hysteresis["negative_going"])
 
 
 def test_absent_sensor_and_bad_lengths(dut, client):
     used = {r.number for r in client.sensor_records()}
     absent = next(n for n in range(1, 255) if n not in used)
-    assert dut.raw(NETFN_SENSOR, 0x2D, bytes((absent,)))[0] == 0xCB
-    assert dut.raw(NETFN_SENSOR, 0x2D, b"")[0] == 0xC7
+    assert se_raw(dut, CMD_GET_SENSOR_READING, bytes((absent,)))[0] == CC_NOT_PRESENT
+    assert se_raw(dut, CMD_GET_SENSOR_READING, b"")[0] == CC_LENGTH
 
 
 def test_event_receiver_round_trip(dut, client):
     try:
-        dut.call(NETFN_SENSOR, 0x00, b"\xff\x00")
-        assert dut.call(NETFN_SENSOR, 0x01) == b"\xff\x00"
+        set_event_receiver(dut, 0xFF)
+        assert se_call(dut, CMD_GET_EVENT_RECEIVER) == b"\xff\x00"
     finally:
-        dut.call(NETFN_SENSOR, 0x00, b"\x20\x00")
-    assert dut.call(NETFN_SENSOR, 0x01) == b"\x20\x00"
+        set_event_receiver(dut, 0x20)
+    assert se_call(dut, CMD_GET_EVENT_RECEIVER) == b"\x20\x00"
 
 
 def test_set_event_receiver_needs_both_bytes(dut, client):
-    before = dut.call(NETFN_SENSOR, 0x01)
-    assert dut.raw(NETFN_SENSOR, 0x00, b"\x30")[0] == 0xC7
-    assert dut.call(NETFN_SENSOR, 0x01) == before
+    before = se_call(dut, CMD_GET_EVENT_RECEIVER)
+    assert se_raw(dut, CMD_SET_EVENT_RECEIVER, b"\x30")[0] == CC_LENGTH
+    assert se_call(dut, CMD_GET_EVENT_RECEIVER) == before
 
 
 def test_device_sdr_offsets_past_the_end_and_reservation_0000h(dut, client):
-    res = dut.call(NETFN_SENSOR, 0x22)[:2]
-    header = dut.call(NETFN_SENSOR, 0x21, res + b"\x00\x00\x00\x05")[2:]
+    res = se_call(dut, CMD_RESERVE_DEVICE_SDR_REPOSITORY)[:2]
+    header = se_call(dut, CMD_GET_DEVICE_SDR, res + b"\x00\x00\x00\x05")[2:]
     rid, length = header[:2], 5 + header[4]
-    assert dut.raw(NETFN_SENSOR, 0x21, res + rid + bytes((length - 1, 1)))[0] == 0
-    assert dut.raw(NETFN_SENSOR, 0x21, res + rid + bytes((length, 1)))[0] == 0xC9
-    assert dut.raw(NETFN_SENSOR, 0x21, b"\x00\x00" + rid + b"\x00\x05")[0] == 0
-    assert dut.raw(NETFN_SENSOR, 0x21, b"\x00\x00" + rid + b"\x05\x05")[0] == 0xC5
+    assert se_raw(dut, CMD_GET_DEVICE_SDR, res + rid + bytes((length - 1, 1)))[0] == CC_OK
+    assert se_raw(dut, CMD_GET_DEVICE_SDR, res + rid + bytes((length, 1)))[0] == CC_OUT_OF_RANGE
+    assert se_raw(dut, CMD_GET_DEVICE_SDR, b"\x00\x00" + rid + b"\x00\x05")[0] == CC_OK
+    assert se_raw(dut, CMD_GET_DEVICE_SDR, b"\x00\x00" + rid + b"\x05\x05")[0] == CC_RESERVATION
 
 
 def test_a_reserved_event_enable_action_changes_nothing(dut, client):
     for rec in client.sensor_records():
         n = bytes((rec.number,))
-        before = dut.call(NETFN_SENSOR, 0x29, n)
+        before = se_call(dut, CMD_GET_SENSOR_EVENT_ENABLE, n)
         for flags in (0x30, 0x70, 0xB0, 0xF0):  # action 11b, with each global enable
-            assert dut.raw(NETFN_SENSOR, 0x28, n + bytes((flags, 0xFF, 0xFF)))[0] == 0xCC
-            assert dut.call(NETFN_SENSOR, 0x29, n) == before, rec.device_id_string
+            cc, _ = se_raw(dut, CMD_SET_SENSOR_EVENT_ENABLE, n + bytes((flags, 0xFF, 0xFF)))
+            assert cc == CC_INVALID_DATA
+            assert se_call(dut, CMD_GET_SENSOR_EVENT_ENABLE, n) == before, rec.device_id_string
 
 
 @pytest.mark.needs("stimulus")
@@ -140,26 +172,31 @@ def test_sdrs_parse_and_are_consistent(dut, board, client):
 
 def test_thresholds_and_hysteresis_round_trip_and_are_restored(dut, client):
     rec = next(
-        (r for r in client.sensor_records() if r.event_reading_type_code == 0x01 and r.data[19]),
+        (
+            r
+            for r in client.sensor_records()
+            if r.event_reading_type_code == EVENT_TYPE_THRESHOLD and r.data[19]
+        ),
         None,
     )
     if rec is None:
         pytest.skip("not applicable: no sensor with settable thresholds")
     n = rec.number
     settable = rec.data[19]  # SDR byte 20
-    before = dut.call(NETFN_SENSOR, 0x27, bytes((n,)))
-    hyst = dut.call(NETFN_SENSOR, 0x25, bytes((n, 0xFF)))
+    before = se_call(dut, CMD_GET_SENSOR_THRESHOLDS, bytes((n,)))
+    hyst = se_call(dut, CMD_GET_SENSOR_HYSTERESIS, bytes((n, 0xFF)))
     changed = bytes(v - 1 if settable >> i & 1 and v else v for i, v in enumerate(before[1:7]))
     try:
-        dut.call(NETFN_SENSOR, 0x26, bytes((n, settable)) + changed)
-        after = dut.call(NETFN_SENSOR, 0x27, bytes((n,)))
+        se_call(dut, CMD_SET_SENSOR_THRESHOLDS, bytes((n, settable)) + changed)
+        after = se_call(dut, CMD_GET_SENSOR_THRESHOLDS, bytes((n,)))
         for i in range(6):
             if settable >> i & 1:
                 assert after[1 + i] == changed[i], f"threshold bit {i} not set"
-        dut.call(NETFN_SENSOR, 0x24, bytes((n, 0xFF, hyst[0] + 1, hyst[1] + 1)))
-        assert dut.call(NETFN_SENSOR, 0x25, bytes((n, 0xFF))) == bytes((hyst[0] + 1, hyst[1] + 1))
+        wider = bytes((hyst[0] + 1, hyst[1] + 1))
+        se_call(dut, CMD_SET_SENSOR_HYSTERESIS, bytes((n, 0xFF)) + wider)
+        assert se_call(dut, CMD_GET_SENSOR_HYSTERESIS, bytes((n, 0xFF))) == wider
     finally:
-        dut.call(NETFN_SENSOR, 0x26, bytes((n, settable)) + bytes(before[1:7]))
-        dut.call(NETFN_SENSOR, 0x24, bytes((n, 0xFF)) + hyst)
-    assert dut.call(NETFN_SENSOR, 0x27, bytes((n,))) == before
-    assert dut.call(NETFN_SENSOR, 0x25, bytes((n, 0xFF))) == hyst
+        se_call(dut, CMD_SET_SENSOR_THRESHOLDS, bytes((n, settable)) + bytes(before[1:7]))
+        se_call(dut, CMD_SET_SENSOR_HYSTERESIS, bytes((n, 0xFF)) + hyst)
+    assert se_call(dut, CMD_GET_SENSOR_THRESHOLDS, bytes((n,))) == before
+    assert se_call(dut, CMD_GET_SENSOR_HYSTERESIS, bytes((n, 0xFF))) == hyst

@@ -8,7 +8,7 @@ import tempfile
 
 import pytest
 
-from satmc.cli.stats import read_counters
+from satmc.ipmi.client import read_counters
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
 

@@ -12,6 +12,7 @@ import pytest
 from satmc import bundle as bundle_mod
 from satmc.boards import FIRMWARE_DIR, REPO, board_names, load_board
 from satmc.bundle import MANIFEST, build_bundle, bundle_size, frozen_sources
+from satmc.ipmi.codes import CMD_GET_DEVICE_ID, NETFN_APP
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
 
@@ -64,7 +65,7 @@ def test_bundle_boots_in_128k_and_answers_get_device_id(tmp_path, name):
         board, socket_path=str(tmp_path / "s.sock"), build_dir=tmp_path / "build", heapsize=heap
     ) as sim:
         with connect(sim.url, address=sim.address) as sat:
-            cc, data = sat.raw(0x06, 0x01, b"")
+            cc, data = sat.raw(NETFN_APP, CMD_GET_DEVICE_ID, b"")
     assert cc == 0
     major, minor = (int(x) for x in board.config["firmware_version"].split(".")[:2])
     assert data[2] == major and data[3] == (minor // 10) << 4 | minor % 10

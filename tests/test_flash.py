@@ -17,6 +17,7 @@ import yaml
 
 from satmc.boards import BOARDS_DIR, FIRMWARE_DIR, REPO, load_board
 from satmc.flash import Connection, FlashError, check_port, flash, verify_serial
+from satmc.ipmi.codes import CMD_GET_DEVICE_ID, NETFN_APP
 from satmc.sim.ptyboard import PtyBoard
 from satmc.sim.simulator import READY
 from satmc.transports import connect
@@ -39,7 +40,7 @@ def board(tmp_path_factory):
 def _device_id(board):
     board.wait_ready(20)
     with connect(board.url, address=0x72) as sat:
-        return sat.raw(0x06, 0x01, b"")
+        return sat.raw(NETFN_APP, CMD_GET_DEVICE_ID, b"")
 
 
 def _flash(board, board_file, tmp_path):

@@ -15,10 +15,15 @@ from satmc.cli.main import main as satmc
 from satmc.errors import BusNackError, NoResponseError
 from satmc.fru import FRUWriteProtectedError, image
 from satmc.fru.access import FRUAccess
+from satmc.ipmi.client import get_device_id, read_heap
+from satmc.ipmi.codes import CMD_GET_FRU_INVENTORY_AREA_INFO as AREA_INFO
+from satmc.ipmi.codes import CMD_GET_SELF_TEST_RESULTS, NETFN_APP
+from satmc.ipmi.codes import CMD_READ_FRU_DATA as READ
+from satmc.ipmi.codes import CMD_WRITE_FRU_DATA as WRITE
+from satmc.ipmi.codes import NETFN_STORAGE as STORAGE
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect, wait_until_answering
 
-STORAGE = 0x0A
 EEPROM = "fru0"
 
 
@@ -27,7 +32,7 @@ def mem(sim) -> bytes:
 
 
 def self_test(sat) -> bytes:
-    return sat.call(0x06, 0x04)
+    return sat.call(NETFN_APP, CMD_GET_SELF_TEST_RESULTS)
 
 
 def restart_firmware(sim, sat) -> None:
@@ -64,10 +69,10 @@ def original(sim):
 
 
 def test_device_id_says_fru_and_area_info(sat):
-    assert sat.call(0x06, 0x01)[5] & 0x08
-    assert sat.call(STORAGE, 0x10, b"\x00") == bytes((0x00, 0x01, 0x00))  # 256 bytes
-    assert sat.call(STORAGE, 0x10, b"\x01") == bytes((0x80, 0x00, 0x00))  # file, 128 bytes
-    assert sat.raw(STORAGE, 0x10, b"\x07")[0] == 0xCB
+    assert get_device_id(sat)["support"] & 0x08
+    assert sat.call(STORAGE, AREA_INFO, b"\x00") == bytes((0x00, 0x01, 0x00))  # 256 bytes
+    assert sat.call(STORAGE, AREA_INFO, b"\x01") == bytes((0x80, 0x00, 0x00))  # file, 128 bytes
+    assert sat.raw(STORAGE, AREA_INFO, b"\x07")[0] == 0xCB
 
 
 def test_round_trip_is_byte_identical(sim, original, tmp_path):
@@ -103,20 +108,20 @@ def test_file_backed_fru_round_trip(sat):
 def test_write_across_page_boundaries_lands_intact(sim, original, sat):
     before = sim.control("device", name=EEPROM)["state"]["writes"]
     data = bytes(range(0xA0, 0xA0 + 22))
-    rsp = sat.call(STORAGE, 0x12, bytes((0, 5, 0)) + data)  # 5..26: pages 0, 1, 2, 3
+    rsp = sat.call(STORAGE, WRITE, bytes((0, 5, 0)) + data)  # 5..26: pages 0, 1, 2, 3
     assert rsp == bytes((22,))
     assert mem(sim)[5:27] == data
     assert sim.control("device", name=EEPROM)["state"]["writes"] - before == 4
-    assert sat.call(STORAGE, 0x11, bytes((0, 5, 0, 22)))[1:] == data
+    assert sat.call(STORAGE, READ, bytes((0, 5, 0, 22)))[1:] == data
 
 
 def test_write_protect_gives_80_and_changes_nothing(sim, original, sat):
     sim.control("device", name=EEPROM, set={"wp": True})
     before = mem(sim)
-    cc, _ = sat.raw(STORAGE, 0x12, bytes((0, 0x10, 0)) + b"\x55" * 16)
+    cc, _ = sat.raw(STORAGE, WRITE, bytes((0, 0x10, 0)) + b"\x55" * 16)
     assert cc == 0x80
     assert mem(sim) == before
-    assert sat.call(STORAGE, 0x11, bytes((0, 0x10, 0, 16)))[1:] == before[0x10:0x20]
+    assert sat.call(STORAGE, READ, bytes((0, 0x10, 0, 16)))[1:] == before[0x10:0x20]
     with pytest.raises(FRUWriteProtectedError):
         FRUAccess(sat, 0).write_image(image.edit(original, ["board.serial_number=WP"]))
     assert mem(sim) == before
@@ -124,11 +129,11 @@ def test_write_protect_gives_80_and_changes_nothing(sim, original, sat):
 
 def test_busy_part_gives_81_and_short_counts(sim, original, sat):
     sim.control("device", name=EEPROM, set={"twr_ms": 200.0})
-    sat.call(STORAGE, 0x12, bytes((0, 0x40, 0, 0xEE)))  # starts a 200 ms write cycle
-    assert sat.raw(STORAGE, 0x12, bytes((0, 0x48, 0, 0xEE)))[0] == 0x81
+    sat.call(STORAGE, WRITE, bytes((0, 0x40, 0, 0xEE)))  # starts a 200 ms write cycle
+    assert sat.raw(STORAGE, WRITE, bytes((0, 0x48, 0, 0xEE)))[0] == 0x81
     time.sleep(0.25)
     data = bytes(range(16))
-    assert sat.call(STORAGE, 0x12, bytes((0, 0x50, 0)) + data) == bytes((8,))  # page 2 busy
+    assert sat.call(STORAGE, WRITE, bytes((0, 0x50, 0)) + data) == bytes((8,))  # page 2 busy
     time.sleep(0.25)
     assert mem(sim)[0x50:0x58] == data[:8]
     sim.control("device", name=EEPROM, set={"twr_ms": 5.0})
@@ -137,14 +142,14 @@ def test_busy_part_gives_81_and_short_counts(sim, original, sat):
 
 
 def test_read_limits_and_bad_offsets(sat):
-    assert sat.raw(STORAGE, 0x11, bytes((0, 0, 0, 24)))[0] == 0xCA  # more than one response
-    assert sat.raw(STORAGE, 0x11, bytes((0, 0, 1, 1)))[0] == 0xC9  # offset 256: past the end
-    cc, d = sat.raw(STORAGE, 0x11, bytes((0, 250, 0, 23)))
+    assert sat.raw(STORAGE, READ, bytes((0, 0, 0, 24)))[0] == 0xCA  # more than one response
+    assert sat.raw(STORAGE, READ, bytes((0, 0, 1, 1)))[0] == 0xC9  # offset 256: past the end
+    cc, d = sat.raw(STORAGE, READ, bytes((0, 250, 0, 23)))
     assert cc == 0 and d[0] == 6 and len(d) == 7  # to the end only
-    assert sat.raw(STORAGE, 0x11, bytes((9, 0, 0, 1)))[0] == 0xCB  # no FRU 9
-    assert sat.raw(STORAGE, 0x11, bytes((0, 0, 0)))[0] == 0xC7
-    assert sat.raw(STORAGE, 0x12, bytes((0, 0, 1, 0)))[0] == 0xC9
-    assert sat.raw(STORAGE, 0x12, bytes((0, 250, 0)) + bytes(7))[0] == 0xCC
+    assert sat.raw(STORAGE, READ, bytes((9, 0, 0, 1)))[0] == 0xCB  # no FRU 9
+    assert sat.raw(STORAGE, READ, bytes((0, 0, 0)))[0] == 0xC7
+    assert sat.raw(STORAGE, WRITE, bytes((0, 0, 1, 0)))[0] == 0xC9
+    assert sat.raw(STORAGE, WRITE, bytes((0, 250, 0)) + bytes(7))[0] == 0xCC
 
 
 def test_read_fru_data_allocates_nothing(sim):
@@ -154,13 +159,13 @@ def test_read_fru_data_allocates_nothing(sim):
         assert wait_until_answering(bmc, 5)  # after readback hosts: until it writes to us
 
         def heap():
-            d = bmc.call(0x30, 0x02)
-            return int.from_bytes(d[8:12], "little"), int.from_bytes(d[12:16], "little")
+            h = read_heap(bmc)
+            return h["hot_alloc"], h["hot_frames"]
 
         alloc0, frames0 = heap()
         offsets = range(0, 256, 23)
         for off in offsets:
-            bmc.call(STORAGE, 0x11, bytes((0, off, 0, 23)))
+            bmc.call(STORAGE, READ, bytes((0, off, 0, 23)))
         alloc1, frames1 = heap()
     assert frames1 - frames0 == len(offsets) + 1  # the reads + the heap request itself
     assert alloc1 == alloc0
@@ -283,9 +288,9 @@ def test_sixteen_bit_eeprom_board(sim_dir, tmp_path):
         img = image.build(board, 0)
         assert dev.read(0, len(img)) == img
         data = bytes(range(0x30, 0x30 + 22))
-        assert sat.call(STORAGE, 0x12, bytes((0, 0xD8, 0x1F)) + data) == bytes((22,))
+        assert sat.call(STORAGE, WRITE, bytes((0, 0xD8, 0x1F)) + data) == bytes((22,))
         state = s.control("device", name="fru0")["state"]
         assert bytes.fromhex(state["mem"])[0x1FD8:0x1FEE] == data
         assert state["writes"] == 2  # 0x1FD8..0x1FDF and 0x1FE0..0x1FED
         assert dev.read(0x1FD8, 22) == data
-        assert sat.raw(STORAGE, 0x11, bytes((0, 0x00, 0x20, 1)))[0] == 0xC9
+        assert sat.raw(STORAGE, READ, bytes((0, 0x00, 0x20, 1)))[0] == 0xC9

@@ -13,6 +13,7 @@ from pyftdi.i2c import I2cController, I2cNackError
 
 from satmc import twin
 from satmc.errors import AdapterError, BusNackError
+from satmc.ipmi.codes import CMD_GET_DEVICE_ID, NETFN_APP
 from satmc.transports import connect
 from satmc.transports.ftdi import FtdiInterface, open_i2c
 from satmc.transports.ftdi_batch import check_pyftdi, read_frame, write_frame
@@ -134,22 +135,22 @@ def test_absent_address_nacks(chip, i2c):
 
 def test_ftdi_transport_on_the_twin(sim, twin_socket):
     with connect(URL, address=sim.address, twin=twin_socket) as sat:
-        cc, data = sat.raw(0x06, 0x01)
+        cc, data = sat.raw(NETFN_APP, CMD_GET_DEVICE_ID)
         assert cc == 0 and len(data) >= 11
         assert sat.ipmi.get_device_id().device_id == data[0]
-        assert sat.raw(0x06, 0x7F)[0] == 0xC1  # an unknown command: invalid command
+        assert sat.raw(NETFN_APP, 0x7F)[0] == 0xC1  # an unknown command: invalid command
 
 
 def test_ftdi_transport_stock_pyftdi_path(sim, twin_socket):
     with connect(URL, address=sim.address, twin=twin_socket) as sat:
         sat.interface.batched = False
-        assert sat.raw(0x06, 0x01)[0] == 0
+        assert sat.raw(NETFN_APP, CMD_GET_DEVICE_ID)[0] == 0
 
 
 def test_ftdi_transport_absent_satellite(twin_socket):
     sat = connect(URL, address=ABSENT << 1, twin=twin_socket)
     with sat, pytest.raises(BusNackError, match=r"no ACK at 0x2a \(IPMB 0x54\)"):
-        sat.raw(0x06, 0x01)
+        sat.raw(NETFN_APP, CMD_GET_DEVICE_ID)
 
 
 def test_wrong_url_names_the_adapters_present(chip):

@@ -9,9 +9,17 @@ import time
 import pytest
 
 from satmc.boards import load_board
-from satmc.cli.device import decode_device_id
-from satmc.cli.stats import read_counters
 from satmc.errors import BusNackError, CompletionCodeError, NoResponseError
+from satmc.ipmi.client import decode_device_id, read_counters
+from satmc.ipmi.codes import (
+    CMD_COLD_RESET,
+    CMD_GET_DEVICE_GUID,
+    CMD_GET_DEVICE_ID,
+    CMD_GET_SELF_TEST_RESULTS,
+    CMD_GET_STATISTICS,
+    NETFN_APP,
+    NETFN_OEM,
+)
 from satmc.transports import connect, wait_until_answering
 from satmc.vbus.client import BusController, BusTarget
 
@@ -41,7 +49,7 @@ def _check_device_id(data: bytes) -> None:
 def test_get_device_id_in_both_delivery_modes(sim, mode):
     with connect(sim.url, address=sim.address, readback=mode == "readback") as sat:
         before = read_counters(sat)
-        _check_device_id(sat.call(0x06, 0x01))
+        _check_device_id(sat.call(NETFN_APP, CMD_GET_DEVICE_ID))
         ident = sat.ipmi.get_device_id()  # python-ipmi decodes the same answer
         assert ident.device_id == BOARD.config["device"]["device_id"]
         after = read_counters(sat)
@@ -50,26 +58,26 @@ def test_get_device_id_in_both_delivery_modes(sim, mode):
 
 
 def test_unknown_command_gives_c1(sat):
-    assert sat.raw(0x06, 0x7E)[0] == 0xC1
+    assert sat.raw(NETFN_APP, 0x7E)[0] == 0xC1
     assert sat.raw(0x3A, 0x01)[0] == 0xC1
 
 
 def test_bad_length_gives_c7(sat):
-    assert sat.raw(0x06, 0x01, b"\x00")[0] == 0xC7
+    assert sat.raw(NETFN_APP, CMD_GET_DEVICE_ID, b"\x00")[0] == 0xC7
     with pytest.raises(CompletionCodeError) as e:
-        sat.call(0x30, 0x01, b"")
+        sat.call(NETFN_OEM, CMD_GET_STATISTICS, b"")
     assert e.value.cc == 0xC7 and "length" in str(e.value)
 
 
 def test_bad_lun_gives_c2(sat):
-    assert sat.raw(0x06, 0x01, lun=1)[0] == 0xC2
+    assert sat.raw(NETFN_APP, CMD_GET_DEVICE_ID, lun=1)[0] == 0xC2
 
 
 def test_self_test_and_guid(sat):
-    assert sat.call(0x06, 0x04) == b"\x55\x00"
-    guid = sat.call(0x06, 0x08)
+    assert sat.call(NETFN_APP, CMD_GET_SELF_TEST_RESULTS) == b"\x55\x00"
+    guid = sat.call(NETFN_APP, CMD_GET_DEVICE_GUID)
     assert len(guid) == 16 and guid != bytes(16)
-    assert sat.call(0x06, 0x08) == guid
+    assert sat.call(NETFN_APP, CMD_GET_DEVICE_GUID) == guid
 
 
 def test_sequence_numbers_are_echoed(sim):
@@ -89,7 +97,7 @@ def test_sequence_numbers_are_echoed(sim):
 def test_late_response_is_never_matched_to_a_newer_request(sim, sat):
     # A response with the previous request's sequence number arrives while the next
     # request waits: the requester ignores it and takes the real answer.
-    sat.call(0x06, 0x01)
+    sat.call(NETFN_APP, CMD_GET_DEVICE_ID)
     stale_seq = sat.interface.next_sequence_number
     ctl = BusController(sim.socket_path, "ipmb")
     try:
@@ -97,7 +105,7 @@ def test_late_response_is_never_matched_to_a_newer_request(sim, sat):
         ctl.write(0x10, stale[1:])  # forged late answer to seq N (Get Self Test, cc 00)
     finally:
         ctl.close()
-    assert sat.call(0x06, 0x04) == b"\x55\x00"
+    assert sat.call(NETFN_APP, CMD_GET_SELF_TEST_RESULTS) == b"\x55\x00"
     assert sat.interface.next_sequence_number == (stale_seq + 1) % 64
 
 
@@ -111,7 +119,7 @@ def test_broadcast_get_device_id(sat):
 def test_absent_satellite_is_a_clear_error(sim):
     with connect(sim.url, address=0x74, retries=1) as sat:
         with pytest.raises(BusNackError, match="no ACK at 0x3a"):
-            sat.call(0x06, 0x01)
+            sat.call(NETFN_APP, CMD_GET_DEVICE_ID)
 
 
 def test_silent_satellite_is_a_clear_error(sim):
@@ -120,7 +128,7 @@ def test_silent_satellite_is_a_clear_error(sim):
     try:
         with connect(sim.url, address=0x76, retries=2, timeout=0.1) as sat:
             with pytest.raises(NoResponseError, match="no response from IPMB 0x76 after 2"):
-                sat.call(0x06, 0x01)
+                sat.call(NETFN_APP, CMD_GET_DEVICE_ID)
     finally:
         mute.close()
 
@@ -197,15 +205,15 @@ def test_300_random_malformed_frames_are_dropped_or_answered(sim, sat):
     # every request was answered exactly once
     assert delta["requests"] == answered + late + pages
     assert delta["malformed"] + delta["oversize"] > 150
-    _check_device_id(sat.call(0x06, 0x01))  # still serving
+    _check_device_id(sat.call(NETFN_APP, CMD_GET_DEVICE_ID))  # still serving
 
 
 def test_cold_reset_comes_back(sim, sat):
     resets = sim.resets
-    assert sat.raw(0x06, 0x02) == (0, b"")
+    assert sat.raw(NETFN_APP, CMD_COLD_RESET) == (0, b"")
     deadline = time.monotonic() + 5
     while sim.resets == resets and time.monotonic() < deadline:
         time.sleep(0.05)
     assert sim.resets == resets + 1, "Cold Reset did not reset the board"
     assert wait_until_answering(sat, 15)
-    _check_device_id(sat.call(0x06, 0x01))
+    _check_device_id(sat.call(NETFN_APP, CMD_GET_DEVICE_ID))

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from satmc.cli.stats import read_counters
+from satmc.ipmi.client import read_counters
+from satmc.ipmi.codes import CMD_GET_DEVICE_ID, NETFN_APP
 from satmc.sim.stimulus import set_values
 from satmc.transports import connect
 
@@ -147,9 +148,9 @@ def test_host_processes_draw_distinct_sequence_numbers(sim):
     with connect(sim.url, address=sim.address) as a, connect(sim.url, address=sim.address) as b:
         seqs = []
         for _ in range(10):
-            a.call(0x06, 0x01)
+            a.call(NETFN_APP, CMD_GET_DEVICE_ID)
             seqs.append(a.interface.next_sequence_number)
-            b.call(0x06, 0x01)
+            b.call(NETFN_APP, CMD_GET_DEVICE_ID)
             seqs.append(b.interface.next_sequence_number)
         assert len(set(seqs)) == len(seqs)
 

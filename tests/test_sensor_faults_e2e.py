@@ -11,7 +11,8 @@ from __future__ import annotations
 import socket
 import time
 
-from satmc.cli.stats import read_counters
+from satmc.ipmi.client import read_counters
+from satmc.ipmi.codes import CMD_GET_SENSOR_READING, NETFN_SENSOR
 from satmc.transports.serial import HANDSHAKE, BasicModeDecoder, encode_basic_mode
 
 RAIL = 6  # 3V3: ADC pin 26 (model rail3v3) through a 2:1 divider, 0..5.1 V in 20 mV, LC 3.0 V
@@ -19,7 +20,7 @@ UNAVAILABLE = 0x20
 
 
 def _reading(sat) -> bytes:
-    return sat.call(0x04, 0x2D, bytes((RAIL,)))
+    return sat.call(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((RAIL,)))
 
 
 def _wait(sat, what, ok, timeout=10.0) -> bytes:

@@ -11,8 +11,18 @@ import time
 import pytest
 
 from satmc.boards import load_board
-from satmc.cli.stats import read_counters
 from satmc.eventlog import EventLog, EventReceiver
+from satmc.ipmi.client import read_counters
+from satmc.ipmi.codes import (
+    CMD_GET_EVENT_RECEIVER,
+    CMD_GET_SENSOR_EVENT_STATUS,
+    CMD_GET_SENSOR_READING,
+    CMD_GET_SENSOR_READING_FACTORS,
+    CMD_SET_EVENT_RECEIVER,
+    CMD_SET_SENSOR_EVENT_ENABLE,
+    CMD_SET_SENSOR_THRESHOLDS,
+    NETFN_SENSOR,
+)
 from satmc.sensor_board import THRESHOLDS
 from satmc.sensors import SHORT, SensorClient, SensorError
 
@@ -37,7 +47,7 @@ def settle(sim, sat, celsius: float, timeout: float = 10.0) -> None:
     """Set Board Temp, wait for a scan to read it and for every event to be answered."""
     set_temp(sim, celsius)
     deadline = time.monotonic() + timeout
-    while sat.call(0x04, 0x2D, bytes((TEMP,)))[0] != raw_temp(celsius):
+    while sat.call(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((TEMP,)))[0] != raw_temp(celsius):
         assert time.monotonic() < deadline, f"Board Temp never read {celsius} C"
         time.sleep(0.05)
     time.sleep(0.25)  # one more scan period: nothing left to raise for this reading
@@ -61,11 +71,15 @@ def to_baseline(sim, sat) -> None:
     and no event left in the satellite's queue."""
     with EventReceiver(sat):
         set_temp(sim, 25)
-        sat.call(0x04, 0x00, b"\x20\x00")
-        sat.call(0x04, 0x28, bytes((TEMP, 0xD0, 0x85, 0x0A, 0x85, 0x0A)))  # all enables on
+        sat.call(NETFN_SENSOR, CMD_SET_EVENT_RECEIVER, b"\x20\x00")
+        sat.call(
+            NETFN_SENSOR, CMD_SET_SENSOR_EVENT_ENABLE, bytes((TEMP, 0xD0, 0x85, 0x0A, 0x85, 0x0A))
+        )  # all enables on
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
-            if sat.call(0x04, 0x2D, bytes((TEMP,)))[:3] == bytes((raw_temp(25), 0xC0, 0xC0)):
+            if sat.call(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((TEMP,)))[:3] == bytes(
+                (raw_temp(25), 0xC0, 0xC0)
+            ):
                 time.sleep(SETTLE)
                 c = read_counters(sat)
                 if c["events_queued"] == c["events_acked"] + c["events_dropped"]:
@@ -109,7 +123,9 @@ def test_every_sdr_parses_and_thresholds_match_the_board_file(sat, tmp_path):
                 assert abs(got - entry["thresholds"][key]) <= res + 1e-9, (entry["name"], key)
         lo = rec.convert_sensor_raw_to_value(0)
         assert abs(lo - entry["range"][0]) <= res
-        factors = sat.call(0x04, 0x23, bytes((rec.number, 0)))  # Get Sensor Reading Factors
+        factors = sat.call(
+            NETFN_SENSOR, CMD_GET_SENSOR_READING_FACTORS, bytes((rec.number, 0))
+        )  # Get Sensor Reading Factors
         assert factors[1:] == bytes(rec.data[24:30])
 
 
@@ -140,7 +156,7 @@ def test_a_chip_that_stops_answering_reads_unavailable_then_recovers(sim, sat, b
     def reading_until(done, timeout=5.0):
         deadline = time.monotonic() + timeout
         while True:
-            d = sat.call(0x04, 0x2D, bytes((TEMP,)))
+            d = sat.call(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((TEMP,)))
             if done(d) or time.monotonic() > deadline:
                 return d
             time.sleep(0.05)
@@ -179,18 +195,20 @@ def test_inside_the_hysteresis_band_nothing_deasserts_below_it_both_do(sim, sat,
 
 
 def test_disabled_events_are_not_sent(sim, sat, receiver):
-    sat.call(0x04, 0x28, bytes((TEMP, 0xE0, 0x80, 0x00, 0x00, 0x02)))  # UNC assert, UC deassert
+    sat.call(
+        NETFN_SENSOR, CMD_SET_SENSOR_EVENT_ENABLE, bytes((TEMP, 0xE0, 0x80, 0x00, 0x00, 0x02))
+    )  # UNC assert, UC deassert
     settle(sim, sat, 77)
     settle(sim, sat, 25)
     assert [(d, o) for d, o, _ in temp_events(receiver)] == [("assert", 9), ("deassert", 7)]
-    status = sat.call(0x04, 0x2B, bytes((TEMP,)))
+    status = sat.call(NETFN_SENSOR, CMD_GET_SENSOR_EVENT_STATUS, bytes((TEMP,)))
     assert status[1] | status[2] << 8 == (1 << 7 | 1 << 9)  # both conditions occurred
 
 
 def test_receiver_ff_stops_events(sim, sat, receiver):
     before = read_counters(sat)
-    sat.call(0x04, 0x00, b"\xff\x00")
-    assert sat.call(0x04, 0x01) == b"\xff\x00"
+    sat.call(NETFN_SENSOR, CMD_SET_EVENT_RECEIVER, b"\xff\x00")
+    assert sat.call(NETFN_SENSOR, CMD_GET_EVENT_RECEIVER) == b"\xff\x00"
     settle(sim, sat, 77)
     time.sleep(SETTLE)
     assert temp_events(receiver) == []
@@ -201,13 +219,15 @@ def test_receiver_ff_stops_events(sim, sat, receiver):
 
 def test_setting_the_receiver_again_rearms(sim, sat, receiver):
     settle(sim, sat, 62)
-    sat.call(0x04, 0x00, b"\x20\x00")
+    sat.call(NETFN_SENSOR, CMD_SET_EVENT_RECEIVER, b"\x20\x00")
     assert [o for d, o, _ in wait_temp_events(receiver, 2)] == [7, 7]
 
 
 def test_no_receiver_answering_events_are_retried_then_counted(sim, sat, baseline):
     before = read_counters(sat)
-    sat.call(0x04, 0x00, b"\x44\x00")  # nobody at 0x44; re-arming raises "present" again
+    sat.call(
+        NETFN_SENSOR, CMD_SET_EVENT_RECEIVER, b"\x44\x00"
+    )  # nobody at 0x44; re-arming raises "present" again
     set_temp(sim, 62)
     deadline = time.monotonic() + 5
     while read_counters(sat)["events_queued"] - before["events_queued"] < 2:
@@ -269,7 +289,12 @@ def test_thresholds_set_moves_the_cache_key_and_the_events(sim, sat, tmp_path, r
         assert wait_temp_events(receiver, 1)[0][:2] == ("assert", 7)
         with pytest.raises(SensorError, match="not settable"):
             client.set_thresholds("12V", lnr=1.0)  # not a threshold 12V has
-        assert sat.raw(0x04, 0x26, bytes((2, 0x04, 0, 0, 10, 0, 0, 0)))[0] == 0xCC
+        assert (
+            sat.raw(NETFN_SENSOR, CMD_SET_SENSOR_THRESHOLDS, bytes((2, 0x04, 0, 0, 10, 0, 0, 0)))[
+                0
+            ]
+            == 0xCC
+        )
     finally:
         client.set_thresholds("Board Temp", unc=60)
     assert client.sdr_indicator() == before

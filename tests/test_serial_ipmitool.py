@@ -12,7 +12,8 @@ import subprocess
 import time
 
 from satmc.boards import load_board
-from satmc.cli.stats import read_counters
+from satmc.ipmi.client import read_counters
+from satmc.ipmi.codes import CMD_GET_DEVICE_ID, CMD_GET_SELF_TEST_RESULTS, NETFN_APP
 from satmc.transports import connect
 
 BOARD = load_board("sim")
@@ -48,7 +49,7 @@ def test_mc_info_matches_the_board_file(ipmitool, sim):
 def test_raw_get_device_id_is_byte_identical_to_ipmb(ipmitool, sim, sat):
     r = run_ipmitool(ipmitool, sim, "raw", "0x06", "0x01")
     assert r.returncode == 0, r.stderr
-    assert bytes.fromhex(r.stdout) == sat.call(0x06, 0x01)
+    assert bytes.fromhex(r.stdout) == sat.call(NETFN_APP, CMD_GET_DEVICE_ID)
 
 
 def test_unknown_command_reports_c1(ipmitool, sim):
@@ -59,7 +60,7 @@ def test_unknown_command_reports_c1(ipmitool, sim):
 def test_satmc_over_the_serial_line(sim):
     for url in (sim.serial.socket_url, f"serial://{sim.serial.pty_path}"):
         with connect(url, address=0x20) as sat:
-            assert sat.call(0x06, 0x04) == b"\x55\x00"
+            assert sat.call(NETFN_APP, CMD_GET_SELF_TEST_RESULTS) == b"\x55\x00"
 
 
 def test_garbage_and_half_frames_do_not_stop_the_firmware(ipmitool, sim):

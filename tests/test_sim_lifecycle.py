@@ -16,6 +16,7 @@ import yaml
 from satmc.boards import BOARDS_DIR, load_board
 from satmc.errors import SimAlreadyRunningError
 from satmc.fru import image
+from satmc.ipmi.codes import CMD_COLD_RESET, CMD_GET_DEVICE_ID, NETFN_APP
 from satmc.sim.simulator import Simulator, default_socket
 from satmc.transports import connect, wait_until_answering
 from satmc.vbus.client import BusControl
@@ -86,7 +87,7 @@ def test_a_second_simulator_on_a_live_socket_is_refused_and_the_first_serves_on(
     with pytest.raises(SimAlreadyRunningError):
         Simulator("sim", socket_path=sim.socket_path, build_dir=sim.build_dir).start()
     with connect(sim.url, address=sim.address) as sat:
-        assert sat.call(0x06, 0x01)[0] == 0x01  # the first one still answers
+        assert sat.call(NETFN_APP, CMD_GET_DEVICE_ID)[0] == 0x01  # the first one still answers
 
 
 def test_kill_9_takes_the_firmware_along_and_the_next_start_succeeds(tmp_path):
@@ -107,12 +108,12 @@ def test_kill_9_takes_the_firmware_along_and_the_next_start_succeeds(tmp_path):
         with connect(f"sim://{socket}", address=0x72) as sat:
             # Cold Reset: the firmware restarted from a control thread outlives that thread
             old = _fw_pid(socket)
-            assert sat.raw(0x06, 0x02) == (0, b"")
+            assert sat.raw(NETFN_APP, CMD_COLD_RESET) == (0, b"")
             assert _wait(lambda: _fw_pid(socket) not in (old, None))
             assert wait_until_answering(sat, 10)
             fw = _fw_pid(socket)
             time.sleep(1.0)
-            assert _running(fw) and sat.call(0x06, 0x01)[0] == 0x01
+            assert _running(fw) and sat.call(NETFN_APP, CMD_GET_DEVICE_ID)[0] == 0x01
     finally:
         again.stop()
 

@@ -15,9 +15,9 @@ import time
 from pathlib import Path
 
 from . import demo_sensors, twin
-from .cli.device import decode_device_id
-from .cli.stats import read_counters
 from .errors import SatmcError
+from .ipmi import client
+from .ipmi.codes import NETFN_APP, SELF_TEST_OK, cc_text
 from .sim.simulator import Simulator
 from .transports import connect
 
@@ -39,7 +39,7 @@ def run(board: str) -> int:
             print(f"virtual IPMB: {sim.url}, satellite at 0x{sim.address:02x}")
             with connect(sim.url, address=sim.address) as sat:
                 section("Get Device ID (the BMC receives the answer as a master write)")
-                dev = decode_device_id(sat.call(0x06, 0x01))
+                dev = client.get_device_id(sat)
                 rev = dev["device_revision"]
                 print(f"  Device ID       : 0x{dev['device_id']:02x} revision {rev}")
                 print(f"  Firmware        : {dev['firmware']}")
@@ -47,21 +47,22 @@ def run(board: str) -> int:
                 print(f"  Manufacturer ID : {dev['manufacturer_id']}")
                 print(f"  Product ID      : 0x{dev['product_id']:04x}")
                 print(f"  Capabilities    : {', '.join(dev['capabilities']) or 'none yet'}")
-                st = sat.call(0x06, 0x04)
-                print(f"  Self test       : {'passed' if st[0] == 0x55 else 'FAILED ' + st.hex()}")
-                print(f"  Device GUID     : {sat.call(0x06, 0x08).hex()}")
+                result, detail = client.get_self_test_results(sat)
+                st = "passed" if result == SELF_TEST_OK else f"FAILED {result:02x}{detail:02x}"
+                print(f"  Self test       : {st}")
+                print(f"  Device GUID     : {client.get_device_guid(sat).hex()}")
             with connect(sim.url, address=sim.address, readback=True) as sat:
                 section("The same from a master-only host (answers fetched by readback)")
                 t = time.monotonic()
                 n = 20
                 for _ in range(n):
-                    sat.call(0x06, 0x01)
+                    client.get_device_id(sat)
                 ms = (time.monotonic() - t) / n * 1000
                 print(f"  {n} x Get Device ID by readback: {ms:.1f} ms each")
-                cc, _ = sat.raw(0x06, 0x55)
-                print(f"  an unknown command answers 0x{cc:02x} (invalid command)")
+                cc, _ = sat.raw(NETFN_APP, 0x55)
+                print(f"  an unknown command answers 0x{cc:02x} ({cc_text(cc)})")
                 section("Satellite counters")
-                c = read_counters(sat)
+                c = client.read_counters(sat)
                 print(
                     f"  requests {c['requests']}, delivered by master write {c['sent']}, "
                     f"by readback {c['read_back']}, malformed frames dropped {c['malformed']}"
@@ -72,7 +73,7 @@ def run(board: str) -> int:
                 chip.reset_counters()
                 n = 20
                 for _ in range(n):
-                    sat.call(0x06, 0x01)
+                    client.get_device_id(sat)
                 rt = chip.counters["round_trips"] / n
                 print(f"  {n} x Get Device ID: {rt:.1f} USB round trips each (readback polls too)")
             twin.uninstall()

@@ -41,12 +41,23 @@ class CompletionCodeError(SatmcError):
     """The satellite answered with a completion code other than 00."""
 
     def __init__(self, cc: int, what: str = ""):
-        from .ipmi_codes import cc_text
+        from .ipmi.codes import cc_text
 
         super().__init__(
             f"{what + ': ' if what else ''}completion code 0x{cc:02x} ({cc_text(cc)})"
         )
         self.cc = cc
+
+
+class MalformedResponseError(SatmcError):
+    """An answer does not decode as the response to its request."""
+
+    def __init__(self, what: str, data: bytes, reason: str = ""):
+        super().__init__(
+            f"{what}: malformed answer {data.hex(' ') or '(no data)'}"
+            + (f" ({reason})" if reason else "")
+        )
+        self.data = data
 
 
 class BoardFileError(SatmcError):

@@ -21,25 +21,23 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-NETFN_SENSOR = 0x04
-CMD_PLATFORM_EVENT = 0x02
-DUPLICATE_WINDOW = 10.0  # seconds a (generator, seq, data) is remembered
+from pyipmi.errors import DecodingError
+from pyipmi.msgs import decode_message
+from pyipmi.msgs.sensor import PlatformEventReq
 
-THRESHOLD_OFFSETS = (
-    "LNC going low",
-    "LNC going high",
-    "LC going low",
-    "LC going high",
-    "LNR going low",
-    "LNR going high",
-    "UNC going low",
-    "UNC going high",
-    "UC going low",
-    "UC going high",
-    "UNR going low",
-    "UNR going high",
+from .ipmi.codes import (
+    CC_LENGTH,
+    CC_OK,
+    CMD_PLATFORM_EVENT,
+    EVENT_TYPE_THRESHOLD,
+    NETFN_SENSOR,
+    PRESENCE_OFFSETS,
+    SENSOR_TYPE_ENTITY_PRESENCE,
+    THRESHOLD_OFFSETS,
+    UNITS,
 )
-PRESENCE_OFFSETS = ("present", "absent")
+
+DUPLICATE_WINDOW = 10.0  # seconds a (generator, seq, data) is remembered
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -82,9 +80,9 @@ class Event:
 
     @property
     def what(self) -> str:
-        if self.event_type == 0x01 and self.offset < len(THRESHOLD_OFFSETS):
+        if self.event_type == EVENT_TYPE_THRESHOLD and self.offset < len(THRESHOLD_OFFSETS):
             return THRESHOLD_OFFSETS[self.offset]
-        if self.sensor_type == 0x25 and self.offset < len(PRESENCE_OFFSETS):
+        if self.sensor_type == SENSOR_TYPE_ENTITY_PRESENCE and self.offset < len(PRESENCE_OFFSETS):
             return PRESENCE_OFFSETS[self.offset]
         return f"offset {self.offset}"
 
@@ -105,27 +103,30 @@ class Event:
 def parse_platform_event(
     generator: int, data: bytes, records: dict | None = None, now: float | None = None
 ) -> Event:
-    """An Event from Platform Event request data (EvMRev, type, number, dir|type, data 1..3)."""
-    if len(data) < 5:
-        raise ValueError("Platform Event request too short")
-    stype, number, dt = data[1], data[2], data[3]
-    ev_data = bytes(data[4:7])
+    """An Event from Platform Event request data (EvMRev, type, number, dir|type, data 1..3),
+    decoded with python-ipmi's PlatformEventReq; ValueError when it is too short."""
+    req = PlatformEventReq()
+    try:
+        decode_message(req, bytes(data))
+    except DecodingError:
+        raise ValueError("Platform Event request too short") from None
+    ev_data = bytes(req.event_data[:3])
+    if not ev_data:
+        raise ValueError("Platform Event request without event data")
     ev = Event(
         time=time.time() if now is None else now,
         generator=generator,
-        sensor_type=stype,
-        sensor=number,
-        event_type=dt & 0x7F,
-        direction="deassert" if dt & 0x80 else "assert",
-        offset=ev_data[0] & 0x0F if ev_data else 0,
+        sensor_type=req.sensor_type,
+        sensor=req.sensor_number,
+        event_type=req.event_type.type,
+        direction="deassert" if req.event_type.dir else "assert",
+        offset=ev_data[0] & 0x0F,
         data=ev_data,
     )
-    if ev.event_type == 0x01 and len(ev_data) == 3 and ev_data[0] & 0xF0 == 0x50:
+    if ev.event_type == EVENT_TYPE_THRESHOLD and len(ev_data) == 3 and ev_data[0] & 0xF0 == 0x50:
         ev.reading, ev.threshold = ev_data[1], ev_data[2]
-    rec = (records or {}).get((generator, number))
+    rec = (records or {}).get((generator, ev.sensor))
     if rec is not None:
-        from .sensors import UNITS
-
         ev.sensor_name = rec.device_id_string
         if ev.reading is not None:
             ev.reading_value = rec.convert_sensor_raw_to_value(ev.reading)
@@ -259,19 +260,19 @@ class EventReceiver:
                 del self._seen[k]
             if key in self._seen:
                 self.duplicates += 1
-                return b"\x00"
+                return bytes((CC_OK,))
             self._seen[key] = now
         try:
             ev = parse_platform_event(header.rq_sa, data, self.records)
         except ValueError:
-            return b"\xc7"  # request data length invalid
+            return bytes((CC_LENGTH,))
         if self.log is not None:
             self.log.add(ev)
         with self._lock:
             self.received.append(ev)
         if self.on_event is not None:
             self.on_event(ev)
-        return b"\x00"
+        return bytes((CC_OK,))
 
     def wait_for(self, count: int, timeout: float) -> list[Event]:
         """Block until `count` events arrived (or timeout); the events so far."""

@@ -25,10 +25,14 @@ from pathlib import Path
 
 from .boards import MCUS, Board
 from .bundle import MANIFEST, MIN_MICROPYTHON, Bundle, build_bundle
-from .errors import SatmcError
+from .errors import MalformedResponseError, SatmcError
+from .ipmi.client import decode_device_id
+from .ipmi.codes import CC_OK, CMD_GET_DEVICE_ID, NETFN_APP
 
 ENTER_TRIES = 5  # x 2 s: how long a booting board may ignore Ctrl-C
 PROBE_AFTER_S = 2.0  # after a reset, without a serving line: ask Get Device ID anyway
+_PROBE_RQ_SA = 0x81  # the probe's requester: a remote console (as transports.serial)
+_PROBE_SEQ = 0x20  # keeps Ctrl-C (03) and Ctrl-D (04) out of the probe
 _SEE_TRACEBACK = "mpremote connect %s repl, then Ctrl-D, shows why"
 MICROPYTHON_VIDS = {0x2E8A: "Raspberry Pi", 0xF055: "MicroPython (pyboard)"}
 UF2_HELP = (
@@ -255,8 +259,11 @@ def expected_revision(bundle: Bundle) -> tuple[int, int]:
 
 def _check_device_id(data: bytes, bundle: Bundle, board: Board, where: str) -> None:
     want = expected_revision(bundle)
-    got = (data[2] & 0x7F, data[3]) if len(data) >= 11 else None
-    product = data[9] | data[10] << 8 if len(data) >= 11 else None
+    try:
+        dev = decode_device_id(data)
+        got, product = dev["firmware_revision"], dev["product_id"]
+    except MalformedResponseError:
+        got = product = None
     if got != want or product != board.config["device"]["product_id"]:
         raise FlashError(
             f"{where}: Get Device ID answered {data.hex(' ')}; expected firmware revision "
@@ -277,7 +284,8 @@ def _serial_probe() -> bytes:
     from .transports.serial import encode_basic_mode
 
     h = IpmbHeaderReq()
-    h.netfn, h.rs_lun, h.rs_sa, h.rq_sa, h.rq_lun, h.rq_seq, h.cmdid = 6, 0, 0x20, 0x81, 0, 0x20, 1
+    h.netfn, h.rs_lun, h.rs_sa, h.rq_sa, h.rq_lun = NETFN_APP, 0, 0x20, _PROBE_RQ_SA, 0
+    h.rq_seq, h.cmdid = _PROBE_SEQ, CMD_GET_DEVICE_ID
     return encode_basic_mode(encode_ipmb_msg(h, b"")) + b"\r"
 
 
@@ -290,7 +298,12 @@ def _at_repl(text, lines: list[str]) -> bool:
 
 def _probe_answer(msg: bytes) -> tuple[int, bytes] | None:
     """(completion code, data) if msg answers _serial_probe(), else None."""
-    if len(msg) >= 8 and msg[0] == 0x81 and msg[1] >> 2 == 0x07 and msg[4:6] == b"\x80\x01":
+    if (
+        len(msg) >= 8
+        and msg[0] == _PROBE_RQ_SA
+        and msg[1] >> 2 == NETFN_APP | 1
+        and msg[4:6] == bytes((_PROBE_SEQ << 2, CMD_GET_DEVICE_ID))
+    ):
         return msg[6], bytes(msg[7:-1])
     return None
 
@@ -385,10 +398,10 @@ def verify_ipmb(url: str, board: Board, bundle: Bundle, timeout: float, address:
     while time.monotonic() < deadline:
         try:
             with connect(url, address=address) as sat:
-                cc, data = sat.raw(0x06, 0x01, b"")
-            if cc == 0:
-                _check_device_id(bytes(data), bundle, board, url)
-                return bytes(data)
+                cc, data = sat.raw(NETFN_APP, CMD_GET_DEVICE_ID)
+            if cc == CC_OK:
+                _check_device_id(data, bundle, board, url)
+                return data
             last = FlashError(f"completion code 0x{cc:02x}")
         except SatmcError as e:
             last = e

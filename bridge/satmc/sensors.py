@@ -23,17 +23,11 @@ from pyipmi.errors import CompletionCodeError as PyipmiCCError
 from pyipmi.sdr import SdrCommon, SdrFullSensorRecord
 
 from .errors import CompletionCodeError, SatmcError
+from .ipmi import client
+from .ipmi.codes import CC_RESERVATION, EVENT_TYPE_THRESHOLD, PRESENCE_STATES, UNITS
 
-NETFN_SENSOR = 0x04
-CMD_GET_DEVICE_SDR_INFO = 0x20
-CMD_GET_DEVICE_SDR = 0x21
-CMD_RESERVE_DEVICE_SDR = 0x22
-CHUNK = 22  # record bytes per Get Device SDR response
 THRESHOLDS = ("lnc", "lcr", "lnr", "unc", "ucr", "unr")  # python-ipmi's names, status bit order
 SHORT = {"lnc": "lnc", "lc": "lcr", "lnr": "lnr", "unc": "unc", "uc": "ucr", "unr": "unr"}
-UNITS = {1: "C", 2: "F", 4: "V", 5: "A", 6: "W", 18: "RPM"}
-EVENT_TYPE_THRESHOLD = 0x01
-PRESENCE_STATES = {0x01: "present", 0x02: "absent"}
 
 
 class SensorError(SatmcError):
@@ -111,10 +105,10 @@ class SensorClient:
 
     def sdr_indicator(self) -> int:
         """The satellite's sensor population change indicator (Get Device SDR Info)."""
-        d = self.sat.call(NETFN_SENSOR, CMD_GET_DEVICE_SDR_INFO, what="Get Device SDR Info")
-        if len(d) < 6 or not d[1] & 0x80:
+        info = client.get_device_sdr_info(self.sat)
+        if info.sensor_population_change is None or not info.flags.dynamic_population:
             return -1  # static population: no indicator to key a cache on
-        return int.from_bytes(d[2:6], "little")
+        return info.sensor_population_change
 
     def _cache_file(self, indicator: int) -> Path:
         return self.cache_dir / f"sdr-{self.sat.address:02x}-{indicator:08x}.json"
@@ -149,28 +143,23 @@ class SensorClient:
             try:
                 return self._read_all()
             except CompletionCodeError as e:
-                if e.cc != 0xC5:
+                if e.cc != CC_RESERVATION:
                     raise
         raise SensorError("the SDRs kept changing while being read")
 
     def _read_all(self) -> list[bytes]:
-        d = self.sat.call(NETFN_SENSOR, CMD_RESERVE_DEVICE_SDR, what="Reserve Device SDR")
-        reservation = d[0] | d[1] << 8
+        reservation = client.reserve_device_sdr_repository(self.sat)
         out = []
         rid = 0
         while rid != 0xFFFF:
-            nxt, rec = self._chunk(reservation, rid, 0)
+            nxt, rec = client.get_device_sdr(self.sat, reservation, rid, 0)
             length = 5 + rec[4]
             while len(rec) < length:
-                rec += self._chunk(reservation, rid, len(rec), min(CHUNK, length - len(rec)))[1]
-            out.append(bytes(rec[:length]))
+                n = min(client.SDR_CHUNK, length - len(rec))
+                rec += client.get_device_sdr(self.sat, reservation, rid, len(rec), n)[1]
+            out.append(rec[:length])
             rid = nxt
         return out
-
-    def _chunk(self, reservation: int, rid: int, offset: int, n: int = CHUNK):
-        req = reservation.to_bytes(2, "little") + rid.to_bytes(2, "little") + bytes((offset, n))
-        d = self.sat.call(NETFN_SENSOR, CMD_GET_DEVICE_SDR, req, what="Get Device SDR")
-        return d[0] | d[1] << 8, bytearray(d[2:])
 
     def sensor_records(self) -> list[SdrFullSensorRecord]:
         return [r for r in self.records() if isinstance(r, SdrFullSensorRecord)]

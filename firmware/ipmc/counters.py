@@ -4,7 +4,7 @@
     stats["requests"] += 1
 
 Every bounded queue and every dropped frame has a counter here; nothing is dropped
-without one saying so. The host (satmc.stats) keeps the same list; a test checks both.
+without one saying so. The host reads this very list (satmc.ipmi.messages) to name them.
 A counter stops at CAP: beyond 2**30 - 1 an int is a heap object on 32-bit ports, and
 every increment would allocate (after ~12 days at 1000 requests/s).
 """

@@ -2,19 +2,9 @@
 
 from __future__ import annotations
 
-from ..errors import BusNackError, NoResponseError
-from ..ipmi_codes import NETFNS, cc_text
-
-SUPPORT_BITS = [
-    (0x80, "chassis device"),
-    (0x40, "bridge"),
-    (0x20, "IPMB event generator"),
-    (0x10, "IPMB event receiver"),
-    (0x08, "FRU inventory device"),
-    (0x04, "SEL device"),
-    (0x02, "SDR repository device"),
-    (0x01, "sensor device"),
-]
+from ..errors import BusNackError, CompletionCodeError, MalformedResponseError, NoResponseError
+from ..ipmi.client import decode_device_id, get_device_id
+from ..ipmi.codes import NETFNS, cc_text
 
 
 def register(sub) -> None:
@@ -46,31 +36,8 @@ def _byte(text: str, what: str) -> int:
     return v
 
 
-def decode_device_id(d: bytes) -> dict:
-    """Fields of a Get Device ID response (data after the completion code)."""
-    if len(d) < 11:
-        raise ValueError(f"Get Device ID answer too short ({len(d)} bytes)")
-    minor = d[3]
-    return {
-        "device_id": d[0],
-        "device_revision": d[1] & 0x0F,
-        "provides_sdrs": bool(d[1] & 0x80),
-        "firmware": f"{d[2] & 0x7F}.{(minor >> 4) * 10 + (minor & 0x0F):02d}",
-        "update_in_progress": bool(d[2] & 0x80),
-        "ipmi_version": f"{d[4] & 0x0F}.{d[4] >> 4}",
-        "support": d[5],
-        "capabilities": [name for bit, name in SUPPORT_BITS if d[5] & bit],
-        "manufacturer_id": d[6] | d[7] << 8 | (d[8] & 0x0F) << 16,
-        "product_id": d[9] | d[10] << 8,
-        "aux": bytes(d[11:15]) if len(d) >= 15 else None,
-    }
-
-
 def info(args, sat) -> int:
-    dev = decode_device_id(sat.call(0x06, 0x01, what="Get Device ID"))
-    ident = sat.ipmi.get_device_id()  # python-ipmi's decoding, as a cross-check
-    if ident.device_id != dev["device_id"] or ident.product_id != dev["product_id"]:
-        print("warning: python-ipmi decodes the device id differently")
+    dev = get_device_id(sat)
     rows = [
         ("IPMB address", f"0x{sat.address:02x}"),
         ("Device ID", f"0x{dev['device_id']:02x}"),
@@ -101,7 +68,10 @@ def raw(args, sat) -> int:
     data = bytes(_byte(x, "data byte") for x in args.data)
     cc, rsp = sat.raw(netfn, cmd, data)
     if cc:
-        print(f"completion code 0x{cc:02x} ({cc_text(cc)})" + (f": {rsp.hex(' ')}" if rsp else ""))
+        print(
+            f"completion code 0x{cc:02x} ({cc_text(cc, netfn, cmd)})"
+            + (f": {rsp.hex(' ')}" if rsp else "")
+        )
         return 1
     print(rsp.hex(" ") if rsp else "(no data)")
     return 0
@@ -117,16 +87,20 @@ def scan(args, sat) -> int:
         for addr in range(first & 0xFE, last + 1, 2):
             if args.broadcast:
                 d = sat.broadcast_get_device_id(addr)
+                dev = decode_device_id(d) if d else None
             else:
                 sat.ipmi.target.ipmb_address = addr
                 sat.address = addr
                 try:
-                    cc, d = sat.raw(0x06, 0x01)
-                    d = d if cc == 0 else None
-                except (NoResponseError, BusNackError):
-                    d = None
-            if d:
-                dev = decode_device_id(d)
+                    dev = get_device_id(sat)
+                except (
+                    NoResponseError,
+                    BusNackError,
+                    CompletionCodeError,
+                    MalformedResponseError,
+                ):
+                    dev = None
+            if dev:
                 found += 1
                 print(
                     f"0x{addr:02x}: device 0x{dev['device_id']:02x} firmware {dev['firmware']}"

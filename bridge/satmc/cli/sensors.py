@@ -9,8 +9,8 @@ import yaml
 
 from ..errors import SatmcError
 from ..eventlog import EventLog, EventReceiver
+from ..ipmi.client import get_event_receiver, read_counters, set_event_receiver
 from ..sensors import SHORT, SensorClient
-from .stats import read_counters
 
 COLUMNS = ("lnr", "lc", "lnc", "unc", "uc", "unr")
 EVENT_COUNTERS = (
@@ -159,10 +159,10 @@ def _address(text: str) -> int:
 
 def events(args, sat) -> int:
     if args.receiver is not None:
-        sat.call(0x04, 0x00, bytes((_address(args.receiver), 0)), what="Set Event Receiver")
+        set_event_receiver(sat, _address(args.receiver))
     if not args.follow:
-        d = sat.call(0x04, 0x01, what="Get Event Receiver")
-        print("event receiver : " + ("off (0xff)" if d[0] == 0xFF else f"0x{d[0]:02x}"))
+        receiver, _ = get_event_receiver(sat)
+        print("event receiver : " + ("off (0xff)" if receiver == 0xFF else f"0x{receiver:02x}"))
         counters = read_counters(sat)
         for k in EVENT_COUNTERS:
             print(f"{k:<14} : {counters.get(k, 0)}")

@@ -17,16 +17,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-from ..errors import CompletionCodeError
+from ..errors import CompletionCodeError, MalformedResponseError
+from ..ipmi import client
+from ..ipmi.codes import (
+    CC_CANNOT_RETURN,
+    CC_FIELD_LENGTH,
+    CC_FRU_BUSY,
+    CC_FRU_WRITE_PROTECTED,
+    CC_LENGTH,
+)
 from . import FRUError, FRUVerifyError, FRUWriteProtectedError
 
-NETFN_STORAGE = 0x0A
-CMD_AREA_INFO = 0x10
-CMD_READ = 0x11
-CMD_WRITE = 0x12
-CC_WRITE_PROTECTED = 0x80
-CC_BUSY = 0x81
-READ_CHUNK = 23  # what one IPMB response carries
 WRITE_CHUNK = 16  # <= 22; aligned, so each chunk touches whole EEPROM pages
 BUSY_RETRY_S = 2.0
 
@@ -72,7 +73,7 @@ def describe_diff(wrote: bytes, got: bytes, limit: int = 8) -> str:
 
 class FRUAccess:
     def __init__(self, sat, fru_id: int = 0, write_chunk: int = WRITE_CHUNK):
-        if not 1 <= write_chunk <= 22:
+        if not 1 <= write_chunk <= client.FRU_WRITE_MAX:
             raise ValueError("write chunks are 1..22 bytes (one IPMB request)")
         self.sat = sat
         self.fru_id = fru_id
@@ -82,13 +83,7 @@ class FRUAccess:
     @property
     def size(self) -> int:
         if self._size is None:
-            d = self.sat.call(
-                NETFN_STORAGE,
-                CMD_AREA_INFO,
-                bytes((self.fru_id,)),
-                what=f"Get FRU Inventory Area Info (FRU {self.fru_id})",
-            )
-            self._size = d[0] | d[1] << 8
+            self._size, _ = client.get_fru_inventory_area_info(self.sat, self.fru_id)
         return self._size
 
     def read(self, offset: int = 0, length: int | None = None) -> bytes:
@@ -97,21 +92,24 @@ class FRUAccess:
         if end > self.size:
             raise FRUError(f"FRU {self.fru_id}: reading to {end} passes its end ({self.size})")
         out = bytearray()
-        chunk = READ_CHUNK
+        chunk = client.FRU_READ_CHUNK
         while offset + len(out) < end:
             at = offset + len(out)
             n = min(chunk, end - at)
-            cc, d = self.sat.raw(
-                NETFN_STORAGE, CMD_READ, bytes((self.fru_id, at & 0xFF, at >> 8, n))
-            )
-            if cc in (0xC7, 0xC8, 0xCA) and chunk > 1:
-                chunk = max(1, chunk // 2)  # as ipmitool does: shrink and ask again
-                continue
-            if cc:
-                raise CompletionCodeError(cc, f"Read FRU Data (FRU {self.fru_id} at 0x{at:04x})")
-            if not d or d[0] == 0 or d[0] != len(d) - 1:
-                raise FRUError(f"FRU {self.fru_id}: malformed Read FRU Data answer {d.hex()}")
-            out += d[1:]
+            try:
+                d = client.read_fru_data(self.sat, self.fru_id, at, n)
+            except CompletionCodeError as e:
+                if e.cc in (CC_LENGTH, CC_FIELD_LENGTH, CC_CANNOT_RETURN) and chunk > 1:
+                    chunk = max(1, chunk // 2)  # as ipmitool does: shrink and ask again
+                    continue
+                raise
+            except MalformedResponseError as e:
+                raise FRUError(
+                    f"FRU {self.fru_id}: malformed Read FRU Data answer {e.data.hex()}"
+                ) from None
+            if not d:
+                raise FRUError(f"FRU {self.fru_id}: malformed Read FRU Data answer 00")
+            out += d
         return bytes(out)
 
     def write(
@@ -140,26 +138,26 @@ class FRUAccess:
         deadline = time.monotonic() + BUSY_RETRY_S
         while True:
             report.requests += 1
-            cc, d = self.sat.raw(
-                NETFN_STORAGE, CMD_WRITE, bytes((self.fru_id, at & 0xFF, at >> 8)) + chunk
-            )
-            if cc == CC_BUSY and time.monotonic() < deadline:
-                report.busy_retries += 1
-                time.sleep(0.02)
-                continue
-            if cc == CC_WRITE_PROTECTED:
-                raise FRUWriteProtectedError(
-                    f"FRU {self.fru_id}: write protected (completion code 0x80) at 0x{at:04x}"
-                )
-            if cc:
-                raise CompletionCodeError(cc, f"Write FRU Data (FRU {self.fru_id} at 0x{at:04x})")
-            if not d or not 0 < d[0] <= len(chunk):
-                got = d[0] if d else 0
+            try:
+                written = client.write_fru_data(self.sat, self.fru_id, at, chunk)
+            except CompletionCodeError as e:
+                if e.cc == CC_FRU_BUSY and time.monotonic() < deadline:
+                    report.busy_retries += 1
+                    time.sleep(0.02)
+                    continue
+                if e.cc == CC_FRU_WRITE_PROTECTED:
+                    raise FRUWriteProtectedError(
+                        f"FRU {self.fru_id}: write protected (completion code 0x80) at 0x{at:04x}"
+                    ) from None
+                raise
+            except MalformedResponseError:
+                written = 0
+            if not 0 < written <= len(chunk):
                 raise FRUError(
                     f"FRU {self.fru_id}: sent {len(chunk)} bytes at 0x{at:04x}, "
-                    f"the device reports {got} written"
+                    f"the device reports {written} written"
                 )
-            return d[0]
+            return written
 
     def write_image(self, img: bytes, verify: bool = True, progress=None) -> WriteReport:
         """Write a whole image so that an interruption stays detectable (see above)."""

@@ -2,7 +2,7 @@
 
     with connect("sim://", address=0x72) as sat:      # default simulator socket
         print(sat.ipmi.get_device_id())
-        cc, data = sat.raw(0x06, 0x01)
+        cc, data = sat.raw(codes.NETFN_APP, codes.CMD_GET_DEVICE_ID)  # satmc.ipmi.codes
 
 URLs:
     sim://[SOCKET][?readback=1]    the simulator's virtual IPMB (readback: act master-only)
@@ -24,6 +24,7 @@ from pyipmi.errors import IpmiTimeoutError
 from pyipmi.interfaces.ipmb import IpmbHeaderReq
 
 from ..errors import AdapterError, BusError, CompletionCodeError, NoResponseError
+from ..ipmi.codes import CC_OK, CMD_GET_DEVICE_ID, NETFN_APP
 
 SCHEMES = ("sim", "ftdi", "serial", "socket")
 
@@ -94,7 +95,12 @@ class Satellite:
         """Broadcast Get Device ID to `address` (never retried); response data or None."""
         intf = self.interface
         header = IpmbHeaderReq()
-        header.netfn, header.rs_lun, header.rq_lun, header.cmdid = 0x06, 0, 0, 0x01
+        header.netfn, header.rs_lun, header.rq_lun, header.cmdid = (
+            NETFN_APP,
+            0,
+            0,
+            CMD_GET_DEVICE_ID,
+        )
         header.rs_sa = self.address if address is None else address
         header.rq_sa = intf.slave_address
         header.rq_seq = intf._inc_sequence_number()
@@ -105,7 +111,7 @@ class Satellite:
             return None
         finally:
             intf.broadcast_next = False
-        return frame[7:-1] if frame[6] == 0 else None
+        return frame[7:-1] if frame[6] == CC_OK else None
 
     def _no_answer(self) -> str:
         i = self.interface
@@ -147,7 +153,7 @@ def wait_until_answering(sat: Satellite, seconds: float) -> bool:
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            sat.raw(0x06, 0x01)
+            sat.raw(NETFN_APP, CMD_GET_DEVICE_ID)
             return True
         except (NoResponseError, BusError):
             time.sleep(0.05)

@@ -1,0 +1,216 @@
+"""Requests to a satellite, encoded and decoded with python-ipmi's message classes.
+
+    from satmc.ipmi import client
+    dev = client.get_device_id(sat)              # a transports.Satellite (or anything
+    dev["firmware"], dev["capabilities"]         # with .raw(netfn, cmd, data, lun))
+    client.read_counters(sat)["malformed"]
+    rsp = client.send(sat, GetDeviceGuidReq())   # any python-ipmi request message
+
+Each function sends exactly one request (read_counters one per page of 11). A
+completion code other than 00 raises CompletionCodeError (its .cc says which); an
+answer that does not decode as its message raises MalformedResponseError. python-ipmi
+is an implementation independent of the firmware's encoders (DESIGN.md decision 6),
+so every answer decoded here also checks the firmware.
+"""
+
+from __future__ import annotations
+
+from pyipmi.errors import DecodingError
+from pyipmi.msgs import Message, create_response_message, decode_message, encode_message
+from pyipmi.msgs.bmc import (
+    ColdResetReq,
+    GetDeviceGuidReq,
+    GetDeviceIdReq,
+    GetDeviceIdRsp,
+    GetSelftestResultsReq,
+)
+from pyipmi.msgs.fru import GetFruInventoryAreaInfoReq, ReadFruDataReq, WriteFruDataReq
+from pyipmi.msgs.sensor import (
+    GetDeviceSdrInfoReq,
+    GetDeviceSdrReq,
+    GetSensorReadingReq,
+    ReserveDeviceSdrRepositoryReq,
+)
+
+from ..errors import CompletionCodeError, MalformedResponseError
+from . import codes
+from .messages import (
+    COUNTER_NAMES,
+    GetEventReceiverAddressReq,
+    GetEventReceiverAddressRsp,
+    SatmcGetHeapInfoReq,
+    SatmcGetStatisticsReq,
+    SetEventReceiverAddressReq,
+    SetEventReceiverAddressRsp,
+)
+
+SDR_CHUNK = 22  # record bytes one Get Device SDR response carries on IPMB
+FRU_READ_CHUNK = 23  # FRU bytes one Read FRU Data response carries on IPMB
+FRU_WRITE_MAX = 22  # FRU bytes one Write FRU Data request carries on IPMB
+
+
+def _decode(rsp: Message, data: bytes, what: str) -> Message:
+    try:
+        decode_message(rsp, bytes((codes.CC_OK,)) + bytes(data))
+    except (DecodingError, IndexError) as e:
+        raise MalformedResponseError(what, bytes(data), str(e)) from None
+    return rsp
+
+
+def send(sat, req: Message, what: str = "", rsp: Message | None = None) -> Message:
+    """Send a request message; its decoded response (rsp, or the registered class)."""
+    what = what or type(req).__name__[:-3]
+    cc, data = sat.raw(req.netfn, req.cmdid, encode_message(req), lun=req.lun)
+    if cc:
+        raise CompletionCodeError(cc, what)
+    return _decode(rsp if rsp is not None else create_response_message(req), data, what)
+
+
+# --- App ----------------------------------------------------------------------------------
+
+
+def decode_device_id(data: bytes) -> dict:
+    """Fields of a Get Device ID answer (data after the completion code)."""
+    return _device_id(_decode(GetDeviceIdRsp(), data, "Get Device ID"))
+
+
+def get_device_id(sat) -> dict:
+    """Get Device ID, decoded (see decode_device_id)."""
+    return _device_id(send(sat, GetDeviceIdReq(), "Get Device ID"))
+
+
+def _device_id(r: GetDeviceIdRsp) -> dict:
+    fw = r.firmware_revision
+    support = int(r.additional_support)
+    return {
+        "device_id": r.device_id,
+        "device_revision": r.device_revision.device_revision,
+        "provides_sdrs": bool(r.device_revision.provides_device_sdrs),
+        "firmware": f"{fw.major}.{(fw.minor >> 4) * 10 + (fw.minor & 0x0F):02d}",
+        "firmware_revision": (fw.major, fw.minor),  # minor in BCD, as sent
+        "update_in_progress": bool(fw.device_available),  # spec: [7] update in progress
+        "ipmi_version": f"{r.ipmi_version & 0x0F}.{r.ipmi_version >> 4}",
+        "support": support,
+        "capabilities": [name for bit, name in codes.SUPPORT_BITS if support & bit],
+        "manufacturer_id": r.manufacturer_id & 0xFFFFF,  # 20 bits; [23:20] reserved
+        "product_id": r.product_id,
+        "aux": bytes(r.auxiliary) if r.auxiliary is not None else None,
+    }
+
+
+def get_self_test_results(sat) -> tuple[int, int]:
+    """(result, detail): 55h 00h passed; 57h and the failing bits otherwise."""
+    r = send(sat, GetSelftestResultsReq(), "Get Self Test Results")
+    return r.result, int(r.status)
+
+
+def get_device_guid(sat) -> bytes:
+    return bytes(send(sat, GetDeviceGuidReq(), "Get Device GUID").device_guid)
+
+
+def cold_reset(sat) -> None:
+    """Cold Reset: answered first, then the satellite restarts."""
+    send(sat, ColdResetReq(), "Cold Reset")
+
+
+# --- satmc OEM ----------------------------------------------------------------------------
+
+
+def read_counters(sat) -> dict[str, int]:
+    """All counters, by name (unknown extra counters as counter_N)."""
+    values: dict[str, int] = {}
+    page = 0
+    while True:
+        req = SatmcGetStatisticsReq()
+        req.page = page
+        r = send(sat, req, "Get Statistics")
+        raw = bytes(r.values)
+        for i in range(len(raw) // 2):
+            idx = r.first + i
+            name = COUNTER_NAMES[idx] if idx < len(COUNTER_NAMES) else f"counter_{idx}"
+            values[name] = raw[2 * i] | raw[2 * i + 1] << 8
+        if r.first + len(raw) // 2 >= r.total:
+            return values
+        page += 1
+
+
+def read_heap(sat) -> dict[str, int]:
+    """free, used: the GC heap now; hot_alloc: bytes allocated while handling requests
+    since boot; hot_frames: requests handled since boot."""
+    r = send(sat, SatmcGetHeapInfoReq(), "Get Heap Info")
+    return {"free": r.free, "used": r.used, "hot_alloc": r.hot_alloc, "hot_frames": r.hot_frames}
+
+
+# --- events -------------------------------------------------------------------------------
+
+
+def set_event_receiver(sat, address: int, lun: int = 0) -> None:
+    """Where the satellite sends its Platform Events (8-bit address; FFh: nowhere)."""
+    req = SetEventReceiverAddressReq()
+    req.address, req.receiver_lun = address, lun
+    send(sat, req, "Set Event Receiver", SetEventReceiverAddressRsp())
+
+
+def get_event_receiver(sat) -> tuple[int, int]:
+    """(8-bit address, LUN) of the event receiver; address FFh: events are off."""
+    r = send(sat, GetEventReceiverAddressReq(), "Get Event Receiver", GetEventReceiverAddressRsp())
+    return r.address, r.receiver_lun & 0x03
+
+
+# --- sensors and device SDRs --------------------------------------------------------------
+
+
+def get_device_sdr_info(sat) -> Message:
+    """number_of_sensors, flags.dynamic_population, sensor_population_change (or None)."""
+    return send(sat, GetDeviceSdrInfoReq(), "Get Device SDR Info")
+
+
+def reserve_device_sdr_repository(sat) -> int:
+    """A reservation id for reading device SDRs from a non-zero offset."""
+    return send(sat, ReserveDeviceSdrRepositoryReq(), "Reserve Device SDR").reservation_id
+
+
+def get_device_sdr(
+    sat, reservation: int, record_id: int, offset: int = 0, length: int = SDR_CHUNK
+) -> tuple[int, bytes]:
+    """(next record id, record bytes) of one Get Device SDR."""
+    req = GetDeviceSdrReq()
+    req.reservation_id, req.record_id = reservation, record_id
+    req.offset, req.bytes_to_read = offset, length
+    r = send(sat, req, "Get Device SDR")
+    return r.next_record_id, bytes(r.record_data)
+
+
+def get_sensor_reading(sat, number: int) -> Message:
+    """sensor_reading, config, states1, states2 (None when not sent). python-ipmi names
+    the config bits for their 0 value: event_message_disabled is [7] "event messages
+    enabled", sensor_scanning_disabled [6] "scanning enabled", initial_update_in_progress
+    [5] "reading unavailable"."""
+    req = GetSensorReadingReq()
+    req.sensor_number = number
+    return send(sat, req, f"Get Sensor Reading {number}")
+
+
+# --- FRU ----------------------------------------------------------------------------------
+
+
+def get_fru_inventory_area_info(sat, fru_id: int = 0) -> tuple[int, bool]:
+    """(size in bytes, accessed by words) of a FRU device."""
+    req = GetFruInventoryAreaInfoReq()
+    req.fru_id = fru_id
+    r = send(sat, req, f"Get FRU Inventory Area Info (FRU {fru_id})")
+    return r.area_size, bool(r.area_info.access)
+
+
+def read_fru_data(sat, fru_id: int, offset: int, count: int) -> bytes:
+    """count bytes (at most FRU_READ_CHUNK on IPMB) of a FRU device from offset."""
+    req = ReadFruDataReq()
+    req.fru_id, req.offset, req.count = fru_id, offset, count
+    return bytes(send(sat, req, f"Read FRU Data (FRU {fru_id} at 0x{offset:04x})").data)
+
+
+def write_fru_data(sat, fru_id: int, offset: int, data: bytes) -> int:
+    """Write data (at most FRU_WRITE_MAX bytes on IPMB) at offset; bytes written."""
+    req = WriteFruDataReq()
+    req.fru_id, req.offset, req.data = fru_id, offset, bytes(data)
+    return send(sat, req, f"Write FRU Data (FRU {fru_id} at 0x{offset:04x})").count_written

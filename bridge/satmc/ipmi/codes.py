@@ -1,0 +1,180 @@
+"""IPMI numbers and their names, as the host uses them (IPMI v2.0, IPMB v1.0, FRU v1.0).
+
+    from satmc.ipmi import codes
+    sat.raw(codes.NETFN_APP, codes.CMD_GET_DEVICE_ID)
+    codes.cc_text(0xC9)                          # 'parameter out of range'
+    codes.cc_text(0x80, codes.NETFN_STORAGE, codes.CMD_WRITE_FRU_DATA)  # 'write protected'
+
+Requests are encoded and answers decoded by `satmc.ipmi.client` with python-ipmi's
+message classes; these names are for what has no message (raw requests, conformance
+probes, the CLI's `raw`) and for printing. The firmware keeps its own numbers
+(firmware/ipmc/dispatch.py): the host is an independent implementation on purpose.
+"""
+
+from __future__ import annotations
+
+# --- network functions (requests; the response is netFn + 1) ------------------------------
+NETFN_CHASSIS = 0x00
+NETFN_BRIDGE = 0x02
+NETFN_SENSOR = 0x04  # Sensor/Event
+NETFN_APP = 0x06
+NETFN_FIRMWARE = 0x08
+NETFN_STORAGE = 0x0A
+NETFN_TRANSPORT = 0x0C
+NETFN_GROUP = 0x2C  # Group Extension (PICMG)
+NETFN_OEM = 0x30  # satmc's own commands (satmc.ipmi.messages)
+
+NETFNS = {
+    "chassis": NETFN_CHASSIS,
+    "bridge": NETFN_BRIDGE,
+    "sensor": NETFN_SENSOR,
+    "se": NETFN_SENSOR,
+    "app": NETFN_APP,
+    "firmware": NETFN_FIRMWARE,
+    "storage": NETFN_STORAGE,
+    "transport": NETFN_TRANSPORT,
+    "picmg": NETFN_GROUP,
+}
+
+# --- App (06) -----------------------------------------------------------------------------
+CMD_GET_DEVICE_ID = 0x01
+CMD_COLD_RESET = 0x02
+CMD_WARM_RESET = 0x03
+CMD_GET_SELF_TEST_RESULTS = 0x04
+CMD_GET_DEVICE_GUID = 0x08
+CMD_SEND_MESSAGE = 0x34
+
+# --- Sensor/Event (04) --------------------------------------------------------------------
+CMD_SET_EVENT_RECEIVER = 0x00
+CMD_GET_EVENT_RECEIVER = 0x01
+CMD_PLATFORM_EVENT = 0x02
+CMD_GET_DEVICE_SDR_INFO = 0x20
+CMD_GET_DEVICE_SDR = 0x21
+CMD_RESERVE_DEVICE_SDR_REPOSITORY = 0x22
+CMD_GET_SENSOR_READING_FACTORS = 0x23
+CMD_SET_SENSOR_HYSTERESIS = 0x24
+CMD_GET_SENSOR_HYSTERESIS = 0x25
+CMD_SET_SENSOR_THRESHOLDS = 0x26
+CMD_GET_SENSOR_THRESHOLDS = 0x27
+CMD_SET_SENSOR_EVENT_ENABLE = 0x28
+CMD_GET_SENSOR_EVENT_ENABLE = 0x29
+CMD_REARM_SENSOR_EVENTS = 0x2A
+CMD_GET_SENSOR_EVENT_STATUS = 0x2B
+CMD_GET_SENSOR_READING = 0x2D
+
+# --- Storage (0A) -------------------------------------------------------------------------
+CMD_GET_FRU_INVENTORY_AREA_INFO = 0x10
+CMD_READ_FRU_DATA = 0x11
+CMD_WRITE_FRU_DATA = 0x12
+
+# --- satmc OEM (30) -----------------------------------------------------------------------
+CMD_GET_STATISTICS = 0x01
+CMD_GET_HEAP_INFO = 0x02
+
+# --- completion codes ---------------------------------------------------------------------
+CC_OK = 0x00
+CC_BUSY = 0xC0
+CC_INVALID_COMMAND = 0xC1
+CC_INVALID_FOR_LUN = 0xC2
+CC_TIMEOUT = 0xC3
+CC_OUT_OF_SPACE = 0xC4
+CC_RESERVATION = 0xC5
+CC_TRUNCATED = 0xC6
+CC_LENGTH = 0xC7
+CC_FIELD_LENGTH = 0xC8
+CC_OUT_OF_RANGE = 0xC9
+CC_CANNOT_RETURN = 0xCA
+CC_NOT_PRESENT = 0xCB
+CC_INVALID_DATA = 0xCC
+CC_ILLEGAL_FOR_TYPE = 0xCD
+CC_NO_RESPONSE = 0xCE
+CC_DUPLICATE = 0xCF
+CC_DESTINATION_UNAVAILABLE = 0xD3
+CC_PRIVILEGE = 0xD4
+CC_NOT_IN_STATE = 0xD5
+CC_DISABLED = 0xD6
+CC_UNSPECIFIED = 0xFF
+# Write FRU Data's own (command specific, 80h-BEh)
+CC_FRU_WRITE_PROTECTED = 0x80
+CC_FRU_BUSY = 0x81
+
+COMPLETION_CODES = {
+    CC_OK: "ok",
+    CC_BUSY: "node busy",
+    CC_INVALID_COMMAND: "invalid command",
+    CC_INVALID_FOR_LUN: "invalid for LUN",
+    CC_TIMEOUT: "timeout",
+    CC_OUT_OF_SPACE: "out of space",
+    CC_RESERVATION: "reservation cancelled or invalid",
+    CC_TRUNCATED: "request data truncated",
+    CC_LENGTH: "request data length invalid",
+    CC_FIELD_LENGTH: "request data field length limit exceeded",
+    CC_OUT_OF_RANGE: "parameter out of range",
+    CC_CANNOT_RETURN: "cannot return number of requested data bytes",
+    CC_NOT_PRESENT: "requested sensor, data or record not present",
+    CC_INVALID_DATA: "invalid data field in request",
+    CC_ILLEGAL_FOR_TYPE: "command illegal for sensor or record type",
+    CC_NO_RESPONSE: "response could not be provided",
+    CC_DUPLICATE: "duplicated request",
+    CC_DESTINATION_UNAVAILABLE: "destination unavailable",
+    CC_PRIVILEGE: "insufficient privilege level",
+    CC_NOT_IN_STATE: "not supported in present state",
+    CC_DISABLED: "command disabled",
+    CC_UNSPECIFIED: "unspecified error",
+}
+
+COMMAND_SPECIFIC_CODES = {
+    (NETFN_STORAGE, CMD_WRITE_FRU_DATA): {
+        CC_FRU_WRITE_PROTECTED: "write protected",
+        CC_FRU_BUSY: "FRU device busy",
+    },
+}
+
+
+def cc_text(cc: int, netfn: int | None = None, cmd: int | None = None) -> str:
+    """A completion code in words; 80h-BEh are named when the command is given."""
+    if 0x80 <= cc <= 0xBE:
+        return COMMAND_SPECIFIC_CODES.get((netfn, cmd), {}).get(cc, "command-specific error")
+    return COMPLETION_CODES.get(cc, "reserved")
+
+
+# --- Get Device ID ------------------------------------------------------------------------
+SUPPORT_BITS = (  # additional device support, byte 6
+    (0x80, "chassis device"),
+    (0x40, "bridge"),
+    (0x20, "IPMB event generator"),
+    (0x10, "IPMB event receiver"),
+    (0x08, "FRU inventory device"),
+    (0x04, "SEL device"),
+    (0x02, "SDR repository device"),
+    (0x01, "sensor device"),
+)
+SELF_TEST_OK = 0x55
+SELF_TEST_ERROR = 0x57  # device specific error; the second byte says which
+
+# --- sensors and events -------------------------------------------------------------------
+SENSOR_TYPE_TEMPERATURE = 0x01
+SENSOR_TYPE_VOLTAGE = 0x02
+SENSOR_TYPE_CURRENT = 0x03
+SENSOR_TYPE_FAN = 0x04
+SENSOR_TYPE_OTHER_UNITS = 0x0B
+SENSOR_TYPE_ENTITY_PRESENCE = 0x25
+EVENT_TYPE_THRESHOLD = 0x01
+EVENT_TYPE_SENSOR_SPECIFIC = 0x6F
+UNITS = {1: "C", 2: "F", 4: "V", 5: "A", 6: "W", 18: "RPM"}  # SDR base unit -> symbol
+PRESENCE_STATES = {0x01: "present", 0x02: "absent"}  # entity presence states bits
+THRESHOLD_OFFSETS = (  # threshold event offsets 00h-0Bh
+    "LNC going low",
+    "LNC going high",
+    "LC going low",
+    "LC going high",
+    "LNR going low",
+    "LNR going high",
+    "UNC going low",
+    "UNC going high",
+    "UC going low",
+    "UC going high",
+    "UNR going low",
+    "UNR going high",
+)
+PRESENCE_OFFSETS = ("present", "absent")  # entity presence event offsets

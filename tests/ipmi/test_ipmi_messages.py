@@ -1,0 +1,58 @@
+"""satmc's OEM messages: registered with python-ipmi, byte-exact, named by the firmware."""
+
+from __future__ import annotations
+
+import ast
+
+import pytest
+from pyipmi.errors import DescriptionError
+from pyipmi.msgs import (
+    create_message,
+    create_request_by_name,
+    decode_message,
+    encode_message,
+    register_message_class,
+)
+
+from satmc.ipmi import codes, messages
+
+
+def test_oem_messages_are_registered_by_name_and_number():
+    req = create_request_by_name("SatmcGetStatistics")
+    assert (req.netfn, req.cmdid) == (codes.NETFN_OEM, codes.CMD_GET_STATISTICS)
+    rsp = create_message(codes.NETFN_OEM | 1, codes.CMD_GET_HEAP_INFO, None)
+    assert isinstance(rsp, messages.SatmcGetHeapInfoRsp)
+
+
+def test_a_second_registration_is_refused():
+    with pytest.raises(DescriptionError):
+        register_message_class(messages.SatmcGetStatisticsReq)
+
+
+def test_statistics_and_heap_bytes():
+    req = messages.SatmcGetStatisticsReq()
+    req.page = 2
+    assert encode_message(req) == b"\x02"
+    rsp = messages.SatmcGetStatisticsRsp()
+    decode_message(rsp, bytes.fromhex("00 17 16 05 00 ff ff"))
+    assert (rsp.total, rsp.first, bytes(rsp.values)) == (23, 22, b"\x05\x00\xff\xff")
+    heap = messages.SatmcGetHeapInfoRsp()
+    decode_message(heap, b"\x00" + bytes(range(16)))
+    assert heap.free == 0x03020100 and heap.hot_frames == 0x0F0E0D0C
+
+
+def test_event_receiver_messages_carry_the_whole_address():
+    req = messages.SetEventReceiverAddressReq()
+    req.address = 0xFF  # off: python-ipmi's declaration can only send FEh
+    assert encode_message(req) == b"\xff\x00"
+    rsp = messages.GetEventReceiverAddressRsp()
+    decode_message(rsp, b"\x00\xff\x00")
+    assert (rsp.address, rsp.receiver_lun) == (0xFF, 0)
+
+
+def test_counter_names_are_the_firmwares_own_list():
+    tree = ast.parse(messages.COUNTERS_PY.read_text())
+    (names,) = [
+        n.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "NAMES"
+    ]
+    assert messages.COUNTER_NAMES == tuple(ast.literal_eval(names))
