@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import yaml
 
-from satmc.boards import BOARDS_DIR, MCUS, board_names, load_board
+from satmc.board import BOARDS_DIR, MCUS, board_names, load_board
 from satmc.errors import BoardFileError
 
 REAL_BOARDS = ["pico", "pico2", "pyboard"]

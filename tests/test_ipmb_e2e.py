@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from satmc.boards import load_board
+from satmc.board import load_board
 from satmc.cli.device import decode_device_id
 from satmc.cli.stats import read_counters
 from satmc.errors import BusNackError, CompletionCodeError, NoResponseError

@@ -10,10 +10,10 @@ import time
 
 import pytest
 
-from satmc.boards import load_board
+from satmc.board import load_board
+from satmc.board.sensors import THRESHOLDS
 from satmc.cli.stats import read_counters
 from satmc.eventlog import EventLog, EventReceiver
-from satmc.sensor_board import THRESHOLDS
 from satmc.sensors import SHORT, SensorClient, SensorError
 
 BOARD = load_board("sim")

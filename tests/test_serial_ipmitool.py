@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 
-from satmc.boards import load_board
+from satmc.board import load_board
 from satmc.cli.stats import read_counters
 from satmc.transports import connect
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 
-from ..boards import FIRMWARE_DIR
+from ..board import FIRMWARE_DIR
 
 
 def _firmware_counter_names() -> tuple[str, ...]:
