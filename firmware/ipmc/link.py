@@ -142,7 +142,7 @@ class Outbox:
     """Bounded slots of outgoing frames, oldest first."""
 
     def __init__(self, slots, critical):
-        self._irq_off, self._irq_on = critical
+        self.disable_irq, self.enable_irq = critical
         self.size = slots
         self.bufs = [bytearray(MAX_FRAME) for _ in range(slots)]
         self.lens = bytearray(slots)
@@ -155,7 +155,7 @@ class Outbox:
 
     def claim(self):
         """A FREE slot for the caller to fill, or -1 when all are in use."""
-        st = self._irq_off()
+        st = self.disable_irq()
         try:
             for i in range(self.size):
                 if self.state[i] == FREE:
@@ -163,7 +163,7 @@ class Outbox:
                     return i
             return -1
         finally:
-            self._irq_on(st)
+            self.enable_irq(st)
 
     def commit(self, i, length, kind=KIND_RESPONSE):
         self.lens[i] = length
@@ -185,7 +185,7 @@ class Outbox:
 
     def withdraw(self, i, order):
         """Take slot i (committed as `order`) back while it waits; False while it moves."""
-        st = self._irq_off()
+        st = self.disable_irq()
         try:
             if self.order[i] != order:
                 return True  # delivered, slot reused since
@@ -195,7 +195,7 @@ class Outbox:
                 return True
             return s == FREE
         finally:
-            self._irq_on(st)
+            self.enable_irq(st)
 
     def pending(self):
         n = 0
@@ -212,14 +212,8 @@ class IPMBLink:
         self.target = target
         self.controller = controller
         self.own_sa = own_sa
-        self._irq_off, self._irq_on = critical
+        self.disable_irq, self.enable_irq = critical
         self.outbox = Outbox(outbox_slots, critical)
-        # the target's IRQ flags (I2CTarget.IRQ_*), read once from the object given
-        self._f_write_req = target.IRQ_WRITE_REQ
-        self._f_end_write = target.IRQ_END_WRITE
-        self._f_addr_read = target.IRQ_ADDR_MATCH_READ
-        self._f_read_req = target.IRQ_READ_REQ
-        self._f_end_read = target.IRQ_END_READ
         self.send_tries = send_tries
         self.stats = stats if stats is not None else counters.Counters()
         # receive staging (IRQ side)
@@ -253,24 +247,24 @@ class IPMBLink:
 
     def _irq(self, t):
         flags = t.irq().flags()
-        if flags & self._f_write_req:
+        if flags & t.IRQ_WRITE_REQ:
             if self._stage_len < MAX_FRAME - 1:
                 self._stage_len += t.readinto(self._stage_views[self._stage_len + 1])
             else:
                 while t.readinto(self._sink):
                     self._oversize = True
-        elif flags & self._f_end_write:
+        elif flags & t.IRQ_END_WRITE:
             self._end_write()
-        elif flags & self._f_addr_read:
+        elif flags & t.IRQ_ADDR_MATCH_READ:
             self._start_readback()
-        elif flags & self._f_read_req:
+        elif flags & t.IRQ_READ_REQ:
             if self._rb_off < self._rb_len:
                 self._one[0] = self._rb[self._rb_off]
             else:
                 self._one[0] = 0xFF
             self._rb_off += 1
             t.write(self._one)
-        elif flags & self._f_end_read:
+        elif flags & t.IRQ_END_READ:
             self._end_readback()
 
     def _end_write(self):
@@ -328,13 +322,14 @@ class IPMBLink:
 
     def start(self, on_frame):
         """Arm the target IRQ and start the receive and send tasks."""
-        self.target.irq(
+        t = self.target
+        t.irq(
             self._irq_handler,
-            self._f_write_req
-            | self._f_end_write
-            | self._f_addr_read
-            | self._f_read_req
-            | self._f_end_read,
+            t.IRQ_WRITE_REQ
+            | t.IRQ_END_WRITE
+            | t.IRQ_ADDR_MATCH_READ
+            | t.IRQ_READ_REQ
+            | t.IRQ_END_READ,
             hard=True,
         )
         return (
@@ -352,10 +347,10 @@ class IPMBLink:
                     on_frame(rq)
                 except Exception as e:  # one frame's fault: its slot is freed all the same
                     faults.caught(self.stats, "task_errors", e)
-                st = self._irq_off()
+                st = self.disable_irq()
                 self._rx_tail = (self._rx_tail + 1) % _RX_SLOTS
                 self._rx_count -= 1
-                self._irq_on(st)
+                self.enable_irq(st)
             await self._rx_wait
 
     def queued(self, i):
@@ -375,11 +370,11 @@ class IPMBLink:
                 and ob.kind[i] == KIND_RESPONSE
                 and time.ticks_diff(now, ob.stamp[i]) > RESPONSE_LIFETIME_MS
             ):
-                st = self._irq_off()
+                st = self.disable_irq()
                 if ob.state[i] == QUEUED:
                     ob.state[i] = FREE
                     self.stats["expired"] += 1
-                self._irq_on(st)
+                self.enable_irq(st)
 
     def _next_to_send(self):
         ob = self.outbox
@@ -424,11 +419,11 @@ class IPMBLink:
                 self._tx_flag.clear()
                 await self._tx_wait
                 continue
-            st = self._irq_off()
+            st = self.disable_irq()
             taken = ob.state[i] == QUEUED
             if taken:
                 ob.state[i] = SENDING
-            self._irq_on(st)
+            self.enable_irq(st)
             if not taken:
                 continue
             n = ob.lens[i]

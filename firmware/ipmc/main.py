@@ -54,7 +54,7 @@ def build(config):
     ipmb["address"] = wiring.ipmb_address(ipmb)
     mc = MC(config)
     mc.guid = make_guid(wiring.unique_id(), config["name"])
-    mc.hard_reset = wiring.reset
+    mc.reset = wiring.reset
     mc.link = IPMBLink(
         w.ipmb_target(mc.address),
         w.ipmb_controller(),
@@ -76,8 +76,7 @@ def build(config):
         _unload("sensor_setup", "sdr_encode")
     led = config["leds"]["heartbeat"]
     mc.heartbeat = None if led is None else wiring.led(led)
-    mc.wdt_ms = config["watchdog_ms"]
-    mc.wdt = wiring.watchdog(mc.wdt_ms)  # started last: serving begins right after
+    mc.wdt = wiring.watchdog(config["watchdog_ms"])  # started last: serving begins right after
     # Sensors and FRU devices are objects now; their board-file text and the wiring can go.
     mc.has_sensors = bool(config.pop("sensors"))
     config.pop("fru")
@@ -119,7 +118,7 @@ async def _supervise(mc, wdt):
                 waited = time.ticks_diff(time.ticks_ms(), mc.reset_requested)
                 if not mc.link.outbox.pending() or waited > _RESET_GRACE_MS:
                     await asyncio.sleep_ms(20)
-                    mc.hard_reset()
+                    mc.reset()
         except Exception as e:
             faults.caught(mc.stats, "task_errors", e)
         await asyncio.sleep_ms(50)
@@ -157,5 +156,5 @@ def run(config):
         if mc.wdt is not None:
             from . import wiring  # unloaded after boot: imported again
 
-            wiring.keep_feeding(mc.wdt, max(1, mc.wdt_ms // 4))
+            wiring.keep_feeding(mc.wdt, max(1, mc.config["watchdog_ms"] // 4))
         raise

@@ -13,7 +13,7 @@ import time
 class Tach:
     def __init__(self, pin, pulses_per_rev, critical):
         self.pin = pin
-        self._irq_off, self._irq_on = critical
+        self.disable_irq, self.enable_irq = critical
         self.ppr = pulses_per_rev
         self.edges = 0
         self._since = time.ticks_ms()
@@ -24,10 +24,10 @@ class Tach:
         self.edges += 1
 
     def read(self):
-        st = self._irq_off()
+        st = self.disable_irq()
         n = self.edges
         self.edges = 0
-        self._irq_on(st)
+        self.enable_irq(st)
         now = time.ticks_ms()
         dt = time.ticks_diff(now, self._since)
         self._since = now

@@ -44,8 +44,7 @@ def led(spec):
     return machine.Pin(spec["pin"], machine.Pin.OUT, value=spec["active_low"])
 
 
-def unique_id():
-    return machine.unique_id()
+unique_id = machine.unique_id
 
 
 def watchdog(timeout_ms):
@@ -56,10 +55,6 @@ def watchdog(timeout_ms):
 def keep_feeding(wdt, period_ms):
     """A timer feeding wdt (a started watchdog cannot be stopped), for the REPL."""
     return machine.Timer(period=period_ms, callback=lambda t: wdt.feed())
-
-
-def _input(pin):
-    return machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP)
 
 
 class Wiring:
@@ -135,9 +130,16 @@ class Wiring:
         if chip == "tach":
             from .tach import Tach
 
-            return Tach(_input(source["pin"]), source["pulses_per_rev"], CRITICAL).read
+            return Tach(
+                machine.Pin(source["pin"], machine.Pin.IN, machine.Pin.PULL_UP),
+                source["pulses_per_rev"],
+                CRITICAL,
+            ).read
         if chip == "gpio":
             from .gpio import GPIOState
 
-            return GPIOState(_input(source["pin"]), source["active_low"]).read
+            return GPIOState(
+                machine.Pin(source["pin"], machine.Pin.IN, machine.Pin.PULL_UP),
+                source["active_low"],
+            ).read
         raise ValueError("unknown sensor chip %r" % chip)
