@@ -64,16 +64,20 @@ def build(config):
     )
     fru.setup(mc, [(e["id"], w.fru_store(e), e["size"]) for e in config["fru"]])
     if config["sensors"]:  # a board without sensors does without their code
-        for name in ("sdr", "sensors", "events", "sdr_encode", "sensor_setup"):
+        for name in ("sdr", "sensors", "events", "sdr_encode", "sensor_setup", "sensor_wiring"):
             gc.collect()  # each module's code gets the free heap in one piece
             __import__("ipmc." + name)
-        from . import events, sensor_setup
+        from . import events, sensor_setup, sensor_wiring
 
         events.setup(mc)
         sensor_setup.setup(
-            mc, config["name"], config["sensors"], config["fru_locators"], w.sensor_reader
+            mc,
+            config["name"],
+            config["sensors"],
+            config["fru_locators"],
+            sensor_wiring.readers(w),
         )
-        _unload("sensor_setup", "sdr_encode")
+        _unload("sensor_setup", "sdr_encode", "sensor_wiring")
     led = config["leds"]["heartbeat"]
     mc.heartbeat = None if led is None else wiring.led(led)
     mc.wdt = wiring.watchdog(config["watchdog_ms"])  # started last: serving begins right after

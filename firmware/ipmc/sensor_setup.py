@@ -3,7 +3,7 @@
     sensor_setup.setup(mc, name, sensors, fru_locators, reader)  # mc.sensors, mc.sdrs
     # then main unloads this module
 
-reader(source) is the wiring's chip -> driver map (ipmc.wiring); it imports the
+reader(source) is the chip -> driver map (ipmc.sensor_wiring); it imports the
 drivers' modules only for the chips a board uses. The entries are indexed: the host
 fills every key (satmc.board).
 """
@@ -71,7 +71,7 @@ def setup(mc, name, sensors, fru_locators, reader):
     """Sensors, device SDRs (sensors, MC locator, FRU locators) and support bits.
 
     sensors, fru_locators: the config's lists; reader(source) gives a sensor's read
-    function (wiring.Wiring.sensor_reader, the chip -> driver map)."""
+    function (sensor_wiring.readers(w), the chip -> driver map)."""
     mc.sensors = Sensors()
     mc.sdrs = sdr.Repository()
     for c in sensors:

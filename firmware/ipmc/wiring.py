@@ -4,15 +4,16 @@
     w = wiring.Wiring(config)         # config: board_config.CONFIG (the host's contract)
     target = w.ipmb_target(address)   # machine.I2CTarget on the IPMB target block
     controller = w.ipmb_controller()  # machine.I2C on the controller block
-    read = w.sensor_reader(source)    # the chip -> driver map: a sensor's read function
+    pin = w.input_pin(7)              # a GPIO input with pull-up; w.adc(26), w.adc() too
     store = w.fru_store(entry)        # a FRU device's store (AT24 on the private bus, file)
 
 This is the only module that imports `machine` (as micropython-lib's drivers leave it
 to the board's wiring): the feature modules (link, events, sensors, fru, at24, tach,
 ...) are given bus, pin and ADC objects, and the IRQ critical section as CRITICAL,
-the pair (disable_irq, enable_irq). Driver modules are imported only for the chips a
-board uses. main.py unloads this module after boot (its code costs heap); reset and
-the watchdog are kept as the objects it made.
+the pair (disable_irq, enable_irq). The chip -> driver map is ipmc.sensor_wiring, a
+boot-only module loaded for boards with sensors that takes its objects from here.
+main.py unloads this module after boot (its code costs heap); reset and the watchdog
+are kept as the objects it made.
 
 The config is indexed, never defaulted: the host fills every key (satmc.board).
 """
@@ -62,6 +63,7 @@ class Wiring:
 
     def __init__(self, config):
         self.config = config
+        self.critical = CRITICAL
         self._private = None
 
     def ipmb_target(self, address):
@@ -100,46 +102,10 @@ class Wiring:
             wp=None if wp is None else machine.Pin(wp),
         )
 
-    def sensor_reader(self, source):
-        """The reading function of a sensor's source (config "source"): chip -> driver."""
-        chip = source["chip"]
-        if chip == "lm75":
-            from .lm75 import LM75
+    def input_pin(self, pin):
+        """A GPIO input with its pull-up (tach, presence)."""
+        return machine.Pin(pin, machine.Pin.IN, machine.Pin.PULL_UP)
 
-            return LM75(self.private_i2c(), source["addr"], source["bits"]).read
-        if chip in ("ina219", "ina226"):
-            from .ina219 import INA219
-
-            pm = INA219(
-                self.private_i2c(),
-                source["addr"],
-                source["shunt_milliohm"],
-                ina226=chip == "ina226",
-            )
-            return pm.current if source["measure"] == "current" else pm.bus_voltage
-        if chip == "adc":
-            from .rp2adc import ADCVoltage
-
-            return ADCVoltage(
-                machine.ADC(machine.Pin(source["pin"])), source["divider_milli"]
-            ).read
-        if chip == "rp2temp":
-            from .rp2adc import RP2Temperature
-
-            return RP2Temperature(machine.ADC(4)).read
-        if chip == "tach":
-            from .tach import Tach
-
-            return Tach(
-                machine.Pin(source["pin"], machine.Pin.IN, machine.Pin.PULL_UP),
-                source["pulses_per_rev"],
-                CRITICAL,
-            ).read
-        if chip == "gpio":
-            from .gpio import GPIOState
-
-            return GPIOState(
-                machine.Pin(source["pin"], machine.Pin.IN, machine.Pin.PULL_UP),
-                source["active_low"],
-            ).read
-        raise ValueError("unknown sensor chip %r" % chip)
+    def adc(self, pin=None):
+        """The ADC on a pin, or the RP2040's temperature channel (4) without one."""
+        return machine.ADC(4 if pin is None else machine.Pin(pin))

@@ -5,7 +5,7 @@ import os
 
 from fakes import CONFIG, CRITICAL, FakeController, FakeTarget, sensor_entry
 
-from ipmc import events, sdr, sensor_setup, sensors, wiring  # noqa: F401
+from ipmc import events, sdr, sensor_setup, sensor_wiring, sensors, wiring  # noqa: F401
 from ipmc.link import IPMBLink
 from ipmc.mc import MC
 
@@ -43,7 +43,7 @@ def test_the_controller_sensors_and_wiring_read_the_config_by_index():
     entries = _strict([sensor_entry(number=i + 1, source=s) for i, s in enumerate(SOURCES)])
     entries.append(_strict(sensor_entry(number=9, kind="discrete", type=0x25)))
     locators = _strict([{"id": 1, "name": "unit FRU 1"}])
-    sensor_setup.setup(mc, cfg["name"], entries, locators, w.sensor_reader)
+    sensor_setup.setup(mc, cfg["name"], entries, locators, sensor_wiring.readers(w))
     assert len(mc.sdrs.records) == len(entries) + 2  # + MC and FRU device locators
     assert wiring.ipmb_address(cfg["ipmb"]) == 0x72
     store = w.fru_store(_strict({"id": 1, "device": "file", "size": 64, "path": _PATH}))
