@@ -14,7 +14,7 @@ import tempfile
 from pathlib import Path
 
 from bench import verdict
-from satmc.boards import board_names, load_board
+from satmc.board import board_names, load_board
 from satmc.bundle import build_bundle, bundle_size
 from satmc.ipmi.client import read_heap
 from satmc.sim.simulator import SimError, Simulator

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import copy
+import re
+
 import pytest
 import yaml
 
-from satmc.boards import BOARDS_DIR, MCUS, board_names, load_board
+from satmc.board import BOARDS_DIR, FIRMWARE_DIR, MCUS, board_names, contract, load_board
 from satmc.errors import BoardFileError
 
 REAL_BOARDS = ["pico", "pico2", "pyboard"]
@@ -164,3 +167,31 @@ def test_geographic_address_pins_are_accepted(tmp_path):
     board = load_board(_broken(tmp_path, "pico", _set("ipmb.ga_pins", [10, 11, 12])))
     assert board.config["ipmb"]["ga_pins"] == [10, 11, 12]
     assert board.for_simulation().config["ipmb"]["ga_pins"] == []
+
+
+@pytest.mark.parametrize("name", board_names())
+def test_board_config_keeps_the_firmware_contract(name):
+    """Every key of board_config.CONFIG present with its type (the firmware indexes it)."""
+    board = load_board(name)
+    assert contract.problems(board.config) == []
+    assert contract.problems(board.for_simulation().config) == []
+
+
+def test_the_contract_check_names_a_missing_key():
+    cfg = copy.deepcopy(load_board("sim").config)
+    del cfg["sensors"][0]["source"]["bits"]
+    cfg["leds"] = {}
+    assert contract.problems(cfg) == [
+        "config.leds.heartbeat: missing",
+        "config.sensors[0].source.bits: missing",
+    ]
+
+
+def test_only_the_wiring_module_imports_machine():
+    """Feature modules get machine objects from ipmc.wiring (STYLE.md: the board's wiring)."""
+    importers = sorted(
+        p.name
+        for p in (FIRMWARE_DIR / "ipmc").glob("*.py")
+        if re.search(r"^\s*(import machine|from machine import)", p.read_text(), re.M)
+    )
+    assert importers == ["wiring.py"]

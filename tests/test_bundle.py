@@ -10,7 +10,7 @@ import subprocess
 import pytest
 
 from satmc import bundle as bundle_mod
-from satmc.boards import FIRMWARE_DIR, REPO, board_names, load_board
+from satmc.board import FIRMWARE_DIR, REPO, board_names, load_board
 from satmc.bundle import MANIFEST, build_bundle, bundle_size, frozen_sources
 from satmc.ipmi.codes import CMD_GET_DEVICE_ID, NETFN_APP
 from satmc.sim.simulator import Simulator

@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from satmc.boards import load_board
+from satmc.board import load_board
 
 SATMC = [sys.executable, "-m", "satmc.cli.main"]
 BOARD = load_board("sim")

@@ -15,7 +15,7 @@ import time
 import pytest
 import yaml
 
-from satmc.boards import BOARDS_DIR, FIRMWARE_DIR, REPO, load_board
+from satmc.board import BOARDS_DIR, FIRMWARE_DIR, REPO, load_board
 from satmc.flash import Connection, FlashError, check_port, flash, verify_serial
 from satmc.ipmi.codes import CMD_GET_DEVICE_ID, NETFN_APP
 from satmc.sim.ptyboard import PtyBoard

@@ -10,7 +10,7 @@ import time
 import pytest
 import yaml
 
-from satmc.boards import BOARDS_DIR, load_board
+from satmc.board import BOARDS_DIR, load_board
 from satmc.cli.main import main as satmc
 from satmc.errors import BusNackError, NoResponseError
 from satmc.fru import FRUWriteProtectedError, image

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import pytest
+import copy
 
-from satmc.boards import load_board
+import pytest
+import yaml
+
+from satmc.board import load_board
+from satmc.board.fru import config
 from satmc.errors import BoardFileError
 from satmc.fru import FRUImageError, image
-from satmc.fru.board import config
 
 SIM = load_board("sim")
 
@@ -21,6 +24,7 @@ def test_sim_board_declares_an_eeprom_and_a_file_fru():
         "size": 256,
         "page": 8,
         "addrsize": 8,
+        "wp_pin": None,
     }
     assert frus[1] == {"id": 1, "device": "file", "size": 128, "path": "fru1.bin"}
     assert SIM.config["private_bus"] == {"scl": 5, "sda": 4, "freq": 100000}
@@ -33,7 +37,6 @@ def test_sim_board_declares_an_eeprom_and_a_file_fru():
             {"fru": [{"id": 0, "device": "at24c99", "addr": 0x50}]},
             r"sim\.fru\[0\]\.device: .at24c99. is not one of",
         ),
-        ({"fru": [{"id": 0, "device": "at24c02", "addr": 0x50}]}, "sim.private_bus: missing"),
         ({"fru": [{"id": 1, "device": "file"}, {"id": 1, "device": "file"}]}, "declared twice"),
         (
             {
@@ -48,6 +51,15 @@ def test_sim_board_declares_an_eeprom_and_a_file_fru():
 def test_bad_fru_sections_name_the_field(section, message):
     with pytest.raises(BoardFileError, match=message):
         config(section, "sim")
+
+
+def test_an_eeprom_needs_the_private_bus(tmp_path):
+    data = copy.deepcopy(SIM.data)
+    del data["private_bus"]
+    path = tmp_path / "sim.yaml"
+    path.write_text(yaml.safe_dump(data))
+    with pytest.raises(BoardFileError, match="sim.private_bus: missing; the FRU EEPROM sits"):
+        load_board(path)
 
 
 def test_sixteen_bit_parts_get_two_address_bytes():

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from satmc.boards import load_board
+from satmc.board import load_board
 from satmc.errors import BusNackError, CompletionCodeError, NoResponseError
 from satmc.ipmi.client import decode_device_id, read_counters
 from satmc.ipmi.codes import (

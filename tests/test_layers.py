@@ -21,10 +21,8 @@ LAYERS = (
     ("ipmi",),  # satmc's OEM messages, client functions through pyipmi.msgs
     ("sensors",),  # sensors over the client functions: SDR walk and cache, readings
     ("eventlog",),
-    # the board model (issue 18 part 1: `board` here, below the bus whose device models
-    # import its part tables)
-    ("sensor_board", "fru"),
-    ("boards",),
+    ("board",),  # the board model: part tables, field checks, the firmware contract
+    ("fru",),  # FRU images from board files, checks, printing, safe writes
     ("vbus",),  # the virtual I2C bus: wire format, server, clients, device models
     ("ports", "twin"),  # what meets the bus: the firmware's ports, the FTDI twin
     ("bundle",),  # the bundle a board is given
@@ -39,7 +37,6 @@ LAYERS = (
 # Arrows running back up today, each removed by the part of issue 18 that owns it; an
 # entry that no longer occurs fails the test too (delete it then).
 KNOWN = {
-    ("fru", "vbus"): "part 1: the AT24 part table moves to the board package",
     ("demo_sensors", "cli"): "the sensor table's printer lives with the CLI's sensors",
 }
 

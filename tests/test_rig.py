@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from satmc.boards import REPO
+from satmc.board import REPO
 from satmc.hil.rig import RigError, load_rig
 
 RIG = """\

@@ -10,7 +10,8 @@ import time
 
 import pytest
 
-from satmc.boards import load_board
+from satmc.board import load_board
+from satmc.board.sensors import THRESHOLDS
 from satmc.eventlog import EventLog, EventReceiver
 from satmc.ipmi.client import read_counters
 from satmc.ipmi.codes import (
@@ -23,7 +24,6 @@ from satmc.ipmi.codes import (
     CMD_SET_SENSOR_THRESHOLDS,
     NETFN_SENSOR,
 )
-from satmc.sensor_board import THRESHOLDS
 from satmc.sensors import SHORT, SensorClient, SensorError
 
 BOARD = load_board("sim")

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from satmc.boards import load_board
+from satmc.board import load_board
 
 BOARD = load_board("sim")
 COLUMNS = ("lnr", "lc", "lnc", "unc", "uc", "unr")  # ipmitool's sensor list order

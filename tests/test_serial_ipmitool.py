@@ -11,7 +11,7 @@ import socket
 import subprocess
 import time
 
-from satmc.boards import load_board
+from satmc.board import load_board
 from satmc.ipmi.client import read_counters
 from satmc.ipmi.codes import CMD_GET_DEVICE_ID, CMD_GET_SELF_TEST_RESULTS, NETFN_APP
 from satmc.transports import connect

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from satmc.boards import BOARDS_DIR, load_board
+from satmc.board import BOARDS_DIR, load_board
 from satmc.errors import SimAlreadyRunningError
 from satmc.fru import image
 from satmc.ipmi.codes import CMD_COLD_RESET, CMD_GET_DEVICE_ID, NETFN_APP

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from pprint import pformat
 
-from .boards import FIRMWARE_DIR, MCUS, REPO, Board
+from .board import FIRMWARE_DIR, MCUS, REPO, Board
 from .errors import SatmcError
 
 MARCH = {"unix": None, "rp2040": "armv6m", "rp2350": "armv7emsp", "stm32": "armv7emsp"}

@@ -23,7 +23,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .boards import MCUS, Board
+from .board import MCUS, Board
 from .bundle import MANIFEST, MIN_MICROPYTHON, Bundle, build_bundle
 from .errors import MalformedResponseError, SatmcError
 from .ipmi.client import decode_device_id

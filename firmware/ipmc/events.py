@@ -16,13 +16,12 @@ no answer after all tries). Receiver 0xFF disables event generation: nothing que
 import asyncio
 import time
 
-import machine
 from micropython import const
 
 from . import faults
 from .dispatch import CC_INVALID_DATA, NETFN_SENSOR, command
 from .ipmb import RQ_DATA, frame_request
-from .link import FREE, KIND_REQUEST, QUEUED
+from .link import KIND_REQUEST
 from .mc import SUPPORT_EVENT_GENERATOR
 
 QUEUE_SLOTS = const(16)
@@ -120,19 +119,7 @@ class Events:
 
     def _withdraw(self):
         """Take our frame back if it still waits in the outbox; False while it is moving."""
-        ob = self.mc.link.outbox
-        i = self._slot
-        st = machine.disable_irq()
-        try:
-            if ob.order[i] != self._order:
-                return True  # delivered, slot reused since
-            s = ob.state[i]
-            if s == QUEUED:
-                ob.state[i] = FREE
-                return True
-            return s == FREE
-        finally:
-            machine.enable_irq(st)
+        return self.mc.link.outbox.withdraw(self._slot, self._order)
 
     def _done(self, counter):
         self.stats[counter] += 1
@@ -164,7 +151,7 @@ class Events:
             await asyncio.sleep_ms(_TICK_MS)
 
 
-def setup(mc, config):
+def setup(mc):
     mc.events = Events(mc)  # receiver 0x20, the BMC, until Set Event Receiver
     mc.response_hook = mc.events.on_response
     mc.support |= SUPPORT_EVENT_GENERATOR

@@ -1,7 +1,7 @@
 """FRU inventory devices: Get FRU Inventory Area Info, Read FRU Data, Write FRU Data.
 
     from ipmc import fru
-    fru.setup(mc, config)       # config["fru"]: [{id, device, ...}], config["private_bus"]
+    fru.setup(mc, [(0, store, 256)])   # (FRU id, store, size); stores come from ipmc.wiring
 
 Each FRU device id is backed by a store: an AT24 EEPROM on the board's private I2C
 bus, or a file on the flash filesystem (boards without an EEPROM). The whole FRU is
@@ -253,45 +253,13 @@ def write_fru_data(mc, rq, rs):
     return rs.ok(1)
 
 
-def private_i2c(mc, config):
-    """The board's private I2C bus (SoftI2C), made once and shared by the modules using it."""
-    bus = getattr(mc, "private_i2c", None)
-    if bus is None:
-        import machine
-
-        pb = config["private_bus"]
-        bus = machine.SoftI2C(
-            scl=machine.Pin(pb["scl"]), sda=machine.Pin(pb["sda"]), freq=pb.get("freq", 100_000)
-        )
-        mc.private_i2c = bus
-    return bus
-
-
-def make_store(mc, config, entry):
-    if entry["device"] == "file":
-        return FileStore(entry["path"], entry["size"])
-    import machine
-
-    from .at24 import AT24
-
-    wp = entry.get("wp_pin")
-    return AT24(
-        private_i2c(mc, config),
-        entry["addr"],
-        entry["size"],
-        page=entry["page"],
-        addrsize=entry.get("addrsize"),
-        wp=None if wp is None else machine.Pin(wp),
-    )
-
-
-def setup(mc, config):
-    """Make the board's FRU devices, load and check them, register FRU support."""
-    entries = config.get("fru") or ()
-    if not entries:
+def setup(mc, devices):
+    """Load and check the board's FRU devices ((id, store, size) each, made by wiring),
+    register FRU support."""
+    if not devices:
         return
-    for entry in entries:
-        dev = FRUDevice(entry["id"], make_store(mc, config, entry), entry["size"])
+    for fru_id, store, size in devices:
+        dev = FRUDevice(fru_id, store, size)
         if dev.load():
             print("satmc: FRU %d: %s" % (dev.id, PROBLEMS[dev.status]))
         _devices.append(dev)

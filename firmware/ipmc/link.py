@@ -1,6 +1,6 @@
 """The IPMB link: frames in from an I2CTarget, frames out by master write or readback.
 
-    link = IPMBLink(target, controller, own_sa=0x72)
+    link = IPMBLink(target, controller, 0x72, critical=wiring.CRITICAL)
     link.start(handle_frame)          # asyncio tasks: receive + send
     i = link.outbox.claim()           # -1 when full
     ... fill link.outbox.bufs[i] ...
@@ -39,13 +39,15 @@ go on.
 Shared state between IRQ and tasks: slot state bytes and a few ints. The IRQ only
 moves a slot QUEUED -> READING -> FREE/QUEUED and touches the staging buffers; the
 tasks move FREE -> FILLING -> QUEUED and QUEUED -> SENDING -> FREE/QUEUED inside
-disable_irq() sections, so no slot is ever taken by both paths.
+disable_irq() sections, so no slot is ever taken by both paths. The link is given the
+machine objects (target, controller) and the critical section `critical`, the pair
+(disable_irq, enable_irq) (ipmc.wiring.CRITICAL); the target's IRQ flags are read
+from the target object (its class constants I2CTarget.IRQ_*).
 """
 
 import asyncio
 import time
 
-import machine
 from micropython import const
 
 from . import counters, faults
@@ -139,7 +141,8 @@ def _before(a, b):
 class Outbox:
     """Bounded slots of outgoing frames, oldest first."""
 
-    def __init__(self, slots=8):
+    def __init__(self, slots, critical):
+        self.disable_irq, self.enable_irq = critical
         self.size = slots
         self.bufs = [bytearray(MAX_FRAME) for _ in range(slots)]
         self.lens = bytearray(slots)
@@ -152,7 +155,7 @@ class Outbox:
 
     def claim(self):
         """A FREE slot for the caller to fill, or -1 when all are in use."""
-        st = machine.disable_irq()
+        st = self.disable_irq()
         try:
             for i in range(self.size):
                 if self.state[i] == FREE:
@@ -160,7 +163,7 @@ class Outbox:
                     return i
             return -1
         finally:
-            machine.enable_irq(st)
+            self.enable_irq(st)
 
     def commit(self, i, length, kind=KIND_RESPONSE):
         self.lens[i] = length
@@ -180,6 +183,20 @@ class Outbox:
                 best = i
         return best
 
+    def withdraw(self, i, order):
+        """Take slot i (committed as `order`) back while it waits; False while it moves."""
+        st = self.disable_irq()
+        try:
+            if self.order[i] != order:
+                return True  # delivered, slot reused since
+            s = self.state[i]
+            if s == QUEUED:
+                self.state[i] = FREE
+                return True
+            return s == FREE
+        finally:
+            self.enable_irq(st)
+
     def pending(self):
         n = 0
         for i in range(self.size):
@@ -189,11 +206,14 @@ class Outbox:
 
 
 class IPMBLink:
-    def __init__(self, target, controller, own_sa, outbox_slots=8, send_tries=2, stats=None):
+    def __init__(
+        self, target, controller, own_sa, *, critical, outbox_slots=8, send_tries=2, stats=None
+    ):
         self.target = target
         self.controller = controller
         self.own_sa = own_sa
-        self.outbox = Outbox(outbox_slots)
+        self.disable_irq, self.enable_irq = critical
+        self.outbox = Outbox(outbox_slots, critical)
         self.send_tries = send_tries
         self.stats = stats if stats is not None else counters.Counters()
         # receive staging (IRQ side)
@@ -227,24 +247,24 @@ class IPMBLink:
 
     def _irq(self, t):
         flags = t.irq().flags()
-        if flags & machine.I2CTarget.IRQ_WRITE_REQ:
+        if flags & t.IRQ_WRITE_REQ:
             if self._stage_len < MAX_FRAME - 1:
                 self._stage_len += t.readinto(self._stage_views[self._stage_len + 1])
             else:
                 while t.readinto(self._sink):
                     self._oversize = True
-        elif flags & machine.I2CTarget.IRQ_END_WRITE:
+        elif flags & t.IRQ_END_WRITE:
             self._end_write()
-        elif flags & machine.I2CTarget.IRQ_ADDR_MATCH_READ:
+        elif flags & t.IRQ_ADDR_MATCH_READ:
             self._start_readback()
-        elif flags & machine.I2CTarget.IRQ_READ_REQ:
+        elif flags & t.IRQ_READ_REQ:
             if self._rb_off < self._rb_len:
                 self._one[0] = self._rb[self._rb_off]
             else:
                 self._one[0] = 0xFF
             self._rb_off += 1
             t.write(self._one)
-        elif flags & machine.I2CTarget.IRQ_END_READ:
+        elif flags & t.IRQ_END_READ:
             self._end_readback()
 
     def _end_write(self):
@@ -302,13 +322,14 @@ class IPMBLink:
 
     def start(self, on_frame):
         """Arm the target IRQ and start the receive and send tasks."""
-        self.target.irq(
+        t = self.target
+        t.irq(
             self._irq_handler,
-            machine.I2CTarget.IRQ_WRITE_REQ
-            | machine.I2CTarget.IRQ_END_WRITE
-            | machine.I2CTarget.IRQ_ADDR_MATCH_READ
-            | machine.I2CTarget.IRQ_READ_REQ
-            | machine.I2CTarget.IRQ_END_READ,
+            t.IRQ_WRITE_REQ
+            | t.IRQ_END_WRITE
+            | t.IRQ_ADDR_MATCH_READ
+            | t.IRQ_READ_REQ
+            | t.IRQ_END_READ,
             hard=True,
         )
         return (
@@ -326,10 +347,10 @@ class IPMBLink:
                     on_frame(rq)
                 except Exception as e:  # one frame's fault: its slot is freed all the same
                     faults.caught(self.stats, "task_errors", e)
-                st = machine.disable_irq()
+                st = self.disable_irq()
                 self._rx_tail = (self._rx_tail + 1) % _RX_SLOTS
                 self._rx_count -= 1
-                machine.enable_irq(st)
+                self.enable_irq(st)
             await self._rx_wait
 
     def queued(self, i):
@@ -349,11 +370,11 @@ class IPMBLink:
                 and ob.kind[i] == KIND_RESPONSE
                 and time.ticks_diff(now, ob.stamp[i]) > RESPONSE_LIFETIME_MS
             ):
-                st = machine.disable_irq()
+                st = self.disable_irq()
                 if ob.state[i] == QUEUED:
                     ob.state[i] = FREE
                     self.stats["expired"] += 1
-                machine.enable_irq(st)
+                self.enable_irq(st)
 
     def _next_to_send(self):
         ob = self.outbox
@@ -398,11 +419,11 @@ class IPMBLink:
                 self._tx_flag.clear()
                 await self._tx_wait
                 continue
-            st = machine.disable_irq()
+            st = self.disable_irq()
             taken = ob.state[i] == QUEUED
             if taken:
                 ob.state[i] = SENDING
-            machine.enable_irq(st)
+            self.enable_irq(st)
             if not taken:
                 continue
             n = ob.lens[i]

@@ -4,7 +4,8 @@
     from ipmc import main
     main.run(board_config.CONFIG)
 
-The IPMB address comes from the board config (fixed, or read from geographic
+Every machine object comes from ipmc.wiring (unloaded after boot). The IPMB
+address comes from the board config (fixed, or read from geographic
 address pins). I2C block `target` answers as a target; block `controller`, wired to
 the same lines, writes responses and events to their destinations. Blocks whose
 pins the port fixes (stm32) have no scl/sda in the config. A heartbeat LED blinks
@@ -19,24 +20,17 @@ import asyncio
 import gc
 import time
 
-import machine
 import micropython
 
+# First: wiring imports machine (on the unix port a module compiled at import, which
+# needs the heap in one piece); build() unloads wiring after boot.
+from . import wiring
+
+# isort: split
 from . import app, faults, fru  # noqa: F401  (importing app registers the App commands)
 from .link import IPMBLink
 from .mc import MC
-
-
-def ipmb_address(ipmb):
-    """Fixed address, or base + value of the geographic address pins (LSB first)."""
-    ga = ipmb.get("ga_pins")
-    if not ga:
-        return ipmb["address"]
-    v = 0
-    for i, p in enumerate(ga):
-        if machine.Pin(p, machine.Pin.IN, machine.Pin.PULL_UP).value():
-            v |= 1 << i
-    return ipmb["address"] + 2 * v
+from .serial_basic import SerialBasic
 
 
 def make_guid(uid, name):
@@ -53,46 +47,54 @@ def make_guid(uid, name):
     return bytes(g)
 
 
-def _pins(blk):
-    """scl=/sda= keyword arguments of an I2C block: none where the port fixes them."""
-    if "scl" not in blk:
-        return {}
-    return {"scl": machine.Pin(blk["scl"]), "sda": machine.Pin(blk["sda"])}
-
-
 def build(config):
     """Construct the controller and its link from the board config (no tasks yet)."""
+    w = wiring.Wiring(config)
     ipmb = config["ipmb"]
-    config["ipmb"]["address"] = ipmb_address(ipmb)
+    ipmb["address"] = wiring.ipmb_address(ipmb)
     mc = MC(config)
-    mc.guid = make_guid(machine.unique_id(), config["name"])
-    t, c = ipmb["target"], ipmb["controller"]
-    target = machine.I2CTarget(t["block"], mc.address >> 1, **_pins(t))
-    controller = machine.I2C(c["block"], freq=ipmb.get("freq", 100_000), **_pins(c))
-    mc.link = IPMBLink(target, controller, mc.address, stats=mc.stats)
-    fru.setup(mc, config)
-    if config.get("sensors"):  # a board without sensors does without their code
-        for name in ("sdr", "sensors", "events", "sdr_encode", "sensor_setup"):
+    mc.guid = make_guid(wiring.unique_id(), config["name"])
+    mc.reset = wiring.reset
+    mc.link = IPMBLink(
+        w.ipmb_target(mc.address),
+        w.ipmb_controller(),
+        mc.address,
+        critical=wiring.CRITICAL,
+        stats=mc.stats,
+    )
+    fru.setup(mc, [(e["id"], w.fru_store(e), e["size"]) for e in config["fru"]])
+    if config["sensors"]:  # a board without sensors does without their code
+        for name in ("sdr", "sensors", "events", "sdr_encode", "sensor_setup", "sensor_wiring"):
             gc.collect()  # each module's code gets the free heap in one piece
             __import__("ipmc." + name)
-        from . import events, sensor_setup
+        from . import events, sensor_setup, sensor_wiring
 
-        events.setup(mc, config)
-        sensor_setup.setup(mc, config)
-        _unload("sensor_setup", "sdr_encode")
-    # Sensors and FRU devices are objects now; their board-file text can go.
-    mc.has_sensors = bool(config.pop("sensors", None))
-    config.pop("fru", None)
-    gc.collect()
+        events.setup(mc)
+        sensor_setup.setup(
+            mc,
+            config["name"],
+            config["sensors"],
+            config["fru_locators"],
+            sensor_wiring.readers(w),
+        )
+        _unload("sensor_setup", "sdr_encode", "sensor_wiring")
+    led = config["leds"]["heartbeat"]
+    mc.heartbeat = None if led is None else wiring.led(led)
+    mc.wdt = wiring.watchdog(config["watchdog_ms"])  # started last: serving begins right after
+    # Sensors and FRU devices are objects now; their board-file text and the wiring can go.
+    mc.has_sensors = bool(config.pop("sensors"))
+    config.pop("fru")
+    del w
+    del globals()["wiring"]
+    _unload("wiring")
     return mc
 
 
 _RESET_GRACE_MS = 1000  # Cold Reset waits this long at most for its response to leave
 
 
-async def _heartbeat(led):
+async def _heartbeat(pin):
     """Toggle the LED every 500 ms: it blinks as long as the main loop runs."""
-    pin = machine.Pin(led["pin"], machine.Pin.OUT, value=led["active_low"])
     while True:
         pin.toggle()
         await asyncio.sleep_ms(500)
@@ -120,7 +122,7 @@ async def _supervise(mc, wdt):
                 waited = time.ticks_diff(time.ticks_ms(), mc.reset_requested)
                 if not mc.link.outbox.pending() or waited > _RESET_GRACE_MS:
                     await asyncio.sleep_ms(20)
-                    machine.reset()
+                    mc.reset()
         except Exception as e:
             faults.caught(mc.stats, "task_errors", e)
         await asyncio.sleep_ms(50)
@@ -133,17 +135,11 @@ async def serve(mc):
 
         events.start(mc)
         sensors.start(mc)
-    led = mc.config.get("leds", {}).get("heartbeat")
-    if led:
-        faults.task(mc.stats, _heartbeat, led)
-    if mc.config.get("serial_basic", True):
-        import sys
+    if mc.heartbeat is not None:
+        faults.task(mc.stats, _heartbeat, mc.heartbeat)
+    import sys
 
-        from .serial_basic import SerialBasic
-
-        faults.task(mc.stats, SerialBasic(mc, sys.stdin.buffer, sys.stdout.buffer).serve)
-    wdt_ms = mc.config.get("watchdog_ms") or 0
-    mc.wdt = machine.WDT(timeout=wdt_ms) if wdt_ms else None
+    faults.task(mc.stats, SerialBasic(mc, sys.stdin.buffer, sys.stdout.buffer).serve)
     gc.collect()
     print("satmc: serving IPMB at 0x%02x" % mc.address)
     await _supervise(mc, mc.wdt)
@@ -153,7 +149,6 @@ def run(config):
     if hasattr(micropython, "alloc_emergency_exception_buf"):  # not on the unix port
         micropython.alloc_emergency_exception_buf(100)
     mc = build(config)
-    mc.wdt = None
     try:
         asyncio.run(serve(mc))
     except KeyboardInterrupt:
@@ -163,6 +158,7 @@ def run(config):
         # Ctrl-C on the USB REPL (satmc flash does this): a started watchdog cannot be
         # stopped, so a timer keeps feeding it while someone works at the REPL.
         if mc.wdt is not None:
-            period = max(1, mc.config["watchdog_ms"] // 4)
-            machine.Timer(period=period, callback=lambda t: mc.wdt.feed())
+            from . import wiring  # unloaded after boot: imported again
+
+            wiring.keep_feeding(mc.wdt, max(1, mc.config["watchdog_ms"] // 4))
         raise

@@ -40,7 +40,7 @@ class MC:
         self.device_revision = dev["device_revision"]
         self.manufacturer_id = dev["manufacturer_id"]
         self.product_id = dev["product_id"]
-        self.aux_revision = bytes(dev.get("aux_firmware_revision", (0, 0, 0, 0)))
+        self.aux_revision = bytes(dev["aux_firmware_revision"])
         self.firmware = tuple(int(x) for x in config["firmware_version"].split("."))
         self.support = 0
         self.has_sensors = False

@@ -1,34 +1,33 @@
 """Fan tachometer: falling edges counted by a pin IRQ, turned into RPM per scan.
 
-    fan = Tach(machine.Pin(6, machine.Pin.IN, machine.Pin.PULL_UP), pulses_per_rev=2)
+    fan = Tach(machine.Pin(6, machine.Pin.IN, machine.Pin.PULL_UP), 2, wiring.CRITICAL)
     fan.read()          # milli-RPM over the time since the previous read
 
 The hard IRQ handler only increments a small int (no allocation); read() takes the
-count with IRQs masked.
+count with IRQs masked (critical: the pair disable_irq, enable_irq).
 """
 
 import time
 
-import machine
-
 
 class Tach:
-    def __init__(self, pin, pulses_per_rev=2):
+    def __init__(self, pin, pulses_per_rev, critical):
         self.pin = pin
+        self.disable_irq, self.enable_irq = critical
         self.ppr = pulses_per_rev
         self.edges = 0
         self._since = time.ticks_ms()
         self._handler = self._edge  # bound once, before the IRQ is armed
-        pin.irq(self._handler, machine.Pin.IRQ_FALLING, hard=True)
+        pin.irq(self._handler, pin.IRQ_FALLING, hard=True)
 
     def _edge(self, pin):
         self.edges += 1
 
     def read(self):
-        st = machine.disable_irq()
+        st = self.disable_irq()
         n = self.edges
         self.edges = 0
-        machine.enable_irq(st)
+        self.enable_irq(st)
         now = time.ticks_ms()
         dt = time.ticks_diff(now, self._since)
         self._since = now

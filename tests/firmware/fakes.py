@@ -7,6 +7,8 @@ master writes. Neither allocates in the methods a hard IRQ handler calls.
 import machine
 import micropython
 
+from ipmc.wiring import CRITICAL  # noqa: F401  (the real critical section, for the tests)
+
 
 class _IRQ:
     def __init__(self):
@@ -17,6 +19,13 @@ class _IRQ:
 
 
 class FakeTarget:
+    IRQ_ADDR_MATCH_READ = machine.I2CTarget.IRQ_ADDR_MATCH_READ
+    IRQ_ADDR_MATCH_WRITE = machine.I2CTarget.IRQ_ADDR_MATCH_WRITE
+    IRQ_READ_REQ = machine.I2CTarget.IRQ_READ_REQ
+    IRQ_WRITE_REQ = machine.I2CTarget.IRQ_WRITE_REQ
+    IRQ_END_READ = machine.I2CTarget.IRQ_END_READ
+    IRQ_END_WRITE = machine.I2CTarget.IRQ_END_WRITE
+
     def __init__(self):
         self._irq = _IRQ()
         self.rx = bytearray(64)
@@ -115,6 +124,7 @@ class FakeController:
         return len(buf)
 
 
+# A board config as the host writes it (satmc.board's contract: every key present).
 CONFIG = {
     "name": "unit",
     "mcu": "unix",
@@ -133,8 +143,37 @@ CONFIG = {
         "product_id": 0x5301,
         "aux_firmware_revision": [1, 2, 3, 4],
     },
+    "private_bus": None,
+    "leds": {"heartbeat": None},
     "watchdog_ms": 0,
+    "scan_period_ms": 1000,
+    "fru": [],
+    "sensors": [],
+    "fru_locators": [],
 }
+
+
+def sensor_entry(**fields):
+    """A threshold sensor entry of config["sensors"] with every key, as the host fills it."""
+    c = {
+        "name": "Sensor",
+        "number": 1,
+        "type": 1,
+        "kind": "threshold",
+        "source": {"chip": "rp2temp"},
+        "period_ms": 1000,
+        "entity": [0x07, 1],
+        "unit": 1,
+        "nominal": None,
+        "lo_milli": 0,
+        "res_milli": 1000,
+        "thresholds": [0, 0, 0, 0, 0, 0],
+        "readable": 0,
+        "settable": 0,
+        "hysteresis": [0, 0],
+    }
+    c.update(fields)
+    return c
 
 
 def frame(rs_sa, netfn, cmd, data=b"", rq_sa=0x20, seq=1, rs_lun=0, rq_lun=0):

@@ -3,7 +3,7 @@
 import asyncio
 import io
 
-from fakes import CONFIG, FakeController, FakeTarget, ask, frame
+from fakes import CONFIG, CRITICAL, FakeController, FakeTarget, ask, frame, sensor_entry
 
 from ipmc import app, events, faults, sdr, sensor_setup, sensors  # noqa: F401
 from ipmc.dispatch import command
@@ -44,24 +44,23 @@ class _Driver:
 
 def _mc(period_ms=1000):
     mc = MC(CONFIG)
-    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, critical=CRITICAL, stats=mc.stats)
     mc.events = events.Events(mc)
     mc.sensors = sensors.Sensors()
     mc.sdrs = sdr.Repository()
     driver = _Driver()
-    c = {
-        "name": "Rail",
-        "number": 1,
-        "type": 2,
-        "kind": "threshold",
-        "unit": 4,
-        "lo_milli": 0,
-        "res_milli": 20,
-        "thresholds": [150, 140, 0, 180, 190, 0],  # LNC LC . UNC UC .
-        "readable": 0x1B,
-        "settable": 0x1B,
-        "period_ms": period_ms,
-    }
+    c = sensor_entry(
+        name="Rail",
+        number=1,
+        type=2,
+        unit=4,
+        lo_milli=0,
+        res_milli=20,
+        thresholds=[150, 140, 0, 180, 190, 0],  # LNC LC . UNC UC .
+        readable=0x1B,
+        settable=0x1B,
+        period_ms=period_ms,
+    )
     s = sensor_setup.make_sensor(mc, c, driver.read)
     mc.sensors.add(s)
     mc.sdrs.add(s.record)
@@ -185,7 +184,7 @@ class _FlakyController(FakeController):
 def test_a_controller_fault_parks_the_frame_for_readback_and_the_sender_goes_on():
     mc, s, driver = _mc()
     controller = _FlakyController()
-    mc.link = IPMBLink(FakeTarget(), controller, 0x72, stats=mc.stats)
+    mc.link = IPMBLink(FakeTarget(), controller, 0x72, critical=CRITICAL, stats=mc.stats)
     target = mc.link.target
 
     async def scenario():

@@ -1,7 +1,7 @@
 """FRU devices: image checks, self-test bits, the three commands, no allocation on reads."""
 
 import micropython
-from fakes import CONFIG, FakeController, FakeTarget, frame
+from fakes import CONFIG, CRITICAL, FakeController, FakeTarget, frame
 
 from ipmc import fru
 from ipmc.ipmb import Request
@@ -48,7 +48,7 @@ class RAMStore:
 def _mc(store_data=None, size=64):
     fru._devices.clear()
     mc = MC(CONFIG)
-    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, critical=CRITICAL, stats=mc.stats)
     store = RAMStore(image() if store_data is None else store_data, size)
     dev = fru.FRUDevice(0, store, size)
     dev.load()

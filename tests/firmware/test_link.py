@@ -4,14 +4,14 @@ import asyncio
 import time
 
 import micropython
-from fakes import FakeController, FakeTarget, frame
+from fakes import CRITICAL, FakeController, FakeTarget, frame
 
 from ipmc.link import FREE, KIND_REQUEST, QUEUED, SENT, IPMBLink, Outbox
 
 
 def _link(nack=False):
     t = FakeTarget()
-    link = IPMBLink(t, FakeController(nack), 0x72)
+    link = IPMBLink(t, FakeController(nack), 0x72, critical=CRITICAL)
     t.handler = link._irq
     return t, link
 
@@ -93,7 +93,7 @@ def test_frames_for_a_host_that_takes_master_writes_are_not_read_back():
 
 
 def test_outbox_is_bounded():
-    ob = Outbox(3)
+    ob = Outbox(3, CRITICAL)
     assert [ob.claim() for _ in range(4)] == [0, 1, 2, -1]
 
 
@@ -152,7 +152,7 @@ def test_sender_delivers_retries_and_parks_without_allocating():
     # reads it back; between frames the sender waits. None of it may allocate.
     t = FakeTarget()
     ctl = FakeController(record=False)
-    link = IPMBLink(t, ctl, 0x72)
+    link = IPMBLink(t, ctl, 0x72, critical=CRITICAL)
     t.handler = link._irq
     frame_ = b"\x20\x1c\xc4\x72\x04\x01\x00\x8a"
     busy, nack = OSError(5), OSError(19)

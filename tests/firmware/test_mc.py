@@ -1,7 +1,7 @@
 """The request path of the controller: App commands, drops, broadcast, and no allocation."""
 
 import micropython
-from fakes import CONFIG, FakeController, FakeTarget, frame
+from fakes import CONFIG, CRITICAL, FakeController, FakeTarget, frame
 
 from ipmc import app  # noqa: F401
 from ipmc.ipmb import Request
@@ -11,7 +11,7 @@ from ipmc.mc import MC
 
 def _mc():
     mc = MC(CONFIG)
-    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, critical=CRITICAL, stats=mc.stats)
     return mc
 
 

@@ -3,7 +3,7 @@
 State is read back the way a host sees it: with the Get counterpart of each Set command.
 """
 
-from fakes import CONFIG, FakeController, FakeTarget, ask
+from fakes import CONFIG, CRITICAL, FakeController, FakeTarget, ask, sensor_entry
 from test_fru import RAMStore, image
 
 from ipmc import app, events, fru, sdr, sensor_setup, sensors  # noqa: F401
@@ -22,15 +22,16 @@ _FRU_SIZE = 64
 def _mc():
     fru._devices.clear()
     mc = MC(CONFIG)
-    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
-    events.setup(mc, CONFIG)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, critical=CRITICAL, stats=mc.stats)
+    events.setup(mc)
     mc.sensors = sensors.Sensors()
     mc.sdrs = sdr.Repository()
     common = {"type": 1, "unit": 1, "lo_milli": -20000, "res_milli": 500}
-    t = dict(common, name="Board Temp", number=THRESHOLD, kind="threshold")
+    t = sensor_entry(name="Board Temp", number=THRESHOLD, kind="threshold", **common)
     t.update(thresholds=[50, 40, 0, 160, 190, 220], readable=0x1B, settable=0x18)
     t["hysteresis"] = [4, 3]
-    d = dict(common, name="Present", number=DISCRETE, kind="discrete", type=0x25)
+    d = sensor_entry(name="Present", number=DISCRETE, kind="discrete", **common)
+    d["type"] = 0x25
     for c, value in ((t, 25000), (d, 1)):
         s = sensor_setup.make_sensor(mc, c, lambda v=value: v)
         s.scan()

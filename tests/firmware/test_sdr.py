@@ -1,7 +1,7 @@
 """The SDR encoder and the device SDR commands, on MicroPython."""
 
 import micropython
-from fakes import CONFIG, FakeController, FakeTarget, ask, frame
+from fakes import CONFIG, CRITICAL, FakeController, FakeTarget, ask, frame
 
 from ipmc import sdr, sdr_encode
 from ipmc.ipmb import Request
@@ -72,7 +72,7 @@ def test_full_sensor_record_layout():
 
 def _mc():
     mc = MC(CONFIG)
-    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, critical=CRITICAL, stats=mc.stats)
     mc.sdrs = sdr.Repository()
     mc.sdrs.add(_record())
     mc.sdrs.add(sdr_encode.mc_locator_record(0x72, 0x29, (0x07, 1), "unit"))

@@ -1,7 +1,7 @@
 """The threshold state machine, sensor commands, events into the outbox, no allocation."""
 
 import micropython
-from fakes import CONFIG, FakeController, FakeTarget, ask, frame
+from fakes import CONFIG, CRITICAL, FakeController, FakeTarget, ask, frame, sensor_entry
 
 from ipmc import events, sdr, sensor_setup, sensors
 from ipmc.ipmb import Request
@@ -61,24 +61,23 @@ class _Reader:
 
 def _mc():
     mc = MC(CONFIG)
-    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, critical=CRITICAL, stats=mc.stats)
     mc.events = events.Events(mc)
     mc.sensors = sensors.Sensors()
     mc.sdrs = sdr.Repository()
     reader = _Reader()
-    c = {
-        "name": "Board Temp",
-        "number": 1,
-        "type": 1,
-        "kind": "threshold",
-        "unit": 1,
-        "lo_milli": -20000,
-        "res_milli": 500,
-        "thresholds": list(THR),
-        "readable": ALL,
-        "settable": 0x18,
-        "hysteresis": [4, 4],
-    }
+    c = sensor_entry(
+        name="Board Temp",
+        number=1,
+        type=1,
+        unit=1,
+        lo_milli=-20000,
+        res_milli=500,
+        thresholds=list(THR),
+        readable=ALL,
+        settable=0x18,
+        hysteresis=[4, 4],
+    )
     s = sensor_setup.make_sensor(mc, c, reader.read)
     mc.sensors.add(s)
     mc.sdrs.add(s.record)

@@ -2,7 +2,7 @@
 
 import io
 
-from fakes import CONFIG, FakeController, FakeTarget, frame
+from fakes import CONFIG, CRITICAL, FakeController, FakeTarget, frame
 
 from ipmc import app  # noqa: F401
 from ipmc.link import IPMBLink
@@ -12,7 +12,7 @@ from ipmc.serial_basic import SerialBasic, encode
 
 def _sb():
     mc = MC(CONFIG)
-    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, critical=CRITICAL, stats=mc.stats)
     out = io.BytesIO()
     return SerialBasic(mc, None, out), out, mc
 
@@ -163,7 +163,7 @@ def test_send_message_over_the_serial_line_allocates_nothing():
     import micropython
 
     mc = MC(CONFIG)
-    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, critical=CRITICAL, stats=mc.stats)
     sink = _Sink()
     sb = SerialBasic(mc, None, sink)
     inner = frame(0x72, 0x06, 0x01, rq_sa=0x20, seq=3)
@@ -210,7 +210,7 @@ def test_serving_the_line_allocates_nothing_per_byte_or_frame():
     import micropython
 
     mc = MC(CONFIG)
-    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, stats=mc.stats)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, critical=CRITICAL, stats=mc.stats)
     host, line = _socket_pair("/tmp/satmc-unit-serial.sock")
     sink = _Sink()
     sb = SerialBasic(mc, line, sink)

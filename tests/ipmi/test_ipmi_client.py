@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from satmc.boards import load_board
+from satmc.board import load_board
 from satmc.cli.main import main as satmc
 from satmc.errors import CompletionCodeError, MalformedResponseError
 from satmc.ipmi import client, codes

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..boards import load_board
+from ..board import load_board
 from ..bundle import build_bundle, bundle_size, frozen_sources
 
 

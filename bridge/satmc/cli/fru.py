@@ -62,7 +62,7 @@ def register(sub) -> None:
 
 
 def build(args) -> int:
-    from ..boards import load_board
+    from ..board import load_board
 
     img = fru_image.build(load_board(args.board), args.id)
     if args.output == "-":

@@ -7,7 +7,7 @@
     dev = access.FRUAccess(sat, 0)
     dev.write_image(img)                                # header last, read-back verified
 
-Board-file section: see board.py; the simulator's EEPROM models are programmed by sim.py.
+Board-file section: see satmc.board.fru; the simulator's EEPROM models are programmed by sim.py.
 """
 
 from ..errors import SatmcError

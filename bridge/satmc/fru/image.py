@@ -308,8 +308,8 @@ def _fields(area: str) -> list[str]:
 
 def build(board, fru_id: int = 0) -> bytes:
     """The image of FRU device fru_id of a board (its `source`, through frugy)."""
+    from ..board.fru import sources
     from . import FRUError
-    from .board import sources
 
     entries = {e["id"]: e for e in board.config.get("fru") or []}
     if fru_id not in entries:

@@ -20,7 +20,7 @@ import json
 import os
 from pathlib import Path
 
-from .board import sources
+from ..board.fru import sources
 from .image import build
 
 

@@ -13,7 +13,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..boards import FIRMWARE_DIR
+from ..board import FIRMWARE_DIR
 from ..errors import SatmcError
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from ..boards import load_board
+from ..board import load_board
 from ..transports import connect
 from ..vbus.pcap import write_pcap
 from .rig import CAPABILITIES, Rig, load_rig

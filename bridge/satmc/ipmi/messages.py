@@ -32,7 +32,7 @@ from pyipmi.msgs import (
 
 from . import codes
 
-# the repository's firmware/ipmc (satmc.boards.FIRMWARE_DIR; not imported from there, so
+# the repository's firmware/ipmc (satmc.board.FIRMWARE_DIR; not imported from there, so
 # the IPMI vocabulary does not pull in the board model and what it imports)
 COUNTERS_PY = Path(__file__).resolve().parents[3] / "firmware" / "ipmc" / "counters.py"
 

@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..boards import REPO, Board, load_board
+from ..board import REPO, Board, load_board
 from ..bundle import build_bundle
 from ..errors import SatmcError
 from ..fru import provision as fru_provision

@@ -27,34 +27,19 @@ import threading
 import time
 from pathlib import Path
 
+from ...board.parts import AT24_PARTS, at24_addrsize
 from . import BusDevice, Stimulus
-
-# part -> (memory bytes, page bytes)
-PARTS = {
-    "at24c01": (128, 8),
-    "at24c02": (256, 8),
-    "at24c32": (4096, 32),
-    "at24c64": (8192, 32),
-    "at24c128": (16384, 64),
-    "at24c256": (32768, 64),
-    "at24c512": (65536, 128),
-}
-
-
-def addrsize(size: int) -> int:
-    """Memory address bits the part expects: 8 up to 256 bytes, 16 above."""
-    return 8 if size <= 256 else 16
 
 
 class Model(BusDevice):
     def __init__(
         self, part: str = "at24c02", twr_ms: float = 5.0, wp: bool = False, file: str | None = None
     ):
-        if part not in PARTS:
-            raise ValueError(f"unknown EEPROM part {part!r}; parts: {', '.join(PARTS)}")
+        if part not in AT24_PARTS:
+            raise ValueError(f"unknown EEPROM part {part!r}; parts: {', '.join(AT24_PARTS)}")
         self.part = part
-        self.size, self.page = PARTS[part]
-        self.addr_bytes = addrsize(self.size) // 8
+        self.size, self.page = AT24_PARTS[part]
+        self.addr_bytes = at24_addrsize(self.size) // 8
         self.mem = bytearray(b"\xff" * self.size)
         self.twr_ms = twr_ms
         self.wp = wp

@@ -1,13 +1,12 @@
 """The `sensors:` list of a board file, validated into firmware config.
 
-    private_bus: {scl: 5, sda: 4, freq: 100000}          # the board's own I2C (SoftI2C)
     scan_period_ms: 500                                  # default scan period
     sensors:
       - name: Board Temp                                 # SDR id string, up to 16 characters
         number: 1
         type: temperature                                # see TYPES
         unit: C                                          # see UNITS
-        source: {chip: lm75, addr: 0x48}                 # see CHIPS; I2C parts: private_bus
+        source: {chip: lm75, addr: 0x48}                 # see parts.SENSOR_CHIPS
         range: [-20, 107.5]                              # raw 0 reads as -20, 255 as 107.5
         resolution: 0.5                                  # unit per raw count
         thresholds: {unc: 60, uc: 75, unr: 90}           # lnc lc lnr unc uc unr, in the unit
@@ -15,6 +14,10 @@
         hysteresis: [2, 2]                               # positive, negative, in the unit
         period_ms: 250                                   # optional, else scan_period_ms
       - {name: Presence, number: 7, type: presence, source: {chip: gpio, pin: 7}}
+
+Source options and their defaults: lm75 `bits` (9), ina219/ina226 `shunt_milliohm`
+(100), adc `divider` (1), tach `pulses_per_rev` (2), gpio `active_low` (false). I2C
+parts sit on the board's private_bus.
 
 Values are in engineering units; the firmware gets raw thresholds and the range and
 resolution in thousandths of the unit, from which it computes the SDR's M, B, K1, K2.
@@ -25,7 +28,9 @@ and a locator for it too made `ipmitool fru print` list it three times.
 
 from __future__ import annotations
 
-from .errors import BoardFileError
+from ..errors import BoardFileError
+from .fields import boolean, integer, milli
+from .parts import DISCRETE_CHIPS, I2C_CHIPS, POWER_MONITORS, SENSOR_CHIPS
 
 TYPES = {
     "temperature": 0x01,
@@ -38,20 +43,13 @@ TYPES = {
 UNITS = {"C": 1, "V": 4, "A": 5, "W": 6, "RPM": 18}
 TYPE_UNITS = {"temperature": "C", "voltage": "V", "current": "A", "fan": "RPM", "power": "W"}
 THRESHOLDS = ("lnc", "lc", "lnr", "unc", "uc", "unr")  # status bit order
-CHIPS = {
-    "lm75": ("addr",),
-    "ina219": ("addr", "measure"),
-    "ina226": ("addr", "measure"),
-    "adc": ("pin",),
-    "rp2temp": (),
-    "tach": ("pin",),
-    "gpio": ("pin",),
-}
-DISCRETE_CHIPS = ("gpio",)
+MEASURES = ("bus_voltage", "current")
+DEFAULT_ENTITY = [0x07, 1]  # system board
+PERIOD_MIN_MS, PERIOD_MAX_MS = 10, 60_000
 
 
 def factors(lo_milli: int, res_milli: int) -> tuple[int, int, int, int]:
-    """(M, K2, B, K1) as the firmware derives them (ipmc.sdr.factors), or BoardFileError."""
+    """(M, K2, B, K1) as the firmware derives them (ipmc.sdr.factors), or ValueError."""
     m, e = res_milli, 0
     while m % 10 == 0:
         m, e = m // 10, e + 1
@@ -65,61 +63,47 @@ def factors(lo_milli: int, res_milli: int) -> tuple[int, int, int, int]:
     return m, k2, b, k1
 
 
-def _milli(v, where: str) -> int:
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        raise BoardFileError(f"{where}: expected a number, got {v!r}")
-    m = round(v * 1000)
-    if abs(m - v * 1000) > 1e-6:
-        raise BoardFileError(f"{where}: {v} has more than 3 decimals")
-    return m
-
-
-I2C_CHIPS = ("lm75", "ina219", "ina226")
-
-
-def _source(src, where: str, has_bus: bool) -> dict:
+def _source(src, where: str) -> dict:
     if not isinstance(src, dict) or "chip" not in src:
         raise BoardFileError(f"{where}: expected a mapping with a chip")
     chip = src["chip"]
-    if chip not in CHIPS:
-        raise BoardFileError(f"{where}.chip: {chip!r} is not one of {', '.join(CHIPS)}")
-    for key in CHIPS[chip]:
+    if chip not in SENSOR_CHIPS:
+        raise BoardFileError(f"{where}.chip: {chip!r} is not one of {', '.join(SENSOR_CHIPS)}")
+    for key in SENSOR_CHIPS[chip]:
         if key not in src:
             raise BoardFileError(f"{where}.{key}: missing")
     out = {"chip": chip}
     if chip in I2C_CHIPS:
-        if not has_bus:
-            raise BoardFileError(f"{where}: an I2C part needs the board's private_bus")
         addr = src["addr"]
         if not isinstance(addr, int) or not 0x08 <= addr <= 0x77:
             raise BoardFileError(f"{where}.addr: {addr!r} is not a 7-bit I2C address")
         out["addr"] = addr
-    if chip in ("ina219", "ina226"):
-        if src["measure"] not in ("bus_voltage", "current"):
+    if chip in POWER_MONITORS:
+        if src["measure"] not in MEASURES:
             raise BoardFileError(f"{where}.measure: expected bus_voltage or current")
         out["measure"] = src["measure"]
-        out["shunt_milliohm"] = int(src.get("shunt_milliohm", 100))
+        out["shunt_milliohm"] = integer(src, "shunt_milliohm", where, 1, 0xFFFF, default=100)
     if "pin" in src:
-        out["pin"] = int(src["pin"])
+        out["pin"] = integer(src, "pin", where, 0, 255)
     if chip == "adc":
-        out["divider_milli"] = _milli(src.get("divider", 1), f"{where}.divider")
+        out["divider_milli"] = milli(src.get("divider", 1), f"{where}.divider")
     if chip == "tach":
-        out["pulses_per_rev"] = int(src.get("pulses_per_rev", 2))
+        out["pulses_per_rev"] = integer(src, "pulses_per_rev", where, 1, 0xFF, default=2)
     if chip == "gpio":
-        out["active_low"] = bool(src.get("active_low", False))
+        out["active_low"] = boolean(src, "active_low", where, False)
     if chip == "lm75":
-        out["bits"] = int(src.get("bits", 9))
+        out["bits"] = integer(src, "bits", where, 9, 12, default=9)
     return out
 
 
 def _raw(value, lo: int, res: int, where: str) -> int:
-    r = round((_milli(value, where) - lo) / res)
+    r = round((milli(value, where) - lo) / res)
     if not 0 <= r <= 255:
         raise BoardFileError(f"{where}: {value} is outside the sensor's range")
     return r
 
 
-def _sensor(s: dict, where: str, has_bus: bool, period: int) -> dict:
+def _sensor(s: dict, where: str, period: int) -> dict:
     if not isinstance(s, dict):
         raise BoardFileError(f"{where}: expected a mapping")
     name = s.get("name")
@@ -131,11 +115,11 @@ def _sensor(s: dict, where: str, has_bus: bool, period: int) -> dict:
     stype = s.get("type")
     if stype not in TYPES:
         raise BoardFileError(f"{where}.type: {stype!r} is not one of {', '.join(TYPES)}")
-    source = _source(s.get("source"), f"{where}.source", has_bus)
+    source = _source(s.get("source"), f"{where}.source")
     period_ms = s.get("period_ms", period)
-    if not isinstance(period_ms, int) or not 10 <= period_ms <= 60_000:
+    if not isinstance(period_ms, int) or not PERIOD_MIN_MS <= period_ms <= PERIOD_MAX_MS:
         raise BoardFileError(f"{where}.period_ms: expected 10..60000")
-    entity = s.get("entity", [0x07, 1])
+    entity = s.get("entity", DEFAULT_ENTITY)
     out = {
         "name": name,
         "number": number,
@@ -143,6 +127,8 @@ def _sensor(s: dict, where: str, has_bus: bool, period: int) -> dict:
         "source": source,
         "period_ms": period_ms,
         "entity": [int(entity[0]), int(entity[1])],
+        "unit": 0,
+        "nominal": None,
     }
     if stype == "presence":
         if source["chip"] not in DISCRETE_CHIPS:
@@ -157,8 +143,8 @@ def _sensor(s: dict, where: str, has_bus: bool, period: int) -> dict:
     rng = s.get("range")
     if not (isinstance(rng, list) and len(rng) == 2):
         raise BoardFileError(f"{where}.range: expected [min, max]")
-    lo, hi = _milli(rng[0], f"{where}.range"), _milli(rng[1], f"{where}.range")
-    res = _milli(s.get("resolution"), f"{where}.resolution")
+    lo, hi = milli(rng[0], f"{where}.range"), milli(rng[1], f"{where}.range")
+    res = milli(s.get("resolution"), f"{where}.resolution")
     if res <= 0 or hi <= lo:
         raise BoardFileError(f"{where}: range must rise and resolution be positive")
     if (hi - lo) / res > 255:
@@ -181,7 +167,7 @@ def _sensor(s: dict, where: str, has_bus: bool, period: int) -> dict:
     hyst = s.get("hysteresis", [0, 0])
     if not (isinstance(hyst, list) and len(hyst) == 2):
         raise BoardFileError(f"{where}.hysteresis: expected [positive, negative]")
-    hraw = [round(_milli(h, f"{where}.hysteresis") / res) for h in hyst]
+    hraw = [round(milli(h, f"{where}.hysteresis") / res) for h in hyst]
     if not all(0 <= h <= 255 for h in hraw):
         raise BoardFileError(f"{where}.hysteresis: out of range")
     out.update(
@@ -199,16 +185,23 @@ def _sensor(s: dict, where: str, has_bus: bool, period: int) -> dict:
     return out
 
 
-def sensors_config(data: dict, where: str) -> dict:
+def on_private_bus(data: dict):
+    """What a board file puts on the private bus among its sensors (a name), or None."""
+    for s in data.get("sensors") or []:
+        src = s.get("source") if isinstance(s, dict) else None
+        if isinstance(src, dict) and src.get("chip") in I2C_CHIPS:
+            return f"sensor {s.get('name')!r} ({src['chip']})"
+    return None
+
+
+def config(data: dict, where: str, period: int) -> dict:
     """Firmware config keys (sensors, fru_locators) from a board file's data."""
     entries = data.get("sensors") or []
     if not isinstance(entries, list):
         raise BoardFileError(f"{where}.sensors: expected a list")
-    has_bus = isinstance(data.get("private_bus"), dict)
-    period = data.get("scan_period_ms", 1000)
     sensors, numbers, names = [], set(), set()
     for i, s in enumerate(entries):
-        c = _sensor(s, f"{where}.sensors[{i}]", has_bus, period)
+        c = _sensor(s, f"{where}.sensors[{i}]", period)
         if c["number"] in numbers:
             raise BoardFileError(f"{where}.sensors[{i}].number: {c['number']} used twice")
         if c["name"] in names:

@@ -1,0 +1,195 @@
+"""Load a board file: read the YAML, check every section, build the firmware's config.
+
+board = load_board("pico")           # boards/pico.yaml, or a path
+board.config                          # the dict the firmware gets as board_config.CONFIG
+board.for_simulation()                # the same board with its pins wired to the virtual bus
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from ..errors import BoardFileError
+from . import fru, ipmb, sensors, simulation
+from .fields import boolean, integer, need, only
+from .mcu import Pins, mcu_of
+
+REPO = Path(__file__).resolve().parents[3]
+BOARDS_DIR = REPO / "boards"
+FIRMWARE_DIR = REPO / "firmware"
+
+LED_NAMES = ("heartbeat",)
+AUX_REVISION_DEFAULT = [0, 0, 0, 0]
+WATCHDOG_DEFAULT_MS = 0  # no watchdog
+SCAN_PERIOD_MIN_MS, SCAN_PERIOD_MAX_MS, SCAN_PERIOD_DEFAULT_MS = 100, 60_000, 1000
+TOP_FIELDS = (
+    "name",
+    "description",
+    "mcu",
+    "micropython_board",
+    "ipmb",
+    "private_bus",
+    "sensors",
+    "fru",
+    "leds",
+    "watchdog_ms",
+    "scan_period_ms",
+    "device",
+    "sim",
+)
+DEVICE_FIELDS = (
+    "device_id",
+    "device_revision",
+    "manufacturer_id",
+    "product_id",
+    "aux_firmware_revision",
+)
+
+
+def firmware_version() -> str:
+    text = (FIRMWARE_DIR / "ipmc" / "__init__.py").read_text()
+    m = re.search(r'^VERSION = "(\d+\.\d+\.\d+)"', text, re.M)
+    if not m:
+        raise BoardFileError("firmware/ipmc/__init__.py: VERSION not found")
+    return m.group(1)
+
+
+@dataclass
+class Board:
+    name: str
+    path: Path
+    data: dict
+    config: dict = field(default_factory=dict)
+
+    @property
+    def mcu(self) -> str:
+        return self.data["mcu"]
+
+    @property
+    def sim(self) -> dict:
+        return self.data.get("sim") or {}
+
+    @property
+    def address(self) -> int:
+        return self.config["ipmb"]["address"]
+
+    def for_simulation(self) -> Board:
+        """This board on the unix port, its pins on the virtual bus (board.simulation)."""
+        if self.mcu == "unix":
+            return self
+        config, data = simulation.simulated(self.config, self.data)
+        return Board(name=self.name, path=self.path, data=data, config=config)
+
+
+def _leds(data: dict, where: str, pins: Pins) -> dict:
+    leds = data.get("leds") or {}
+    w = f"{where}.leds"
+    if not isinstance(leds, dict):
+        raise BoardFileError(f"{w}: expected a mapping of LED name to pin, got {leds!r}")
+    out = dict.fromkeys(LED_NAMES)
+    for name, spec in leds.items():
+        if name not in LED_NAMES:
+            raise BoardFileError(f"{w}.{name}: unknown LED (known: {', '.join(LED_NAMES)})")
+        if not isinstance(spec, dict):
+            spec = {"pin": spec}
+        only(spec, ("pin", "active_low"), f"{w}.{name}")
+        low = boolean(spec, "active_low", f"{w}.{name}", False)
+        pin = pins.pin(need(spec, "pin", f"{w}.{name}"), f"{w}.{name}.pin", f"LED {name}")
+        out[name] = {"pin": pin, "active_low": low}
+    return out
+
+
+def _device(data: dict, where: str) -> dict:
+    w = f"{where}.device"
+    dev = need(data, "device", where, dict)
+    only(dev, DEVICE_FIELDS, w)
+    aux = dev.get("aux_firmware_revision", AUX_REVISION_DEFAULT)
+    if not (
+        isinstance(aux, list)
+        and len(aux) == 4
+        and all(isinstance(x, int) and not isinstance(x, bool) and 0 <= x < 256 for x in aux)
+    ):
+        raise BoardFileError(f"{w}.aux_firmware_revision: expected 4 bytes, got {aux!r}")
+    return {
+        "device_id": integer(dev, "device_id", w, 0, 0xFF),
+        "device_revision": integer(dev, "device_revision", w, 0, 0x0F),
+        "manufacturer_id": integer(dev, "manufacturer_id", w, 0, 0xFFFFF),
+        "product_id": integer(dev, "product_id", w, 0, 0xFFFF),
+        "aux_firmware_revision": list(aux),
+    }
+
+
+def board_path(name_or_path: str | Path) -> Path:
+    p = Path(name_or_path)
+    if p.suffix in (".yaml", ".yml") or p.exists():
+        return p
+    return BOARDS_DIR / f"{name_or_path}.yaml"
+
+
+def board_names() -> list[str]:
+    return sorted(p.stem for p in BOARDS_DIR.glob("*.yaml"))
+
+
+def read_board_file(path: Path) -> dict:
+    """The YAML mapping of a board file, or BoardFileError."""
+    if not path.exists():
+        raise BoardFileError(f"no board file {path}; boards: {', '.join(board_names())}")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise BoardFileError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise BoardFileError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def board_config(data: dict, where: str) -> dict:
+    """The firmware config (the contract in the package docstring) of a board file's data."""
+    only(data, TOP_FIELDS, where)
+    name = need(data, "name", where, str)
+    mcu_name = need(data, "mcu", where, str)
+    mcu = mcu_of(mcu_name, where)
+    pins = Pins(mcu_name, where)
+    for key in ("sensors", "fru"):
+        if key in data and not isinstance(data[key], list):
+            raise BoardFileError(f"{where}.{key}: expected a list, got {type(data[key]).__name__}")
+    simulation.check(data, where)
+    if "micropython_board" in data and not isinstance(data["micropython_board"], str):
+        raise BoardFileError(f"{where}.micropython_board: expected a MicroPython board name")
+    scan_period = integer(
+        data,
+        "scan_period_ms",
+        where,
+        SCAN_PERIOD_MIN_MS,
+        SCAN_PERIOD_MAX_MS,
+        default=SCAN_PERIOD_DEFAULT_MS,
+    )
+    config = {
+        "name": name,
+        "mcu": mcu_name,
+        "firmware_version": firmware_version(),
+        "ipmb": ipmb.ipmb(data, where, pins),
+        "private_bus": ipmb.private_bus(
+            data, where, pins, fru.on_private_bus(data) or sensors.on_private_bus(data)
+        ),
+        "leds": _leds(data, where, pins),
+        "device": _device(data, where),
+        "watchdog_ms": integer(
+            data, "watchdog_ms", where, 0, mcu.watchdog_max_ms, default=WATCHDOG_DEFAULT_MS
+        ),
+        "scan_period_ms": scan_period,
+    }
+    config.update(fru.config(data, where))
+    config.update(sensors.config(data, where, scan_period))
+    return config
+
+
+def load_board(name_or_path: str | Path) -> Board:
+    path = board_path(name_or_path)
+    data = read_board_file(path)
+    config = board_config(data, path.stem)
+    return Board(name=config["name"], path=path, data=data, config=config)
