@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import time
 
-from .cli.sensors import table
 from .eventlog import EventLog, EventReceiver
-from .sensors import SensorClient
+from .sensors import SensorClient, table
 
 SENSOR = "Board Temp"
 DEVICE = "temp0"

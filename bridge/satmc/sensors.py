@@ -220,3 +220,26 @@ def thresholds_of(record: SdrFullSensorRecord) -> dict[str, float]:
             short = next(k for k, v in SHORT.items() if v == key)
             out[short] = record.convert_sensor_raw_to_value(record.threshold[key])
     return out
+
+
+# the threshold columns of a sensor table, lowest to highest
+COLUMNS = ("lnr", "lc", "lnc", "unc", "uc", "unr")
+
+
+def fmt(v: float | None) -> str:
+    """A threshold or value as the tables print it ("-" when absent)."""
+    return "-" if v is None else f"{v:g}"
+
+
+def table(readings) -> list[str]:
+    """Readings as aligned text rows (a header, then one row per sensor)."""
+    rows = [("NAME", "VALUE", "STATUS") + tuple(c.upper() for c in COLUMNS)]
+    for r in readings:
+        rows.append(
+            (r.name, r.text, r.status)
+            + tuple(fmt(r.thresholds.get(c)) if r.is_threshold else "" for c in COLUMNS)
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    return [
+        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
+    ]

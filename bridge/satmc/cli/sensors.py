@@ -10,9 +10,8 @@ import yaml
 from ..errors import SatmcError
 from ..eventlog import EventLog, EventReceiver
 from ..ipmi.client import get_event_receiver, read_counters, set_event_receiver
-from ..sensors import SHORT, SensorClient
+from ..sensors import COLUMNS, SHORT, SensorClient, fmt, table
 
-COLUMNS = ("lnr", "lc", "lnc", "unc", "uc", "unr")
 EVENT_COUNTERS = (
     "events_queued",
     "events_sent",
@@ -88,23 +87,6 @@ def register(sub) -> None:
     q.set_defaults(func=sim_get, needs_target=False)
 
 
-def _fmt(v: float | None) -> str:
-    return "-" if v is None else f"{v:g}"
-
-
-def table(readings) -> list[str]:
-    rows = [("NAME", "VALUE", "STATUS") + tuple(c.upper() for c in COLUMNS)]
-    for r in readings:
-        rows.append(
-            (r.name, r.text, r.status)
-            + tuple(_fmt(r.thresholds.get(c)) if r.is_threshold else "" for c in COLUMNS)
-        )
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    return [
-        "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
-    ]
-
-
 def sensors(args, sat) -> int:
     client = SensorClient(sat)
     if args.watch is None:
@@ -124,7 +106,7 @@ def sensors(args, sat) -> int:
 
 
 def _print_thresholds(name: str, thr: dict) -> None:
-    print(f"{name}: " + "  ".join(f"{k}={_fmt(thr.get(k))}" for k in COLUMNS if k in thr))
+    print(f"{name}: " + "  ".join(f"{k}={fmt(thr.get(k))}" for k in COLUMNS if k in thr))
 
 
 def thresholds_get(args, sat) -> int:
