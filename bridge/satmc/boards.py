@@ -20,11 +20,10 @@ import yaml
 
 from .errors import BoardFileError
 from .fru import board as fru_board
+from .resources import BOARDS_DIR, FIRMWARE_DIR, checkout
 from .sensor_board import sensors_config
 
-REPO = Path(__file__).resolve().parents[2]
-BOARDS_DIR = REPO / "boards"
-FIRMWARE_DIR = REPO / "firmware"
+REPO = checkout()  # the repository root (None when installed): tests and tools only
 
 
 def _rp2_i2c_pin(block: int, pin: int, line: str) -> bool:

@@ -19,6 +19,7 @@ import logging
 import os
 import sys
 
+from .. import __version__
 from ..errors import SatmcError
 
 COMMAND_MODULES = ["device", "stats", "fru", "flash", "sensors"]
@@ -33,6 +34,7 @@ def _int(text: str) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="satmc", description=__doc__.split("\n\n")[0])
+    p.add_argument("--version", action="version", version=f"satmc {__version__}")
     p.add_argument(
         "-t",
         "--target",

@@ -34,6 +34,7 @@ from .retry import write_retrying_nack
 DEFAULT_FREQUENCY = 100_000
 FREQUENCY_RANGE = (10_000, 1_000_000)
 URL_OPTIONS = ("freq", "clockstretching")
+_ACCESS_DOC = "boards/README.md, 'FTDI adapter access'"
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -91,12 +92,18 @@ def open_i2c(url: str, frequency: float = DEFAULT_FREQUENCY, clockstretching: bo
     except ValueError as e:
         msg = str(e)
         if "backend" in msg.lower():
-            msg = "no USB backend: install libusb-1.0 (Debian: apt-get install libusb-1.0-0)"
+            msg = (
+                "no USB backend: install libusb-1.0 (Debian/Ubuntu: apt-get install "
+                f"libusb-1.0-0; {_ACCESS_DOC})"
+            )
         elif "device" in msg.lower() and "not" in msg.lower():
             msg = f"no FTDI adapter matches {url} ({e}); is it plugged in?"
         raise AdapterError(f"{url}: {msg}") from e
     except USBError as e:
-        raise AdapterError(f"{url}: USB error {e}; check permissions (udev rules)") from e
+        raise AdapterError(
+            f"{url}: USB error {e}: this user may not open the adapter; add the udev rule and "
+            f"join the plugdev group ({_ACCESS_DOC})"
+        ) from e
     return ctrl
 
 
