@@ -29,7 +29,7 @@ setup: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml setup.py
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
 		echo "make setup: satmc needs Python >= 3.11; $(PYTHON) is" \
-		"$$($(PYTHON) -V 2>&1 || echo missing). Install a newer one (Debian/Ubuntu:" \
+		"$$($(PYTHON) -V 2>/dev/null || echo missing). Install a newer one (Debian/Ubuntu:" \
 		"apt-get install python3) or name it: make PYTHON=python3.12"; exit 2; }
 	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
 		echo "make setup: $(PYTHON) has no venv module (with ensurepip); Debian/Ubuntu:" \
