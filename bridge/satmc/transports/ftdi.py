@@ -70,6 +70,7 @@ def parse_url(url: str) -> tuple[str, dict]:
 def open_i2c(url: str, frequency: float = DEFAULT_FREQUENCY, clockstretching: bool = True):
     """A configured pyftdi I2cController, or AdapterError saying what is wrong."""
     try:
+        from pyftdi.ftdi import FtdiError
         from pyftdi.i2c import I2cController
         from pyftdi.usbtools import UsbToolsError
         from usb.core import USBError
@@ -78,6 +79,12 @@ def open_i2c(url: str, frequency: float = DEFAULT_FREQUENCY, clockstretching: bo
     ctrl = I2cController()
     try:
         ctrl.configure(url, frequency=frequency, clockstretching=clockstretching)
+    except FtdiError as e:  # an adapter answered, but not as the URL wants (an interface)
+        present = _present_urls()
+        raise AdapterError(
+            f"{url}: {e}. An FT232H has one interface, /1"
+            + (f"; adapters present: {', '.join(present)}" if present else "")
+        ) from e
     except UsbToolsError as e:
         present = _present_urls()
         raise AdapterError(
@@ -197,6 +204,7 @@ class FtdiInterface(IpmbInterface):
     broadcast_next = False  # set by Satellite.broadcast_get_device_id for one frame
 
     def send_frame(self, frame: bytes) -> None:
+        self._logger.debug("IPMB TX [%s]", bytes(frame).hex(" "))
         if self.i2c is None:
             self.open()
         addr7 = frame[0] >> 1
