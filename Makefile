@@ -66,7 +66,7 @@ frozen: setup
 
 hil: setup
 	mkdir -p hil-results
-	$(PY) -m pytest hil $(if $(RIG),--rig $(RIG),--target $(TARGET)) \
+	$(PY) -m pytest hil $(if $(RIG),--hil-rig $(RIG),--hil-target $(TARGET)) \
 		--junitxml=hil-results/junit.xml $(PYTEST_ARGS)
 
 bench: setup
