@@ -114,3 +114,66 @@ def test_options_are_namespaced_and_a_clashing_short_form_is_left_to_its_owner(t
         cwd=tmp_path, capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout + r.stderr
+
+
+def test_fru_conformance_accepts_a_units_own_serial_and_date(sim, tmp_path):
+    from satmc.fru import image
+    from satmc.fru.access import FRUAccess
+    from satmc.transports import connect
+
+    with connect(sim.url, address=sim.address) as sat:
+        dev = FRUAccess(sat, 0)
+        original = dev.read()
+        used = image.used_length(original)
+        unit = image.edit(
+            original[:used],
+            ["board.serial_number=UNIT-0042", "BoardInfo.mfg_date_time=2026-11-30 12:00:00"],
+        )
+        dev.write_image(unit)
+        try:
+            r = run_hil(
+                "hil/test_fru_conformance.py",
+                "-k",
+                "every_fru_reads",
+                "--hil-target",
+                sim.url,
+                "--hil-results",
+                str(tmp_path),
+            )
+        finally:
+            dev.write_image(original)
+    assert r.returncode == 0 and "1 passed" in r.stdout, r.stdout[-3000:]
+
+
+INTERRUPTED = """
+import os
+from satmc.fru import image
+from satmc.fru.access import FRUAccess
+
+
+def test_dies_between_write_and_restore(dut, fru_backup):
+    dev = FRUAccess(dut, 0)
+    original = fru_backup(dev)
+    dev.write_image(image.edit(original[: image.used_length(original)], ["board.serial_number=X"]))
+    os._exit(1)  # the run is killed before its restore
+"""
+
+
+def test_an_interrupted_fru_write_leaves_the_original_and_how_to_restore_it(tmp_path):
+    from satmc.boards import load_board
+    from satmc.fru import image
+
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p satmc.hil.plugin\n")
+    (tmp_path / "test_interrupted.py").write_text(INTERRUPTED)
+    results = tmp_path / "results"
+    r = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "test_interrupted.py",
+         "--hil-target", "sim", "--hil-board", str(ROOT / "boards" / "sim.yaml"),
+         "--hil-results", str(results)],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert r.returncode == 1, r.stdout + r.stderr
+    backup = results / "fru-backup" / "sim-fru0.bin"
+    assert backup.read_bytes().startswith(image.build(load_board("sim"), 0))  # the original
+    restore = (results / "fru-backup" / "sim-fru0.txt").read_text()
+    assert f"fru write {backup} --id 0 --verify --force" in restore

@@ -285,3 +285,41 @@ def stimulus(hil_sim, rig):
     yield Stimulus()
     for device, values in saved.items():
         hil_sim.control("device", name=device, set=values)
+
+
+@pytest.fixture
+def fru_backup(rig, hil_sim, pytestconfig):
+    """save(FRUAccess) -> the device's image, saved first to <results>/fru-backup/ with
+    the command that restores it (RIG-fruN.bin, RIG-fruN.txt): a run interrupted between
+    a write and its restore can be undone. A backup already there (from such a run) holds
+    the real original and is kept; one equal to the device after the test is removed."""
+    directory = Path(pytestconfig.getoption("hil_results")) / "fru-backup"
+    url = hil_sim.url if hil_sim is not None else rig.url
+    saved = []
+
+    def save(dev) -> bytes:
+        img = dev.read()
+        stem = re.sub(r"[^\w.-]+", "_", f"{rig.name}-fru{dev.fru_id}")
+        path = directory / f"{stem}.bin"
+        if not path.exists():
+            directory.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(img)
+            partial.replace(path)  # whole or absent, never a torn backup
+            path.with_suffix(".txt").write_text(
+                f"FRU {dev.fru_id} of rig {rig.name} at IPMB {rig.address:#04x}, saved before "
+                f"a HIL test wrote it. Restore:\n  satmc -t {url} -a {rig.address:#04x} "
+                f"fru write {path} --id {dev.fru_id} --verify --force\n"
+            )
+        saved.append((dev, path))
+        return img
+
+    yield save
+    for dev, path in saved:
+        try:
+            now = dev.read()
+        except SatmcError:
+            continue  # kept: the device could not be read back
+        if path.exists() and path.read_bytes() == now:
+            path.unlink()
+            path.with_suffix(".txt").unlink(missing_ok=True)
