@@ -131,3 +131,8 @@ def test_raw_refuses_what_ipmitool_refuses(sim):
         assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
         assert f"data byte {text!r}" in r.stderr
     assert "0x.. hexadecimal, 0.. octal" in satmc("raw", "-h").stdout
+
+
+def test_flash_verify_address_is_checked_before_anything_is_flashed():
+    line = one_line(satmc("flash", "--board", "pico", "--ipmb-address", "0x39"), 2)
+    assert "0x39 looks like a 7-bit address; the 8-bit IPMB address is 0x72" in line
