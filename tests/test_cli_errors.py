@@ -4,6 +4,7 @@ console script pip installed (the venv's bin/satmc)."""
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -22,7 +23,7 @@ def satmc(*args, timeout=60):
 def one_line(r, status=1) -> str:
     lines = r.stderr.strip().splitlines()
     assert r.returncode == status and len(lines) == 1, (r.returncode, r.stderr)
-    assert lines[0].startswith("satmc: error: "), r.stderr
+    assert re.match(r"satmc( \w+)?: error: ", lines[0]), r.stderr  # satmc or satmc COMMAND
     return lines[0]
 
 
