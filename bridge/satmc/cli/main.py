@@ -6,7 +6,8 @@
     satmc scan
     satmc --twin /run/user/1000/satmc-1000/sim.sock -t ftdi://ftdi:232h/1 info
 
-Expected failures print one line and exit 1 (a traceback with -d); Ctrl-C exits 2.
+Expected failures print one line and exit 1 (a traceback with -d), wrong options exit 2,
+Ctrl-C exits 2, output into a pipe whose reader has gone stops quietly (141).
 Each command group is a module in satmc.cli with `register(subparsers)`; a command
 is a function(args, sat) when it needs a connection, or function(args) when not.
 """
@@ -114,7 +115,7 @@ def open_target(args):
 def global_options_first(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
     """argv with satmc's own options moved before the command, so that they may follow it
     (`satmc raw app 0x01 -d`) as ipmitool's do. No command reuses their spellings
-    (tests/test_cli.py checks); -h after a command is that command's help."""
+    (tests/test_cli_errors.py checks); -h after a command is that command's help."""
     takes_value = {
         name: action.nargs != 0
         for action in parser._actions
@@ -189,9 +190,7 @@ def _run(argv: list[str]) -> int:
             status = args.func(args) or 0
         sys.stdout.flush()
         return status
-    except BrokenPipeError:
-        raise
-    except (SatmcError, OSError) as e:
+    except (SatmcError, OSError) as e:  # OSError: a file named on the command line
         if args.debug or (isinstance(e, OSError) and e.filename is None):
             raise
         print(f"satmc: error: {_failure(e)}", file=sys.stderr)
