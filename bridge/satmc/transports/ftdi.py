@@ -17,6 +17,11 @@ each clock waits for SCL to read high on AD7; an RP2040 target holds SCL low whi
 its IRQ handler supplies each byte it sends, so without it the adapter reads garbage).
 Caveats: only the FT232H has true open-drain outputs (AD1 and AD2 joined as SDA);
 clock stretching needs AD7 wired to SCL.
+
+Access: pyftdi needs libusb-1.0 (Debian/Ubuntu: libusb-1.0-0), and a user other than
+root needs a udev rule giving the adapter (0403:6014 for the FT232H) to the plugdev
+group, and membership of that group; boards/README.md, "FTDI adapter access", has the
+rule. The errors below name that section when either is missing.
 """
 
 from __future__ import annotations
