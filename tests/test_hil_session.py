@@ -19,6 +19,15 @@ from satmc.hil.plugin import PREFLIGHT_EXIT
 ROOT = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def lock_dir(tmp_path, monkeypatch):
+    """The rig locks of these runs in a directory of their own, not the host's /run/lock."""
+    path = tmp_path / "locks"
+    path.mkdir()
+    monkeypatch.setenv("SATMC_LOCK_DIR", str(path))
+    return path
+
+
 def run_hil(*args, cwd=ROOT, timeout=120):
     return subprocess.run(
         [sys.executable, "-m", "pytest", "hil", "-q", "-p", "no:cacheprovider", *args],

@@ -5,10 +5,10 @@
 
 The lock is fcntl.flock on a file named after the transport URL without its options
 (ftdi://ftdi:232h/1?freq=400000 and ftdi://ftdi:232h/1 are one adapter), in
-/run/lock when it is writable (shared by every user of the host), else the temp
-directory. The kernel drops it when the holder exits, however it exits, so a killed
-run never leaves a stale lock. The holder writes its pid and command line into the
-file, which the refused run names. Caveat: two spellings of one adapter
+$SATMC_LOCK_DIR if set, else /run/lock when it is writable (shared by every user of
+the host), else the temp directory. The kernel drops it when the holder exits, however
+it exits, so a killed run never leaves a stale lock. The holder writes its pid and
+command line into the file, which the refused run names. Caveat: two spellings of one adapter
 (ftdi://ftdi:232h/1 and ftdi://ftdi:232h:SERIAL/1) are two locks.
 """
 
@@ -35,6 +35,9 @@ def lock_key(url: str) -> str:
 
 
 def lock_dir() -> Path:
+    """$SATMC_LOCK_DIR, else /run/lock where writable, else the temp directory."""
+    if os.environ.get("SATMC_LOCK_DIR"):
+        return Path(os.environ["SATMC_LOCK_DIR"])
     run = Path("/run/lock")
     if run.is_dir() and os.access(run, os.W_OK | os.X_OK):
         return run
