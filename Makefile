@@ -7,6 +7,7 @@
 #   make frozen BOARD=pico MPY_DIR=~/src/micropython  a MicroPython image with the firmware frozen in
 
 VENV ?= .venv
+PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 BOARD ?= sim
@@ -23,11 +24,21 @@ RIG ?=
 
 setup: $(STAMP)
 
-$(STAMP): requirements.txt pyproject.toml
-	python3 -m venv $(VENV)
+# The pinned wheels are kept in $(VENV)/wheels: the venv installs from them, and so does
+# tests/test_install.py's fresh venv (offline).
+$(STAMP): requirements.txt pyproject.toml setup.py
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' 2>/dev/null || { \
+		echo "make setup: satmc needs Python >= 3.11; $(PYTHON) is" \
+		"$$($(PYTHON) -V 2>/dev/null || echo missing). Install a newer one (Debian/Ubuntu:" \
+		"apt-get install python3) or name it: make PYTHON=python3.12"; exit 2; }
+	@$(PYTHON) -c 'import venv, ensurepip' 2>/dev/null || { \
+		echo "make setup: $(PYTHON) has no venv module (with ensurepip); Debian/Ubuntu:" \
+		"apt-get install python3-venv"; exit 2; }
+	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip wheel --quiet --wheel-dir $(VENV)/wheels -r requirements.txt
+	$(PY) -m pip install --quiet --no-index --find-links $(VENV)/wheels -r requirements.txt
+	$(PY) -m pip install --quiet --no-deps --no-build-isolation -e .
 	touch $@
 
 demo: setup
@@ -55,7 +66,7 @@ frozen: setup
 
 hil: setup
 	mkdir -p hil-results
-	$(PY) -m pytest hil $(if $(RIG),--rig $(RIG),--target $(TARGET)) \
+	$(PY) -m pytest hil $(if $(RIG),--hil-rig $(RIG),--hil-target $(TARGET)) \
 		--junitxml=hil-results/junit.xml $(PYTEST_ARGS)
 
 bench: setup

@@ -39,7 +39,7 @@ def test_info_by_readback_and_from_the_environment(sim):
 def test_raw_prints_data_or_the_completion_code(sim):
     r = satmc("-t", sim.url, "raw", "app", "0x04")
     assert (r.returncode, r.stdout.strip()) == (0, "55 00")
-    r = satmc("-t", sim.url, "raw", "0x06", "0x01", "ff")
+    r = satmc("-t", sim.url, "raw", "0x06", "0x01", "0xff")
     assert r.returncode == 1 and "completion code 0xc7 (request data length invalid)" in r.stdout
     r = satmc("-t", sim.url, "raw", "0x06", "0x1ff")
     assert r.returncode != 0 and "out of range" in r.stderr

@@ -102,3 +102,28 @@ def test_edit_keeps_everything_else():
 def test_dates_print_as_ipmitool_does():
     assert image.ipmitool_date(0) == "Unspecified"
     assert image.ipmitool_date(60 * 24 * 31 + 61) == "Thu Feb  1 01:01:00 1996 UTC"
+
+
+def test_a_unit_with_its_own_serial_and_date_conforms_to_its_board_file():
+    expected = image.build(load_board("sim"), 0)
+    unit = image.edit(
+        expected,
+        ["board.serial_number=UNIT-0042", "BoardInfo.mfg_date_time=2026-11-30 12:00:00"],
+    )
+    assert unit != expected and image.differences(unit, expected) == []
+
+
+def test_differences_name_the_field_the_area_and_a_bad_checksum():
+    expected = image.build(load_board("sim"), 0)
+    other = image.edit(expected, ["board.part_number=X-1"])
+    assert image.differences(other, expected) == [
+        "BoardInfo.part_number: 'X-1', the board file says 'SATMC-SIM-1'"
+    ]
+    src = image.to_source(expected)
+    del src["ProductInfo"]
+    assert image.differences(image.build_from_source(src), expected) == [
+        "ProductInfo: missing (the board file has one)"
+    ]
+    corrupt = bytearray(expected)
+    corrupt[7] ^= 1
+    assert image.differences(bytes(corrupt), expected) == image.problems(bytes(corrupt)) != []

@@ -18,6 +18,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "bridge" / "satmc"
 LAYERS = (
     ("ipmi.codes",),  # IPMI numbers and names (imports nothing)
     ("errors",),  # one exception tree (names completion codes with ipmi.codes)
+    ("resources",),  # where the firmware sources and board files are, checkout or installed
     ("ipmi",),  # satmc's OEM messages, client functions through pyipmi.msgs
     ("sensors",),  # sensors over the client functions: SDR walk and cache, readings
     ("eventlog",),
@@ -57,7 +58,10 @@ def _unit(dotted: str) -> str | None:
         unit = ".".join(parts[1:n])
         if unit in FLOOR:
             return unit
-    return parts[1]
+    top = PACKAGE / parts[1]
+    if top.is_dir() or top.with_suffix(".py").exists():
+        return parts[1]
+    return None  # a name of the package itself (from .. import __version__)
 
 
 def _imports(path: Path, package: tuple[str, ...]):

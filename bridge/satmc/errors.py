@@ -33,6 +33,10 @@ class AdapterError(SatmcError):
     """The I2C adapter is absent, busy or named by a wrong URL."""
 
 
+class AddressError(SatmcError):
+    """A number that cannot be an 8-bit IPMB address (odd, the 7-bit form, out of range)."""
+
+
 class NoResponseError(SatmcError):
     """The satellite did not answer the request after all retries."""
 

@@ -28,6 +28,7 @@ from .bundle import MANIFEST, MIN_MICROPYTHON, Bundle, build_bundle
 from .errors import MalformedResponseError, SatmcError
 from .ipmi.client import decode_device_id
 from .ipmi.codes import CC_OK, CMD_GET_DEVICE_ID, NETFN_APP
+from .resources import require
 
 ENTER_TRIES = 5  # x 2 s: how long a booting board may ignore Ctrl-C
 PROBE_AFTER_S = 2.0  # after a reset, without a serving line: ask Get Device ID anyway
@@ -123,6 +124,7 @@ class Connection:
     """mpremote's serial transport, with the program on the board stopped (raw REPL)."""
 
     def __init__(self, port: str, wait_s: float = 0):
+        require("mpremote", "satmc flash")
         from mpremote.transport import TransportError
         from mpremote.transport_serial import SerialTransport
 

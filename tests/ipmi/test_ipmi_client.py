@@ -98,8 +98,9 @@ def test_an_answer_that_does_not_decode_is_an_error_naming_its_bytes():
 
 
 def test_the_vocabulary_stands_below_everything_else():
-    """satmc.ipmi imports python-ipmi and satmc.errors only: the bench BMC, the transports
-    and the CLI can build on it without pulling in boards, the simulator or the bus."""
+    """satmc.ipmi imports python-ipmi, satmc.errors and satmc.resources (where the
+    firmware's counter list is) only: the bench BMC, the transports and the CLI can build
+    on it without pulling in boards, the simulator or the bus."""
     code = (
         "import sys, satmc.ipmi.client; "
         "print(sorted(m for m in sys.modules if m.startswith('satmc.')))"
@@ -112,4 +113,5 @@ def test_the_vocabulary_stands_below_everything_else():
         "satmc.ipmi.client",
         "satmc.ipmi.codes",
         "satmc.ipmi.messages",
+        "satmc.resources",
     }

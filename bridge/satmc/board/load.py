@@ -14,13 +14,12 @@ from pathlib import Path
 import yaml
 
 from ..errors import BoardFileError
+from ..resources import BOARDS_DIR, FIRMWARE_DIR, checkout
 from . import fru, ipmb, sensors, simulation
 from .fields import boolean, integer, need, only
 from .mcu import Pins, mcu_of
 
-REPO = Path(__file__).resolve().parents[3]
-BOARDS_DIR = REPO / "boards"
-FIRMWARE_DIR = REPO / "firmware"
+REPO = checkout()  # the repository root (None when installed): tests and tools only
 
 LED_NAMES = ("heartbeat",)
 AUX_REVISION_DEFAULT = [0, 0, 0, 0]

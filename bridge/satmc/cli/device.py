@@ -10,10 +10,15 @@ from ..ipmi.codes import NETFNS, cc_text
 def register(sub) -> None:
     p = sub.add_parser("info", help="device id, firmware version, capabilities")
     p.set_defaults(func=info)
-    p = sub.add_parser("raw", help="send a raw request: NETFN CMD [DATA...]")
+    p = sub.add_parser(
+        "raw",
+        help="send a raw request: NETFN CMD [DATA...]",
+        description="Numbers as ipmitool reads them: 0x.. hexadecimal, 0.. octal, other "
+        "numbers decimal (10 is 0x0a); `ipmitool raw 0x06 0x01` is `satmc raw 0x06 0x01`.",
+    )
     p.add_argument("netfn", help="number or name (app, sensor, storage, ...)")
-    p.add_argument("cmd")
-    p.add_argument("data", nargs="*")
+    p.add_argument("cmd", help="command number (0x01, 1)")
+    p.add_argument("data", nargs="*", help="data bytes (0x.. hex, 0.. octal, else decimal)")
     p.set_defaults(func=raw)
     p = sub.add_parser("scan", help="Get Device ID over a range of IPMB addresses")
     p.add_argument("--first", default="0x10", help="first 8-bit address (0x10)")
@@ -27,12 +32,23 @@ def register(sub) -> None:
 
 
 def _byte(text: str, what: str) -> int:
+    """A number as ipmitool reads one (C strtoul, base 0): 0x1f hexadecimal, 017 octal,
+    other numbers decimal; so a line from an ipmitool script sends the same bytes."""
+    t = text.lower()
     try:
-        v = int(text, 16) if not text.lower().startswith("0x") else int(text, 0)
+        if t.startswith("0x"):
+            v = int(t[2:], 16)
+        elif t.startswith("0") and len(t) > 1:
+            v = int(t[1:], 8)
+        else:
+            v = int(t, 10)
     except ValueError:
-        raise SystemExit(f"satmc: error: {what} {text!r} is not a hex byte") from None
+        raise SystemExit(
+            f"satmc: error: {what} {text!r} is not a number (0x1f hexadecimal, 017 octal, "
+            "31 decimal, as ipmitool reads them)"
+        ) from None
     if not 0 <= v <= 0xFF:
-        raise SystemExit(f"satmc: error: {what} {text!r} is out of range 0..ff")
+        raise SystemExit(f"satmc: error: {what} {text!r} is out of range 0..255 (0x00..0xff)")
     return v
 
 

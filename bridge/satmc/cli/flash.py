@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..board import load_board
 from ..bundle import build_bundle, bundle_size, frozen_sources
+from .main import _address
 
 
 def register(sub) -> None:
@@ -36,7 +37,7 @@ def register(sub) -> None:
     )
     p.add_argument(
         "--ipmb-address",
-        type=lambda t: int(t, 0),
+        type=_address,
         help="8-bit address to verify at with --via (default: the board file's; give it for "
         "boards that read geographic address pins)",
     )

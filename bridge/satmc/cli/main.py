@@ -6,7 +6,8 @@
     satmc scan
     satmc --twin /run/user/1000/satmc-1000/sim.sock -t ftdi://ftdi:232h/1 info
 
-Expected failures print one line and exit 1 (a traceback with -d); Ctrl-C exits 2.
+Expected failures print one line and exit 1 (a traceback with -d), wrong options exit 2,
+Ctrl-C exits 2, output into a pipe whose reader has gone stops quietly (141).
 Each command group is a module in satmc.cli with `register(subparsers)`; a command
 is a function(args, sat) when it needs a connection, or function(args) when not.
 """
@@ -19,7 +20,8 @@ import logging
 import os
 import sys
 
-from ..errors import SatmcError
+from .. import __version__
+from ..errors import AddressError, SatmcError
 
 COMMAND_MODULES = ["device", "stats", "fru", "flash", "sensors"]
 
@@ -31,8 +33,32 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number (use 0x72 or 114)") from None
 
 
+def _address(text: str) -> int:
+    from ..transports import check_address
+
+    try:
+        return check_address(_int(text))
+    except AddressError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
+def _tries(text: str) -> int:
+    n = _int(text)
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"{text}: a request is tried at least once (1 or more)")
+    return n
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with its errors in one line (as every other satmc error) naming -h."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="satmc", description=__doc__.split("\n\n")[0])
+    p = Parser(prog="satmc", description=__doc__.split("\n\n")[0])
+    p.add_argument("--version", action="version", version=f"satmc {__version__}")
     p.add_argument(
         "-t",
         "--target",
@@ -43,8 +69,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "-a",
         "--address",
-        type=_int,
-        default=_int(os.environ.get("SATMC_ADDRESS", "0x72")),
+        type=_address,
+        default=os.environ.get("SATMC_ADDRESS", "0x72"),
         help="the satellite's 8-bit IPMB address (default 0x72)",
     )
     p.add_argument(
@@ -60,9 +86,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="on sim://, act as a master-only host (fetch answers by reading)",
     )
     p.add_argument("--timeout", type=float, default=0.25, help="seconds per try (0.25)")
-    p.add_argument("--retries", type=int, default=3, help="tries per request (3)")
-    p.add_argument("-d", "--debug", action="store_true", help="tracebacks and IPMB frames")
-    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    p.add_argument("--retries", type=_tries, default=3, help="tries per request (3, at least 1)")
+    p.add_argument(
+        "-d", "--debug", action="store_true", help="tracebacks and IPMB frames, sent and received"
+    )
+    p.epilog = "The options above may also follow the command (satmc raw app 0x01 -d)."
+    sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
     sub.required = True
     for name in COMMAND_MODULES:
         importlib.import_module(f"{__package__}.{name}").register(sub)
@@ -83,20 +112,88 @@ def open_target(args):
     )
 
 
+def global_options_first(parser: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """argv with satmc's own options moved before the command, so that they may follow it
+    (`satmc raw app 0x01 -d`) as ipmitool's do. No command reuses their spellings
+    (tests/test_cli_errors.py checks); -h after a command is that command's help."""
+    takes_value = {
+        name: action.nargs != 0
+        for action in parser._actions
+        if not isinstance(action, argparse._SubParsersAction)
+        for name in action.option_strings
+        if name not in ("-h", "--help")
+    }
+    front: list[str] = []
+    rest: list[str] = []
+    command_seen = False
+    i = 0
+    while i < len(argv):
+        arg = argv[i]
+        if arg == "--":
+            rest += argv[i:]
+            break
+        name = arg.split("=", 1)[0] if arg.startswith("--") else arg[:2]
+        n = 2 if takes_value.get(name) and arg == name else 1  # its value follows it
+        if command_seen and name in takes_value:
+            front += argv[i : i + n]
+        else:
+            rest += argv[i : i + n]
+            command_seen = command_seen or not arg.startswith("-")
+        i += n
+    return front + rest
+
+
+def _stdout_closed() -> bool:
+    """True when the reader of stdout has gone (a pipe into head that exited)."""
+    import select
+
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(ev & select.POLLERR for _, ev in poller.poll(0))
+    except (OSError, ValueError):
+        return False
+
+
+def _failure(e: Exception) -> str:
+    """One line for an expected failure."""
+    if isinstance(e, OSError) and e.filename is not None:
+        return f"{e.filename}: {e.strerror or e}"
+    return str(e)
+
+
 def main(argv: list[str] | None = None) -> int:
+    try:
+        try:
+            status = _run(sys.argv[1:] if argv is None else argv)
+        finally:
+            sys.stdout.flush()  # a closed pipe shows here (help text too), not at exit
+        return status
+    except BrokenPipeError:
+        if not _stdout_closed():
+            raise
+        # as other Unix tools do when the reader of their output has gone: stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 128 + 13  # SIGPIPE
+
+
+def _run(argv: list[str]) -> int:
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(global_options_first(parser, argv))
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     try:
         if getattr(args, "needs_target", True):
             with open_target(args) as sat:
-                return args.func(args, sat) or 0
-        return args.func(args) or 0
-    except SatmcError as e:
-        if args.debug:
+                status = args.func(args, sat) or 0
+        else:
+            status = args.func(args) or 0
+        sys.stdout.flush()
+        return status
+    except (SatmcError, OSError) as e:  # OSError: a file named on the command line
+        if args.debug or (isinstance(e, OSError) and e.filename is None):
             raise
-        print(f"satmc: error: {e}", file=sys.stderr)
+        print(f"satmc: error: {_failure(e)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("satmc: interrupted", file=sys.stderr)

@@ -177,6 +177,39 @@ def check(img: bytes, fru_id: int | None = None) -> None:
         raise FRUImageError(f"{who}corrupt FRU image: {found[0]}")
 
 
+# Fields each unit carries its own values of: a conforming device may differ from its
+# board file there (and may fill them where the board file leaves them out).
+PER_UNIT_FIELDS = frozenset({"serial_number", "mfg_date_time", "asset_tag"})
+
+
+def differences(img: bytes, expected: bytes, per_unit=PER_UNIT_FIELDS) -> list[str]:
+    """How a device's FRU image departs from the image its board file builds, one line
+    each (empty: it conforms): its checksums first, then the areas present, each area's
+    fields and their values, except the per-unit fields (serial numbers, dates)."""
+    found = problems(img)
+    if found:
+        return found
+    got, want = to_source(img), to_source(expected)
+    out = []
+    for area in sorted(set(got) | set(want)):
+        if area not in got:
+            out.append(f"{area}: missing (the board file has one)")
+        elif area not in want:
+            out.append(f"{area}: present, but not in the board file")
+        elif isinstance(got[area], dict) and isinstance(want[area], dict):
+            g, w = got[area], want[area]
+            for name in sorted((set(g) | set(w)) - per_unit):
+                if name not in g:
+                    out.append(f"{area}.{name}: missing (the board file says {w[name]!r})")
+                elif name not in w:
+                    out.append(f"{area}.{name}: {g[name]!r}, not in the board file")
+                elif g[name] != w[name]:
+                    out.append(f"{area}.{name}: {g[name]!r}, the board file says {w[name]!r}")
+        elif got[area] != want[area]:
+            out.append(f"{area}: differs from the board file's")
+    return out
+
+
 def used_length(img: bytes) -> int:
     """Bytes the image's areas occupy (the rest of a device is padding)."""
     end = 8

@@ -1,9 +1,20 @@
 """pytest plugin of the HIL suite: one suite, pointed at the simulator or at a real rig.
 
     pytest hil                                        # the simulated board (default)
-    pytest hil --target sim+ftdi                      # ... through pyftdi and the FT232H twin
-    pytest hil --target ftdi://ftdi:232h/1 --address 0x72 --board pico
-    pytest hil --rig hil/rigs/pico-ft232h.toml
+    pytest hil --hil-target sim+ftdi                  # ... through pyftdi and the FT232H twin
+    pytest hil --hil-target ftdi://ftdi:232h/1 --hil-address 0x72 --hil-board pico
+    pytest hil --hil-rig hil/rigs/pico-ft232h.toml
+
+The options are namespaced (--hil-*); the short forms --target, --address, --board,
+--rig and --firmware-mutant work too unless another plugin or conftest.py defines one
+of them, which then keeps it (see pytest_load_initial_conftests below).
+
+Before the first test, a session preflight opens the target and sends Get Device ID:
+no adapter, no board or a wrong address end the run with one line (pytest.exit, exit
+status 4) instead of an error per test. A real rig is locked for the run (satmc.hil.lock):
+a second run on the same host driving the same adapter or serial port is refused,
+naming the holder. A test that writes a FRU saves the original image under
+<results>/fru-backup/ first (fixture `fru_backup`).
 
 Fixtures: `rig` (what and where), `board` (the board file: expected values), `dut` (a
 connection to the device under test), `hil_sim` (the Simulator, or None on a real
@@ -23,24 +34,54 @@ from pathlib import Path
 import pytest
 
 from ..board import load_board
-from ..transports import connect
+from ..errors import BusNackError, NoResponseError, SatmcError
+from ..transports import check_address, connect
 from ..vbus.pcap import write_pcap
+from .lock import RigLock
 from .rig import CAPABILITIES, Rig, load_rig
+
+PREFLIGHT_EXIT = 4  # pytest's "usage error": the rig named cannot be driven
+# the short forms, added where no other plugin or conftest.py defines them
+SHORT_OPTIONS = {
+    "--target": "hil_target",
+    "--address": "hil_address",
+    "--board": "hil_board",
+    "--rig": "hil_rig",
+    "--firmware-mutant": "hil_firmware_mutant",
+}
 
 
 def pytest_addoption(parser):
     g = parser.getgroup("satmc HIL")
     g.addoption(
-        "--target", help="sim (default), sim+readback, sim+ftdi, or ftdi://..., serial://..."
+        "--hil-target",
+        help="sim (default), sim+readback, sim+ftdi, or ftdi://..., serial://...",
     )
-    g.addoption("--address", help="the satellite's 8-bit IPMB address (default 0x72)")
-    g.addoption("--board", help="board file name or path giving the expected values")
-    g.addoption("--rig", help="a rig file (hil/rigs/*.toml): target, board, capabilities")
-    g.addoption("--hil-results", default="hil-results", help="where failing tests' traces go")
+    g.addoption("--hil-address", help="the satellite's 8-bit IPMB address (default 0x72)")
+    g.addoption("--hil-board", help="board file name or path giving the expected values")
+    g.addoption("--hil-rig", help="a rig file (hil/rigs/*.toml): target, board, capabilities")
     g.addoption(
-        "--firmware-mutant",
+        "--hil-results",
+        default="hil-results",
+        help="where failing tests' traces and FRU backups go",
+    )
+    g.addoption(
+        "--hil-firmware-mutant",
         help="run the simulator on a deliberately broken firmware (satmc.hil.mutants)",
     )
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_load_initial_conftests(early_config, parser, args):
+    """After every plugin and initial conftest.py has added its options: the short forms of
+    ours that nobody else took (theirs win: a clash would stop pytest at start)."""
+    result = yield
+    taken = {name for group in parser._groups for opt in group.options for name in opt.names()}
+    group = parser.getgroup("satmc HIL")
+    for short, dest in SHORT_OPTIONS.items():
+        if short not in taken:
+            group.addoption(short, dest=dest, help=f"short for --{dest.replace('_', '-')}")
+    return result
 
 
 def pytest_configure(config):
@@ -60,12 +101,15 @@ def pytest_runtest_makereport(item, call):
 @pytest.fixture(scope="session")
 def rig(pytestconfig) -> Rig:
     opt = pytestconfig.getoption
-    if opt("--rig"):
-        r = load_rig(opt("--rig"))
-    else:
-        address = int(opt("--address"), 0) if opt("--address") else None
-        r = Rig.from_target(opt("--target") or "sim", address=address, board=opt("--board"))
-    return r
+    try:
+        if opt("hil_rig"):
+            return load_rig(opt("hil_rig"))
+        address = check_address(int(opt("hil_address"), 0)) if opt("hil_address") else None
+        return Rig.from_target(opt("hil_target") or "sim", address=address, board=opt("hil_board"))
+    except ValueError:
+        pytest.exit(f"HIL: --hil-address {opt('hil_address')!r} is not a number", PREFLIGHT_EXIT)
+    except SatmcError as e:
+        pytest.exit(f"HIL: {e}", PREFLIGHT_EXIT)
 
 
 @pytest.fixture(scope="session")
@@ -76,10 +120,10 @@ def board(rig):
 @pytest.fixture(scope="session")
 def hil_sim(rig, pytestconfig):
     """The simulated board when the rig is the simulator, else None."""
-    mutant = pytestconfig.getoption("--firmware-mutant")
+    mutant = pytestconfig.getoption("hil_firmware_mutant")
     if not rig.is_sim:
         if mutant:
-            pytest.exit("--firmware-mutant needs a simulated target", returncode=4)
+            pytest.exit("--hil-firmware-mutant needs a simulated target", PREFLIGHT_EXIT)
         yield None
         return
     from ..sim.simulator import Simulator
@@ -93,7 +137,11 @@ def hil_sim(rig, pytestconfig):
             build_dir=Path(tmp) / "build",
             firmware_dir=firmware,
         )
-        sim.start()
+        try:
+            sim.start()
+        except SatmcError as e:
+            sim.stop()
+            pytest.exit(f"HIL preflight: the simulated board did not start: {e}", PREFLIGHT_EXIT)
         try:
             yield sim
         finally:
@@ -102,13 +150,52 @@ def hil_sim(rig, pytestconfig):
 
 @pytest.fixture(scope="session")
 def dut_connect(rig, hil_sim):
-    """connect(**kwargs) -> a new connection to the device under test."""
+    """connect(**kwargs) -> a new connection to the device under test, once the preflight
+    found it answering (a real rig is locked for the session)."""
     if hil_sim is None:
-        return lambda **kw: connect(rig.url, address=rig.address, **kw)
-    if rig.target == "sim+ftdi":
-        return lambda **kw: connect(rig.url, address=rig.address, twin=hil_sim.socket_path, **kw)
-    readback = rig.target == "sim+readback"
-    return lambda **kw: connect(hil_sim.url, address=rig.address, readback=readback, **kw)
+        lock = RigLock(rig.url)
+        try:
+            lock.acquire()
+        except SatmcError as e:
+            pytest.exit(f"HIL preflight: {e}", PREFLIGHT_EXIT)
+
+        def opener(**kw):
+            return connect(rig.url, address=rig.address, **kw)
+    else:
+        lock = None
+        readback = rig.target == "sim+readback"
+        twin = hil_sim.socket_path if rig.target == "sim+ftdi" else None
+        url = rig.url if twin else hil_sim.url
+
+        def opener(**kw):
+            return connect(url, address=rig.address, readback=readback or None, twin=twin, **kw)
+
+    try:
+        if hil_sim is None:  # the simulator's start already showed it serving
+            preflight(rig, opener)
+        yield opener
+    finally:
+        if lock is not None:
+            lock.release()
+
+
+def preflight(rig: Rig, opener) -> None:
+    """Open the target and ask the satellite for its Device ID; pytest.exit with one line
+    naming what to check if that fails."""
+    where = rig.target if rig.name == rig.target else f"{rig.target} (rig {rig.name!r})"
+    try:
+        with opener() as sat:
+            sat.call(0x06, 0x01, what="Get Device ID")
+    except (NoResponseError, BusNackError) as e:
+        pytest.exit(
+            f"HIL preflight: no satellite answers at IPMB {rig.address:#04x} on {where}: {e}. "
+            "Check that the board is powered, flashed and wired, and its address "
+            f"(--hil-address; satmc -t {rig.url} scan lists who answers)",
+            PREFLIGHT_EXIT,
+        )
+    except SatmcError as e:
+        named = str(e).startswith(rig.url.split("?")[0])  # transport errors name the URL
+        pytest.exit(f"HIL preflight: {e if named else f'{where}: {e}'}", PREFLIGHT_EXIT)
 
 
 @pytest.fixture
@@ -198,3 +285,41 @@ def stimulus(hil_sim, rig):
     yield Stimulus()
     for device, values in saved.items():
         hil_sim.control("device", name=device, set=values)
+
+
+@pytest.fixture
+def fru_backup(rig, hil_sim, pytestconfig):
+    """save(FRUAccess) -> the device's image, saved first to <results>/fru-backup/ with
+    the command that restores it (RIG-fruN.bin, RIG-fruN.txt): a run interrupted between
+    a write and its restore can be undone. A backup already there (from such a run) holds
+    the real original and is kept; one equal to the device after the test is removed."""
+    directory = Path(pytestconfig.getoption("hil_results")) / "fru-backup"
+    url = hil_sim.url if hil_sim is not None else rig.url
+    saved = []
+
+    def save(dev) -> bytes:
+        img = dev.read()
+        stem = re.sub(r"[^\w.-]+", "_", f"{rig.name}-fru{dev.fru_id}")
+        path = directory / f"{stem}.bin"
+        if not path.exists():
+            directory.mkdir(parents=True, exist_ok=True)
+            partial = path.with_suffix(".partial")
+            partial.write_bytes(img)
+            partial.replace(path)  # whole or absent, never a torn backup
+            path.with_suffix(".txt").write_text(
+                f"FRU {dev.fru_id} of rig {rig.name} at IPMB {rig.address:#04x}, saved before "
+                f"a HIL test wrote it. Restore:\n  satmc -t {url} -a {rig.address:#04x} "
+                f"fru write {path} --id {dev.fru_id} --verify --force\n"
+            )
+        saved.append((dev, path))
+        return img
+
+    yield save
+    for dev, path in saved:
+        try:
+            now = dev.read()
+        except SatmcError:
+            continue  # kept: the device could not be read back
+        if path.exists() and path.read_bytes() == now:
+            path.unlink()
+            path.with_suffix(".txt").unlink(missing_ok=True)

@@ -20,7 +20,6 @@ cannot carry FFh, the address that turns event generation off.
 from __future__ import annotations
 
 import importlib.util
-from pathlib import Path
 
 from pyipmi.msgs import (
     CompletionCode,
@@ -30,11 +29,11 @@ from pyipmi.msgs import (
     register_message_class,
 )
 
+from ..resources import FIRMWARE_DIR
 from . import codes
 
-# the repository's firmware/ipmc (satmc.board.FIRMWARE_DIR; not imported from there, so
-# the IPMI vocabulary does not pull in the board model and what it imports)
-COUNTERS_PY = Path(__file__).resolve().parents[3] / "firmware" / "ipmc" / "counters.py"
+# the firmware's own list of counters: one list serves both sides
+COUNTERS_PY = FIRMWARE_DIR / "ipmc" / "counters.py"
 
 
 def _firmware_counter_names() -> tuple[str, ...]:

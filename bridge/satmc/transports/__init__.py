@@ -23,10 +23,33 @@ import pyipmi
 from pyipmi.errors import IpmiTimeoutError
 from pyipmi.interfaces.ipmb import IpmbHeaderReq
 
-from ..errors import AdapterError, BusError, CompletionCodeError, NoResponseError
+from ..errors import (
+    AdapterError,
+    AddressError,
+    BusError,
+    CompletionCodeError,
+    NoResponseError,
+)
 from ..ipmi.codes import CC_OK, CMD_GET_DEVICE_ID, NETFN_APP
 
 SCHEMES = ("sim", "ftdi", "serial", "socket")
+
+
+def check_address(address: int) -> int:
+    """address if it is an 8-bit IPMB address (even, 0x02..0xfe), else AddressError saying
+    what it looks like: an odd number below 0x80 is most likely the 7-bit form."""
+    if not 0x02 <= address <= 0xFE:
+        raise AddressError(f"{address:#04x} is not an 8-bit IPMB address (even, 0x02..0xfe)")
+    if address & 1:
+        if address < 0x80:
+            raise AddressError(
+                f"{address:#04x} looks like a 7-bit address; the 8-bit IPMB address is "
+                f"{address << 1:#04x}"
+            )
+        raise AddressError(
+            f"{address:#04x} is odd; 8-bit IPMB addresses are even (bit 0 is the R/W bit)"
+        )
+    return address
 
 
 def default_sim_url() -> str:
@@ -139,6 +162,9 @@ def connect(
     retries: int = 3,
     twin: str | None = None,
 ) -> Satellite:
+    check_address(address)
+    if retries < 1:
+        raise AdapterError(f"retries={retries}: a request is tried at least once (1 or more)")
     intf = create_interface(url, slave_address=slave_address, readback=readback, twin=twin)
     intf.timeout = timeout
     intf.max_retries = retries

@@ -17,6 +17,11 @@ each clock waits for SCL to read high on AD7; an RP2040 target holds SCL low whi
 its IRQ handler supplies each byte it sends, so without it the adapter reads garbage).
 Caveats: only the FT232H has true open-drain outputs (AD1 and AD2 joined as SDA);
 clock stretching needs AD7 wired to SCL.
+
+Access: pyftdi needs libusb-1.0 (Debian/Ubuntu: libusb-1.0-0), and a user other than
+root needs a udev rule giving the adapter (0403:6014 for the FT232H) to the plugdev
+group, and membership of that group; boards/README.md, "FTDI adapter access", has the
+rule. The errors below name that section when either is missing.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ from .retry import write_retrying_nack
 DEFAULT_FREQUENCY = 100_000
 FREQUENCY_RANGE = (10_000, 1_000_000)
 URL_OPTIONS = ("freq", "clockstretching")
+_ACCESS_DOC = "boards/README.md, 'FTDI adapter access'"
 _TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
@@ -69,6 +75,7 @@ def parse_url(url: str) -> tuple[str, dict]:
 def open_i2c(url: str, frequency: float = DEFAULT_FREQUENCY, clockstretching: bool = True):
     """A configured pyftdi I2cController, or AdapterError saying what is wrong."""
     try:
+        from pyftdi.ftdi import FtdiError
         from pyftdi.i2c import I2cController
         from pyftdi.usbtools import UsbToolsError
         from usb.core import USBError
@@ -77,6 +84,12 @@ def open_i2c(url: str, frequency: float = DEFAULT_FREQUENCY, clockstretching: bo
     ctrl = I2cController()
     try:
         ctrl.configure(url, frequency=frequency, clockstretching=clockstretching)
+    except FtdiError as e:  # an adapter answered, but not as the URL wants (an interface)
+        present = _present_urls()
+        raise AdapterError(
+            f"{url}: {e}. An FT232H has one interface, /1"
+            + (f"; adapters present: {', '.join(present)}" if present else "")
+        ) from e
     except UsbToolsError as e:
         present = _present_urls()
         raise AdapterError(
@@ -91,12 +104,18 @@ def open_i2c(url: str, frequency: float = DEFAULT_FREQUENCY, clockstretching: bo
     except ValueError as e:
         msg = str(e)
         if "backend" in msg.lower():
-            msg = "no USB backend: install libusb-1.0 (Debian: apt-get install libusb-1.0-0)"
+            msg = (
+                "no USB backend: install libusb-1.0 (Debian/Ubuntu: apt-get install "
+                f"libusb-1.0-0; {_ACCESS_DOC})"
+            )
         elif "device" in msg.lower() and "not" in msg.lower():
             msg = f"no FTDI adapter matches {url} ({e}); is it plugged in?"
         raise AdapterError(f"{url}: {msg}") from e
     except USBError as e:
-        raise AdapterError(f"{url}: USB error {e}; check permissions (udev rules)") from e
+        raise AdapterError(
+            f"{url}: USB error {e}: this user may not open the adapter; add the udev rule and "
+            f"join the plugdev group ({_ACCESS_DOC})"
+        ) from e
     return ctrl
 
 
@@ -190,6 +209,7 @@ class FtdiInterface(IpmbInterface):
     broadcast_next = False  # set by Satellite.broadcast_get_device_id for one frame
 
     def send_frame(self, frame: bytes) -> None:
+        self._logger.debug("IPMB TX [%s]", bytes(frame).hex(" "))
         if self.i2c is None:
             self.open()
         addr7 = frame[0] >> 1

@@ -71,6 +71,32 @@ def serial_device(url: str) -> str:
     return url
 
 
+def _open_failure(url: str, e: Exception) -> str:
+    """Why a serial line would not open, and what to do about it."""
+    import errno
+
+    if not url.startswith("serial://"):
+        return str(e)
+    device = serial_device(url)
+    if getattr(e, "errno", None) == errno.ENOENT:
+        from serial.tools.list_ports import comports
+
+        present = sorted(p.device for p in comports())
+        return f"no serial port {device}; " + (
+            f"ports present: {', '.join(present)}"
+            if present
+            else "no serial ports are present (is the board plugged in?)"
+        )
+    if getattr(e, "errno", None) == errno.EACCES:
+        return (
+            f"no permission to open {device}; join the group that owns it "
+            f"(Debian/Ubuntu: sudo usermod -aG dialout $USER, then log in again)"
+        )
+    if getattr(e, "errno", None) == errno.EBUSY:
+        return f"{device} is busy: another program (a terminal, mpremote) holds it"
+    return str(e)
+
+
 class SerialInterface(IpmbInterface):
     NAME = "serial"
 
@@ -93,11 +119,12 @@ class SerialInterface(IpmbInterface):
                 serial_device(self.url), baudrate=self.baudrate, timeout=0.05
             )
         except (serial.SerialException, ValueError) as e:
-            raise AdapterError(f"{self.url}: {e}") from e
+            raise AdapterError(f"{self.url}: {_open_failure(self.url, e)}") from e
         self.port.reset_input_buffer()
         self._start_receiver()
 
     def send_frame(self, frame: bytes) -> None:
+        self._logger.debug("IPMB TX [%s]", bytes(frame).hex(" "))
         if self.port is None:
             self.open()
         with self._write_lock:

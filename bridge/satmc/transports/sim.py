@@ -110,6 +110,7 @@ class SimInterface(IpmbInterface):
     broadcast_next = False  # set by Satellite.broadcast_get_device_id for one frame
 
     def send_frame(self, frame: bytes) -> None:
+        self._logger.debug("IPMB TX [%s]", bytes(frame).hex(" "))
         if self._controller is None:
             self.open()
         addr7 = frame[0] >> 1

@@ -1,0 +1,139 @@
+"""Every expected failure of the installed `satmc` is one line naming the fix; global
+options go anywhere; numbers read as ipmitool reads them. Real subprocesses of the
+console script pip installed (the venv's bin/satmc)."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from satmc.cli.main import build_parser
+
+SATMC = str(Path(sys.prefix) / "bin" / "satmc")
+
+
+def satmc(*args, timeout=60):
+    return subprocess.run([SATMC, *args], capture_output=True, text=True, timeout=timeout)
+
+
+def one_line(r, status=1) -> str:
+    lines = r.stderr.strip().splitlines()
+    assert r.returncode == status and len(lines) == 1, (r.returncode, r.stderr)
+    assert re.match(r"satmc( \w+)?: error: ", lines[0]), r.stderr  # satmc or satmc COMMAND
+    return lines[0]
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    path = tmp_path_factory.mktemp("fru") / "fru0.bin"
+    r = satmc("fru", "build", "sim", "-o", str(path))
+    assert r.returncode == 0, r.stderr
+    return path
+
+
+@pytest.mark.parametrize(
+    "address,message",
+    [
+        ("0x300", "0x300 is not an 8-bit IPMB address (even, 0x02..0xfe)"),
+        ("0x39", "0x39 looks like a 7-bit address; the 8-bit IPMB address is 0x72"),
+        ("0x81", "0x81 is odd; 8-bit IPMB addresses are even"),
+        ("0x00", "0x00 is not an 8-bit IPMB address"),
+    ],
+)
+def test_addresses_that_cannot_be_meant_are_refused(address, message):
+    line = one_line(satmc("-t", "sim:///nonexistent/sim.sock", "-a", address, "info"), 2)
+    assert message in line and "satmc -h" in line
+
+
+def test_retries_zero_is_refused():
+    line = one_line(satmc("--retries", "0", "info"), 2)
+    assert "--retries: 0: a request is tried at least once" in line
+
+
+def test_an_absent_serial_port_is_named():
+    line = one_line(satmc("-t", "serial:///dev/satmc-no-such-port", "info"))
+    assert "no serial port /dev/satmc-no-such-port; " in line
+
+
+def test_an_ftdi_interface_the_adapter_lacks(sim):
+    # the FT232H twin is a real pyftdi device path: FtdiError "No such FTDI port: 2"
+    r = satmc("--twin", sim.socket_path, "-t", "ftdi://ftdi:232h/2", "info")
+    line = one_line(r)
+    assert "No such FTDI port: 2" in line and "An FT232H has one interface, /1" in line
+
+
+def test_missing_and_unwritable_files(tmp_path, image, sim):
+    missing = tmp_path / "missing.bin"
+    assert one_line(satmc("fru", "print", "--file", str(missing))).endswith(
+        f"{missing}: No such file or directory"
+    )
+    line = one_line(satmc("-t", sim.url, "fru", "write", str(missing)))
+    assert line.endswith(f"{missing}: No such file or directory")
+    nodir = tmp_path / "nodir" / "out.bin"
+    line = one_line(satmc("-t", sim.url, "fru", "read", "-o", str(nodir)))
+    assert line.endswith(f"{nodir}: No such file or directory")
+    line = one_line(satmc("-t", sim.url, "fru", "read", "-o", str(tmp_path)))
+    assert line.endswith(f"{tmp_path}: Is a directory")
+    assert not nodir.parent.exists()
+
+
+@pytest.mark.parametrize("args", [["fru", "print", "--file", "IMAGE"], ["stats"]])
+def test_output_into_a_closed_pipe_stops_quietly(args, image, sim):
+    args = [str(image) if a == "IMAGE" else a for a in args]
+    p = subprocess.Popen(
+        [SATMC, "-t", sim.url, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    p.stdout.close()  # the reader has gone before satmc writes (`| head` that exited)
+    assert p.wait(timeout=60) == 141 and p.stderr.read() == b""  # 128 + SIGPIPE, as cat
+
+
+def test_global_options_after_the_command_and_debug_logs_both_directions(sim):
+    r = satmc("raw", "app", "0x01", "-t", sim.url, "-d", "--retries=2", "-a", "0x72")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.split()[0] == "01"
+    tx = [x for x in r.stderr.splitlines() if "IPMB TX [72 18" in x]  # to 0x72, netFn App
+    rx = [x for x in r.stderr.splitlines() if "IPMB RX [20 1c" in x]  # its response
+    assert len(tx) == 1 and len(rx) == 1, r.stderr
+
+
+def test_no_command_reuses_a_global_option():
+    parser = build_parser()
+    globals_ = {s for a in parser._actions for s in a.option_strings} - {"-h", "--help"}
+
+    def walk(p):
+        for action in p._actions:
+            if hasattr(action, "choices") and isinstance(action.choices, dict):
+                for sub in action.choices.values():
+                    clash = globals_ & {s for a in sub._actions for s in a.option_strings}
+                    assert not clash, f"{sub.prog} reuses {clash}"
+                    walk(sub)
+
+    walk(parser)
+
+
+@pytest.mark.parametrize(
+    "data,sent",
+    [(["10"], "0a"), (["0x10"], "10"), (["010"], "08"), (["255", "0xFF"], "ff ff")],
+)
+def test_raw_reads_numbers_as_ipmitool(sim, data, sent):
+    r = satmc("-t", sim.url, "-d", "--retries", "1", "raw", "6", "0x04", *data)
+    tx = [x for x in r.stderr.splitlines() if "IPMB TX [72 18" in x]
+    # rsSA netFn/LUN chk rqSA rqSeq/LUN cmd DATA chk
+    assert tx and tx[0].split("[")[1].rstrip("]").split()[6:-1] == sent.split(), r.stderr
+
+
+def test_raw_refuses_what_ipmitool_refuses(sim):
+    for text in ("ff", "08", "256"):
+        r = satmc("-t", sim.url, "raw", "6", "1", text)
+        assert r.returncode == 1 and len(r.stderr.strip().splitlines()) == 1
+        assert f"data byte {text!r}" in r.stderr
+    assert "0x.. hexadecimal, 0.. octal" in satmc("raw", "-h").stdout
+
+
+def test_flash_verify_address_is_checked_before_anything_is_flashed():
+    line = one_line(satmc("flash", "--board", "pico", "--ipmb-address", "0x39"), 2)
+    assert "0x39 looks like a 7-bit address; the 8-bit IPMB address is 0x72" in line
