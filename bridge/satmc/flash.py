@@ -379,7 +379,8 @@ def verify_serial(port: str, board: Board, bundle: Bundle, timeout: float) -> by
                 raise FlashError(
                     f"{port}: main.py did not start the firmware after the reset; the board "
                     "is at its REPL"
-                    + (":\n" + "\n".join(shown) if shown else f" ({_SEE_TRACEBACK % port})")
+                    + (":\n" + "\n".join(shown) + "\n" if shown else " ")
+                    + f"({_SEE_TRACEBACK % port})"
                 )
     finally:
         ser.close()
