@@ -29,6 +29,7 @@ LAYERS = (
     ("bundle",),  # the bundle a board is given
     ("sim",),  # the simulator: a bundle on a port, with its buses and devices
     ("transports",),  # sim://, ftdi://, serial://, socket://
+    ("bmc",),  # the bench BMC: IPMI over LAN in front of the satellites
     ("flash", "hil"),
     ("demo_sensors",),
     ("demo",),

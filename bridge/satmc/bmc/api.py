@@ -1,0 +1,44 @@
+"""Where the bench BMC's LAN side meets its chassis side.
+
+The LAN side authenticates a datagram, checks its session, decodes the IPMI message
+inside it (IPMB format: rsAddr, netFn/rsLUN, checksum, rqAddr, rqSeq/rqLUN, cmd, data,
+checksum) and answers the session commands itself (authentication capabilities,
+challenge, activation, privilege level, close, session info, cipher suites, users).
+Everything else becomes one `BmcRequest` handed to a `Responder`, whose answer the LAN
+side frames as the response message in the same session.
+
+A responder may send further messages in the session with `BmcRequest.emit` (a complete
+IPMB-format message): Send Message with tracking answers first, and the bridged
+satellite's response follows as a message of its own, in that order (ipmitool needs it).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable, Protocol
+
+# Privilege levels (IPMI 2.0 table 6-7, as Set Session Privilege Level numbers them)
+CALLBACK, USER, OPERATOR, ADMINISTRATOR, OEM = 1, 2, 3, 4, 5
+
+
+@dataclass
+class BmcRequest:
+    netfn: int  # the request's (even) netFn
+    cmd: int
+    data: bytes
+    lun: int = 0  # rsLUN
+    rq_addr: int = 0x81  # the requester's software ID / address from the message
+    rq_seq: int = 0
+    rq_lun: int = 0
+    privilege: int = ADMINISTRATOR  # the session's current privilege level
+    channel: int = 1  # the LAN channel the session is on
+    session_id: int = 0  # the BMC-side session ID (0 outside a session)
+    emit: Callable[[bytes], None] = field(default=lambda msg: None, repr=False)
+
+
+class Responder(Protocol):
+    """The chassis side. `handle` returns (completion code, response data); a request
+    below the command's privilege answers CC_INSUFFICIENT_PRIVILEGE (D4) and changes
+    nothing. It may await the IPMB; one slow satellite must not stall other sessions."""
+
+    async def handle(self, req: BmcRequest) -> tuple[int, bytes]: ...
