@@ -44,9 +44,12 @@ def allowed(netfn: int, cmd: int, cc: int) -> bool:
     return cc in GENERIC or cc in SPECIFIC.get((netfn, cmd), ())
 
 
-def response_problem(frame: bytes, rsp: bytes) -> str | None:
-    """What is wrong with rsp as the answer to request frame, or None."""
-    if len(rsp) < 8 or len(rsp) > 32:
+def response_problem(frame: bytes, rsp: bytes, capacity: int = 32) -> str | None:
+    """What is wrong with rsp as the answer to request frame (a channel carrying up to
+    capacity bytes: 32 on IPMB, 40 on the serial line), or None."""
+    if len(frame) < 7:
+        return "no request to answer"
+    if len(rsp) < 8 or len(rsp) > capacity:
         return f"response length {len(rsp)}"
     if _cs(rsp[0:2]) != rsp[2] or _cs(rsp[3:-1]) != rsp[-1]:
         return "response checksum"

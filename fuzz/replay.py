@@ -1,6 +1,7 @@
 """Replay a corpus through the firmware under CPython and check every property.
 
     python -m fuzz.replay [--firmware DIR] CORPUS_DIR...   # JSON summary; exit 1 on a failure
+    python -m fuzz.replay --target fru|board|serial CORPUS_DIR...
 
 What `make test` runs (tests/test_fuzz.py): the corpus atheris grew, kept in
 fuzz/corpus/, replayed without atheris.
@@ -21,6 +22,8 @@ def main(argv: list[str]) -> int:
     if argv[:1] == ["--firmware"]:
         tree, argv = argv[1], argv[2:]
     firmware.import_firmware(None, tree)
+    if argv[:1] == ["--target"]:
+        return _replay_target(argv[1], argv[2:])
     from .frames import frame_from, registered_commands
     from .properties import check
 
@@ -44,6 +47,21 @@ def main(argv: list[str]) -> int:
         "failures": failures,
     }
     print(json.dumps(summary, indent=1))
+    return 1 if failures else 0
+
+
+def _replay_target(name: str, dirs: list[str]) -> int:
+    from .targets import make
+
+    one = make(name)
+    inputs = sorted(p for d in dirs for p in Path(d).iterdir() if p.is_file())
+    failures = []
+    for p in inputs:
+        try:
+            one(p.read_bytes())
+        except AssertionError as e:
+            failures.append({"input": p.name, "problem": str(e)})
+    print(json.dumps({"target": name, "inputs": len(inputs), "failures": failures}, indent=1))
     return 1 if failures else 0
 
 

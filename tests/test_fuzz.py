@@ -34,6 +34,16 @@ def test_the_corpus_holds_every_property():
     assert summary["dropped"] > 0
 
 
+@pytest.mark.parametrize("target", ["fru", "board", "serial"])
+def test_the_host_corpora_get_clear_errors_only(target):
+    """FRU images, board files and Serial Basic Mode streams (with the inputs that once
+    escaped as tracebacks: finding-*) meet satmc's own errors, never another exception."""
+    r = _py("fuzz.replay", "--target", target, str(ROOT / "fuzz" / "corpus" / target))
+    summary = json.loads(r.stdout)
+    assert r.returncode == 0 and summary["failures"] == [], r.stdout[-3000:] + r.stderr[-2000:]
+    assert summary["inputs"] >= 20
+
+
 def _mutant(tmp_path: Path) -> Path:
     """The firmware with Set Event Receiver storing the address before checking it: the
     defect "a rejected request that still takes effect"."""
