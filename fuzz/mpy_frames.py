@@ -11,8 +11,10 @@ answer by master write through a controller that accepts every write. The contro
 is a board config with sensors (fixed readings) and a file-backed FRU.
 
 Prints `HEAP <frames> <free bytes>` every SAMPLE frames (after gc.collect()) and, at
-the end, `SUMMARY <json>` with the firmware's counters and what was written, so the
-host can check that every frame is accounted for.
+the end, `SUMMARY <json>` with the firmware's counters, what was written, and the
+percentiles of the time from a frame's write to the tasks having answered it (latency_us,
+the receive path and the master write on this host's CPU), so the host can check that
+every frame is accounted for.
 """
 
 import asyncio
@@ -20,6 +22,7 @@ import gc
 import json
 import random
 import sys
+import time
 
 from fakes import CONFIG, CRITICAL, FakeController, FakeTarget, sensor_entry
 
@@ -28,6 +31,7 @@ from ipmc.link import IPMBLink
 from ipmc.mc import MC
 
 SAMPLE = 10000
+BUCKET_US = 10  # latency histogram: 10 us buckets up to 20 ms (the last one: beyond)
 
 
 def seeds(path):
@@ -101,7 +105,7 @@ def board(tmp):
     return mc
 
 
-async def run(mc, frames, n, r):
+async def run(mc, frames, n, r, hist):
     link = mc.link
     link.start(mc.handle_frame)
     target = link.target
@@ -111,16 +115,30 @@ async def run(mc, frames, n, r):
         if not f:
             empty += 1
             continue
+        t0 = time.ticks_us()
         target.controller_writes(f)
         written += 1
         await asyncio.sleep_ms(0)
         await asyncio.sleep_ms(0)
+        b = time.ticks_diff(time.ticks_us(), t0) // BUCKET_US
+        hist[b if b < len(hist) else len(hist) - 1] += 1
         if i % SAMPLE == 0:
             gc.collect()
             print("HEAP", i, gc.mem_free())
     for _ in range(20):  # let the tasks finish what is queued
         await asyncio.sleep_ms(1)
     return written
+
+
+def _percentile(hist, q):
+    total = sum(hist)
+    want = q * total
+    seen = 0
+    for i in range(len(hist)):
+        seen += hist[i]
+        if seen >= want and hist[i]:
+            return (i + 1) * BUCKET_US
+    return len(hist) * BUCKET_US
 
 
 def main():
@@ -134,7 +152,8 @@ def main():
     mc = board(sys.argv[4] if len(sys.argv) > 4 else "/tmp")
     gc.collect()
     free0 = gc.mem_free()
-    written = asyncio.run(run(mc, seeds(path), n, r))
+    hist = [0] * 2000
+    written = asyncio.run(run(mc, seeds(path), n, r, hist))
     gc.collect()
     out = {name: mc.stats[name] for name in mc.stats.names()} if hasattr(mc.stats, "names") else {}
     if not out:
@@ -146,6 +165,8 @@ def main():
     out["pending"] = mc.link.outbox.pending()
     out["heap_free_start"] = free0
     out["heap_free_end"] = gc.mem_free()
+    out["latency_us"] = {"p50": _percentile(hist, 0.5), "p99": _percentile(hist, 0.99),
+                         "max_bucket": _percentile(hist, 1.0)}
     print("SUMMARY", json.dumps(out))
 
 
