@@ -23,7 +23,7 @@ import sys
 from .. import __version__
 from ..errors import AddressError, SatmcError
 
-COMMAND_MODULES = ["device", "stats", "fru", "flash", "sensors"]
+COMMAND_MODULES = ["device", "mc", "stats", "fru", "flash", "sensors"]
 
 
 def _int(text: str) -> int:
@@ -194,7 +194,7 @@ def _run(argv: list[str]) -> int:
         if args.debug or (isinstance(e, OSError) and e.filename is None):
             raise
         print(f"satmc: error: {_failure(e)}", file=sys.stderr)
-        return 1
+        return 3 if getattr(args, "check", False) else 1  # --check: Nagios UNKNOWN
     except KeyboardInterrupt:
         print("satmc: interrupted", file=sys.stderr)
         return 2
