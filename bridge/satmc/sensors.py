@@ -445,7 +445,7 @@ class ReadingsLog:
 
     def append(self, readings, when: dt.datetime | None = None) -> int:
         """One sample: a row per reading, stamped `when` (now); returns the rows written."""
-        stamp = (when or dt.datetime.now(dt.timezone.utc)).isoformat(timespec="milliseconds")
+        stamp = (when or dt.datetime.now(dt.UTC)).isoformat(timespec="milliseconds")
         with self.path.open("a", newline="") as f:
             w = csv.writer(f, lineterminator="\n")
             if self._header:

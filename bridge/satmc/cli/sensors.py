@@ -358,7 +358,7 @@ def sel_list(args) -> int:
 
 
 def _sel_record(ev) -> dict:
-    when = dt.datetime.fromtimestamp(ev.time, dt.timezone.utc).isoformat(timespec="milliseconds")
+    when = dt.datetime.fromtimestamp(ev.time, dt.UTC).isoformat(timespec="milliseconds")
     return {
         "id": ev.id,
         "time": when,
