@@ -266,6 +266,11 @@ def test_watch_log_appends_timestamped_rows_with_one_header(satmc, sim, tmp_path
     assert temps == [25.0, 25.0, 40.0]
     assert {r["name"] for r in records[:n]} == set(SENSORS)
     assert path.read_text().count("\n") == 1 + 3 * n
+    code, out, _ = satmc("sensors", "--watch", "0.05", "--count", "2", "--json")
+    samples = [json.loads(line) for line in out.splitlines()]  # JSON Lines: one per sample
+    assert code == 0 and len(samples) == 2 and all(len(x) == n for x in samples)
+    code, out, _ = satmc("sensors", "--watch", "0.05", "--count", "2", "--csv")
+    assert out.splitlines().count(",".join(READING_FIELDS)) == 1 and len(out.splitlines()) == 15
     code, _, err = satmc("sensors", "--log", str(tmp_path / "nodir" / "r.csv"))
     assert code == 1 and "create it first" in err and not (tmp_path / "nodir").exists()
 

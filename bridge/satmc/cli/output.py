@@ -61,15 +61,17 @@ def emit(
     records: list[dict] | dict,
     fields: Iterable[str],
     lines: Callable[[], Iterable[str]],
+    one_line: bool = False,
 ) -> None:
     """Print records as args asks: JSON or CSV (exactly the given fields, in their order),
-    or the text lines()."""
+    or the text lines(). one_line: the JSON on one line (JSON Lines, a sample of --watch)."""
     fields = list(fields)
+    indent = None if one_line else 2
     if getattr(args, "json", False):
         if isinstance(records, dict):
-            print(json.dumps({f: records.get(f) for f in fields}, indent=2))
+            print(json.dumps({f: records.get(f) for f in fields}, indent=indent))
         else:
-            print(json.dumps([{f: r.get(f) for f in fields} for r in records], indent=2))
+            print(json.dumps([{f: r.get(f) for f in fields} for r in records], indent=indent))
     elif getattr(args, "csv", False):
         rows = [records] if isinstance(records, dict) else records
         write_csv(sys.stdout, rows, fields, header=not args.no_header)

@@ -182,7 +182,8 @@ def sensors(args, sat) -> int:
             log.append(readings)
         n += 1
         if output.machine(args):
-            output.emit(args, [r.as_record() for r in readings], READING_FIELDS, list)
+            records = [r.as_record() for r in readings]
+            output.emit(args, records, READING_FIELDS, list, one_line=True)
             args.no_header = True  # CSV: the header once
         else:
             if tty:
