@@ -27,6 +27,7 @@ from pyipmi.sdr import SdrCommon, SdrFullSensorRecord
 from .errors import CompletionCodeError, SatmcError
 from .ipmi import client
 from .ipmi.codes import (
+    CC_INVALID_COMMAND,
     CC_RESERVATION,
     EVENT_TYPE_THRESHOLD,
     PRESENCE_OFFSETS,
@@ -138,7 +139,15 @@ class SensorClient:
 
     def sdr_indicator(self) -> int:
         """The satellite's sensor population change indicator (Get Device SDR Info)."""
-        info = client.get_device_sdr_info(self.sat)
+        try:
+            info = client.get_device_sdr_info(self.sat)
+        except CompletionCodeError as e:
+            if e.cc != CC_INVALID_COMMAND:
+                raise
+            raise SensorError(
+                "this satellite declares no sensors (Get Device SDR Info: completion code "
+                "0xc1); its board file has no sensors: list"
+            ) from None
         if info.sensor_population_change is None or not info.flags.dynamic_population:
             return -1  # static population: no indicator to key a cache on
         return info.sensor_population_change
@@ -236,7 +245,9 @@ class SensorClient:
             try:
                 raw[SHORT[k]] = rec.convert_sensor_value_to_raw(v)
             except ValueError:
-                raise SensorError(f"{k}={v} is outside the range of {name!r}") from None
+                raise SensorError(
+                    f"{k}={v:g} is outside the range of {name!r}: {sensor_range(rec)}"
+                ) from None
         try:
             self.sat.ipmi.set_sensor_thresholds(rec.number, rec.owner_lun, **raw)
         except PyipmiCCError as e:
@@ -331,6 +342,13 @@ def thresholds_of(record: SdrFullSensorRecord) -> dict[str, float]:
             short = next(k for k, v in SHORT.items() if v == key)
             out[short] = _value(record, record.threshold[key])
     return out
+
+
+def sensor_range(record: SdrFullSensorRecord) -> str:
+    """What a sensor's 8-bit readings span, in its unit ("-20..107.5 C")."""
+    ends = sorted(_value(record, raw) for raw in (0, 0xFF))
+    unit = UNITS.get(record.units_2, "")
+    return f"{ends[0]:g}..{ends[1]:g} {unit}".rstrip()
 
 
 def _value(record: SdrFullSensorRecord, raw: int) -> float:

@@ -10,7 +10,7 @@ import time
 import yaml
 
 from ..errors import SatmcError
-from ..eventlog import EventLog, EventReceiver
+from ..eventlog import EventLog, EventReceiver, default_path
 from ..ipmi.client import get_event_receiver, read_counters, set_event_receiver
 from ..sensors import (
     COLUMNS,
@@ -343,16 +343,20 @@ def events(args, sat) -> int:
             time.sleep(0.5)
 
 
+def _log_path(args) -> str:
+    return str(args.log) if args.log else str(default_path())
+
+
 def sel_list(args) -> int:
-    log = EventLog(args.log)
-    evs = log.events(limit=args.limit)
+    log = EventLog.existing(args.log)  # reading creates no log
+    evs = log.events(limit=args.limit) if log else []
 
     def lines():
         for ev in evs:
             stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(ev.time))
             yield f"{ev.id:>5}  {stamp}  {ev.describe()}"
         if not evs:
-            yield f"no events in {log.path}"
+            yield f"no events in {_log_path(args)}"
 
     output.emit(args, [_sel_record(ev) for ev in evs], SEL_FIELDS, lines)
     return 0
@@ -379,8 +383,8 @@ def _sel_record(ev) -> dict:
 
 
 def sel_clear(args) -> int:
-    log = EventLog(args.log)
-    print(f"deleted {log.clear()} events from {log.path}")
+    log = EventLog.existing(args.log)
+    print(f"deleted {log.clear() if log else 0} events from {_log_path(args)}")
     return 0
 
 

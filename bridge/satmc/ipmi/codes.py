@@ -139,12 +139,13 @@ def cc_text(cc: int, netfn: int | None = None, cmd: int | None = None) -> str:
 
 
 # --- Get Device ID ------------------------------------------------------------------------
+SUPPORT_FRU_INVENTORY = 0x08
 SUPPORT_BITS = (  # additional device support, byte 6
     (0x80, "chassis device"),
     (0x40, "bridge"),
     (0x20, "IPMB event generator"),
     (0x10, "IPMB event receiver"),
-    (0x08, "FRU inventory device"),
+    (SUPPORT_FRU_INVENTORY, "FRU inventory device"),
     (0x04, "SEL device"),
     (0x02, "SDR repository device"),
     (0x01, "sensor device"),
