@@ -270,7 +270,10 @@ def test_watch_log_appends_timestamped_rows_with_one_header(satmc, sim, tmp_path
     samples = [json.loads(line) for line in out.splitlines()]  # JSON Lines: one per sample
     assert code == 0 and len(samples) == 2 and all(len(x) == n for x in samples)
     code, out, _ = satmc("sensors", "--watch", "0.05", "--count", "2", "--csv")
-    assert out.splitlines().count(",".join(READING_FIELDS)) == 1 and len(out.splitlines()) == 1 + 2 * n
+    assert (
+        out.splitlines().count(",".join(READING_FIELDS)) == 1
+        and len(out.splitlines()) == 1 + 2 * n
+    )
     code, _, err = satmc("sensors", "--log", str(tmp_path / "nodir" / "r.csv"))
     assert code == 1 and "create it first" in err and not (tmp_path / "nodir").exists()
 
