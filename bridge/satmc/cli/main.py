@@ -6,7 +6,8 @@
     satmc scan
     satmc --twin /run/user/1000/satmc-1000/sim.sock -t ftdi://ftdi:232h/1 info
 
-Expected failures print one line and exit 1 (a traceback with -d), wrong options exit 2,
+Expected failures print one line and exit 1 (3 for `sensors --check`, Nagios' UNKNOWN;
+a traceback with -d), wrong options exit 2,
 Ctrl-C exits 2, output into a pipe whose reader has gone stops quietly (141).
 Each command group is a module in satmc.cli with `register(subparsers)`; a command
 is a function(args, sat) when it needs a connection, or function(args) when not.

@@ -163,7 +163,10 @@ def sensors(args, sat) -> int:
     log = ReadingsLog(args.log) if args.log else None
     client = SensorClient(sat)
     if args.check:
-        code, line = check(client.read_all())
+        readings = client.read_all()
+        if log:
+            log.append(readings)
+        code, line = check(readings)
         print(line)
         return code
     if args.watch is None:
