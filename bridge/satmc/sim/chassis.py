@@ -108,7 +108,7 @@ class ChassisSimulator:
         ).start()
         for op in ROUTED_OPS:
             self.server.handlers[op] = self._routed(op)
-        self.server.handlers["satellites"] = lambda req: {"satellites": self.describe()}
+        self.server.handlers["satellites"] = lambda req: {"chassis": True, "satellites": self.describe()}
         try:
             bundles: dict[str, Path] = {}
             for sim in self.satellites:

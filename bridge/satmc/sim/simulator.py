@@ -301,6 +301,12 @@ class Simulator:
         self.server.handlers["device"] = self._on_device
         board_io.install(self.server, self.devices, self._levels)
         self.server.handlers["board_reset"] = self._on_board_reset
+        self.server.handlers["satellites"] = lambda req: {
+            "chassis": False,
+            "satellites": [
+                {"address": self.address, "name": self.board.name, "board": self.board.name, "url": self.url}
+            ],
+        }
         self.server.handlers["firmware"] = lambda req: {
             "pid": self.proc.pid if self.proc else None,
             "resets": self.resets,
