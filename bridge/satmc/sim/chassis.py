@@ -106,6 +106,8 @@ class ChassisSimulator:
         self.server = BusServer(
             self.socket_path, buses=["ipmb"], freq_hz=freq, pacing=self.pacing, pcap_path=self.pcap
         ).start()
+        for sim in self.satellites:
+            sim.backplane_bus = self.server.buses["ipmb"]
         for op in ROUTED_OPS:
             self.server.handlers[op] = self._routed(op)
         self.server.handlers["satellites"] = lambda req: {"chassis": True, "satellites": self.describe()}

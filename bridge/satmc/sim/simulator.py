@@ -217,6 +217,7 @@ class Simulator:
         self.backplane = backplane
         self.bundle_from = bundle_from
         self._levels: dict = {}
+        self.backplane_bus = None  # the chassis sets it: the Bus object of the backplane
         if slot_address is not None:
             config, self._levels = simulation.in_slot(self.board.config, slot_address)
             self.board = Board(self.board.name, self.board.path, self.board.data, config)
@@ -239,7 +240,27 @@ class Simulator:
 
     @property
     def url(self) -> str:
+        """This simulator's own socket: its control ops (stimulus), its private bus, and
+        its IPMB unless it sits in a chassis."""
         return f"sim://{self.socket_path}"
+
+    @property
+    def ipmb_socket(self) -> str:
+        """The socket of the IPMB the firmware serves on: the chassis backplane's in a chassis."""
+        return self.backplane or self.socket_path
+
+    @property
+    def ipmb_url(self) -> str:
+        """Where hosts reach this satellite (with its address): sim://IPMB-SOCKET."""
+        return f"sim://{self.ipmb_socket}"
+
+    @property
+    def buses(self) -> dict:
+        """Every bus the firmware is on, by name (in a chassis, "ipmb" is the backplane's)."""
+        out = dict(self.server.buses) if self.server else {}
+        if self.backplane_bus is not None:
+            out["ipmb"] = self.backplane_bus
+        return out
 
     @property
     def state_dir(self) -> Path:
