@@ -20,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument(
         "--chassis", help="chassis file name or path (chassis/NAME.yaml): several satellites"
     )
-    p.add_argument("--socket", help="bus socket path (default: per user, sim.sock or CHASSIS.sock)")
+    p.add_argument(
+        "--socket", help="bus socket path (default: per user, sim.sock or CHASSIS.sock)"
+    )
     p.add_argument("--pacing", action="store_true", help="hold the bus to 100 kHz wire time")
     p.add_argument("--pcap", help="write the bus trace to this pcap file (Wireshark)")
     p.add_argument("--heapsize", help="MicroPython heap size, e.g. 128K")
@@ -86,15 +88,17 @@ def run_chassis(args, log) -> int:
         for s in chassis.describe()
     )
     first = chassis.addresses[0]
+    n = len(chassis.satellites)
+    state = chassis.build_dir / chassis.chassis.name
     print(
         f"""
-Simulated chassis '{chassis.chassis.name}': {len(chassis.satellites)} satellites on one IPMB at {chassis.url}
+Simulated chassis '{chassis.chassis.name}': {n} satellites on one IPMB at {chassis.url}
 {rows}
 In another terminal:
     .venv/bin/satmc -t {chassis.url} scan               # every satellite
     .venv/bin/satmc -t {chassis.url} -a 0x{first:02x} sensors     # one satellite
     .venv/bin/satmc -t {chassis.url} -a 0x{first:02x} sim get     # its device models
-{"Bus trace: " + args.pcap + chr(10) if args.pcap else ""}EEPROM state: per satellite under {chassis.build_dir / chassis.chassis.name} (--fresh starts from the board files)
+{"Bus trace: " + args.pcap + chr(10) if args.pcap else ""}EEPROM state: per satellite under {state} (--fresh: from the board files)
 Ctrl-C stops the chassis.""",
         flush=True,
     )

@@ -54,13 +54,14 @@ class ChassisSimulator:
         heapsize: str | None = None,
         log=None,
         fresh: bool = False,
+        build_dir: Path | None = None,
     ):
         self.chassis = chassis if isinstance(chassis, Chassis) else load_chassis(chassis)
         self.socket_path = socket_path or default_socket(self.chassis.name)
         self.pacing = pacing
         self.pcap = pcap
         self.log = log or (lambda line: None)
-        self.build_dir = build_root() / "chassis"
+        self.build_dir = Path(build_dir or build_root() / "chassis")
         self.server: BusServer | None = None
         self.satellites: list[Simulator] = []
         for slot in self.chassis.satellites:
@@ -76,7 +77,10 @@ class ChassisSimulator:
                     backplane=self.socket_path,
                 )
             )
-        self.names = {sim.address: slot.name for sim, slot in zip(self.satellites, self.chassis.satellites)}
+        self.names = {
+            sim.address: slot.name
+            for sim, slot in zip(self.satellites, self.chassis.satellites, strict=True)
+        }
 
     def _logger(self, name: str):
         return lambda line: self.log(f"{name}: {line}")
@@ -94,7 +98,9 @@ class ChassisSimulator:
             if s.address == address:
                 return s
         have = ", ".join(f"{a:#04x}" for a in self.addresses)
-        raise AddressError(f"no satellite at {address:#04x} in chassis {self.chassis.name}; there: {have}")
+        raise AddressError(
+            f"no satellite at {address:#04x} in chassis {self.chassis.name}; there: {have}"
+        )
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -110,7 +116,10 @@ class ChassisSimulator:
             sim.backplane_bus = self.server.buses["ipmb"]
         for op in ROUTED_OPS:
             self.server.handlers[op] = self._routed(op)
-        self.server.handlers["satellites"] = lambda req: {"chassis": True, "satellites": self.describe()}
+        self.server.handlers["satellites"] = lambda req: {
+            "chassis": True,
+            "satellites": self.describe(),
+        }
         try:
             bundles: dict[str, Path] = {}
             for sim in self.satellites:
@@ -120,7 +129,7 @@ class ChassisSimulator:
                 sim.bundle_from = bundles[name]
                 sim.start(timeout=0)
             deadline = time.monotonic() + timeout
-            for sim, slot in zip(self.satellites, self.chassis.satellites):
+            for sim, slot in zip(self.satellites, self.chassis.satellites, strict=True):
                 try:
                     sim.wait_ready(max(1.0, deadline - time.monotonic()))
                 except SimError as e:
@@ -144,7 +153,12 @@ class ChassisSimulator:
 
     def describe(self) -> list[dict]:
         return [
-            {"address": s.address, "name": self.names[s.address], "board": s.board.name, "url": s.url}
+            {
+                "address": s.address,
+                "name": self.names[s.address],
+                "board": s.board.name,
+                "url": s.url,
+            }
             for s in self.satellites
         ]
 

@@ -325,7 +325,12 @@ class Simulator:
         self.server.handlers["satellites"] = lambda req: {
             "chassis": False,
             "satellites": [
-                {"address": self.address, "name": self.board.name, "board": self.board.name, "url": self.url}
+                {
+                    "address": self.address,
+                    "name": self.board.name,
+                    "board": self.board.name,
+                    "url": self.url,
+                }
             ],
         }
         self.server.handlers["firmware"] = lambda req: {
