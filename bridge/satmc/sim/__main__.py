@@ -90,6 +90,7 @@ def run_chassis(args, log) -> int:
     first = chassis.addresses[0]
     n = len(chassis.satellites)
     state = chassis.build_dir / chassis.chassis.name
+    trace = f"Bus trace: {args.pcap}\n" if args.pcap else ""
     print(
         f"""
 Simulated chassis '{chassis.chassis.name}': {n} satellites on one IPMB at {chassis.url}
@@ -98,7 +99,7 @@ In another terminal:
     .venv/bin/satmc -t {chassis.url} scan               # every satellite
     .venv/bin/satmc -t {chassis.url} -a 0x{first:02x} sensors     # one satellite
     .venv/bin/satmc -t {chassis.url} -a 0x{first:02x} sim get     # its device models
-{"Bus trace: " + args.pcap + chr(10) if args.pcap else ""}EEPROM state: per satellite under {state} (--fresh: from the board files)
+{trace}EEPROM state: per satellite under {state} (--fresh: from the board files)
 Ctrl-C stops the chassis.""",
         flush=True,
     )
