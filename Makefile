@@ -67,7 +67,7 @@ frozen: setup
 
 hil: setup
 	mkdir -p hil-results
-	$(PY) -m pytest hil $(if $(RIG),--hil-rig $(RIG),--hil-target $(TARGET)) \
+	$(PY) -m pytest hil $(if $(CHASSIS),--hil-chassis $(CHASSIS),$(if $(RIG),--hil-rig $(RIG),--hil-target $(TARGET))) \
 		--junitxml=hil-results/junit.xml $(PYTEST_ARGS)
 
 bench: setup
