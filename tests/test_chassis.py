@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -240,3 +241,50 @@ def test_full16_boots_and_every_satellite_answers_a_scan(sim_dir):
         assert all(f"0x{a:02x}: device 0x01" in r.stdout for a in chassis.addresses)
     finally:
         chassis.stop()
+
+
+# --- the HIL suite on a chassis ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_hil(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "hil", "-q", "-p", "no:cacheprovider", "-rA", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_hil_chassis_runs_a_test_on_every_satellite(tmp_path):
+    r = run_hil(
+        "hil/test_conformance.py",
+        "--hil-chassis",
+        "bench2",
+        "--hil-results",
+        str(tmp_path),
+        "-k",
+        "self_test_passes or broadcast_get_device_id",
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    passed = {
+        line.split("::", 1)[1] for line in r.stdout.splitlines() if line.startswith("PASSED")
+    }
+    assert passed == {
+        f"{test}[{sat}]"
+        for test in ("test_self_test_passes", "test_broadcast_get_device_id")
+        for sat in ("sat-a", "sat-b", "pico")
+    }
+
+
+def test_hil_chassis_refuses_a_target_and_a_bad_chassis_file(tmp_path):
+    r = run_hil("--hil-chassis", "bench2", "--hil-target", "sim+ftdi")
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "--hil-chassis runs the simulated chassis; --hil-target does not go with it" in r.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("satellites: [{board: sim, address: 0x20}]\n")
+    r = run_hil("--hil-chassis", str(bad))
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "HIL: bad.satellites[0].address: 0x20 is the BMC's address" in r.stderr

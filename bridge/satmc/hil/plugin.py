@@ -96,6 +96,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
 
 
 def pytest_configure(config):
+    config.stash[_CHASSIS] = _load_chassis_option(config)  # a bad one: usage error, exit 4
     config.addinivalue_line(
         "markers",
         f"needs(*capabilities): the test needs rig capabilities ({', '.join(CAPABILITIES)})",
@@ -109,10 +110,18 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+_CHASSIS = pytest.StashKey()
+
+
 def _chassis_file(config):
+    """The --hil-chassis Chassis (loaded once, in pytest_configure), or None."""
+    return config.stash.get(_CHASSIS, None)
+
+
+def _load_chassis_option(config):
     from ..board.chassis import load_chassis
 
-    name = config.getoption("hil_chassis")
+    name = config.getoption("hil_chassis", None)
     if not name:
         return None
     for other in ("hil_rig", "hil_target", "hil_address", "hil_board", "hil_firmware_mutant"):
