@@ -30,7 +30,6 @@ from pathlib import Path
 
 from ..board.chassis import Chassis, load_chassis
 from ..bundle import build_bundle
-from ..errors import AddressError
 from ..resources import build_root
 from ..vbus.server import BusServer
 from .simulator import SimError, Simulator, default_socket
@@ -94,13 +93,9 @@ class ChassisSimulator:
         return [s.address for s in self.satellites]
 
     def satellite(self, address: int) -> Simulator:
-        for s in self.satellites:
-            if s.address == address:
-                return s
-        have = ", ".join(f"{a:#04x}" for a in self.addresses)
-        raise AddressError(
-            f"no satellite at {address:#04x} in chassis {self.chassis.name}; there: {have}"
-        )
+        """The Simulator of the satellite at `address` (AddressError naming those there)."""
+        slot = self.chassis.slot(address)
+        return self.satellites[self.chassis.satellites.index(slot)]
 
     # --- lifecycle -------------------------------------------------------------------------
 
