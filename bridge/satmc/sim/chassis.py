@@ -6,6 +6,10 @@
         sat.url                                       # sim://.../bench2-74.sock: its own buses
         chassis.control("device", address=0x74, name="temp0", set={"temperature": 80})
 
+Options: socket_path, pacing (hold the backplane to wire time), pcap (trace of the
+backplane), freq_hz (its clock; 400_000 for a fast-mode chassis), heapsize, build_dir,
+fresh (forget every satellite's EEPROM state), log (called with "NAME: line").
+
 The chassis socket carries one bus, "ipmb" (the backplane), which every satellite's
 firmware and every host (satmc -t sim://CHASSIS.sock, the bench BMC) join. Each
 satellite is a Simulator of its own (satmc.sim.simulator): its own firmware process,
@@ -54,11 +58,14 @@ class ChassisSimulator:
         log=None,
         fresh: bool = False,
         build_dir: Path | None = None,
+        freq_hz: int | None = None,
     ):
         self.chassis = chassis if isinstance(chassis, Chassis) else load_chassis(chassis)
         self.socket_path = socket_path or default_socket(self.chassis.name)
         self.pacing = pacing
         self.pcap = pcap
+        # the backplane's clock (wire time, pacing): the first satellite's board's, unless given
+        self.freq_hz = freq_hz or self.chassis.satellites[0].board.config["ipmb"]["freq"]
         self.log = log or (lambda line: None)
         self.build_dir = Path(build_dir or build_root() / "chassis")
         self.server: BusServer | None = None
@@ -103,9 +110,12 @@ class ChassisSimulator:
         """The backplane, then every satellite's firmware side by side; returns when every
         satellite serves (SimError naming the first that did not)."""
         Path(self.socket_path).parent.mkdir(parents=True, exist_ok=True)
-        freq = self.chassis.satellites[0].board.config["ipmb"]["freq"]
         self.server = BusServer(
-            self.socket_path, buses=["ipmb"], freq_hz=freq, pacing=self.pacing, pcap_path=self.pcap
+            self.socket_path,
+            buses=["ipmb"],
+            freq_hz=self.freq_hz,
+            pacing=self.pacing,
+            pcap_path=self.pcap,
         ).start()
         for sim in self.satellites:
             sim.backplane_bus = self.server.buses["ipmb"]
