@@ -1,0 +1,486 @@
+"""PICMG HPM.1 firmware upgrade (netFn 2Ch, defining body 00h): component 0, the bundle.
+
+Importing this module registers the handlers. The commands, with what they do here:
+
+    00 Get PICMG Properties          extension 4.1 (AMC), the highest FRU device ID
+    2E Get Target Upgrade Capab.     self test, automatic and manual rollback; component 0
+    2F Get Component Properties      general, current version, description, rollback version
+    30 Abort Firmware Upgrade        drops the staged upload
+    31 Initiate Upgrade Action       backup (kept anyway), prepare, upload for upgrade
+    32 Upload Firmware Block         appends to the staging file hpm/stage (never RAM)
+    33 Finish Firmware Upload        length and SHA-256 checked, unpacked into a free slot
+    34 Get Upgrade Status            the last long-duration command and its completion code
+    35 Activate Firmware             the record names the new bundle "new"; reset
+    36 Query Self-test Results       the new bundle's self test (80h while its trial runs)
+    37 Query Rollback Status         component mask of the last rollback
+    38 Initiate Manual Rollback      the two bundles change places; reset
+
+Component 0's image (what `satmc bundle --hpm` puts in the HPM.1 file's upload action)
+is a bundle archive, the one definition of its format:
+
+    "SATMCBA1"                                   8 bytes
+    entries: name length (u8, 1..), name (ASCII path), size (u32 LE), the file's bytes
+    0x00                                         end of entries
+    SHA-256 of everything above                  32 bytes
+
+The last entry is manifest.json: a slot counts as holding a bundle once its manifest
+is there (satboot.present), so an unpacking cut short leaves no bundle. Which bundle
+boots, and the rollback, are satboot's (the boot selector beside main.py).
+
+Completion codes beyond the generic ones, as ipmitool reads them: 80h in progress,
+81h image length mismatch / invalid component mask, 82h integrity check failure /
+invalid component ID / upload mode or rollback override not supported, 83h invalid
+component property selector. A refused request changes nothing.
+"""
+
+from micropython import const
+
+from .dispatch import (
+    CC_INVALID_DATA,
+    CC_NOT_IN_STATE,
+    CC_NOT_PRESENT,
+    CC_OUT_OF_SPACE,
+    NETFN_GROUP,
+    command,
+)
+
+try:
+    import satboot
+except ImportError:  # a frozen or older image without the boot selector
+    satboot = None
+
+_PICMG = const(0x00)
+_IN_PROGRESS = const(0x80)
+_CC_81 = const(0x81)
+_CC_82 = const(0x82)
+_CC_83 = const(0x83)
+
+_CMD_INITIATE = const(0x31)
+_CMD_UPLOAD = const(0x32)
+_CMD_FINISH = const(0x33)
+_CMD_ACTIVATE = const(0x35)
+_CMD_ROLLBACK = const(0x38)
+
+_CAPS = const(0x07)  # [0] self test, [1] automatic rollback, [2] manual rollback
+_GENERAL = const(0x05)  # [1:0] 01b rollback, [2] preparation supported
+_UPGRADE_TIMEOUT = const(6)  # 5 s units: the longest a long-duration command takes
+_INACCESS_TIMEOUT = const(6)  # 5 s units: a reset into the new bundle, booted
+_EXTENSION = const(0x14)  # PICMG extension 4.1 (AMC.0)
+
+STAGE = "hpm/stage"
+MAGIC = b"SATMCBA1"
+_CHUNK = const(256)
+
+_IDLE = const(0)
+_UPLOADING = const(1)
+_UPLOADED = const(2)
+
+
+class _State:
+    def __init__(self):
+        self.phase = _IDLE
+        self.file = None
+        self.block = 0  # the next block number (mod 256)
+        self.size = 0
+        self.slot = None  # the slot the last finished upload went to
+        self.last_cmd = 0
+        self.last_cc = 0
+        self.buf = bytearray(_CHUNK)
+
+
+_st = _State()
+
+
+def _record():
+    return satboot.read() if satboot else ["-", "x", "ok", 0, "none", 0]
+
+
+def _picmg(rq, rs):
+    """True when the defining body byte is PICMG's; otherwise rs says CC."""
+    if rq.data[0] != _PICMG:
+        rs.fail(CC_INVALID_DATA)
+        return False
+    rs.data[0] = _PICMG
+    return True
+
+
+def _done(cmd, cc, rs, n=1):
+    _st.last_cmd = cmd
+    _st.last_cc = cc
+    return rs.ok(n) if cc == 0 else rs.fail(cc)
+
+
+def _drop_stage():
+    if _st.file is not None:
+        try:
+            _st.file.close()
+        except OSError:
+            pass
+        _st.file = None
+    _remove(STAGE)
+    _st.phase = _IDLE
+
+
+def _remove(path):
+    import os
+
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+def _rmtree(path):
+    import os
+
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for n in names:
+        p = path + "/" + n
+        try:
+            os.remove(p)
+        except OSError:
+            _rmtree(p)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def _mkdirs(path):
+    import os
+
+    at = ""
+    for part in path.split("/"):
+        at = part if not at else at + "/" + part
+        try:
+            os.mkdir(at)
+        except OSError:
+            pass
+
+
+def _version_of(slot):
+    """(major, minor) of the bundle in a slot, from its manifest, or None."""
+    if satboot is None or not satboot.present(slot):
+        return None
+    import json
+
+    d = satboot.slot_dir(slot)
+    try:
+        with open((d + "/" if d else "") + "manifest.json") as f:
+            v = json.load(f)["firmware_version"].split(".")
+        return int(v[0]), int(v[1])
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+
+def _put_version(d, major, minor, aux):
+    m = minor % 100
+    d[1] = major & 0x7F
+    d[2] = (m // 10) << 4 | m % 10
+    for i in range(4):
+        d[3 + i] = aux[i]
+
+
+@command(NETFN_GROUP, 0x00, 1)
+def get_picmg_properties(mc, rq, rs):
+    if not _picmg(rq, rs):
+        return 0
+    rs.data[1] = _EXTENSION
+    from . import fru
+
+    top = 0
+    for dev in fru._devices:
+        if dev.id > top:
+            top = dev.id
+    rs.data[2] = top  # the highest FRU device ID
+    rs.data[3] = 0  # the controller's own FRU device
+    return rs.ok(4)
+
+
+@command(NETFN_GROUP, 0x2E, 1)
+def get_target_upgrade_capabilities(mc, rq, rs):
+    if not _picmg(rq, rs):
+        return 0
+    trial = (mc.config["upgrade_deadline_ms"] + 4999) // 5000
+    d = rs.data
+    d[1] = 0x00  # HPM.1 version
+    d[2] = _CAPS if satboot else 0x01
+    d[3] = _UPGRADE_TIMEOUT
+    d[4] = trial  # self-test timeout
+    d[5] = trial  # rollback timeout
+    d[6] = _INACCESS_TIMEOUT
+    d[7] = 0x01  # components present: 0
+    return rs.ok(8)
+
+
+@command(NETFN_GROUP, 0x2F, 3)
+def get_component_properties(mc, rq, rs):
+    if not _picmg(rq, rs):
+        return 0
+    if rq.data[1] != 0:
+        return rs.fail(_CC_82)
+    sel = rq.data[2]
+    d = rs.data
+    if sel == 0:
+        d[1] = _GENERAL if satboot else 0
+        return rs.ok(2)
+    if sel == 1:
+        _put_version(d, mc.firmware[0], mc.firmware[1], mc.aux_revision)
+        return rs.ok(7)
+    if sel == 2:
+        text = ("satmc " + mc.config["name"]).encode()
+        for i in range(12):
+            d[1 + i] = text[i] if i < len(text) and i < 11 else 0
+        return rs.ok(13)
+    if sel == 3:
+        r = _record()
+        v = _version_of(r[1]) if r[2] == "ok" else None
+        if v is None:
+            return rs.fail(CC_NOT_PRESENT)  # no bundle to roll back to
+        _put_version(d, v[0], v[1], mc.aux_revision)
+        return rs.ok(7)
+    return rs.fail(_CC_83)
+
+
+@command(NETFN_GROUP, 0x30, 1)
+def abort_firmware_upgrade(mc, rq, rs):
+    if not _picmg(rq, rs):
+        return 0
+    _drop_stage()
+    _st.slot = None
+    return rs.ok(1)
+
+
+@command(NETFN_GROUP, _CMD_INITIATE, 3)
+def initiate_upgrade_action(mc, rq, rs):
+    if not _picmg(rq, rs):
+        return 0
+    mask, action = rq.data[1], rq.data[2]
+    if mask != 0x01:
+        return rs.fail(_CC_81)
+    if action > 3 or (action == 3) or (satboot is None and action < 2):
+        return rs.fail(_CC_82)  # 3: upload for compare, not supported
+    if action == 2:
+        _drop_stage()
+        _mkdirs("hpm")
+        try:
+            _st.file = open(STAGE, "wb")
+        except OSError:
+            return _done(_CMD_INITIATE, CC_OUT_OF_SPACE, rs)
+        _st.phase = _UPLOADING
+        _st.block = 0
+        _st.size = 0
+        _st.slot = None
+    elif action == 1:  # prepare: nothing staged any more
+        _drop_stage()
+    return _done(_CMD_INITIATE, 0, rs)
+
+
+@command(NETFN_GROUP, _CMD_UPLOAD, 3, 40)  # 23 data bytes fit an IPMB frame, 31 Serial Basic
+def upload_firmware_block(mc, rq, rs):
+    """Block numbers count up mod 256; the block just taken again (its response was
+    lost) is answered without writing it twice."""
+    if not _picmg(rq, rs):
+        return 0
+    st = _st
+    if st.phase != _UPLOADING:
+        return rs.fail(CC_NOT_IN_STATE)
+    n = rq.data[1]
+    if n == (st.block - 1) & 0xFF and st.size:
+        return rs.ok(1)
+    if n != st.block:
+        return rs.fail(CC_INVALID_DATA)
+    try:
+        st.file.write(rq.data[2 : rq.data_len])
+    except OSError:
+        _drop_stage()
+        return _done(_CMD_UPLOAD, CC_OUT_OF_SPACE, rs)
+    st.size += rq.data_len - 2
+    st.block = (n + 1) & 0xFF
+    st.last_cmd = _CMD_UPLOAD
+    st.last_cc = 0
+    return rs.ok(1)
+
+
+def _check(size, buf):
+    """Walk the staged archive: its hash and entries; (ok, entry count)."""
+    import hashlib
+
+    if size < len(MAGIC) + 1 + 32:
+        return False
+    h = hashlib.sha256()
+    body = size - 32
+    with open(STAGE, "rb") as f:
+        at = 0
+        while at < body:
+            k = f.readinto(buf)
+            if not k:
+                return False
+            if at + k > body:
+                k = body - at
+            h.update(memoryview(buf)[:k])
+            at += k
+        f.seek(body)
+        want = f.read(32)
+        if h.digest() != want:
+            return False
+        f.seek(0)
+        if f.read(8) != MAGIC:
+            return False
+        last = None
+        while True:
+            b = f.read(1)
+            if not b:
+                return False
+            k = b[0]
+            if k == 0:
+                break
+            name = f.read(k)
+            if len(name) != k or name.startswith(b"/") or b".." in name or b"\\" in name:
+                return False
+            n = int.from_bytes(f.read(4), "little")
+            f.seek(f.tell() + n)
+            last = name
+        if f.tell() != body or last != b"manifest.json":
+            return False
+    return True
+
+
+def _unpack(into, buf):
+    """Copy every entry of the staged archive below `into` (manifest.json last)."""
+    with open(STAGE, "rb") as f:
+        f.seek(len(MAGIC))
+        while True:
+            k = f.read(1)[0]
+            if k == 0:
+                return
+            name = f.read(k).decode()
+            n = int.from_bytes(f.read(4), "little")
+            path = into + "/" + name
+            if "/" in name:
+                _mkdirs(path.rsplit("/", 1)[0])
+            with open(path, "wb") as out:
+                while n:
+                    m = f.readinto(memoryview(buf)[: min(n, len(buf))])
+                    out.write(memoryview(buf)[:m])
+                    n -= m
+
+
+@command(NETFN_GROUP, _CMD_FINISH, 6)
+def finish_firmware_upload(mc, rq, rs):
+    if not _picmg(rq, rs):
+        return 0
+    st = _st
+    if rq.data[1] != 0:
+        return rs.fail(_CC_82)
+    if st.phase != _UPLOADING or satboot is None:
+        return rs.fail(CC_NOT_IN_STATE)
+    d = rq.data
+    length = d[2] | d[3] << 8 | d[4] << 16 | d[5] << 24
+    if length != st.size:
+        return rs.fail(_CC_81)  # the upload stays open: blocks can still come
+    st.file.close()
+    st.file = None
+    if not _check(st.size, st.buf):
+        _drop_stage()
+        return _done(_CMD_FINISH, _CC_82, rs)
+    r = satboot.read()
+    slot = "b" if r[0] == "a" else "a"
+    if r[1] == slot:  # the rollback bundle is about to be overwritten: no rollback then
+        r[1] = satboot.NONE
+        satboot.write(r)
+    into = satboot.slot_dir(slot)
+    _rmtree(into)
+    _mkdirs(into)
+    try:
+        _unpack(into, st.buf)
+    except (OSError, IndexError):
+        _rmtree(into)
+        _drop_stage()
+        return _done(_CMD_FINISH, CC_OUT_OF_SPACE, rs)
+    _drop_stage()
+    st.phase = _UPLOADED
+    st.slot = slot
+    return _done(_CMD_FINISH, 0, rs)
+
+
+@command(NETFN_GROUP, 0x34, 1)
+def get_upgrade_status(mc, rq, rs):
+    if not _picmg(rq, rs):
+        return 0
+    rs.data[1] = _st.last_cmd
+    rs.data[2] = _st.last_cc
+    return rs.ok(3)
+
+
+@command(NETFN_GROUP, _CMD_ACTIVATE, 1, 2)
+def activate_firmware(mc, rq, rs):
+    if not _picmg(rq, rs):
+        return 0
+    if rq.data_len == 2 and rq.data[1] not in (0, 0xFF):
+        return rs.fail(_CC_82)  # no override of the automatic rollback
+    st = _st
+    if st.phase != _UPLOADED or not satboot.present(st.slot):
+        return rs.fail(CC_NOT_IN_STATE)
+    r = satboot.read()
+    satboot.write([st.slot, r[0], "new", mc.config["upgrade_deadline_ms"], "none", 0])
+    st.phase = _IDLE
+    mc.request_reset()  # after this response has gone out
+    return _done(_CMD_ACTIVATE, 0, rs)
+
+
+@command(NETFN_GROUP, 0x36, 1)
+def query_self_test_results(mc, rq, rs):
+    if not _picmg(rq, rs):
+        return 0
+    r = _record()
+    if r[2] != "ok":
+        return rs.fail(_IN_PROGRESS)
+    d = rs.data
+    if r[4] == "fail":  # the last activated bundle failed: this is the one that came back
+        d[1], d[2] = 0x57, 0x01  # [0] operational firmware corrupted
+    elif mc.self_test_bits:
+        d[1], d[2] = 0x57, mc.self_test_bits
+    else:
+        d[1], d[2] = 0x55, 0x00
+    return rs.ok(3)
+
+
+@command(NETFN_GROUP, 0x37, 1)
+def query_rollback_status(mc, rq, rs):
+    if not _picmg(rq, rs):
+        return 0
+    r = _record()
+    if r[2] != "ok":
+        return rs.fail(_IN_PROGRESS)
+    rs.data[1] = r[5]
+    return rs.ok(2)
+
+
+@command(NETFN_GROUP, _CMD_ROLLBACK, 1)
+def initiate_manual_rollback(mc, rq, rs):
+    if not _picmg(rq, rs):
+        return 0
+    if satboot is None:
+        return rs.fail(CC_NOT_IN_STATE)
+    r = satboot.read()
+    if r[2] != "ok" or not satboot.present(r[1]):
+        return rs.fail(CC_NOT_IN_STATE)  # no bundle to go back to
+    satboot.write([r[1], r[0], "ok", 0, r[4], 1])
+    mc.request_reset()
+    return _done(_CMD_ROLLBACK, 0, rs)
+
+
+def serving(mc):
+    """Called once the firmware serves: a trial bundle stays if its self test passed."""
+    if satboot is None or not satboot.in_trial():
+        return
+    if mc.self_test_bits:
+        print("satmc: self test failed (0x%02x) in the new bundle: rolling back" % mc.self_test_bits)
+        satboot.rollback()
+    satboot.commit()
+    _st.last_cmd = _CMD_ACTIVATE
+    _st.last_cc = 0
