@@ -12,7 +12,8 @@ cut leaves the old record or the new one, never a torn one. Its fields:
     satboot1 ACTIVE PREVIOUS STATE DEADLINE_MS OUTCOME ROLLED
 
 ACTIVE and PREVIOUS are slots: "-" (the root bundle), "a", "b", or "x" (none). STATE:
-"ok" (committed), "new" (activated, not booted yet), "try" (its trial boot began).
+"ok" (committed), "new" (activated, not booted yet), "try" (its trial boot began),
+"back" (a manual rollback: the bundles changed places, the reset is under way).
 OUTCOME is the last trial's: "none", "pass" or "fail"; ROLLED the component mask of
 the last rollback (1: component 0), until the next activation.
 
@@ -134,6 +135,9 @@ def choose():
     r = read()
     if r[2] == "try":  # the last trial boot never committed
         r = _roll_back(r, "fail")
+        write(r)
+    elif r[2] == "back":
+        r[2] = "ok"
         write(r)
     elif r[2] == "new":
         if present(r[0]):

@@ -24,7 +24,7 @@ from pathlib import Path
 
 from .board import Board
 from .bundle import MANIFEST, ROOT_MODULES, Bundle
-from .errors import CompletionCodeError, NoResponseError, SatmcError
+from .errors import BusError, CompletionCodeError, NoResponseError, SatmcError
 from .ipmi import client, codes
 
 SIGNATURE = b"PICMGFWU"
@@ -169,7 +169,7 @@ def _until_back(sat, fn, timeout: float):
             if e.cc != codes.CC_HPM_IN_PROGRESS:
                 raise
             last = e
-        except NoResponseError as e:
+        except (NoResponseError, BusError) as e:  # resetting: not on the bus yet
             last = e
         time.sleep(0.2)
     raise HpmError(f"the satellite did not come back within {timeout:.0f} s: {last}")

@@ -469,7 +469,7 @@ def initiate_manual_rollback(mc, rq, rs):
     r = satboot.read()
     if r[2] != "ok" or not satboot.present(r[1]):
         return rs.fail(CC_NOT_IN_STATE)  # no bundle to go back to
-    satboot.write([r[1], r[0], "ok", 0, r[4], 1])
+    satboot.write([r[1], r[0], "back", 0, r[4], 1])  # "ok" again once the old one boots
     mc.request_reset()
     return _done(_CMD_ROLLBACK, 0, rs)
 
