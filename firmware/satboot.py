@@ -127,7 +127,9 @@ def _expired(t):
 def _arm(deadline_ms):
     import machine
 
-    _timer[0] = machine.Timer(-1, mode=machine.Timer.ONE_SHOT, period=deadline_ms, callback=_expired)
+    _timer[0] = machine.Timer(
+        -1, mode=machine.Timer.ONE_SHOT, period=deadline_ms, callback=_expired
+    )
 
 
 def choose():
@@ -160,6 +162,7 @@ def boot():
         sys.path.insert(0, path)
     try:
         import board_config
+
         from ipmc import main
 
         main.run(board_config.CONFIG)

@@ -479,7 +479,8 @@ def upgrade_via(
     serial = url.split(":", 1)[0] in ("serial", "socket")
     block = client.HPM_BLOCK_SERIAL if serial else client.HPM_BLOCK_IPMB
     address = address or board.address
-    log(f"{url}: HPM.1 upgrade of 0x{address:02x} to firmware {bundle.manifest['firmware_version']}")
+    version = bundle.manifest["firmware_version"]
+    log(f"{url}: HPM.1 upgrade of 0x{address:02x} to firmware {version}")
     start = time.monotonic()
     with connect(url, address=address, timeout=1.0 if serial else 0.25) as sat:
         result = hpm.upgrade(sat, data, block=block, progress=progress)

@@ -192,18 +192,36 @@ def upgrade(
     if not caps["components"] & 0x01:
         raise HpmError("the satellite offers no HPM.1 component 0 (its firmware bundle)")
     wait = max(caps["upgrade_s"], 5)
-    _long(sat, client.initiate_upgrade_action, codes.CMD_HPM_INITIATE_UPGRADE_ACTION, wait,
-          0x01, codes.HPM_ACTION_PREPARE)
-    _long(sat, client.initiate_upgrade_action, codes.CMD_HPM_INITIATE_UPGRADE_ACTION, wait,
-          0x01, codes.HPM_ACTION_UPLOAD)
+    _long(
+        sat,
+        client.initiate_upgrade_action,
+        codes.CMD_HPM_INITIATE_UPGRADE_ACTION,
+        wait,
+        0x01,
+        codes.HPM_ACTION_PREPARE,
+    )
+    _long(
+        sat,
+        client.initiate_upgrade_action,
+        codes.CMD_HPM_INITIATE_UPGRADE_ACTION,
+        wait,
+        0x01,
+        codes.HPM_ACTION_UPLOAD,
+    )
     n = 0
     for at in range(0, len(payload), block):
         client.upload_firmware_block(sat, n, payload[at : at + block])
         n += 1
         if progress:
             progress(min(at + block, len(payload)), len(payload))
-    _long(sat, client.finish_firmware_upload, codes.CMD_HPM_FINISH_FIRMWARE_UPLOAD, wait,
-          0, len(payload))
+    _long(
+        sat,
+        client.finish_firmware_upload,
+        codes.CMD_HPM_FINISH_FIRMWARE_UPLOAD,
+        wait,
+        0,
+        len(payload),
+    )
     result = {"sent": len(payload), "blocks": n, "self_test": None, "rolled_back": 0}
     if not activate:
         return result
@@ -213,8 +231,8 @@ def upgrade(
     result["rolled_back"] = _until_back(sat, client.query_rollback_status, back)
     if result["self_test"][0] != codes.SELF_TEST_OK or result["rolled_back"]:
         raise HpmError(
-            "the new bundle failed its trial (self test %02x %02x): the previous bundle "
-            "was rolled back" % result["self_test"]
+            f"the new bundle failed its trial (self test {result['self_test'][0]:02x} "
+            f"{result['self_test'][1]:02x}): the previous bundle was rolled back"
         )
     return result
 

@@ -479,7 +479,9 @@ def serving(mc):
     if satboot is None or not satboot.in_trial():
         return
     if mc.self_test_bits:
-        print("satmc: self test failed (0x%02x) in the new bundle: rolling back" % mc.self_test_bits)
+        print(
+            "satmc: self test failed (0x%02x) in the new bundle: rolling back" % mc.self_test_bits
+        )
         satboot.rollback()
     satboot.commit()
     _st.last_cmd = _CMD_ACTIVATE
