@@ -68,7 +68,6 @@ _INACCESS_TIMEOUT = const(6)  # 5 s units: a reset into the new bundle, booted
 _EXTENSION = const(0x14)  # PICMG extension 4.1 (AMC.0)
 
 STAGE = "hpm/stage"
-MAGIC = b"SATMCBA1"
 _CHUNK = const(256)
 
 _IDLE = const(0)
@@ -117,63 +116,13 @@ def _drop_stage():
         except OSError:
             pass
         _st.file = None
-    _remove(STAGE)
+    import os
+
+    try:
+        os.remove(STAGE)
+    except OSError:
+        pass
     _st.phase = _IDLE
-
-
-def _remove(path):
-    import os
-
-    try:
-        os.remove(path)
-    except OSError:
-        pass
-
-
-def _rmtree(path):
-    import os
-
-    try:
-        names = os.listdir(path)
-    except OSError:
-        return
-    for n in names:
-        p = path + "/" + n
-        try:
-            os.remove(p)
-        except OSError:
-            _rmtree(p)
-    try:
-        os.rmdir(path)
-    except OSError:
-        pass
-
-
-def _mkdirs(path):
-    import os
-
-    at = ""
-    for part in path.split("/"):
-        at = part if not at else at + "/" + part
-        try:
-            os.mkdir(at)
-        except OSError:
-            pass
-
-
-def _version_of(slot):
-    """(major, minor) of the bundle in a slot, from its manifest, or None."""
-    if satboot is None or not satboot.present(slot):
-        return None
-    import json
-
-    d = satboot.slot_dir(slot)
-    try:
-        with open((d + "/" if d else "") + "manifest.json") as f:
-            v = json.load(f)["firmware_version"].split(".")
-        return int(v[0]), int(v[1])
-    except (OSError, ValueError, KeyError, IndexError):
-        return None
 
 
 def _put_version(d, major, minor, aux):
@@ -237,7 +186,10 @@ def get_component_properties(mc, rq, rs):
         return rs.ok(13)
     if sel == 3:
         r = _record()
-        v = _version_of(r[1]) if r[2] == "ok" else None
+        v = None
+        if r[2] == "ok":
+            v = _image().version_of(r[1])
+            _unload()
         if v is None:
             return rs.fail(CC_NOT_PRESENT)  # no bundle to roll back to
         _put_version(d, v[0], v[1], mc.aux_revision)
@@ -265,7 +217,12 @@ def initiate_upgrade_action(mc, rq, rs):
         return rs.fail(_CC_82)  # 3: upload for compare, not supported
     if action == 2:
         _drop_stage()
-        _mkdirs("hpm")
+        try:
+            import os
+
+            os.mkdir("hpm")
+        except OSError:
+            pass
         try:
             _st.file = open(STAGE, "wb")
         except OSError:
@@ -305,70 +262,6 @@ def upload_firmware_block(mc, rq, rs):
     return rs.ok(1)
 
 
-def _check(size, buf):
-    """Walk the staged archive: its hash and entries; (ok, entry count)."""
-    import hashlib
-
-    if size < len(MAGIC) + 1 + 32:
-        return False
-    h = hashlib.sha256()
-    body = size - 32
-    with open(STAGE, "rb") as f:
-        at = 0
-        while at < body:
-            k = f.readinto(buf)
-            if not k:
-                return False
-            if at + k > body:
-                k = body - at
-            h.update(memoryview(buf)[:k])
-            at += k
-        f.seek(body)
-        want = f.read(32)
-        if h.digest() != want:
-            return False
-        f.seek(0)
-        if f.read(8) != MAGIC:
-            return False
-        last = None
-        while True:
-            b = f.read(1)
-            if not b:
-                return False
-            k = b[0]
-            if k == 0:
-                break
-            name = f.read(k)
-            if len(name) != k or name.startswith(b"/") or b".." in name or b"\\" in name:
-                return False
-            n = int.from_bytes(f.read(4), "little")
-            f.seek(f.tell() + n)
-            last = name
-        if f.tell() != body or last != b"manifest.json":
-            return False
-    return True
-
-
-def _unpack(into, buf):
-    """Copy every entry of the staged archive below `into` (manifest.json last)."""
-    with open(STAGE, "rb") as f:
-        f.seek(len(MAGIC))
-        while True:
-            k = f.read(1)[0]
-            if k == 0:
-                return
-            name = f.read(k).decode()
-            n = int.from_bytes(f.read(4), "little")
-            path = into + "/" + name
-            if "/" in name:
-                _mkdirs(path.rsplit("/", 1)[0])
-            with open(path, "wb") as out:
-                while n:
-                    m = f.readinto(memoryview(buf)[: min(n, len(buf))])
-                    out.write(memoryview(buf)[:m])
-                    n -= m
-
-
 @command(NETFN_GROUP, _CMD_FINISH, 6)
 def finish_firmware_upload(mc, rq, rs):
     if not _picmg(rq, rs):
@@ -384,7 +277,33 @@ def finish_firmware_upload(mc, rq, rs):
         return rs.fail(_CC_81)  # the upload stays open: blocks can still come
     st.file.close()
     st.file = None
-    if not _check(st.size, st.buf):
+    img = _image()
+    try:
+        return _finish(mc, rs, img)
+    finally:
+        del img
+        _unload()
+
+
+def _image():
+    """ipmc.hpm_image: the staged archive's checks and unpacking, loaded while needed."""
+    import gc
+
+    gc.collect()
+    from . import hpm_image
+
+    return hpm_image
+
+
+def _unload():
+    from . import main
+
+    main._unload("hpm_image")
+
+
+def _finish(mc, rs, img):
+    st = _st
+    if not img.check(STAGE, st.size, st.buf):
         _drop_stage()
         return _done(_CMD_FINISH, _CC_82, rs)
     r = satboot.read()
@@ -393,12 +312,12 @@ def finish_firmware_upload(mc, rq, rs):
         r[1] = satboot.NONE
         satboot.write(r)
     into = satboot.slot_dir(slot)
-    _rmtree(into)
-    _mkdirs(into)
+    img.rmtree(into)
+    img.mkdirs(into)
     try:
-        _unpack(into, st.buf)
+        img.unpack(STAGE, into, st.buf)
     except (OSError, IndexError):
-        _rmtree(into)
+        img.rmtree(into)
         _drop_stage()
         return _done(_CMD_FINISH, CC_OUT_OF_SPACE, rs)
     _drop_stage()

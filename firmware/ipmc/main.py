@@ -27,7 +27,7 @@ import micropython
 from . import wiring
 
 # isort: split
-from . import app, faults, fru, hpm  # noqa: F401  (importing app, hpm registers their commands)
+from . import app, faults, fru  # noqa: F401  (importing app registers the App commands)
 from .link import IPMBLink
 from .mc import MC
 from .serial_basic import SerialBasic
@@ -87,6 +87,8 @@ def build(config):
     del w
     del globals()["wiring"]
     _unload("wiring")
+    from . import hpm  # noqa: F401  (its commands; imported once boot-only code is freed)
+
     return mc
 
 
@@ -142,6 +144,8 @@ async def serve(mc):
     faults.task(mc.stats, SerialBasic(mc, sys.stdin.buffer, sys.stdout.buffer).serve)
     gc.collect()
     print("satmc: serving IPMB at 0x%02x" % mc.address)
+    from . import hpm
+
     hpm.serving(mc)  # a new bundle on trial after an upgrade stays, or the old one comes back
     await _supervise(mc, mc.wdt)
 
