@@ -468,8 +468,10 @@ def upgrade_via(
     log=print,
     progress=None,
     timeout: float = 20.0,
+    twin: str | None = None,
 ) -> dict:
-    """Build the bundle and upgrade the board to it over IPMB (HPM.1); see the docstring."""
+    """Build the bundle and upgrade the board to it over IPMB (HPM.1); see the docstring.
+    twin: ftdi:// is the FT232H twin on this simulator's bus socket."""
     from . import hpm
     from .ipmi import client
     from .transports import connect
@@ -482,7 +484,7 @@ def upgrade_via(
     version = bundle.manifest["firmware_version"]
     log(f"{url}: HPM.1 upgrade of 0x{address:02x} to firmware {version}")
     start = time.monotonic()
-    with connect(url, address=address, timeout=1.0 if serial else 0.25) as sat:
+    with connect(url, address=address, timeout=1.0 if serial else 0.25, twin=twin) as sat:
         result = hpm.upgrade(sat, data, block=block, progress=progress)
         result["seconds"] = time.monotonic() - start
         data_id = verify_ipmb_on(sat, board, bundle, timeout)

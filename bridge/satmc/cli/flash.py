@@ -102,6 +102,7 @@ def flash(args) -> int:
             address=args.ipmb_address,
             progress=_progress(),
             timeout=args.verify_timeout,
+            twin=args.twin,
         )
         return 0
     do_flash(
