@@ -201,20 +201,30 @@ def test_a_damaged_image_is_refused_and_nothing_changes(board, tmp_path):
 
 
 def _broken_tree(tmp_path: Path, how: str) -> Path:
+    """A firmware tree whose bundle raises before serving, hangs, or serves with its
+    self test failing (every FRU reported inaccessible)."""
     tree = tmp_path / f"firmware-{how}"
     shutil.copytree(FIRMWARE_DIR, tree)
-    main = tree / "ipmc" / "main.py"
-    body = {
-        "crash": '    raise RuntimeError("a broken bundle")\n',
-        "hang": "    while True:\n        time.sleep_ms(100)\n",
-        "selftest": "    config['fru'][0]['path'] = 'no/such/dir/fru.bin'\n",
+    module, at, add = {
+        "crash": ("main.py", "def run(config):\n", '    raise RuntimeError("a broken bundle")\n'),
+        "hang": ("main.py", "def run(config):\n", "    while True:\n        time.sleep_ms(100)\n"),
+        "selftest": (
+            "fru.py",
+            "    mc.self_test_bits = (\n",
+            "    bits |= SELF_TEST_FRU_INACCESSIBLE\n",
+        ),
     }[how]
-    text = main.read_text().replace("def run(config):\n", "def run(config):\n" + body, 1)
-    main.write_text(text)
+    path = tree / "ipmc" / module
+    text = path.read_text()
+    assert at in text
+    if how == "selftest":
+        path.write_text(text.replace(at, add + at, 1))
+    else:
+        path.write_text(text.replace(at, at + add, 1))
     return tree
 
 
-@pytest.mark.parametrize("how", ["crash", "hang"])
+@pytest.mark.parametrize("how", ["crash", "hang", "selftest"])
 def test_a_broken_bundle_is_rolled_back_by_itself(board, tmp_path, how):
     data = new_image(tmp_path, "7.43.0", _broken_tree(tmp_path, how))
     with connect(board.url, address=board.address) as sat:
@@ -294,3 +304,30 @@ def test_a_power_cut_anywhere_leaves_a_bundle_that_boots(board, tmp_path):
                     pass
                 time.sleep(0.2)
     assert expect(OLD) in seen
+
+
+@pytest.mark.parametrize("link", ["serial", "ftdi"])
+def test_satmc_upgrades_over_serial_and_the_ft232h_twin(board, tmp_path, link):
+    """satmc flash --via: Serial Basic Mode on the board's pty, and IPMB through pyftdi on
+    the FT232H twin; Get Device ID gives the new revision afterwards."""
+    from satmc import twin
+    from satmc.flash import upgrade_via
+
+    new = load_board(_board(tmp_path, upgrade_deadline_ms=4000))
+    new.config["firmware_version"] = NEW
+    url = f"serial://{board.serial.pty_path}" if link == "serial" else "ftdi://ftdi:232h/1"
+    try:
+        r = upgrade_via(
+            new,
+            url,
+            bundle_dir=tmp_path / "bundle",
+            log=lambda line: None,
+            twin=board.socket_path if link == "ftdi" else None,
+        )
+    finally:
+        twin.uninstall()
+    block = client.HPM_BLOCK_SERIAL if link == "serial" else client.HPM_BLOCK_IPMB
+    assert r["blocks"] == -(-r["sent"] // block)
+    assert r["self_test"] == (codes.SELF_TEST_OK, 0)
+    with connect(board.url, address=board.address) as sat:
+        assert revision(sat) == expect(NEW)
