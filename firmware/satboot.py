@@ -7,7 +7,9 @@ The bundle `make flash` deploys sits at the filesystem root; an HPM.1 upgrade
 (ipmc.hpm) unpacks a new bundle into the slot directory hpm/a or hpm/b, and one
 record, hpm/boot, says which bundle is active and which one comes back on a rollback.
 The record is one line written to hpm/boot.tmp and renamed over hpm/boot, so a power
-cut leaves the old record or the new one, never a torn one. Its fields:
+cut leaves the old record or the new one, never a torn one (on FAT, which cannot rename
+over a file, a cut between removing and renaming leaves none: the root bundle boots).
+Its fields:
 
     satboot1 ACTIVE PREVIOUS STATE DEADLINE_MS OUTCOME ROLLED
 
@@ -84,7 +86,11 @@ def write(r):
         pass
     with open(_TMP, "w") as f:
         f.write("%s %s %s %s %d %s %d\n" % (_TAG, r[0], r[1], r[2], r[3], r[4], r[5]))
-    os.rename(_TMP, RECORD)
+    try:
+        os.rename(_TMP, RECORD)  # atomic on littlefs and unix
+    except OSError:  # FAT refuses to rename over a file: for an instant there is no record,
+        os.remove(RECORD)  # and no record boots the root bundle, which is always there
+        os.rename(_TMP, RECORD)
 
 
 def _roll_back(r, outcome):
