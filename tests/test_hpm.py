@@ -192,7 +192,13 @@ def test_a_damaged_image_is_refused_and_nothing_changes(board, tmp_path):
         with pytest.raises(CompletionCodeError) as e:
             client.initiate_manual_rollback(sat)
         assert e.value.cc == codes.CC_NOT_IN_STATE
+        _upload(sat, bytes(payload[:100]))  # an upload given up: Abort drops what came
+        client.abort_firmware_upgrade(sat)
+        with pytest.raises(CompletionCodeError) as e:
+            client.upload_firmware_block(sat, 4, b"x")
+        assert e.value.cc == codes.CC_NOT_IN_STATE
         assert revision(sat) == expect(OLD)
+    assert not (board.bundle_dir / "hpm" / "stage").exists()
     assert not (board.bundle_dir / "hpm" / "a").exists()  # the bad bundle never unpacked
     board.reset()
     board.wait_ready()
