@@ -27,7 +27,7 @@ import micropython
 from . import wiring
 
 # isort: split
-from . import app, faults, fru  # noqa: F401  (importing app registers the App commands)
+from . import app, faults, firewall, fru  # noqa: F401  (importing app registers the App commands)
 from .link import IPMBLink
 from .mc import MC
 from .serial_basic import SerialBasic
@@ -78,6 +78,7 @@ def build(config):
             sensor_wiring.readers(w),
         )
         _unload("sensor_setup", "sdr_encode", "sensor_wiring")
+    firewall.setup(mc, config["firewall"])  # every command is registered by now
     led = config["leds"]["heartbeat"]
     mc.heartbeat = None if led is None else wiring.led(led)
     mc.wdt = wiring.watchdog(config["watchdog_ms"])  # started last: serving begins right after

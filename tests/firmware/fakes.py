@@ -150,6 +150,7 @@ CONFIG = {
     "fru": [],
     "sensors": [],
     "fru_locators": [],
+    "firewall": [],
 }
 
 
