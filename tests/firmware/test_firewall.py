@@ -12,7 +12,7 @@ from ipmc.link import IPMBLink
 from ipmc.mc import MC
 from ipmc.serial_basic import MAX_MESSAGE
 
-_DIR = "/tmp/satmc-unit-firewall-{}".format(time.time_ns())  # apart from parallel runs
+_DIR = f"/tmp/satmc-unit-firewall-{time.time_ns()}"  # apart from parallel runs
 _POLICY = _DIR + "/firewall.pol"
 _IPMB = 0
 _SERIAL = 1
