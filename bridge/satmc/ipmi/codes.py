@@ -114,6 +114,16 @@ COMMANDS = {
         "get_self_test_results": CMD_GET_SELF_TEST_RESULTS,
         "get_device_guid": CMD_GET_DEVICE_GUID,
         "send_message": CMD_SEND_MESSAGE,
+        "get_netfn_support": CMD_GET_NETFN_SUPPORT,
+        "get_command_support": CMD_GET_COMMAND_SUPPORT,
+        "get_command_subfunction_support": CMD_GET_COMMAND_SUBFUNCTION_SUPPORT,
+        "get_configurable_commands": CMD_GET_CONFIGURABLE_COMMANDS,
+        "get_configurable_command_subfunctions": CMD_GET_CONFIGURABLE_COMMAND_SUBFUNCTIONS,
+        "set_command_enables": CMD_SET_COMMAND_ENABLES,
+        "get_command_enables": CMD_GET_COMMAND_ENABLES,
+        "set_command_subfunction_enables": CMD_SET_COMMAND_SUBFUNCTION_ENABLES,
+        "get_command_subfunction_enables": CMD_GET_COMMAND_SUBFUNCTION_ENABLES,
+        "get_oem_netfn_iana_support": CMD_GET_OEM_NETFN_IANA_SUPPORT,
     },
     NETFN_SENSOR: {
         "set_event_receiver": CMD_SET_EVENT_RECEIVER,
@@ -126,6 +136,11 @@ COMMANDS = {
         "set_sensor_thresholds": CMD_SET_SENSOR_THRESHOLDS,
         "set_sensor_event_enable": CMD_SET_SENSOR_EVENT_ENABLE,
         "rearm_sensor_events": CMD_REARM_SENSOR_EVENTS,
+        "get_sensor_reading_factors": CMD_GET_SENSOR_READING_FACTORS,
+        "get_sensor_hysteresis": CMD_GET_SENSOR_HYSTERESIS,
+        "get_sensor_thresholds": CMD_GET_SENSOR_THRESHOLDS,
+        "get_sensor_event_enable": CMD_GET_SENSOR_EVENT_ENABLE,
+        "get_sensor_event_status": CMD_GET_SENSOR_EVENT_STATUS,
         "get_sensor_reading": CMD_GET_SENSOR_READING,
     },
     NETFN_STORAGE: {
@@ -143,6 +158,16 @@ COMMANDS = {
     },
     NETFN_OEM: {"get_statistics": CMD_GET_STATISTICS, "get_heap_info": CMD_GET_HEAP_INFO},
 }
+
+
+def command_name(netfn: int, cmd: int) -> str | None:
+    """The name COMMANDS gives a request netFn/cmd, or None."""
+    for name, number in COMMANDS.get(netfn, {}).items():
+        if number == cmd:
+            return name
+    return None
+
+
 # commands with sub-functions (the firewall may switch single ones off): what picks one
 SUBFUNCTIONS = {
     (NETFN_STORAGE, CMD_GET_FRU_INVENTORY_AREA_INFO): "FRU device id",
