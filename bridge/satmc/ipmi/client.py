@@ -271,20 +271,24 @@ def _command_mask(sat, cls, what: str, channel: int, netfn: int, lun: int) -> se
     return out
 
 
+def supported_commands(
+    sat, netfn: int, channel: int = codes.CHANNEL_PRESENT, lun: int = 0
+) -> set[int]:
+    """The commands the satellite reports supported on netfn (Get Command Support, twice)."""
+    args = (channel, netfn, lun)
+    return set(range(256)) - _command_mask(sat, GetCommandSupportReq, "Get Command Support", *args)
+
+
 def commands(sat, netfn: int, channel: int = codes.CHANNEL_PRESENT, lun: int = 0) -> dict:
     """{cmd: {"configurable": bool, "enabled": bool}} of every command the satellite reports
     supported on netfn (six requests: support, configurable, enables, two halves each)."""
-    unsupported = _command_mask(
-        sat, GetCommandSupportReq, "Get Command Support", channel, netfn, lun
-    )
+    supported = supported_commands(sat, netfn, channel, lun)
     configurable = _command_mask(
         sat, GetConfigurableCommandsReq, "Get Configurable Commands", channel, netfn, lun
     )
     enabled = _command_mask(sat, GetCommandEnablesReq, "Get Command Enables", channel, netfn, lun)
     return {
-        c: {"configurable": c in configurable, "enabled": c in enabled}
-        for c in range(256)
-        if c not in unsupported
+        c: {"configurable": c in configurable, "enabled": c in enabled} for c in sorted(supported)
     }
 
 
