@@ -72,7 +72,7 @@ _scratch = bytearray(_MASK)  # enables before a Set, to undo it if the save fail
 _one = bytearray(SUBFN_BYTES)
 
 
-def _channel(mc, rq):
+def _channel(rq):
     """The channel a request asks about, or -1 when it is not one of ours."""
     ch = rq.data[0] & 0x0F
     if ch == _PRESENT_CHANNEL:
@@ -80,30 +80,34 @@ def _channel(mc, rq):
     return ch if ch < CHANNELS else -1
 
 
-def _extra(netfn):
-    """Bytes after the fixed fields that name a Group Extension body or an OEM IANA."""
-    if netfn == NETFN_GROUP:
-        return 1
-    if netfn == _NETFN_OEM_GROUP:
-        return 3
-    return 0
+def _parse(rq, fixed_len, tails):
+    """(channel, netFn, LUN, body known, where the tail starts) of a request whose first
+    fixed_len bytes are followed by the Group Extension body / OEM IANA, then a tail of
+    one of `tails` bytes; -2 for a bad length, -1 for bad data. Commands of an unknown
+    body do not exist."""
+    q = rq.data
+    netfn = q[1] & 0x3F
+    extra = 1 if netfn == NETFN_GROUP else 3 if netfn == _NETFN_OEM_GROUP else 0
+    if rq.data_len - fixed_len - extra not in tails:
+        return -2
+    ch = _channel(rq)
+    if ch < 0 or q[2] & 0xFC:
+        return -1
+    known = netfn != _NETFN_OEM_GROUP and (netfn != NETFN_GROUP or q[fixed_len] == _PICMG)
+    return ch, netfn, q[2] & 3, known, fixed_len + extra
 
 
-def _known(netfn, body):
-    """False for a defining body or IANA that has no satmc commands (so none exist)."""
-    return netfn != _NETFN_OEM_GROUP and (netfn != NETFN_GROUP or body == _PICMG)
+def _refuse(rs, code):
+    return rs.fail(CC_LENGTH if code == -2 else CC_INVALID_DATA)
 
 
-def _on_lun(netfn, cmd, lun):
-    return (dispatch.luns(netfn, cmd) >> lun) & 1
-
-
-# --- discovery ----------------------------------------------------------------------------
+def _here(netfn, cmd, lun, known):
+    return known and (dispatch.luns(netfn, cmd) >> lun) & 1
 
 
 @command(NETFN_APP, 0x09, 1, fixed=True)
 def get_netfn_support(mc, rq, rs):
-    ch = _channel(mc, rq)
+    ch = _channel(rq)
     if ch < 0:
         return rs.fail(CC_INVALID_DATA)
     d = rs.data
@@ -111,53 +115,41 @@ def get_netfn_support(mc, rq, rs):
         d[i] = 0
     for key in dispatch.keys():
         netfn = key >> 8
-        cmd = key & 0xFF
-        luns = dispatch.luns(netfn, cmd)
-        off = not (dispatch.enables(netfn, cmd) >> ch) & 1
+        luns = dispatch.luns(netfn, key & 0xFF)
+        off = not (dispatch.enables(netfn, key & 0xFF) >> ch) & 1
         for lun in range(4):
             if (luns >> lun) & 1:
                 bit = lun * 32 + (netfn >> 1)
                 d[1 + (bit >> 3)] |= 1 << (bit & 7)
-                now = (d[0] >> (2 * lun)) & 3
-                if now != _LUN_RESTRICTED:
-                    now = _LUN_RESTRICTED if off else _LUN_COMMANDS
+                if off or (d[0] >> (2 * lun)) & 3 == _LUN_RESTRICTED:
+                    now = _LUN_RESTRICTED
+                else:
+                    now = _LUN_COMMANDS
                 d[0] = (d[0] & ~(3 << (2 * lun))) | now << (2 * lun)
     return rs.ok(1 + _MASK)
 
 
-def _mask_request(mc, rq, fixed_len):
-    """(channel, netFn, LUN, first command) of a 128-command mask request, or None (cc set
-    in the caller by the returned code: -1 bad data, -2 bad length)."""
-    q = rq.data
-    netfn = q[1] & 0x3F
-    extra = _extra(netfn)
-    if rq.data_len != fixed_len + extra:
-        return -2
-    ch = _channel(mc, rq)
-    if ch < 0 or q[1] >> 6 > 1 or q[2] & 0xFC:
-        return -1
-    body = q[fixed_len] if extra else 0
-    return ch, netfn, q[2] & 3, (q[1] >> 6) * 128, _known(netfn, body)
-
-
-def _fail(rs, code):
-    return rs.fail(CC_LENGTH if code == -2 else CC_INVALID_DATA)
-
-
-def _command_mask(mc, rq, rs, what):
-    got = _mask_request(mc, rq, 3)
+@command(NETFN_APP, 0x0A, 3, 6, fixed=True)  # Get Command Support: 0b = supported
+@command(NETFN_APP, 0x0C, 3, 6, fixed=True)  # Get Configurable Commands
+@command(NETFN_APP, 0x61, 3, 6, fixed=True)  # Get Command Enables
+def get_command_mask(mc, rq, rs):
+    got = _parse(rq, 3, (0,))
     if not isinstance(got, tuple):
-        return _fail(rs, got)
-    ch, netfn, lun, first, known = got
+        return _refuse(rs, got)
+    ch, netfn, lun, known, _ = got
+    what = rq.cmd
+    first = (rq.data[1] >> 6) * 128
+    if first > 128:
+        return rs.fail(CC_INVALID_DATA)
     d = rs.data
     for i in range(_MASK):
         d[i] = 0
     for i in range(128):
         cmd = first + i
-        here = known and _on_lun(netfn, cmd, lun)
-        if what == 0:
-            bit = not here  # support: 0b = supported
-        elif what == 1:
+        here = _here(netfn, cmd, lun, known)
+        if what == 0x0A:
+            bit = not here
+        elif what == 0x0C:
             bit = here and dispatch.configurable(netfn, cmd)
         else:
             bit = here and (dispatch.enables(netfn, cmd) >> ch) & 1
@@ -166,46 +158,31 @@ def _command_mask(mc, rq, rs, what):
     return rs.ok(_MASK)
 
 
-@command(NETFN_APP, 0x0A, 3, 6, fixed=True)
-def get_command_support(mc, rq, rs):
-    return _command_mask(mc, rq, rs, 0)
-
-
-@command(NETFN_APP, 0x0C, 3, 6, fixed=True)
-def get_configurable_commands(mc, rq, rs):
-    return _command_mask(mc, rq, rs, 1)
-
-
-@command(NETFN_APP, 0x61, 3, 6, fixed=True)
-def get_command_enables(mc, rq, rs):
-    return _command_mask(mc, rq, rs, 2)
-
-
-def _subfn_request(mc, rq, extra_after):
-    """(channel, netFn, cmd, sub-function state or None) of a one-command request, or a
-    negative code as _mask_request."""
-    q = rq.data
-    netfn = q[1] & 0x3F
-    extra = _extra(netfn)
-    if rq.data_len - 4 - extra not in extra_after:
-        return -2
-    ch = _channel(mc, rq)
-    if ch < 0 or q[2] & 0xFC:
-        return -1
-    cmd = q[3]
-    if not (_known(netfn, q[4] if extra else 0) and _on_lun(netfn, cmd, q[2] & 3)):
-        return -1
-    return ch, netfn, cmd, dispatch.subfunctions(netfn, cmd), 4 + extra
-
-
-def _subfn_mask(mc, rq, rs, what):
-    got = _subfn_request(mc, rq, (0,))
+def _one_command(rq, tails):
+    """(channel, netFn, cmd, its sub-function state or None, where its tail starts) of a
+    request about one command, or a negative code as _parse."""
+    got = _parse(rq, 4, tails)
     if not isinstance(got, tuple):
-        return _fail(rs, got)
+        return got
+    ch, netfn, lun, known, at = got
+    cmd = rq.data[3]
+    if not _here(netfn, cmd, lun, known):
+        return -1
+    return ch, netfn, cmd, dispatch.subfunctions(netfn, cmd), at
+
+
+@command(NETFN_APP, 0x0B, 4, 7, fixed=True)  # Get Command Sub-function Support
+@command(NETFN_APP, 0x0D, 4, 7, fixed=True)  # Get Configurable Command Sub-functions
+@command(NETFN_APP, 0x63, 4, 7, fixed=True)  # Get Command Sub-function Enables
+def get_subfunction_mask(mc, rq, rs):
+    got = _one_command(rq, (0,))
+    if not isinstance(got, tuple):
+        return _refuse(rs, got)
     ch, netfn, cmd, s, _ = got
+    what = rq.cmd
     d = rs.data
     at = 0
-    if what == 0:
+    if what == 0x0B:
         d[0] = _IPMI_SPEC
         d[1] = _IPMI_VERSION
         d[2] = _IPMI_REVISION
@@ -213,35 +190,21 @@ def _subfn_mask(mc, rq, rs, what):
     fixed = not dispatch.configurable(netfn, cmd)
     for i in range(SUBFN_BYTES):
         offered = 0 if s is None else s[i]
-        if what == 0:
-            d[at + i] = ~offered & 0xFF  # 0b = supported
-        elif what == 1:
-            d[at + i] = 0 if fixed else offered
-        else:
-            d[at + i] = offered & ~s[SUBFN_BYTES * (1 + ch) + i] if offered else 0
+        if what == 0x0B:
+            offered = ~offered & 0xFF  # 0b = supported
+        elif what == 0x0D:
+            offered = 0 if fixed else offered
+        elif offered:
+            offered &= ~s[SUBFN_BYTES * (1 + ch) + i]
+        d[at + i] = offered
     return rs.ok(at + SUBFN_BYTES)
-
-
-@command(NETFN_APP, 0x0B, 4, 7, fixed=True)
-def get_command_subfunction_support(mc, rq, rs):
-    return _subfn_mask(mc, rq, rs, 0)
-
-
-@command(NETFN_APP, 0x0D, 4, 7, fixed=True)
-def get_configurable_command_subfunctions(mc, rq, rs):
-    return _subfn_mask(mc, rq, rs, 1)
-
-
-@command(NETFN_APP, 0x63, 4, 7, fixed=True)
-def get_command_subfunction_enables(mc, rq, rs):
-    return _subfn_mask(mc, rq, rs, 2)
 
 
 @command(NETFN_APP, 0x64, 3, fixed=True)
 def get_oem_netfn_iana_support(mc, rq, rs):
     q = rq.data
     netfn = q[1] & 0x3F
-    if _channel(mc, rq) < 0 or netfn not in (NETFN_GROUP, _NETFN_OEM_GROUP):
+    if _channel(rq) < 0 or netfn not in (NETFN_GROUP, _NETFN_OEM_GROUP):
         return rs.fail(CC_INVALID_DATA)
     luns = 0
     if netfn == NETFN_GROUP:
@@ -267,44 +230,43 @@ def get_oem_netfn_iana_support(mc, rq, rs):
 
 @command(NETFN_APP, 0x60, 19, 22, fixed=True)
 def set_command_enables(mc, rq, rs):
-    got = _mask_request(mc, rq, 19)
+    got = _parse(rq, 19, (0,))
     if not isinstance(got, tuple):
-        return _fail(rs, got)
-    ch, netfn, lun, first, known = got
+        return _refuse(rs, got)
+    ch, netfn, lun, known, _ = got
+    first = (rq.data[1] >> 6) * 128
+    if first > 128:
+        return rs.fail(CC_INVALID_DATA)
     want = rq.data
     prev = _scratch
-    for i in range(_MASK):
-        prev[i] = 0
     changed = False
     for i in range(128):  # check all first: a refused request changes nothing
         cmd = first + i
-        on = (want[3 + (i >> 3)] >> (i & 7)) & 1
         now = (dispatch.enables(netfn, cmd) >> ch) & 1
-        if known and _on_lun(netfn, cmd, lun) and on != now:
+        prev[i >> 3] = prev[i >> 3] & ~(1 << (i & 7)) | now << (i & 7)
+        if _here(netfn, cmd, lun, known) and (want[3 + (i >> 3)] >> (i & 7)) & 1 != now:
             if not dispatch.configurable(netfn, cmd):
                 return rs.fail(CC_INVALID_DATA)
             changed = True
     if not changed:
         return rs.ok(0)
-    for i in range(128):
-        cmd = first + i
-        if known and _on_lun(netfn, cmd, lun) and dispatch.configurable(netfn, cmd):
-            prev[i >> 3] |= ((dispatch.enables(netfn, cmd) >> ch) & 1) << (i & 7)
-            dispatch.set_enabled(netfn, cmd, (want[3 + (i >> 3)] >> (i & 7)) & 1, ch)
-    if _save(mc):
-        return rs.ok(0)
-    for i in range(128):  # not on flash: as it was
-        cmd = first + i
-        if known and _on_lun(netfn, cmd, lun) and dispatch.configurable(netfn, cmd):
-            dispatch.set_enabled(netfn, cmd, (prev[i >> 3] >> (i & 7)) & 1, ch)
-    return rs.fail(CC_UNSPECIFIED)
+    for undo in (False, True):
+        src = prev if undo else want
+        at = 0 if undo else 3
+        for i in range(128):
+            cmd = first + i
+            if _here(netfn, cmd, lun, known) and dispatch.configurable(netfn, cmd):
+                dispatch.set_enabled(netfn, cmd, (src[at + (i >> 3)] >> (i & 7)) & 1, ch)
+        if undo or _save(mc):
+            break
+    return rs.fail(CC_UNSPECIFIED) if undo else rs.ok(0)
 
 
 @command(NETFN_APP, 0x62, 8, 15, fixed=True)
 def set_command_subfunction_enables(mc, rq, rs):
-    got = _subfn_request(mc, rq, (SUBFN_BYTES, 2 * SUBFN_BYTES))
+    got = _one_command(rq, (SUBFN_BYTES, 2 * SUBFN_BYTES))
     if not isinstance(got, tuple):
-        return _fail(rs, got)
+        return _refuse(rs, got)
     ch, netfn, cmd, s, at = got
     if s is None or not dispatch.configurable(netfn, cmd):
         return rs.ok(0)  # nothing to configure: every bit is ignored
@@ -413,14 +375,6 @@ def apply_board_policy(disabled):
         dispatch.set_subfunction_disabled(netfn, cmd, ch, _one)
 
 
-def _read(path):
-    try:
-        with open(path, "rb") as f:
-            return f.read()
-    except OSError:
-        return None
-
-
 def _save(mc):
     """Write the state to flash atomically; False (counted as a handler error) on failure."""
     try:
@@ -444,11 +398,16 @@ def setup(mc, disabled, path=POLICY_FILE):
     _files[0] = path
     _files[1] = path + ".tmp"
     apply_board_policy(disabled)
-    data = _read(path)
+    data = None
+    for name in _files:  # the temporary one: a save cut between its remove and its rename
+        try:
+            with open(name, "rb") as f:
+                data = f.read()
+            break
+        except OSError:
+            pass
     if data is None:
-        data = _read(_files[1])  # a save cut between its remove and its rename
-        if data is None:
-            return
+        return
     if _check(data) < 0:
         mc.stats["firewall_fallbacks"] += 1
         print("satmc: firewall: saved policy unreadable, the board file's applies")

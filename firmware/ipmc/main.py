@@ -27,7 +27,7 @@ import micropython
 from . import wiring
 
 # isort: split
-from . import app, faults, firewall, fru  # noqa: F401  (importing app registers the App commands)
+from . import app, faults, firewall, fru  # noqa: F401  (importing registers their commands)
 from .link import IPMBLink
 from .mc import MC
 from .serial_basic import SerialBasic

@@ -59,8 +59,7 @@ def test_disabled_command_is_d4_on_its_channel_and_served_on_the_other():
     assert dispatch.set_enabled(0x3E, 0x10, False, dispatch.CHANNEL_IPMB)
     assert _run(frame(0x72, 0x3E, 0x10, b"\x01"))[0] == 0xD4
     assert _run(frame(0x72, 0x3E, 0x10, b"\x01"), dispatch.CHANNEL_SERIAL)[0] == 0
-    assert not dispatch.is_enabled(0x3E, 0x10)
-    assert dispatch.is_enabled(0x3E, 0x10, dispatch.CHANNEL_SERIAL)
+    assert dispatch.enables(0x3E, 0x10) == 1 << dispatch.CHANNEL_SERIAL
     dispatch.set_enabled(0x3E, 0x10, True)
     assert _run(frame(0x72, 0x3E, 0x10, b"\x01"))[0] == 0
     assert not dispatch.set_enabled(0x3E, 0x7F, False)

@@ -112,7 +112,7 @@ def test_firewall_commands_are_supported_but_not_configurable():
     cc, d = ask(mc, _APP, 0x0C, bytes((_IPMB, _APP, 0)))
     configurable = _bits(d)
     for cmd in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x60, 0x61, 0x62, 0x63, 0x64):
-        assert dispatch.is_registered(_APP, cmd) and cmd not in configurable
+        assert dispatch.luns(_APP, cmd) == 1 and cmd not in configurable
     assert {0x01, _COLD_RESET, 0x04, 0x08, 0x34} <= configurable
 
 
