@@ -103,15 +103,6 @@ def command(netfn, cmd, min_len=0, max_len=None, luns=0b0001, subfn_at=-1, fixed
     return register
 
 
-def commands(netfn=None):
-    """(netfn, cmd, enabled on every channel) of every registered command, sorted."""
-    return sorted(
-        (k >> 8, k & 0xFF, e[_ENABLED] == _ALL_CHANNELS)
-        for k, e in _table.items()
-        if netfn is None or k >> 8 == netfn
-    )
-
-
 def keys():
     """The registered netFn << 8 | cmd keys (a view of the table: do not keep it)."""
     return _table.keys()

@@ -27,13 +27,10 @@ import micropython
 from . import wiring
 
 # isort: split
-from . import app, faults, fru  # noqa: F401  (importing app registers the App commands)
+from . import app, faults, firewall, fru  # noqa: F401  (importing registers their commands)
 from .link import IPMBLink
 from .mc import MC
 from .serial_basic import SerialBasic
-
-gc.collect()  # last, once the others are in: the firewall's code gets the heap that is left
-from . import firewall  # noqa: E402
 
 
 def make_guid(uid, name):

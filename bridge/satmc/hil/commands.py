@@ -5,8 +5,7 @@ loads, imported on the MicroPython unix port, asked for dispatch.keys().
 
 The conformance tests compare what a satellite reports (Get Command Support) with this:
 the same sources, registered by the same decorators, with no list kept by hand. A board
-with sensors also loads the sensor modules, and every board the firewall (as
-ipmc.main.build does).
+with sensors also loads the sensor modules (ipmc.main.build does the same).
 """
 
 from __future__ import annotations
@@ -20,8 +19,6 @@ from ..errors import SatmcError
 from ..ports import unix
 from ..sim.simulator import micropython_command
 
-# what ipmc.main.build imports besides ipmc.main's own imports: always, and with sensors
-BUILD_MODULES = ("firewall",)
 SENSOR_MODULES = ("sdr", "sensors", "events")  # the ones that register commands
 
 _PROGRAM = """
@@ -35,7 +32,7 @@ print(" ".join(str(k) for k in sorted(dispatch.keys())))
 
 def registered_commands(board: Board, firmware_dir: Path = FIRMWARE_DIR) -> set[tuple[int, int]]:
     """(netfn, cmd) of every command the firmware registers on this board."""
-    extra = BUILD_MODULES + (SENSOR_MODULES if board.config["sensors"] else ())
+    extra = SENSOR_MODULES if board.config["sensors"] else ()
     env = dict(os.environ)
     env["MICROPYPATH"] = f"{firmware_dir}:{unix.machine_path()}:.frozen"
     r = subprocess.run(
