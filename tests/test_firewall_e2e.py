@@ -85,8 +85,24 @@ def test_stock_ipmitool_cannot_switch_off_set_command_enables(ipmitool, sim, sat
 def test_satmc_firewall_show_disable_enable(sim, sat):
     r = satmc("-t", sim.url, "firewall", "show", "app", "get_device_guid", "--json")
     assert r.returncode == 0, r.stderr
-    (row,) = json.loads(r.stdout)["commands"]
-    assert row["configurable"] and row["enabled"] == {"ipmb": True, "serial": True}
+    assert json.loads(r.stdout) == [
+        {
+            "netfn": 6,
+            "cmd": 8,
+            "name": "get_device_guid",
+            "subfn": None,
+            "configurable": True,
+            "ipmb": True,
+            "serial": True,
+        }
+    ]
+    r = satmc("-t", sim.url, "firewall", "show", "storage", "read_fru_data", "--csv")
+    assert r.stdout.splitlines() == [
+        "netfn,cmd,name,subfn,configurable,ipmb,serial",
+        "10,17,read_fru_data,,true,true,true",
+        "10,17,read_fru_data,0,true,true,true",
+        "10,17,read_fru_data,1,true,true,true",
+    ]
     r = satmc("-t", sim.url, "firewall", "disable", "--channel", "ipmb", "app", "0x08")
     try:
         assert r.returncode == 0, r.stderr

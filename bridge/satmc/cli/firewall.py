@@ -1,7 +1,7 @@
 """`satmc firewall`: the Firmware Firewall (IPMI 2.0 ch. 21) of a satellite, per channel.
 
     satmc firewall show                             # every command, on every channel
-    satmc firewall show storage write_fru_data --json
+    satmc firewall show storage write_fru_data --json      # or -c/--csv
     satmc firewall disable --channel ipmb app cold_reset
     satmc firewall enable storage read_fru_data --subfn 1
 
@@ -11,11 +11,10 @@ its command table. Changes are kept on the board's flash and survive resets.
 
 from __future__ import annotations
 
-import json
-
 from ..board.firewall import channel_number, command_number, netfn_number
 from ..errors import BoardFileError, SatmcError
 from ..ipmi import client, codes
+from . import output
 
 
 class FirewallArgumentError(SatmcError):
@@ -42,7 +41,7 @@ def register(sub) -> None:
         a.add_argument("cmd", nargs=need, help="command name (cold_reset, ...) or number")
         if action != "show":
             a.add_argument("--subfn", help="one sub-function (e.g. a FRU device id), 0..31")
-        a.add_argument("--json", action="store_true", help="print JSON")
+        output.add_options(a)
         a.set_defaults(func=globals()[action])
 
 
@@ -80,8 +79,12 @@ def _target(args) -> tuple[int | None, int | None]:
     return netfn, cmd
 
 
+FIELDS = ("netfn", "cmd", "name", "subfn", "configurable")  # then one per channel
+
+
 def table(sat, channels: dict[str, int], netfn: int | None = None, cmd: int | None = None):
-    """Every command the satellite reports (or one netFn's, or one command), with its state."""
+    """A record per command the satellite reports (or one netFn's, or one command) and per
+    sub-function of it: FIELDS, then each channel's name: enabled there (bool)."""
     netfns = [netfn] if netfn is not None else client.netfn_support(sat)["netfns"][0]
     rows = []
     for n in netfns:
@@ -90,20 +93,14 @@ def table(sat, channels: dict[str, int], netfn: int | None = None, cmd: int | No
         for c in sorted(first):
             if cmd is not None and c != cmd:
                 continue
-            row = {
-                "netfn": n,
-                "cmd": c,
-                "name": codes.command_name(n, c),
-                "configurable": first[c]["configurable"],
-                "enabled": {name: per_channel[name][c]["enabled"] for name in channels},
-            }
+            row = {"netfn": n, "cmd": c, "name": codes.command_name(n, c), "subfn": None}
+            row["configurable"] = first[c]["configurable"]
+            rows.append(row | {name: per_channel[name][c]["enabled"] for name in channels})
             if (n, c) in codes.SUBFUNCTIONS:
                 subs = {name: client.subfunctions(sat, n, c, ch) for name, ch in channels.items()}
-                row["subfunctions"] = {
-                    str(s): {name: subs[name][s]["enabled"] for name in channels}
-                    for s in sorted(next(iter(subs.values())))
-                }
-            rows.append(row)
+                for sub in sorted(next(iter(subs.values()))):
+                    on = {name: subs[name][sub]["enabled"] for name in channels}
+                    rows.append(row | {"subfn": sub} | on)
     if cmd is not None and not rows:
         raise FirewallArgumentError(
             f"netFn {netfn:#04x} cmd {cmd:#04x}: the satellite does not have this command"
@@ -111,36 +108,37 @@ def table(sat, channels: dict[str, int], netfn: int | None = None, cmd: int | No
     return rows
 
 
-def _print(rows: list[dict], channels: dict[str, int], as_json: bool) -> None:
-    if as_json:
-        print(json.dumps({"channels": channels, "commands": rows}, indent=2))
-        return
-    names = list(channels)
-    print(
+def _lines(rows: list[dict], names: list[str]):
+    yield (
         f"{'netFn':<6} {'cmd':<5} {'name':<38} {'config':<7} " + " ".join(f"{n:<6}" for n in names)
-    )
+    ).rstrip()
     for r in rows:
-        state = " ".join(f"{'on' if r['enabled'][n] else 'off':<6}" for n in names)
-        conf = "yes" if r["configurable"] else "fixed"
-        line = f"0x{r['netfn']:02x}   0x{r['cmd']:02x}  {r['name'] or '':<38} {conf:<7} {state}"
-        print(line.rstrip())
-        for sub, on in r.get("subfunctions", {}).items():
-            what = codes.SUBFUNCTIONS[(r["netfn"], r["cmd"])]
-            state = " ".join(f"{'on' if on[n] else 'off':<6}" for n in names)
-            print(f"{'':<13}{what + ' ' + sub:<38} {'':<7} {state}".rstrip())
+        state = " ".join(f"{'on' if r[n] else 'off':<6}" for n in names)
+        if r["subfn"] is None:
+            conf = "yes" if r["configurable"] else "fixed"
+            name = r["name"] or ""
+            yield f"0x{r['netfn']:02x}   0x{r['cmd']:02x}  {name:<38} {conf:<7} {state}".rstrip()
+        else:
+            what = f"{codes.SUBFUNCTIONS[(r['netfn'], r['cmd'])]} {r['subfn']}"
+            yield f"{'':<13}{what:<38} {'':<7} {state}".rstrip()
+
+
+def _print(args, rows: list[dict], channels: dict[str, int]) -> None:
+    names = list(channels)
+    output.emit(args, rows, FIELDS + tuple(names), lambda: _lines(rows, names))
 
 
 def show(args, sat) -> int:
     channels = _channels(args)
     netfn, cmd = _target(args)
-    _print(table(sat, channels, netfn, cmd), channels, args.json)
+    _print(args, table(sat, channels, netfn, cmd), channels)
     return 0
 
 
 def _change(args, sat, enabled: bool) -> int:
     channels = _channels(args)
     netfn, cmd = _target(args)
-    (row,) = table(sat, channels, netfn, cmd)  # the satellite has it: else one clear line
+    row = table(sat, channels, netfn, cmd)[0]  # the satellite has it: else one clear line
     if not row["configurable"]:
         raise FirewallArgumentError(
             f"netFn {netfn:#04x} cmd {cmd:#04x} is one of the firewall's own commands: "
@@ -156,7 +154,7 @@ def _change(args, sat, enabled: bool) -> int:
             client.set_command_enabled(sat, netfn, cmd, enabled, ch)
         else:
             client.set_subfunction_enabled(sat, netfn, cmd, sub, enabled, ch)
-    _print(table(sat, channels, netfn, cmd), channels, args.json)
+    _print(args, table(sat, channels, netfn, cmd), channels)
     return 0
 
 
