@@ -22,6 +22,7 @@ from pathlib import Path
 from pyipmi.errors import CompletionCodeError as PyipmiCCError
 from pyipmi.sdr import SdrCommon, SdrFullSensorRecord
 
+from .board.order import ORDER, describe, misordered
 from .errors import CompletionCodeError, SatmcError
 from .ipmi import client
 from .ipmi.codes import CC_RESERVATION, EVENT_TYPE_THRESHOLD, PRESENCE_STATES, UNITS
@@ -189,7 +190,9 @@ class SensorClient:
         return [self.read(rec) for rec in self.sensor_records()]
 
     def set_thresholds(self, name: str, **values: float) -> dict[str, float]:
-        """Set thresholds (lnc lc lnr unc uc unr, in the sensor's unit); returns all of them."""
+        """Set thresholds (lnc lc lnr unc uc unr, in the sensor's unit); returns all of them.
+        Refused before anything is sent when the thresholds, with the new values rounded
+        to the sensor's resolution, would be out of order (board.order)."""
         rec = self.find(name)
         settable = [k for i, k in enumerate(SHORT) if rec.data[19] >> i & 1]  # spec byte 20
         raw = {}
@@ -204,6 +207,15 @@ class SensorClient:
                 raw[SHORT[k]] = rec.convert_sensor_value_to_raw(v)
             except ValueError:
                 raise SensorError(f"{k}={v} is outside the range of {name!r}") from None
+        held = thresholds_of(rec)
+        held.update({k: rec.convert_sensor_raw_to_value(raw[SHORT[k]]) for k in values})
+        bad = misordered(held)
+        if bad:
+            a, b = bad[0], bad[1]
+            raise SensorError(
+                f"{name!r}: {describe(*bad)} ({a}={held[a]:g}, {b}={held[b]:g}); thresholds "
+                "keep lnr <= lc <= lnc < unc <= uc <= unr; nothing was sent"
+            )
         try:
             self.sat.ipmi.set_sensor_thresholds(rec.number, rec.owner_lun, **raw)
         except PyipmiCCError as e:
@@ -222,8 +234,7 @@ def thresholds_of(record: SdrFullSensorRecord) -> dict[str, float]:
     return out
 
 
-# the threshold columns of a sensor table, lowest to highest
-COLUMNS = ("lnr", "lc", "lnc", "unc", "uc", "unr")
+COLUMNS = ORDER  # the threshold columns of a sensor table, lowest to highest
 
 
 def fmt(v: float | None) -> str:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
-from ..board import load_board
+from ..board import load_board as _load
 from ..bundle import build_bundle, bundle_size, frozen_sources
 from .main import _address
 
@@ -48,6 +49,14 @@ def register(sub) -> None:
         help="seconds to wait for the firmware after the reset (20)",
     )
     p.set_defaults(func=flash, needs_target=False)
+
+
+def load_board(name):
+    """The board, its warnings (values rounded to a sensor's resolution) on stderr."""
+    board = _load(name)
+    for line in board.warnings:
+        print(f"satmc: warning: {line}", file=sys.stderr)
+    return board
 
 
 def bundle(args) -> int:

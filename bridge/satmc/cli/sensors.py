@@ -121,9 +121,11 @@ def thresholds_set(args, sat) -> int:
     if not values:
         raise SatmcError("give at least one threshold, e.g. --unc 75")
     client = SensorClient(sat)
-    _print_thresholds(
-        client.find(args.name).device_id_string, client.set_thresholds(args.name, **values)
-    )
+    held = client.set_thresholds(args.name, **values)
+    for k, v in values.items():
+        if held.get(k) is not None and held[k] != v:
+            print(f"{k}={v:g} is held as {held[k]:g} (the sensor's resolution)")
+    _print_thresholds(client.find(args.name).device_id_string, held)
     return 0
 
 
