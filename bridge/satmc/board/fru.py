@@ -98,9 +98,7 @@ def check_source(src, where: str, base: Path | None) -> None:
 def _known(fields: dict, names: tuple[str, ...], where: str) -> None:
     for name in fields:
         if name not in names:
-            raise BoardFileError(
-                f"{where}.{name}: unknown FRU field (valid: {', '.join(names)})"
-            )
+            raise BoardFileError(f"{where}.{name}: unknown FRU field (valid: {', '.join(names)})")
 
 
 def _entry(e: dict, where: str, seen: set, base: Path | None) -> dict:

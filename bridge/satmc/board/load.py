@@ -188,9 +188,7 @@ def board_config(
         "scan_period_ms": scan_period,
     }
     config.update(fru.config(data, where, base))
-    config.update(
-        sensors.config(data, where, scan_period, [] if warnings is None else warnings)
-    )
+    config.update(sensors.config(data, where, scan_period, [] if warnings is None else warnings))
     return config
 
 

@@ -18,7 +18,7 @@ def misordered(values: dict):
     """(lower, higher, strict) of the first pair of present thresholds out of order, or
     None; strict when the higher must be above the lower, not only at or above it."""
     present = [k for k in ORDER if values.get(k) is not None]
-    for a, b in zip(present, present[1:]):
+    for a, b in zip(present, present[1:], strict=False):
         strict = a in LOWER and b not in LOWER
         if values[a] > values[b] or (strict and values[a] == values[b]):
             return a, b, strict
@@ -26,5 +26,5 @@ def misordered(values: dict):
 
 
 def describe(a: str, b: str, strict: bool) -> str:
-    """"unc must be above lnc" (or "at or above")."""
+    """ "unc must be above lnc" (or "at or above")."""
     return f"{b} must be {'above' if strict else 'at or above'} {a}"
