@@ -10,7 +10,8 @@ which pins an rp2 I2C block takes, pins and blocks per MCU, the geographic addre
 range, threshold values inside the sensor's range and in order (lnr <= lc <= lnc < unc
 <= uc <= unr), SDR conversion factors, the private bus when an I2C part sits on it, the
 name matching the file name, the fields of a multi-record and of a FRU source file.
-tests/test_board_schema.py keeps the published file equal to this output and both checks agreeing on broken files.
+tests/test_board_schema.py keeps the published file equal to this output and both
+checks agreeing on broken files.
 """
 
 from __future__ import annotations
