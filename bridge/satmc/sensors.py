@@ -5,9 +5,11 @@
         print(r.name, r.text, r.status)  # change indicator still matches
     client.set_thresholds("Board Temp", unc=65, uc=80)
 
-The device SDRs are cached per satellite address and SDR change indicator (the
-sensor population change indicator of Get Device SDR Info, which the firmware derives
-from the records' contents), in memory and under $XDG_CACHE_HOME/satmc, so a warm
+The device SDRs are cached per satellite address with the SDR change indicator they
+were read at (the sensor population change indicator of Get Device SDR Info, which the
+firmware derives from the records' contents), in memory and under
+$XDG_CACHE_HOME/satmc as one file per satellite (`sdr-72.json`), replaced when the
+indicator moves, so the cache never grows beyond one entry per satellite and a warm
 listing costs one Get Device SDR Info plus one Get Sensor Reading per sensor.
 Decoding uses python-ipmi (an implementation independent of the firmware's encoder).
 """
@@ -100,6 +102,8 @@ class SensorClient:
         self.sat = sat
         self.cache_dir = Path(cache_dir) if cache_dir is not None else _cache_dir()
         self._records: list[SdrCommon] | None = None
+        self._raw: list[bytes] | None = None
+        self._decoded: list[bytes] | None = None  # the raw records _records decode
         self._indicator: int | None = None
 
     # --- SDRs ------------------------------------------------------------------------------
@@ -111,45 +115,76 @@ class SensorClient:
             return -1  # static population: no indicator to key a cache on
         return info.sensor_population_change
 
-    def _cache_file(self, indicator: int) -> Path:
-        return self.cache_dir / f"sdr-{self.sat.address:02x}-{indicator:08x}.json"
+    def cache_file(self) -> Path:
+        """This satellite's one cache entry: its SDRs and the indicator they were read at."""
+        return self.cache_dir / f"sdr-{self.sat.address:02x}.json"
 
-    def records(self) -> list[SdrCommon]:
-        """Every device SDR, decoded; read from the satellite only when they changed."""
-        indicator = self.sdr_indicator()
-        if self._records is not None and indicator == self._indicator and indicator >= 0:
-            return self._records
-        raw = None
-        path = self._cache_file(indicator)
-        if indicator >= 0 and path.exists():
-            try:
-                raw = [bytes.fromhex(h) for h in json.loads(path.read_text())]
-            except (ValueError, OSError):
-                raw = None
-        if raw is None:
-            raw = self.read_raw_records()
-            if indicator >= 0:
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_text(json.dumps([r.hex() for r in raw]))
-                except OSError:
-                    pass  # a read-only home only costs the next listing its SDR reads
-        self._records = [SdrCommon.from_data(r) for r in raw]
-        self._indicator = indicator
+    def cached(self, indicator: int) -> list[bytes] | None:
+        """The cached SDRs when they were read at this indicator, else None."""
+        try:
+            entry = json.loads(self.cache_file().read_text())
+            if entry["indicator"] != indicator:
+                return None
+            return [bytes.fromhex(h) for h in entry["records"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # absent, unreadable or of another format: read the satellite
+
+    def _store(self, indicator: int, raw: list[bytes]) -> None:
+        """Replace this satellite's entry (written aside, then renamed over the old one)."""
+        path = self.cache_file()
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"indicator": indicator, "records": [r.hex() for r in raw]}))
+            os.replace(tmp, path)
+            for old in path.parent.glob(f"sdr-{self.sat.address:02x}-*.json"):
+                old.unlink(missing_ok=True)  # an entry per indicator, as satmc once kept them
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a read-only home only costs the next listing its reads
+
+    def flush_cache(self) -> bool:
+        """Forget this satellite's cached SDRs (on disk and here); True when there were any."""
+        self._records = self._raw = self._indicator = None
+        try:
+            self.cache_file().unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def records(self, progress=None) -> list[SdrCommon]:
+        """Every device SDR, decoded; read from the satellite only when they changed.
+        progress(records read, records in all) is called while they are read."""
+        raw = self.raw_records(progress)
+        if self._records is None or self._decoded is not raw:
+            self._records, self._decoded = [SdrCommon.from_data(r) for r in raw], raw
         return self._records
 
-    def read_raw_records(self) -> list[bytes]:
+    def raw_records(self, progress=None) -> list[bytes]:
+        """Every device SDR as its bytes (header and body), from the cache while current."""
+        indicator = self.sdr_indicator()
+        if self._raw is not None and indicator == self._indicator and indicator >= 0:
+            return self._raw
+        raw = self.cached(indicator) if indicator >= 0 else None
+        if raw is None:
+            raw = self.read_raw_records(progress)
+            if indicator >= 0:
+                self._store(indicator, raw)
+        self._raw, self._indicator = raw, indicator
+        return raw
+
+    def read_raw_records(self, progress=None) -> list[bytes]:
         """All records, read in 22-byte chunks under one reservation (restarted if cancelled)."""
         for _ in range(3):
             try:
-                return self._read_all()
+                return self._read_all(progress)
             except CompletionCodeError as e:
                 if e.cc != CC_RESERVATION:
                     raise
         raise SensorError("the SDRs kept changing while being read")
 
-    def _read_all(self) -> list[bytes]:
+    def _read_all(self, progress) -> list[bytes]:
         reservation = client.reserve_device_sdr_repository(self.sat)
+        total = client.get_device_sdr_count(self.sat) if progress is not None else 0
         out = []
         rid = 0
         while rid != 0xFFFF:
@@ -160,6 +195,8 @@ class SensorClient:
                 rec += client.get_device_sdr(self.sat, reservation, rid, len(rec), n)[1]
             out.append(rec[:length])
             rid = nxt
+            if progress is not None:
+                progress(len(out), max(total, len(out)))
         return out
 
     def sensor_records(self) -> list[SdrFullSensorRecord]:
