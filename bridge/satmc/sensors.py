@@ -95,6 +95,22 @@ def _cache_dir() -> Path:
     return Path(base) / "satmc"
 
 
+def cache_file(cache_dir: Path, address: int) -> Path:
+    """The SDR cache entry of the satellite at an 8-bit address."""
+    return Path(cache_dir) / f"sdr-{address:02x}.json"
+
+
+def cached_sensor_names(address: int, cache_dir: Path | None = None) -> list[str]:
+    """The sensor names in the SDR cache of the satellite at `address`, without asking
+    it (shell completion); [] when nothing is cached."""
+    try:
+        entry = json.loads(cache_file(cache_dir or _cache_dir(), address).read_text())
+        records = [SdrCommon.from_data(bytes.fromhex(h)) for h in entry["records"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [r.device_id_string for r in records if isinstance(r, SdrFullSensorRecord)]
+
+
 class SensorClient:
     """Sensor listing and threshold setting for one satellite (a transports.Satellite)."""
 
@@ -117,7 +133,7 @@ class SensorClient:
 
     def cache_file(self) -> Path:
         """This satellite's one cache entry: its SDRs and the indicator they were read at."""
-        return self.cache_dir / f"sdr-{self.sat.address:02x}.json"
+        return cache_file(self.cache_dir, self.sat.address)
 
     def cached(self, indicator: int) -> list[bytes] | None:
         """The cached SDRs when they were read at this indicator, else None."""

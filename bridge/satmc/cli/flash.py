@@ -7,12 +7,15 @@ from pathlib import Path
 
 from ..board import load_board as _load
 from ..bundle import build_bundle, bundle_size, frozen_sources
+from .complete import board_names
 from .main import _address
 
 
 def register(sub) -> None:
     p = sub.add_parser("bundle", help="build the firmware bundle of a board (build/BOARD/bundle)")
-    p.add_argument("--board", default="sim", help="board name (boards/NAME.yaml) or file")
+    p.add_argument(
+        "--board", default="sim", help="board name (boards/NAME.yaml) or file"
+    ).completer = board_names
     p.add_argument("--out", type=Path, help="bundle directory (build/BOARD/bundle)")
     p.add_argument(
         "--frozen",
@@ -23,7 +26,9 @@ def register(sub) -> None:
     )
     p.set_defaults(func=bundle, needs_target=False)
     p = sub.add_parser("flash", help="deploy the bundle to a MicroPython board, reset, verify")
-    p.add_argument("--board", required=True, help="board name (boards/NAME.yaml) or file")
+    p.add_argument(
+        "--board", required=True, help="board name (boards/NAME.yaml) or file"
+    ).completer = board_names
     p.add_argument(
         "--port",
         default="auto",

@@ -16,6 +16,7 @@ from ..errors import SatmcError
 from ..fru import FRUError
 from ..fru import image as fru_image
 from ..fru.access import FRUAccess, devices
+from .complete import board_names
 from .progress import Progress
 
 
@@ -25,7 +26,7 @@ def register(sub) -> None:
     fsub.required = True
 
     c = fsub.add_parser("build", help="make a FRU image from a board file (frugy)")
-    c.add_argument("board", help="board name (boards/NAME.yaml) or path")
+    c.add_argument("board", help="board name (boards/NAME.yaml) or path").completer = board_names
     c.add_argument("--id", type=int, default=0, help="FRU device id (0)")
     c.add_argument("-o", "--output", required=True, help="image file to write ('-': stdout)")
     c.set_defaults(func=build, needs_target=False)

@@ -185,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str]) -> int:
     parser = build_parser()
+    from .complete import install
+
+    install(parser)  # a shell asking for completions is answered here, and exits
     args = parser.parse_args(global_options_first(parser, argv))
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")

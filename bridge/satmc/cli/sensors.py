@@ -11,6 +11,7 @@ from ..errors import SatmcError
 from ..eventlog import EventLog, EventReceiver
 from ..ipmi.client import get_event_receiver, read_counters, set_event_receiver
 from ..sensors import COLUMNS, SHORT, SensorClient, fmt, table
+from .complete import sensor_names
 
 EVENT_COUNTERS = (
     "events_queued",
@@ -37,10 +38,10 @@ def register(sub) -> None:
     tsub = p.add_subparsers(dest="action", metavar="ACTION")
     tsub.required = True
     g = tsub.add_parser("get", help="thresholds of NAME")
-    g.add_argument("name")
+    g.add_argument("name").completer = sensor_names
     g.set_defaults(func=thresholds_get)
     s = tsub.add_parser("set", help="set thresholds of NAME, in the sensor's unit")
-    s.add_argument("name")
+    s.add_argument("name").completer = sensor_names
     for k in SHORT:
         s.add_argument(f"--{k}", type=float, metavar="VALUE")
     s.set_defaults(func=thresholds_set)
