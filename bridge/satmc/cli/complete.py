@@ -20,7 +20,6 @@ def board_names(prefix: str = "", **_) -> list[str]:
 
 def sensor_names(prefix: str = "", parsed_args=None, **_) -> list[str]:
     from ..sensors import SensorClient, cached_sensor_names
-
     from .main import _address, open_target
 
     address = getattr(parsed_args, "address", "0x72")
