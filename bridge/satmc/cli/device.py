@@ -5,6 +5,7 @@ from __future__ import annotations
 from ..errors import BusNackError, CompletionCodeError, MalformedResponseError, NoResponseError
 from ..ipmi.client import decode_device_id, get_device_id
 from ..ipmi.codes import NETFNS, cc_text
+from .progress import Progress
 
 
 def register(sub) -> None:
@@ -95,34 +96,38 @@ def raw(args, sat) -> int:
 
 def scan(args, sat) -> int:
     first, last = _byte(args.first, "address"), _byte(args.last, "address")
+    addresses = range(first & 0xFE, last + 1, 2)
+    how = "Broadcast Get Device ID" if args.broadcast else "Get Device ID"
     found = 0
     intf = sat.interface
     retries = intf.max_retries
     intf.max_retries = 1
     try:
-        for addr in range(first & 0xFE, last + 1, 2):
-            if args.broadcast:
-                d = sat.broadcast_get_device_id(addr)
-                dev = decode_device_id(d) if d else None
-            else:
-                sat.ipmi.target.ipmb_address = addr
-                sat.address = addr
-                try:
-                    dev = get_device_id(sat)
-                except (
-                    NoResponseError,
-                    BusNackError,
-                    CompletionCodeError,
-                    MalformedResponseError,
-                ):
-                    dev = None
-            if dev:
-                found += 1
-                print(
-                    f"0x{addr:02x}: device 0x{dev['device_id']:02x} firmware {dev['firmware']}"
-                    f" manufacturer {dev['manufacturer_id']} product 0x{dev['product_id']:04x}"
-                )
+        with Progress(how, unit="addr", total=len(addresses)) as bar:
+            for i, addr in enumerate(addresses):
+                dev = _device_at(sat, addr, args.broadcast)
+                bar.update(i + 1)
+                if dev:
+                    found += 1
+                    bar.print(
+                        f"0x{addr:02x}: device 0x{dev['device_id']:02x} firmware "
+                        f"{dev['firmware']} manufacturer {dev['manufacturer_id']} product "
+                        f"0x{dev['product_id']:04x}"
+                    )
     finally:
         intf.max_retries = retries
     print(f"{found} controller{'s' if found != 1 else ''} answered")
     return 0 if found else 1
+
+
+def _device_at(sat, addr: int, broadcast: bool) -> dict | None:
+    """Get Device ID of the controller at addr (decoded), or None when none answers."""
+    if broadcast:
+        d = sat.broadcast_get_device_id(addr)
+        return decode_device_id(d) if d else None
+    sat.ipmi.target.ipmb_address = addr
+    sat.address = addr
+    try:
+        return get_device_id(sat)
+    except (NoResponseError, BusNackError, CompletionCodeError, MalformedResponseError):
+        return None

@@ -9,6 +9,7 @@ from ..board import load_board as _load
 from ..bundle import build_bundle, bundle_size, frozen_sources
 from .complete import board_names
 from .main import _address
+from .progress import Progress
 
 
 def register(sub) -> None:
@@ -79,11 +80,15 @@ def bundle(args) -> int:
 def flash(args) -> int:
     from ..flash import flash as do_flash
 
-    do_flash(
-        load_board(args.board),
-        port=args.port,
-        via=args.via,
-        timeout=args.verify_timeout,
-        address=args.ipmb_address,
-    )
+    board = load_board(args.board)
+    with Progress(f"copying {board.name}'s bundle", unit="B") as bar:
+        do_flash(
+            board,
+            port=args.port,
+            via=args.via,
+            timeout=args.verify_timeout,
+            address=args.ipmb_address,
+            progress=bar.update,
+            log=bar.print,
+        )
     return 0

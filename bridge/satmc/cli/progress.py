@@ -10,9 +10,12 @@ it. The bar is cleared when the work ends.
 
 from __future__ import annotations
 
+import os
 import sys
 
 from tqdm import tqdm
+
+DEFAULT_SIZE = os.terminal_size((80, 24))  # a terminal that reports none (a bare pty)
 
 
 def shown() -> bool:
@@ -30,13 +33,20 @@ class Progress:
 
     def __enter__(self) -> Progress:
         if shown():
+            try:
+                size = os.get_terminal_size(sys.stderr.fileno())
+            except OSError:
+                size = DEFAULT_SIZE
+            sized = size.columns > 0 and size.lines > 0  # tqdm draws nothing in 0 lines
             self._bar = tqdm(
                 desc=self.what,
                 unit=self.unit,
                 total=self.total,
                 file=sys.stderr,
                 leave=False,
-                dynamic_ncols=True,
+                dynamic_ncols=sized,  # follows a resized window
+                ncols=None if sized else DEFAULT_SIZE.columns,
+                nrows=None if sized else DEFAULT_SIZE.lines,
             )
         return self
 
@@ -49,6 +59,13 @@ class Progress:
             bar.total = total
         bar.n = done
         bar.refresh()
+
+    def print(self, line: str) -> None:
+        """A line of output on stdout, above the bar while one is drawn."""
+        if self._bar is None:
+            print(line, flush=True)
+        else:
+            tqdm.write(line, file=sys.stdout)
 
     def __exit__(self, *exc) -> None:
         if self._bar is not None:
