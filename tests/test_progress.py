@@ -76,3 +76,26 @@ def test_fru_write_shows_progress_on_a_terminal_only(sim, tmp_path):
     assert code == 0 and "writing FRU 0" in out and ", verified" in out
     r = in_pipes("-t", sim.url, "fru", "write", str(img), cache=tmp_path)
     assert r.returncode == 0 and r.stderr == "" and "writing FRU 0" not in r.stdout
+
+
+def test_flash_shows_its_copy_progress_on_a_terminal_only(tmp_path):
+    from satmc.sim.ptyboard import PtyBoard
+
+    board = PtyBoard(
+        "sim",
+        flash_dir=tmp_path / "fs",
+        socket_path=str(tmp_path / "bus.sock"),
+        build_dir=tmp_path / "build",
+    )
+    board.start()
+    try:
+        flash = ("flash", "--board", "sim", "--port", board.port)
+        code, out = on_terminal(*flash, cache=tmp_path)
+        assert code == 0, out
+        assert "copying sim's bundle" in out and "copied main.py" in out
+        (tmp_path / "fs" / "main.py").write_text("# changed\n")  # one file to copy again
+        r = in_pipes(*flash, cache=tmp_path)
+        assert r.returncode == 0, r.stderr
+        assert r.stderr == "" and "copied main.py" in r.stdout and "copying" not in r.stdout
+    finally:
+        board.stop()
