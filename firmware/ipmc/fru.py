@@ -20,10 +20,10 @@ be read sets bit 5 (FRU inaccessible). The controller keeps serving either way.
 Size probe (at boot, EEPROMs only): an AT24 ignores the memory address bits above its
 size, so a part smaller than the board file declares shows its memory again past its
 end. (A part that takes one address byte where two are sent shows a shifted copy
-instead, found by the image check as a corrupt header.) The boot copy is compared half against half, read only: when the
-second half repeats the first, and the first is not one byte value throughout (a blank
-part looks the same at any size, so it cannot be told), the device is taken to hold
-the smaller size. Nothing is written to find out. Then the device serves only that
+instead, found by the image check as a corrupt header.) The boot copy is compared half
+against half, read only: when the second half repeats the first, and the first is not
+one byte value throughout (a blank part looks the same at any size, so it cannot be
+told), the device is taken to hold the smaller size. Nothing is written to find out. Then the device serves only that
 size (a write past it would land on the image's start), bit 5 (FRU inaccessible, as
 declared) is set and the boot prints the sizes.
 
