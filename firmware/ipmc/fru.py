@@ -23,9 +23,9 @@ end. (A part that takes one address byte where two are sent shows a shifted copy
 instead, found by the image check as a corrupt header.) The boot copy is compared half
 against half, read only: when the second half repeats the first, and the first is not
 one byte value throughout (a blank part looks the same at any size, so it cannot be
-told), the device is taken to hold the smaller size. Nothing is written to find out. Then the device serves only that
-size (a write past it would land on the image's start), bit 5 (FRU inaccessible, as
-declared) is set and the boot prints the sizes.
+told), the device is taken to hold the smaller size. Nothing is written to find out.
+Then the device serves only that size (a write past it would land on the image's
+start), bit 5 (FRU inaccessible, as declared) is set and the boot prints the sizes.
 
 Completion codes: Read FRU Data answers CA when more than one response can carry is
 asked (23 bytes on IPMB, 31 on Serial Basic Mode), C9 for an offset at or past the end,
