@@ -72,6 +72,8 @@ BROKEN = [
     ("sim", _in("sensors.0.name", "a name of more than sixteen")),
     ("sim", _in("sensors.0.thresholds.ucr", 80)),
     ("sim", _in("sensors.0.period_ms", 5)),
+    ("sim", _in("fru.0.source.BoardInfo.manufactuer", "x")),  # frugy knows no such field
+    ("sim", _in("fru.0.source.BordInfo", {})),  # nor such an area
 ]
 
 
