@@ -25,6 +25,7 @@ from pyipmi.errors import DecodingError
 from pyipmi.msgs import decode_message
 from pyipmi.msgs.sensor import PlatformEventReq
 
+from .errors import SatmcError
 from .ipmi.codes import (
     CC_LENGTH,
     CC_OK,
@@ -165,6 +166,19 @@ _COLUMNS = (
 
 class EventLog:
     """The persistent event log (one SQLite file; safe to use from several threads)."""
+
+    @classmethod
+    def existing(cls, path: str | Path | None = None) -> EventLog | None:
+        """The log at path if it exists (None when no event was logged there yet), for
+        readers that must not create one; a directory that does not exist is an error."""
+        p = Path(path) if path is not None else default_path()
+        if p.exists():
+            return cls(p)
+        if path is not None and not p.parent.is_dir():
+            raise SatmcError(
+                f"{p}: no directory {p.parent} (satmc events --follow --log FILE makes a log)"
+            )
+        return None
 
     def __init__(self, path: str | Path | None = None):
         self.path = Path(path) if path is not None else default_path()

@@ -5,11 +5,28 @@ from __future__ import annotations
 from ..errors import BusNackError, CompletionCodeError, MalformedResponseError, NoResponseError
 from ..ipmi.client import decode_device_id, get_device_id
 from ..ipmi.codes import NETFNS, cc_text
+from . import output
 from .progress import Progress
+
+INFO_FIELDS = (
+    "address",
+    "device_id",
+    "device_revision",
+    "firmware",
+    "update_in_progress",
+    "ipmi_version",
+    "manufacturer_id",
+    "product_id",
+    "provides_sdrs",
+    "capabilities",
+    "aux",
+)
+SCAN_FIELDS = ("address", "device_id", "firmware", "manufacturer_id", "product_id")
 
 
 def register(sub) -> None:
     p = sub.add_parser("info", help="device id, firmware version, capabilities")
+    output.add_options(p)
     p.set_defaults(func=info)
     p = sub.add_parser(
         "raw",
@@ -29,6 +46,7 @@ def register(sub) -> None:
         action="store_true",
         help="use Broadcast Get Device ID (general call) instead",
     )
+    output.add_options(p)
     p.set_defaults(func=scan)
 
 
@@ -72,8 +90,8 @@ def info(args, sat) -> int:
     if dev["aux"] is not None:
         rows.append(("Aux firmware rev", dev["aux"].hex(" ")))
     width = max(len(k) for k, _ in rows)
-    for k, v in rows:
-        print(f"{k:<{width}} : {v}")
+    record = dict(dev, address=sat.address, aux=dev["aux"].hex() if dev["aux"] else None)
+    output.emit(args, record, INFO_FIELDS, lambda: (f"{k:<{width}} : {v}" for k, v in rows))
     return 0
 
 
@@ -98,7 +116,7 @@ def scan(args, sat) -> int:
     first, last = _byte(args.first, "address"), _byte(args.last, "address")
     addresses = range(first & 0xFE, last + 1, 2)
     how = "Broadcast Get Device ID" if args.broadcast else "Get Device ID"
-    found = 0
+    found = []
     intf = sat.interface
     retries = intf.max_retries
     intf.max_retries = 1
@@ -108,15 +126,15 @@ def scan(args, sat) -> int:
                 dev = _device_at(sat, addr, args.broadcast)
                 bar.update(i + 1)
                 if dev:
-                    found += 1
-                    bar.print(
-                        f"0x{addr:02x}: device 0x{dev['device_id']:02x} firmware "
-                        f"{dev['firmware']} manufacturer {dev['manufacturer_id']} product "
-                        f"0x{dev['product_id']:04x}"
-                    )
+                    found.append(dict(dev, address=addr))
+                    if not output.machine(args):
+                        bar.print(_scan_line(found[-1]))
     finally:
         intf.max_retries = retries
-    print(f"{found} controller{'s' if found != 1 else ''} answered")
+    n = len(found)
+    output.emit(
+        args, found, SCAN_FIELDS, lambda: [f"{n} controller{'s' if n != 1 else ''} answered"]
+    )
     return 0 if found else 1
 
 
@@ -131,3 +149,10 @@ def _device_at(sat, addr: int, broadcast: bool) -> dict | None:
         return get_device_id(sat)
     except (NoResponseError, BusNackError, CompletionCodeError, MalformedResponseError):
         return None
+
+
+def _scan_line(dev: dict) -> str:
+    return (
+        f"0x{dev['address']:02x}: device 0x{dev['device_id']:02x} firmware {dev['firmware']}"
+        f" manufacturer {dev['manufacturer_id']} product 0x{dev['product_id']:04x}"
+    )

@@ -16,8 +16,11 @@ from ..errors import SatmcError
 from ..fru import FRUError
 from ..fru import image as fru_image
 from ..fru.access import FRUAccess, devices
+from . import output
 from .complete import board_names
 from .progress import Progress
+
+PRINT_FIELDS = ("fru_id", "field", "value")
 
 
 def register(sub) -> None:
@@ -38,6 +41,7 @@ def register(sub) -> None:
         help="only this FRU device (default: FRU 0 and each FRU Device Locator's device)",
     )
     c.add_argument("--file", help="decode this image file instead of reading the target")
+    output.add_options(c)
     c.set_defaults(func=print_fru, needs_target=False)
 
     c = fsub.add_parser("read", help="save a FRU device's contents")
@@ -99,27 +103,36 @@ def _read_image(sat, fru_id: int) -> bytes:
 def print_fru(args) -> int:
     if args.file:
         img = Path(args.file).read_bytes()
-        print("\n".join(fru_image.describe(img, args.id or 0)))
-        return 0
+        return _emit(args, [(args.id or 0, fru_image.describe(img, args.id or 0))])
     from ..sensors import SensorClient
     from .main import open_target
 
     with open_target(args) as sat:
         if args.id is not None:
-            print("\n".join(fru_image.describe(_read_image(sat, args.id), args.id)))
-            return 0
-        status = 0
-        for n, (fru_id, description) in enumerate(devices(sat, SensorClient(sat).records())):
-            if n:
-                print()  # a blank line between devices, as ipmitool prints them
+            return _emit(args, [(args.id, fru_image.describe(_read_image(sat, args.id), args.id))])
+        status, printed = 0, []
+        for fru_id, description in devices(sat, SensorClient(sat).records()):
             try:
-                print("\n".join(fru_image.describe(_read_image(sat, fru_id), fru_id, description)))
+                img = _read_image(sat, fru_id)
+                printed.append((fru_id, fru_image.describe(img, fru_id, description)))
             except SatmcError as e:  # one device failing does not hide the others
-                name = description or "Builtin FRU Device"
-                print(f"FRU Device Description : {name} (ID {fru_id})", flush=True)
                 print(f"satmc: error: {e}", file=sys.stderr)
                 status = 1
-    return status
+        return _emit(args, printed) or status
+
+
+def _emit(args, printed: list[tuple[int, list[str]]]) -> int:
+    """Each device's `fru print` lines; as records (fru_id, field, value) with --json/--csv."""
+    records = []
+    for fru_id, lines in printed:
+        for line in lines:  # "LABEL : VALUE" (labels hold no colon)
+            label, _, value = line.partition(":")
+            records.append({"fru_id": fru_id, "field": label.strip(), "value": value.strip()})
+    text = []
+    for n, (_, lines) in enumerate(printed):
+        text += ([""] if n else []) + lines  # a blank line between devices, as ipmitool
+    output.emit(args, records, PRINT_FIELDS, lambda: text)
+    return 0
 
 
 def read(args, sat) -> int:
