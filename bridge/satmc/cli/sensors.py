@@ -83,7 +83,7 @@ def register(sub) -> None:
     gsub = p.add_subparsers(dest="action", metavar="ACTION")
     gsub.required = True
     g = gsub.add_parser("get", help="reading, thresholds, hysteresis, enables, M/B/K of NAME")
-    g.add_argument("name", help="sensor name or number")
+    g.add_argument("name", help="sensor name or number").completer = sensor_names
     output.add_options(g)
     g.set_defaults(func=sensor_get)
 
