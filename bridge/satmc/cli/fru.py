@@ -111,7 +111,11 @@ def print_fru(args) -> int:
         if args.id is not None:
             return _emit(args, [(args.id, fru_image.describe(_read_image(sat, args.id), args.id))])
         status, printed = 0, []
-        for fru_id, description in devices(sat, SensorClient(sat).records()):
+        try:
+            records = SensorClient(sat).records()
+        except SatmcError:  # no SDRs (a board without sensors): its FRU 0 alone
+            records = []
+        for fru_id, description in devices(sat, records):
             try:
                 img = _read_image(sat, fru_id)
                 printed.append((fru_id, fru_image.describe(img, fru_id, description)))
