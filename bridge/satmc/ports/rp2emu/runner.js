@@ -33,10 +33,12 @@ const CYCLE_NANOS = 8; // 125 MHz
 const UF2_MAGIC = [0x0a324655, 0x9e5d5157, 0x0ab16f30];
 const CDC_FIFO = 512;
 const FLASH_START = 0x10000000;
+const USB_SOF_RD = 0x48;
+const USB_INTR_DEV_SOF = 1 << 17;
+const USB_FRAME_NANOS = 1e6;
 const WATCHDOG = 0x40058;
 const PIN_POLL_NANOS = 50e6; // pin levels and edge rates asked every 50 ms emulated
 const ADC_HOLD_NANOS = 10e6; // an ADC value asked once per 10 ms emulated
-const GPIO_FUNC_I2C = 3;
 const LAG_NANOS = 10e6; // how far emulated time may fall behind wall time and catch up
 
 function args(argv) {
@@ -164,8 +166,7 @@ class Runner {
     if (scratch) wd.scratchData.set(scratch);
     wd.onWatchdogTrigger = () => this.reboot(wd.reason, wd.scratchData);
     this.hookFlash(rp2040);
-    this.cdc = new USBCDC(rp2040.usbCtrl);
-    this.cdc.onSerialData = (buf) => process.stdout.write(Buffer.from(buf));
+    this.joinUsb(rp2040);
     this.conns = [];
     this.bridges = [];
     this.joinBuses(rp2040);
@@ -302,10 +303,53 @@ class Runner {
 
   // --- USB CDC ----------------------------------------------------------------------------
 
+  // The host side of the USB link, where rp2040js leaves two gaps. Its CDC answers every
+  // OUT transfer the device arms at once, with zero bytes when the host has none: the
+  // firmware spins on empty packets. Here a transfer waits until the host has bytes (as a
+  // host NAKs), and takes at most what the CDC FIFO holds (512 bytes; the rest waits
+  // here, paced). And device-mode SOF frames are missing: MicroPython flushes its output
+  // 16 frames after the host raises DTR (tud_sof_cb), so without them nothing printed
+  // before the first input would come out. A frame every 1 ms emulated; reading SOF_RD
+  // clears the interrupt, as on the chip.
+  joinUsb(rp2040) {
+    const usb = rp2040.usbCtrl;
+    this.cdc = new USBCDC(usb);
+    this.cdc.onSerialData = (buf) => process.stdout.write(Buffer.from(buf));
+    this.pendingOut = null;
+    usb.onEndpointRead = (endpoint, size) => {
+      this.pendingOut = [endpoint, size];
+      this.topUpInput();
+    };
+    const read = usb.readUint32.bind(usb);
+    usb.readUint32 = (offset) => {
+      const v = read(offset);
+      if (offset === USB_SOF_RD && usb.intRaw & USB_INTR_DEV_SOF) {
+        usb.intRaw &= ~USB_INTR_DEV_SOF;
+        usb.checkInterrupts();
+      }
+      return v;
+    };
+    const sof = rp2040.clock.createAlarm(() => {
+      usb.sofFrameNumber = (usb.sofFrameNumber + 1) & 0x7ff;
+      usb.intRaw |= USB_INTR_DEV_SOF;
+      usb.checkInterrupts();
+      sof.schedule(USB_FRAME_NANOS);
+    });
+    sof.schedule(USB_FRAME_NANOS);
+  }
+
   topUpInput() {
     const fifo = this.cdc && this.cdc.txFIFO;
-    while (fifo && this.input.length && fifo.itemCount < CDC_FIFO) {
-      this.cdc.sendSerialByte(this.input.shift());
+    if (!fifo) return;
+    while (this.input.length && fifo.itemCount < CDC_FIFO) this.cdc.sendSerialByte(this.input.shift());
+    if (this.pendingOut && fifo.itemCount) {
+      const [endpoint, size] = this.pendingOut;
+      this.pendingOut = null;
+      const buffer = new Uint8Array(Math.min(size, fifo.itemCount));
+      for (let i = 0; i < buffer.length; i++) buffer[i] = fifo.pull();
+      this.rp2040.usbCtrl.endpointReadDone(endpoint, buffer);
+      while (this.input.length && fifo.itemCount < CDC_FIFO) this.cdc.sendSerialByte(this.input.shift());
+      this.schedule();
     }
   }
 
@@ -315,11 +359,6 @@ class Runner {
   }
 
   // --- buses ------------------------------------------------------------------------------
-
-  busOf(pin) {
-    for (const [bus, pins] of Object.entries(config.hw || {})) if (pins.includes(pin)) return bus;
-    return null;
-  }
 
   joinBuses(rp2040) {
     if (!this.path) return;
@@ -341,13 +380,10 @@ class Runner {
   }
 
   blockBus(rp2040, block) {
-    // the bus of the pins the firmware gave this block (GPIO function I2C, pin pair 2n/2n+1)
-    for (let pin = 0; pin < 30; pin++) {
-      const g = rp2040.gpio[pin];
-      if (g.functionSelect === GPIO_FUNC_I2C && ((pin >> 1) & 1) === block) {
-        const bus = this.busOf(pin);
-        if (bus) return bus;
-      }
+    // the bus of the block's pins: I2C0 on pin pairs 0/1, 4/5, ..., I2C1 on 2/3, 6/7, ...
+    // (the firmware selects the pins' I2C function only after enabling the block)
+    for (const [bus, pins] of Object.entries(config.hw || {})) {
+      if (pins.some((pin) => ((pin >> 1) & 1) === block)) return bus;
     }
     return null;
   }
