@@ -19,8 +19,11 @@ export MICROPYTHON
 
 TARGET ?= sim
 RIG ?=
+# make sim PLATFORM=rp2emu: the official MicroPython rp2 image on the emulated RP2040
+# (RP2_UF2, RP2_BOOTROM name the inputs; Node.js needed; rp2040js installed on first use)
+PLATFORM ?= unix
 
-.PHONY: setup demo sim test bench hil clean bundle flash frozen
+.PHONY: setup demo sim test bench hil clean bundle flash frozen rp2emu
 
 setup: $(STAMP)
 
@@ -45,7 +48,13 @@ demo: setup
 	$(PY) -m satmc.demo --board $(BOARD)
 
 sim: setup
-	$(PY) -m satmc.sim --board $(BOARD)
+	$(PY) -m satmc.sim --platform $(PLATFORM) \
+		$(if $(filter rp2emu,$(PLATFORM)),$(if $(filter sim,$(BOARD)),,--board $(BOARD)),--board $(BOARD))
+
+# the pinned rp2040js (bridge/satmc/ports/rp2emu/package-lock.json) into that folder
+rp2emu: setup
+	$(PY) -c 'from satmc.ports import rp2emu; rp2emu.install(); print("rp2040js installed")'
+
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -31,7 +31,7 @@ from pathlib import Path
 from ..board import Board, load_board
 from ..ports import rp2emu
 from ..resources import build_root
-from .simulator import SimError, Simulator, TextLog, spawn
+from .simulator import READY, SimError, Simulator, TextLog, spawn
 
 TIME_FACTOR = 8.0
 STATS = "rp2emu: stats "
@@ -88,9 +88,9 @@ class Rp2emuSimulator(Simulator):
     def time_factor(self) -> float:
         return TIME_FACTOR
 
-    def start(self, timeout: float = 60.0, serving: bool = True) -> Rp2emuSimulator:
+    def start(self, timeout: float = 60.0, serving: bool | None = True) -> Rp2emuSimulator:
         """Start the buses and the chip; wait until the firmware serves (serving=False: a
-        blank board, until MicroPython's banner)."""
+        blank board, until MicroPython's banner; None: whichever comes first)."""
         self.uf2, self.bootrom = rp2emu.inputs()
         rp2emu.install()
         self._start_bus()
@@ -104,12 +104,28 @@ class Rp2emuSimulator(Simulator):
             self._spawn()
             if serving:
                 self.wait_ready(timeout)
-            elif not self.wait_for_output("MicroPython", timeout):
+            elif not self._wait_any(
+                ("MicroPython", READY) if serving is None else ("MicroPython",), timeout
+            ):
                 raise SimError(f"the emulated RP2040 did not boot MicroPython in {timeout:.0f} s")
         except BaseException:
             self.stop()
             raise
         return self
+
+    @property
+    def serving(self) -> bool:
+        return self._ready.is_set()
+
+    def _wait_any(self, texts, timeout: float) -> bool:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if any(t in line for line in self.output for t in texts):
+                return True
+            if self.proc is not None and self.proc.poll() is not None:
+                return False
+            time.sleep(0.05)
+        return False
 
     def _spawn(self, reset_cause: int | None = None) -> None:
         cmd = rp2emu.command(
