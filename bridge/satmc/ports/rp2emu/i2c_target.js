@@ -108,6 +108,8 @@ class I2CTargetMode {
     this.waiter = null; // the bus side waiting for FIFO space or a byte to send
     this.stretchedNanos = 0;
     this.served = 0;
+    this.stopAt = null;
+    this.stopLatency = null; // emulated ns from a STOP to the firmware clearing STOP_DET
     const baseRead = i2c.readUint32.bind(i2c);
     const baseWrite = i2c.writeUint32.bind(i2c);
     const baseCheck = i2c.checkInterrupts.bind(i2c);
@@ -200,6 +202,10 @@ class I2CTargetMode {
       case IC_CLR_ACTIVITY:
         return this.clear(R_ACTIVITY);
       case IC_CLR_STOP_DET:
+        if (this.raw & R_STOP_DET && this.stopAt !== null) {
+          this.stopLatency = this.rp2040.clock.nanos - this.stopAt;
+          this.stopAt = null;
+        }
         return this.clear(R_STOP_DET);
       case IC_CLR_START_DET:
         return this.clear(R_START_DET);
@@ -372,7 +378,10 @@ class I2CTargetMode {
   async ended() {
     await this.after(this.byteNanos / this.bitsPerByte);
     if (this.reading) this.flush();
-    if (this.addressed || !(this.i2c.control & STOP_DET_IFADDRESSED)) this.set(R_STOP_DET);
+    if (this.addressed || !(this.i2c.control & STOP_DET_IFADDRESSED)) {
+      this.stopAt = this.rp2040.clock.nanos;
+      this.set(R_STOP_DET);
+    }
     this.addressed = false;
     this.reading = false;
   }

@@ -579,6 +579,7 @@ class Runner {
       emulated_s: this.rp2040.clock.nanos / 1e9,
       cycles_per_s: Math.round(this.cycles / Math.max(wall, 1e-3)),
       turnaround_us: this.turnarounds.map((n) => Math.round(n / 100) / 10),
+      stop_irq_us: this.targets.map((t) => (t.stopLatency === null ? null : t.stopLatency / 1000)),
       flash_erases: this.flash.erases,
       flash_programs: this.flash.programs,
       invalid_sio_reads: this.invalidSio,
