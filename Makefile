@@ -4,6 +4,7 @@
 #   make bundle BOARD=pico                      build/pico/bundle: .mpy files, config, manifest
 #   make flash BOARD=pico PORT=/dev/ttyACM0     deploy changed files, reset, verify (PORT=auto)
 #   make flash BOARD=pico TARGET=ftdi://ftdi:232h/1   ... and verify over IPMB via the FT232H
+#   make flash BOARD=pico_sim PORT=/dev/pts/N VERIFY_TIMEOUT=160   onto the emulated RP2040
 #   make frozen BOARD=pico MPY_DIR=~/src/micropython  a MicroPython image with the firmware frozen in
 
 VENV ?= .venv
@@ -64,7 +65,8 @@ bundle: setup
 
 flash: setup
 	$(VENV)/bin/satmc flash --board $(BOARD) --port $(PORT) \
-		$(if $(filter-out sim%,$(TARGET)),--via $(TARGET))
+		$(if $(filter-out sim%,$(TARGET)),--via $(TARGET)) \
+		$(if $(VERIFY_TIMEOUT),--verify-timeout $(VERIFY_TIMEOUT))
 
 frozen: setup
 	@test -n "$(MPY_DIR)" || { echo "make frozen: set MPY_DIR to a MicroPython source tree" \

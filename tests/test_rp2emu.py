@@ -58,7 +58,8 @@ def flashed(tmp_path_factory):
     def deploy(sim):
         assert not sim.wait_for_output("satmc: serving", 0.1)  # blank: MicroPython only
         r = subprocess.run(
-            [satmc_cli(), "flash", "--board", "pico_sim", "--port", sim.serial.pty_path],
+            [satmc_cli(), "flash", "--board", "pico_sim", "--port", sim.serial.pty_path]
+            + ["--verify-timeout", str(20 * TIME_FACTOR)],
             capture_output=True,
             text=True,
             timeout=600,

@@ -94,7 +94,8 @@ def run_rp2emu(args, log) -> int:
         f"serves IPMB 0x{sim.address:02x} on {sim.url}"
         if sim.serving
         else f"is blank (MicroPython only). Put the firmware on it:\n"
-        f"    make flash BOARD={sim.board.name} PORT={pty}"
+        f"    make flash BOARD={sim.board.name} PORT={pty} "
+        f"VERIFY_TIMEOUT={20 * sim.time_factor:.0f}"
     )
     print(
         f"""
