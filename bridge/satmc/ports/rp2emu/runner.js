@@ -449,16 +449,23 @@ class Runner {
       else rp2040.clock.createAlarm(fn).schedule(due);
       this.schedule();
     };
+    // Once the block owns the bus (every exchange after START), the CPU is held while
+    // the bus answers: the host's latency must not pass as emulated time (the firmware's
+    // per-byte timeouts would expire on a loaded machine, where the chip's wire would
+    // not). A START may wait for the bus, and the other controller's transfer may need
+    // this chip's I2C target (its IRQs need the CPU): it is not held.
     const ask = (kind, payload, bits, then) => {
       const since = rp2040.clock.nanos;
       const c = ensure();
+      const held = kind !== wire.START;
+      if (held) this.hold();
+      const done = (reply) => {
+        if (held) this.release();
+        if (rp2040 === this.rp2040) after(since, bits, () => then(reply));
+      };
       c.request(kind, payload).then(
-        ([, reply]) => {
-          if (rp2040 === this.rp2040) after(since, bits, () => then(reply));
-        },
-        () => {
-          if (rp2040 === this.rp2040) after(since, bits, () => then(Buffer.from([wire.ST_NO_BUS])));
-        }
+        ([, reply]) => done(reply),
+        () => done(Buffer.from([wire.ST_NO_BUS]))
       );
     };
     const lost = (st) => st === wire.ST_ARB_LOST || st === wire.ST_TIMEOUT || st === wire.ST_NO_BUS;
