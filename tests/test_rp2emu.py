@@ -38,7 +38,10 @@ from satmc.transports import connect
 MISSING = rp2emu.missing()
 if MISSING and os.environ.get("CI"):
     raise RuntimeError(f"the rp2emu target cannot run in CI: {MISSING} (.ci/run sets it up)")
-pytestmark = pytest.mark.skipif(MISSING is not None, reason=f"rp2emu target: {MISSING}")
+pytestmark = [
+    pytest.mark.skipif(MISSING is not None, reason=f"rp2emu target: {MISSING}"),
+    pytest.mark.timeout(600),  # the first test deploys onto a blank emulated board
+]
 
 BOARD = load_board("pico_sim")
 TIMEOUT = 0.25 * TIME_FACTOR  # a request's timeout on the emulated chip
@@ -161,3 +164,17 @@ def test_fru_write_survives_a_reboot_in_flash(board, sat):
         assert FRUAccess(again, 1).read(0, len(new)) == new
         assert read_counters(again)["handler_errors"] == 0
         FRUAccess(again, 1).write_image(img[: len(new)])
+
+
+def test_hot_paths_allocate_nothing_on_the_real_port(sat):
+    # the unix port's figure (tests/test_fru.py, tests/firmware) holds on rp2 too: the
+    # first Get Heap Info arms the measurement there (gc.mem_alloc walks the heap)
+    from satmc.ipmi.client import read_heap
+
+    before = read_heap(sat)
+    for _ in range(5):
+        sat.call(NETFN_APP, 0x01, what="Get Device ID")
+        sat.call(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((TEMP,)), what="Get Sensor Reading")
+    after = read_heap(sat)
+    assert after["hot_frames"] - before["hot_frames"] == 11
+    assert after["hot_alloc"] == before["hot_alloc"]
