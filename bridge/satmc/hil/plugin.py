@@ -17,7 +17,8 @@ a second run on the same host driving the same adapter or serial port is refused
 naming the holder. A test that writes a FRU saves the original image under
 <results>/fru-backup/ first (fixture `fru_backup`).
 
-Fixtures: `rig` (what and where), `board` (the board file: expected values), `dut` (a
+Fixtures: `rig` (what and where; rig.seconds(s) scales a host timeout by the rig's time
+factor), `board_sleep` (seconds on the board's clock), `board` (the board file), `dut` (a
 connection to the device under test), `hil_sim` (the Simulator, or None on a real
 rig), `faults` (bus fault injection, cleared after each test), `stimulus` (physical
 values of the simulation, restored after each test). A test marked
@@ -28,8 +29,10 @@ leaves its trace as <results>/<test>.pcap (decode: tshark -d 'i2c.message,ipmi')
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -151,6 +154,9 @@ def hil_sim(rig, pytestconfig):
         except SatmcError as e:
             sim.stop()
             pytest.exit(f"HIL preflight: the simulated board did not start: {e}", PREFLIGHT_EXIT)
+        if rig.target == RP2EMU and not os.environ.get("SATMC_TIME_FACTOR"):
+            rig.time_factor = max(rig.time_factor, sim.time_factor)  # as measured here
+            rig.reset_seconds = 10.0 * rig.time_factor
         try:
             yield sim
         finally:
@@ -266,6 +272,13 @@ def _trace_on_failure(request, pytestconfig):
     path = out / (re.sub(r"[^\w.-]+", "_", request.node.nodeid) + ".pcap")
     write_pcap(str(path), records)
     rep.sections.append(("bus trace", f"{len(records)} records in {path}"))
+
+
+@pytest.fixture
+def board_sleep(hil_sim):
+    """board_sleep(s): let s seconds pass on the board's clock (an emulated chip's runs
+    behind the host's; a real board's and the unix port's are the host's)."""
+    return hil_sim.sleep if hil_sim is not None else time.sleep
 
 
 @pytest.fixture

@@ -34,6 +34,7 @@ from ..resources import build_root
 from .simulator import READY, SimError, Simulator, TextLog, spawn
 
 TIME_FACTOR = 8.0
+MAX_TIME_FACTOR = 40.0  # a loaded host: timeouts at most this much longer
 STATS = "rp2emu: stats "
 REBOOT = re.compile(r"rp2emu: reboot \d+ \((\w+)\)")
 FLASH_STATE = "flash.bin"
@@ -86,7 +87,20 @@ class Rp2emuSimulator(Simulator):
 
     @property
     def time_factor(self) -> float:
-        return TIME_FACTOR
+        """How much slower than the chip the emulator runs here: 125 MHz over the cycles it
+        executes per wall second (measured once it has run a second; TIME_FACTOR before),
+        at least TIME_FACTOR."""
+        cps = self.runner_stats().get("cycles_per_s", 0) if self.alive() else 0
+        return max(TIME_FACTOR, min(MAX_TIME_FACTOR, 125e6 / cps)) if cps else TIME_FACTOR
+
+    def sleep(self, seconds: float) -> None:
+        """Let `seconds` pass on the emulated chip's clock (it runs behind the host's)."""
+        start = self.runner_stats().get("emulated_s", 0.0)
+        deadline = time.monotonic() + seconds * MAX_TIME_FACTOR
+        while time.monotonic() < deadline:
+            time.sleep(min(0.25, seconds / 4))
+            if self.runner_stats().get("emulated_s", 0.0) - start >= seconds:
+                return
 
     def start(self, timeout: float = 60.0, serving: bool | None = True) -> Rp2emuSimulator:
         """Start the buses and the chip; wait until the firmware serves (serving=False: a

@@ -413,6 +413,10 @@ class Simulator:
     def __exit__(self, *exc) -> None:
         self.stop()
 
+    def sleep(self, seconds: float) -> None:
+        """Let `seconds` pass on the board's clock (the unix port's is the host's)."""
+        time.sleep(seconds)
+
     def wait_for_output(self, text: str, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -94,6 +94,7 @@ class I2CTargetMode {
     this.bitsPerByte = opts.bitsPerByte || BITS_PER_BYTE;
     this.onEnable = opts.onEnable || (() => {}); // (addr7) when target mode is enabled
     this.onDisable = opts.onDisable || (() => {});
+    this.onWait = opts.onWait || (() => {}); // SCL is being held for the firmware
     this.rx = [];
     this.tx = [];
     this.raw = 0; // latched interrupt bits
@@ -296,6 +297,7 @@ class I2CTargetMode {
     return new Promise((resolve) => {
       if (cond()) return resolve();
       this.waiter = { ready: cond, go: resolve, since: this.rp2040.clock.nanos };
+      this.onWait(); // the firmware must run now, even while its CPU waits on a bus
     });
   }
 

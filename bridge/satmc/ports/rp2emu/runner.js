@@ -36,6 +36,10 @@ const FLASH_START = 0x10000000;
 const USB_SOF_RD = 0x48;
 const USB_INTR_DEV_SOF = 1 << 17;
 const USB_FRAME_NANOS = 1e6;
+const I2C_R_STOP_DET = 1 << 9;
+const I2C_R_TX_EMPTY = 1 << 4;
+const I2C_IC_ENABLE = 0x6c;
+const I2C_IDLE = 0; // rp2040js I2CState.Idle
 const WATCHDOG = 0x40058;
 const PIN_POLL_NANOS = 50e6; // pin levels and edge rates asked every 50 ms emulated
 const ADC_HOLD_NANOS = 10e6; // an ADC value asked once per 10 ms emulated
@@ -195,6 +199,7 @@ class Runner {
     this.timer = null;
     this.sleeping = null;
     this.holds = 0;
+    this.controllerHolds = 0;
     this.stopped = false;
     this.targets = [];
   }
@@ -226,16 +231,27 @@ class Runner {
 
   // --- running ----------------------------------------------------------------------------
 
-  hold() {
+  hold(controller = false) {
     this.holds++;
+    if (controller) this.controllerHolds++;
   }
 
-  release() {
+  release(controller = false) {
     this.holds--;
+    if (controller) this.controllerHolds--;
     if (this.holds <= 0) {
       this.holds = 0;
-      this.schedule();
+      this.controllerHolds = 0;
     }
+    if (!this.blocked()) this.schedule();
+  }
+
+  // The CPU stays still while the bus answers a question it asked, except that an I2C
+  // target stretching SCL for its firmware needs it (see bridgeController).
+  blocked() {
+    if (!this.holds) return false;
+    const targetWaits = this.targets.some((t) => t.waiter);
+    return !(targetWaits && this.holds === this.controllerHolds);
   }
 
   schedule() {
@@ -267,9 +283,9 @@ class Runner {
     const until = Date.now() + 20;
     let idle = false;
     this.topUpInput();
-    while (!this.holds && !this.stopped && !idle && Date.now() < until) {
+    while (!this.blocked() && !this.stopped && !idle && Date.now() < until) {
       const wall = this.wallNanos();
-      for (let i = 0; i < 20000 && !this.holds && !this.stopped; i++) {
+      for (let i = 0; i < 20000 && !this.stopped && (!this.holds || !this.blocked()); i++) {
         if (core.waiting) {
           const next = clock.nanosToNextAlarm;
           const step = next > 0 ? next : CYCLE_NANOS;
@@ -286,7 +302,7 @@ class Runner {
         }
       }
     }
-    if (this.stopped || rp2040 !== this.rp2040 || this.holds) return;
+    if (this.stopped || rp2040 !== this.rp2040 || this.blocked()) return;
     if (idle) {
       this.sleeping = setTimeout(() => {
         this.sleeping = null;
@@ -370,6 +386,7 @@ class Runner {
         freqHz,
         onEnable: (addr7) => this.attachTarget(rp2040, target, block, addr7),
         onDisable: () => this.detachTarget(target),
+        onWait: () => this.schedule(),
       });
       this.targets.push(target);
       this.bridgeController(rp2040, i2c, block, freqHz);
@@ -434,6 +451,7 @@ class Runner {
   // completes after its wire time in emulated time (or later, when the bus answers later).
   bridgeController(rp2040, i2c, block, freqHz) {
     const bit = 1e9 / freqHz;
+    const targetOf = () => this.targets[block] && this.targets[block].targetMode;
     let conn = null;
     const ensure = () => {
       if (!conn || conn.closed) {
@@ -449,18 +467,17 @@ class Runner {
       else rp2040.clock.createAlarm(fn).schedule(due);
       this.schedule();
     };
-    // Once the block owns the bus (every exchange after START), the CPU is held while
-    // the bus answers: the host's latency must not pass as emulated time (the firmware's
-    // per-byte timeouts would expire on a loaded machine, where the chip's wire would
-    // not). A START may wait for the bus, and the other controller's transfer may need
-    // this chip's I2C target (its IRQs need the CPU): it is not held.
+    // The CPU is held while the bus answers: the host's latency must not pass as emulated
+    // time (pico-sdk's per-transfer timeout would expire on a loaded machine, where the
+    // chip's wire would not). A START may wait for the bus while another controller talks
+    // to this chip's I2C target, whose FIFOs need the CPU: while the target stretches SCL
+    // for it, a controller's hold gives way (hold(true) / release(true), blocked()).
     const ask = (kind, payload, bits, then) => {
       const since = rp2040.clock.nanos;
       const c = ensure();
-      const held = kind !== wire.START;
-      if (held) this.hold();
+      this.hold(true);
       const done = (reply) => {
-        if (held) this.release();
+        this.release(true);
         if (rp2040 === this.rp2040) after(since, bits, () => then(reply));
       };
       c.request(kind, payload).then(
@@ -469,6 +486,41 @@ class Runner {
       );
     };
     const lost = (st) => st === wire.ST_ARB_LOST || st === wire.ST_TIMEOUT || st === wire.ST_NO_BUS;
+    // rp2040js's arbitrationLost() leaves out what the chip does next: the winner's STOP
+    // sets STOP_DET (IC_CON.STOP_DET_IF_MASTER_ACTIVE is 0), which pico-sdk waits for after
+    // an abort; without it every lost arbitration became a timeout (ETIMEDOUT, and a
+    // second retry) instead of the port's EIO.
+    // The bus is given back (a STOP, as the unix port's XFER_W ends a failed transfer):
+    // the block no longer takes part in the transaction.
+    const arbitrationLost = (st) => {
+      ensure().request(wire.STOP, []).catch(() => {});
+      i2c.arbitrationLost();
+      if (st === wire.ST_ARB_LOST) i2c.setInterrupts(I2C_R_STOP_DET);
+    };
+    // Disabling the block mid-transfer (pico-sdk does before every transfer, to set TAR;
+    // after a timeout that is mid-transfer) ends it with a STOP, as on the chip;
+    // rp2040js only empties the FIFOs, and the next bytes went out in the old transaction.
+    // An abort (address or data NACK, lost arbitration) flushes the TX FIFO; on the chip
+    // TX_EMPTY is a level (FIFO at or below IC_TX_TL), so it is set then, and pico-sdk,
+    // waiting for it, reads the abort source: EIO. rp2040js sets it only when it takes a
+    // command, so every NACK became a timeout (ETIMEDOUT after 50 ms, and the stale abort
+    // source failed the next transfer).
+    const abort = i2c.abort.bind(i2c);
+    i2c.abort = (reason) => {
+      abort(reason);
+      i2c.setInterrupts(I2C_R_TX_EMPTY);
+    };
+    const write = i2c.writeUint32.bind(i2c);
+    i2c.writeUint32 = (offset, value) => {
+      if (offset === I2C_IC_ENABLE && !(value & 1) && i2c.state !== I2C_IDLE && !targetOf(i2c)) {
+        ensure().request(wire.STOP, []).catch(() => {});
+        i2c.state = I2C_IDLE;
+        i2c.busy = false;
+        i2c.pendingRestart = false;
+        i2c.stop = false;
+      }
+      write(offset, value);
+    };
     i2c.onStart = () => after(rp2040.clock.nanos, wire.BIT_START, () => i2c.completeStart());
     i2c.onConnect = (address, mode) => {
       if (this.lastRequestEnd !== null && mode === 0) {
@@ -477,18 +529,18 @@ class Runner {
         this.lastRequestEnd = null;
       }
       ask(wire.START, [address & 0x7f, mode ? 1 : 0], wire.BITS_PER_BYTE, (p) => {
-        if (lost(p[0])) i2c.arbitrationLost();
+        if (lost(p[0])) arbitrationLost(p[0]);
         else i2c.completeConnect(p[0] === wire.ST_ACK);
       });
     };
     i2c.onWriteByte = (value) =>
       ask(wire.WRITE, [value], wire.BITS_PER_BYTE, (p) => {
-        if (lost(p[0])) i2c.arbitrationLost();
+        if (lost(p[0])) arbitrationLost(p[0]);
         else i2c.completeWrite(p[0] === wire.ST_ACK && p[1] === 1);
       });
     i2c.onReadByte = (ack) =>
       ask(wire.READ, [1, ack ? 0 : 1], wire.BITS_PER_BYTE, (p) => {
-        if (lost(p[0])) i2c.arbitrationLost();
+        if (lost(p[0])) arbitrationLost(p[0]);
         else i2c.completeRead(p.length > 1 ? p[1] : 0xff);
       });
     i2c.onStop = () =>
