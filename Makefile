@@ -24,7 +24,7 @@ RIG ?=
 # (RP2_UF2, RP2_BOOTROM name the inputs; Node.js needed; rp2040js installed on first use)
 PLATFORM ?= unix
 
-.PHONY: setup demo sim test bench hil clean bundle flash frozen rp2emu
+.PHONY: setup demo sim test bench hil fuzz clean bundle flash frozen rp2emu
 
 setup: $(STAMP)
 
@@ -82,6 +82,13 @@ hil: setup
 
 bench: setup
 	$(PY) -m bench
+
+# The long fuzzing campaign (the short form runs in make test): SECONDS of atheris per
+# target, FRAMES random frames on the MicroPython unix port; build/fuzz/summary.json, fuzz.png
+SECONDS ?= 60
+FRAMES ?= 1000000
+fuzz: setup
+	$(PY) -m fuzz --seconds $(SECONDS) --frames $(FRAMES)
 
 clean:
 	rm -rf build .pytest_cache hil-results
