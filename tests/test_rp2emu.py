@@ -80,7 +80,11 @@ def flashed(tmp_path_factory):
 def board(flashed, tmp_path_factory):
     d = tmp_path_factory.mktemp("rp2emu-board")
     sim = Rp2emuSimulator(
-        BOARD, image=flashed[0], socket_path=str(d / "sim.sock"), build_dir=d / "build"
+        BOARD,
+        image=flashed[0],
+        socket_path=str(d / "sim.sock"),
+        build_dir=d / "build",
+        pcap=str(d / "trace.pcap"),
     )
     sim.start()
     yield sim
@@ -178,3 +182,18 @@ def test_hot_paths_allocate_nothing_on_the_real_port(sat):
     after = read_heap(sat)
     assert after["hot_frames"] - before["hot_frames"] == 11
     assert after["hot_alloc"] == before["hot_alloc"]
+
+
+def test_the_bus_trace_decodes_in_tshark(board, sat):
+    exe = shutil.which("tshark")
+    if exe is None:
+        pytest.skip("tshark not installed (apt-get install tshark)")
+    sat.call(NETFN_APP, 0x01, what="Get Device ID")
+    r = subprocess.run(
+        [exe, "-r", board.pcap, "-d", "i2c.message,ipmi", "-Y", "ipmi"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert r.returncode == 0, r.stderr
+    assert "0x20(IPMB-A) → 0x72" in r.stdout and "0x72(IPMB-A) → 0x20" in r.stdout
