@@ -28,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         help="unix: the MicroPython unix port (default); rp2emu: the emulated RP2040",
     )
     p.add_argument("--blank", action="store_true", help="rp2emu: start with a blank flash")
-    p.add_argument("--socket", default=default_socket(), help="bus socket path")
+    p.add_argument("--socket", help="bus socket path (default: sim.sock; rp2emu: rp2emu.sock)")
     p.add_argument("--pacing", action="store_true", help="hold the bus to 100 kHz wire time")
     p.add_argument("--pcap", help="write the bus trace to this pcap file (Wireshark)")
     p.add_argument("--heapsize", help="MicroPython heap size, e.g. 128K")
@@ -38,6 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = p.parse_args(argv)
     log = (lambda line: None) if args.quiet else (lambda line: print(f"  [firmware] {line}"))
+    args.socket = args.socket or default_socket("rp2emu" if args.platform == "rp2emu" else "sim")
     if args.platform == "rp2emu":
         return run_rp2emu(args, log)
     sim = Simulator(
