@@ -40,7 +40,7 @@ if MISSING and os.environ.get("CI"):
     raise RuntimeError(f"the rp2emu target cannot run in CI: {MISSING} (.ci/run sets it up)")
 pytestmark = [
     pytest.mark.skipif(MISSING is not None, reason=f"rp2emu target: {MISSING}"),
-    pytest.mark.timeout(600),  # the first test deploys onto a blank emulated board
+    pytest.mark.timeout(900),  # the first test deploys onto a blank emulated board
 ]
 
 BOARD = load_board("pico_sim")
@@ -62,7 +62,7 @@ def flashed(tmp_path_factory):
         assert not sim.wait_for_output("satmc: serving", 0.1)  # blank: MicroPython only
         r = subprocess.run(
             [satmc_cli(), "flash", "--board", "pico_sim", "--port", sim.serial.pty_path]
-            + ["--verify-timeout", str(20 * TIME_FACTOR)],
+            + ["--verify-timeout", str(20 * sim.time_factor)],  # as slow as the host makes it
             capture_output=True,
             text=True,
             timeout=600,
