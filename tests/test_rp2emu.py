@@ -190,7 +190,7 @@ def test_the_bus_trace_decodes_in_tshark(board, sat):
         pytest.skip("tshark not installed (apt-get install tshark)")
     sat.call(NETFN_APP, 0x01, what="Get Device ID")
     r = subprocess.run(
-        [exe, "-r", board.pcap, "-d", "i2c.message,ipmi", "-Y", "ipmi"],
+        [exe, "-r", board.pcap, "-d", "i2c.message,ipmi", "-Y", "ipmb || ipmi"],
         capture_output=True,
         text=True,
         timeout=60,
