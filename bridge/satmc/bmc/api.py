@@ -14,8 +14,9 @@ satellite's response follows as a message of its own, in that order (ipmitool ne
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 # Privilege levels (IPMI 2.0 table 6-7, as Set Session Privilege Level numbers them)
 CALLBACK, USER, OPERATOR, ADMINISTRATOR, OEM = 1, 2, 3, 4, 5

@@ -23,7 +23,7 @@ import sys
 from .. import __version__
 from ..errors import AddressError, SatmcError
 
-COMMAND_MODULES = ["device", "stats", "fru", "flash", "sensors"]
+COMMAND_MODULES = ["device", "stats", "fru", "flash", "sensors", "bmc"]
 
 
 def _int(text: str) -> int:

@@ -35,7 +35,9 @@ class Suite:
 
     def record(self) -> bytes:
         """Its Get Channel Cipher Suites record (table 22-18)."""
-        return bytes((0xC0, self.id, self.auth, 0x40 | self.integrity, 0x80 | self.confidentiality))
+        return bytes(
+            (0xC0, self.id, self.auth, 0x40 | self.integrity, 0x80 | self.confidentiality)
+        )
 
 
 SUITES = {

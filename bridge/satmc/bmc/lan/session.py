@@ -193,11 +193,20 @@ class Endpoint:
     def expire(self) -> None:
         now = self.clock()
         for sid, s in list(self.sessions.items()):
-            limit = self.options.idle_timeout if s.state == "active" else self.options.pending_timeout
+            limit = (
+                self.options.idle_timeout if s.state == "active" else self.options.pending_timeout
+            )
             if now - s.last_seen > limit:
                 del self.sessions[sid]
-                self.stats["sessions_expired"] += 1
-                log.info("session %08x (%s) closed: idle", sid, s.state)
+                if s.state == "active":
+                    self.stats["sessions_expired"] += 1
+                    log.info("session %08x closed: idle", sid)
+                elif s.rc:
+                    # RAKP 2 sent, no RAKP 3: the client found it signed with another
+                    # password (ipmitool just gives up), so this is a failed login
+                    self._login_failed(s.peer, "login_abandoned")
+                else:
+                    self.refuse("login_lapsed", s.peer)
 
     def _new_session(self, peer, v2: bool) -> Session | None:
         if len(self.sessions) >= self.options.max_sessions:
@@ -352,8 +361,8 @@ class Endpoint:
             return [], None
         s.password, s.user = user.password, user
 
-        def reply(cc, data=b""):
-            return [self._v15_frame(s, wire.encode_response(m, cc, data), seq=0)], None
+        def reply(cc, data=b"", seq=0):
+            return [self._v15_frame(s, wire.encode_response(m, cc, data), seq=seq)], None
 
         if not api.CALLBACK <= want_priv <= user.privilege:
             out = reply(CC_PRIV_EXCEEDS_LIMIT)
@@ -367,15 +376,16 @@ class Endpoint:
         s.state, s.max_privilege = "active", want_priv
         s.privilege = min(api.USER, want_priv)
         # the console numbers its packets from the inbound number announced here; ours
-        # continue from the outbound number it proposed (22.17)
+        # start at the outbound number it proposed, with this very response (22.17;
+        # FreeIPMI takes its window from this packet's sequence number)
         inbound = _u32(os.urandom(4), 0) & 0x7FFFFFFF or 1
         s.in_hi, s.in_seen = (inbound - 1) & 0xFFFFFFFF, 1
-        s.out_seq = (first_seq - 1) & 0xFFFFFFFF
+        s.out_seq = first_seq
         s.last_seen = self.clock()
         self.stats["sessions_opened"] += 1
         log.info("IPMI 1.5 session %08x for %r from %s", s.bmc_sid, user.name, peer)
         data = bytes((s.auth_type,)) + struct.pack("<II", s.bmc_sid, inbound) + bytes((want_priv,))
-        return reply(codes.CC_OK, data)
+        return reply(codes.CC_OK, data, seq=first_seq)
 
     # --- RMCP+ -------------------------------------------------------------------------
 
@@ -560,7 +570,11 @@ class Endpoint:
         s.last_seen = self.clock()
         self.stats["sessions_opened"] += 1
         log.info(
-            "RMCP+ session %08x (suite %d) for %r from %s", s.bmc_sid, s.suite.id, s.user.name, peer
+            "RMCP+ session %08x (suite %d) for %r from %s",
+            s.bmc_sid,
+            s.suite.id,
+            s.user.name,
+            peer,
         )
         resp = bytes((tag, RAKP_OK, 0, 0)) + sidm + icv
         return [self._v2_plain(wire.PAYLOAD_RAKP4, resp)]
@@ -593,7 +607,9 @@ class Endpoint:
         v2 = bool(data[0] & 0x80)
         types = 0x14 | (0x01 if self.options.allow_auth_none else 0) | (0x80 if v2 else 0)
         status = 0x04 | (0x02 if self.users.role_logins else 0) | (0x20 if self.users.kg else 0)
-        return codes.CC_OK, bytes((self.options.channel, types, status, 0x03 if v2 else 0, 0, 0, 0, 0))
+        return codes.CC_OK, bytes(
+            (self.options.channel, types, status, 0x03 if v2 else 0, 0, 0, 0, 0)
+        )
 
     def _cipher_suites(self, data: bytes) -> tuple[int, bytes]:
         if len(data) != 3:

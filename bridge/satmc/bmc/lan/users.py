@@ -21,7 +21,12 @@ from pathlib import Path
 from ...errors import UsersFileError
 from ..api import ADMINISTRATOR, CALLBACK, OPERATOR, USER
 
-PRIVILEGES = {"callback": CALLBACK, "user": USER, "operator": OPERATOR, "administrator": ADMINISTRATOR}
+PRIVILEGES = {
+    "callback": CALLBACK,
+    "user": USER,
+    "operator": OPERATOR,
+    "administrator": ADMINISTRATOR,
+}
 PRIVILEGE_NAMES = {v: k for k, v in PRIVILEGES.items()}
 MAX_USERS = 15  # user IDs 2..16; ID 1 is the (disabled) null user
 

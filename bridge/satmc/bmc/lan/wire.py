@@ -65,7 +65,11 @@ def asf_pong(body: bytes) -> bytes | None:
         return None
     # data: IANA, OEM-defined 0, supported entities (IPMI, ASF 1.0), interactions, reserved
     data = struct.pack(">II", ASF_IANA, 0) + bytes((0x81, 0x00)) + bytes(6)
-    return rmcp_header(CLASS_ASF) + struct.pack(">IBBBB", ASF_IANA, ASF_PONG, tag, 0, len(data)) + data
+    return (
+        rmcp_header(CLASS_ASF)
+        + struct.pack(">IBBBB", ASF_IANA, ASF_PONG, tag, 0, len(data))
+        + data
+    )
 
 
 # --- IPMI 1.5 session packets ------------------------------------------------------------
