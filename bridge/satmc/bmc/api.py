@@ -8,14 +8,19 @@ Everything else becomes one `BmcRequest` handed to a `Responder`, whose answer t
 side frames as the response message in the same session.
 
 A responder may send further messages in the session with `BmcRequest.emit` (a complete
-IPMB-format message): Send Message with tracking answers first, and the bridged
-satellite's response follows as a message of its own, in that order (ipmitool needs it).
+IPMB-format message, rqSA first, both checksums): Send Message with tracking answers
+first, and the bridged satellite's response follows as a message of its own, in that
+order (ipmitool needs it). The responder calls emit only after handle() has returned,
+from the event loop's thread, at least one loop turn later; so the LAN side sends the
+response as soon as handle() returns (without awaiting in between), and each emitted
+message as it comes.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Protocol
+from typing import Protocol
 
 # Privilege levels (IPMI 2.0 table 6-7, as Set Session Privilege Level numbers them)
 CALLBACK, USER, OPERATOR, ADMINISTRATOR, OEM = 1, 2, 3, 4, 5
