@@ -139,3 +139,26 @@ def test_timestamps_change_with_the_content_and_survive_a_restart(tmp_path):
 @pytest.mark.parametrize("chunk", [1, 7, 22])
 def test_any_chunk_size_reassembles_the_same_records(session, chunk):
     assert read_all(session, chunk) == read_all(session, 16)
+
+
+def test_a_changed_satellite_sdr_is_served_after_its_indicator_moves(session, bmc, sat, tmp_path):
+    """Setting a threshold changes the satellite's records and its change indicator; the
+    next Get SDR Repository Info (past the recheck interval) serves the new records."""
+    before, before_records = info(session), read_all(session)
+    client = SensorClient(sat, tmp_path)
+    old = client.find("Board Temp")
+    client.set_thresholds("Board Temp", unc=58)
+    try:
+        interval, bmc.recheck_interval = bmc.recheck_interval, 0.0
+        try:
+            after = info(session)
+        finally:
+            bmc.recheck_interval = interval
+        records = read_all(session)
+        assert records != before_records and after[0] == before[0]
+        assert after[2] > before[2] and after[3] > before[3]  # FreeIPMI's cache sees it
+        fresh = SensorClient(sat, tmp_path / "fresh").read_raw_records()
+        assert [r[2:] for r in records[1:]] == [r[2:] for r in fresh]
+    finally:
+        unc = old.convert_sensor_raw_to_value(old.threshold["unc"])
+        client.set_thresholds("Board Temp", unc=unc)

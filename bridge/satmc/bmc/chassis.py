@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import logging
 import struct
 import time
 import uuid
@@ -42,6 +43,8 @@ from ..transports import connect_many
 from .api import ADMINISTRATOR, OPERATOR, USER, BmcRequest
 from .bridging import FrameError, Links, TrackingTable, bridge, parse_request, response_message
 from .repository import SdrRepository, Sel
+
+log = logging.getLogger(__name__)
 
 ADDRESS = 0x20
 LAN_CHANNEL = 1
@@ -188,6 +191,8 @@ class BenchBmc:
         self._clients: dict[int, SensorClient] = {}
         self._scan_lock: asyncio.Lock | None = None
         self._checked = 0.0
+        self.recheck_interval = RECHECK_INTERVAL
+        self.faults = 0  # requests a fault in the BMC answered with FFh (each logged)
         self._tasks: set[asyncio.Task] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -280,7 +285,7 @@ class BenchBmc:
         return recs
 
     async def _maybe_recheck(self) -> None:
-        if time.monotonic() - self._checked >= RECHECK_INTERVAL:
+        if time.monotonic() - self._checked >= self.recheck_interval:
             await self.rescan()
 
     # --- requests --------------------------------------------------------------------------
@@ -288,7 +293,12 @@ class BenchBmc:
     async def handle(self, req: BmcRequest) -> tuple[int, bytes]:
         """Answer one request; messages that follow it (bridged responses) are emitted
         with req.emit once this has returned, in order."""
-        cc, data, follow = await self._dispatch(req, 0)
+        try:
+            cc, data, follow = await self._dispatch(req, 0)
+        except Exception:  # noqa: BLE001 - a fault in one request answers that request
+            self.faults += 1
+            log.exception("bench BMC: netFn 0x%02x cmd 0x%02x failed", req.netfn, req.cmd)
+            return codes.CC_UNSPECIFIED, b""
         if follow:
             task = asyncio.get_running_loop().create_task(self._emit_after(req.emit, follow))
             self._tasks.add(task)

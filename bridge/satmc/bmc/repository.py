@@ -85,8 +85,10 @@ class SdrRepository:
         self.records, self._digest = renumbered, digest
         self.reservations.cancel()  # a partial read under the old content must restart
         stamp = self._remembered(digest)
-        if stamp is None:
+        if stamp is None:  # later than the content before, even within its second
             stamp = int(self.clock()) & 0xFFFFFFFF
+            if self.added != codes.TIMESTAMP_UNSPECIFIED and stamp <= self.added:
+                stamp = self.added + 1
             self._remember(digest, stamp)
         self.added = self.erased = stamp  # new content: the old erased, the new added
         return True
