@@ -68,14 +68,22 @@ def empty(session):
 
 def test_a_threshold_crossing_is_a_sel_record_from_the_satellite(empty, sim, sat):
     session = empty
+
+    def temp_records(deassert: bool) -> list[bytes]:
+        return [r for r in entries(session) if r[11] == TEMP and bool(r[12] & 0x80) == deassert]
+
+    def wait_for(deassert: bool) -> None:
+        deadline = time.monotonic() + 15
+        while not temp_records(deassert):
+            assert time.monotonic() < deadline, f"no SEL record (deassert={deassert})"
+            time.sleep(0.05)
+
     sim.control("device", name="temp0", set={"temperature": 65.0})
     try:
-        deadline = time.monotonic() + 15
-        while not [r for r in entries(session) if r[11] == TEMP and not r[12] & 0x80]:
-            assert time.monotonic() < deadline, "no SEL record after the crossing"
-            time.sleep(0.05)
+        wait_for(deassert=False)
     finally:
         sim.control("device", name="temp0", set={"temperature": 25.0})
+    wait_for(deassert=True)  # back below UNC - hysteresis: the deassertion is logged too
     rec = next(r for r in entries(session) if r[11] == TEMP and not r[12] & 0x80)
     assert len(rec) == 16 and rec[2] == codes.SEL_RECORD_SYSTEM_EVENT
     assert (rec[7], rec[8], rec[9]) == (sat.address, 0x00, codes.EVM_REV)  # generator, EvMRev

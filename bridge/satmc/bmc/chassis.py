@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import inspect
 import logging
 import struct
 import time
@@ -326,7 +327,8 @@ class BenchBmc:
             return codes.CC_PRIVILEGE, b"", []
         if req.lun != 0:
             return codes.CC_INVALID_FOR_LUN, b"", []
-        cc, data = await handler(self, req)
+        result = handler(self, req)  # (cc, data), or a coroutine of it
+        cc, data = await result if inspect.isawaitable(result) else result
         return cc, data, []
 
     # --- bridging --------------------------------------------------------------------------
@@ -462,36 +464,6 @@ class BenchBmc:
         await self._maybe_recheck()
         return codes.CC_OK, self.sdr.info()
 
-    async def _sdr_allocation(self, req):
-        return codes.CC_OK, self.sdr.allocation_info()
-
-    async def _sdr_reserve(self, req):
-        return codes.CC_OK, self.sdr.reserve()
-
-    async def _get_sdr(self, req):
-        return self.sdr.get_sdr(req.data)
-
-    async def _sel_info(self, req):
-        return codes.CC_OK, self.sel.info()
-
-    async def _sel_reserve(self, req):
-        return codes.CC_OK, self.sel.reserve()
-
-    async def _sel_entry(self, req):
-        return self.sel.get_entry(req.data)
-
-    async def _sel_add(self, req):
-        return self.sel.add_entry(req.data)
-
-    async def _sel_clear(self, req):
-        return self.sel.clear(req.data)
-
-    async def _sel_time(self, req):
-        return codes.CC_OK, self.sel.get_time()
-
-    async def _sel_set_time(self, req):
-        return self.sel.set_time(req.data)
-
     async def _fru_info(self, req):
         if len(req.data) != 1:
             return codes.CC_LENGTH, b""
@@ -519,6 +491,7 @@ class BenchBmc:
             return codes.CC_NOT_PRESENT, b""
         return codes.CC_FRU_WRITE_PROTECTED, b""  # built from its source, not stored
 
+    # (netFn, cmd) -> handler(bmc, request) -> (cc, data) or a coroutine of it
     _LOCAL = {
         (_A, codes.CMD_GET_DEVICE_ID): _device_id,
         (_A, codes.CMD_GET_SELF_TEST_RESULTS): _self_test,
@@ -529,16 +502,19 @@ class BenchBmc:
         (codes.NETFN_TRANSPORT, codes.CMD_GET_SOL_CONFIGURATION): _sol_configuration,
         (_S, codes.CMD_PLATFORM_EVENT): _platform_event,
         (_T, codes.CMD_GET_SDR_REPOSITORY_INFO): _sdr_info,
-        (_T, codes.CMD_GET_SDR_REPOSITORY_ALLOCATION_INFO): _sdr_allocation,
-        (_T, codes.CMD_RESERVE_SDR_REPOSITORY): _sdr_reserve,
-        (_T, codes.CMD_GET_SDR): _get_sdr,
-        (_T, codes.CMD_GET_SEL_INFO): _sel_info,
-        (_T, codes.CMD_RESERVE_SEL): _sel_reserve,
-        (_T, codes.CMD_GET_SEL_ENTRY): _sel_entry,
-        (_T, codes.CMD_ADD_SEL_ENTRY): _sel_add,
-        (_T, codes.CMD_CLEAR_SEL): _sel_clear,
-        (_T, codes.CMD_GET_SEL_TIME): _sel_time,
-        (_T, codes.CMD_SET_SEL_TIME): _sel_set_time,
+        (_T, codes.CMD_GET_SDR_REPOSITORY_ALLOCATION_INFO): lambda b, r: (
+            0,
+            b.sdr.allocation_info(),
+        ),
+        (_T, codes.CMD_RESERVE_SDR_REPOSITORY): lambda b, r: (0, b.sdr.reserve()),
+        (_T, codes.CMD_GET_SDR): lambda b, r: b.sdr.get_sdr(r.data),
+        (_T, codes.CMD_GET_SEL_INFO): lambda b, r: (0, b.sel.info()),
+        (_T, codes.CMD_RESERVE_SEL): lambda b, r: (0, b.sel.reserve()),
+        (_T, codes.CMD_GET_SEL_ENTRY): lambda b, r: b.sel.get_entry(r.data),
+        (_T, codes.CMD_ADD_SEL_ENTRY): lambda b, r: b.sel.add_entry(r.data),
+        (_T, codes.CMD_CLEAR_SEL): lambda b, r: b.sel.clear(r.data),
+        (_T, codes.CMD_GET_SEL_TIME): lambda b, r: (0, b.sel.get_time()),
+        (_T, codes.CMD_SET_SEL_TIME): lambda b, r: b.sel.set_time(r.data),
         (_T, codes.CMD_GET_FRU_INVENTORY_AREA_INFO): _fru_info,
         (_T, codes.CMD_READ_FRU_DATA): _fru_read,
         (_T, codes.CMD_WRITE_FRU_DATA): _fru_write,

@@ -47,6 +47,33 @@ def _partial(rec: bytes, offset: int, count: int) -> tuple[int, bytes]:
     return codes.CC_OK, rec[offset : offset + count]
 
 
+def _get_record(reservations, data: bytes, ids: list[int], fetch) -> tuple[int, bytes]:
+    """Get SDR / Get SEL Entry: reservation (2), record id (2; 0 first, FFFFh last),
+    offset, count (FFh: to the end) -> next record id (2) and the part asked for."""
+    if len(data) != 6:
+        return codes.CC_LENGTH, b""
+    rid, record_id, offset, count = _u16(data, 0), _u16(data, 2), data[4], data[5]
+    if not reservations.valid(rid, offset > 0):
+        return codes.CC_RESERVATION, b""
+    if not ids:
+        return codes.CC_NOT_PRESENT, b""
+    if record_id == 0:
+        index = 0
+    elif record_id == LAST:
+        index = len(ids) - 1
+    else:
+        try:
+            index = ids.index(record_id)
+        except ValueError:
+            return codes.CC_NOT_PRESENT, b""
+    rec = fetch(ids[index])
+    if rec is None:  # gone meanwhile (a SEL cleared by another session)
+        return codes.CC_NOT_PRESENT, b""
+    nxt = ids[index + 1] if index + 1 < len(ids) else LAST
+    cc, part = _partial(rec, offset, count)
+    return (cc, struct.pack("<H", nxt) + part) if cc == codes.CC_OK else (cc, b"")
+
+
 class Reservations:
     """One reservation at a time (as the spec has it): a new one cancels the old."""
 
@@ -133,24 +160,8 @@ class SdrRepository:
         return struct.pack("<H", self.reservations.reserve())
 
     def get_sdr(self, data: bytes) -> tuple[int, bytes]:
-        if len(data) != 6:
-            return codes.CC_LENGTH, b""
-        rid, record_id, offset, count = _u16(data, 0), _u16(data, 2), data[4], data[5]
-        if not self.reservations.valid(rid, offset > 0):
-            return codes.CC_RESERVATION, b""
-        if not self.records:
-            return codes.CC_NOT_PRESENT, b""
-        if record_id == 0:
-            index = 0
-        elif record_id == LAST:
-            index = len(self.records) - 1
-        else:
-            index = record_id - 1
-            if not 0 <= index < len(self.records):
-                return codes.CC_NOT_PRESENT, b""
-        nxt = index + 2 if index + 1 < len(self.records) else LAST
-        cc, part = _partial(self.records[index], offset, count)
-        return (cc, struct.pack("<H", nxt) + part) if cc == codes.CC_OK else (cc, b"")
+        ids = list(range(1, len(self.records) + 1))
+        return _get_record(self.reservations, data, ids, lambda i: self.records[i - 1])
 
 
 class Sel:
@@ -209,29 +220,11 @@ class Sel:
         return struct.pack("<H", self.reservations.reserve())
 
     def get_entry(self, data: bytes) -> tuple[int, bytes]:
-        if len(data) != 6:
-            return codes.CC_LENGTH, b""
-        rid, record_id, offset, count = _u16(data, 0), _u16(data, 2), data[4], data[5]
-        if not self.reservations.valid(rid, offset > 0):
-            return codes.CC_RESERVATION, b""
-        ids = self.log.ids()
-        if not ids:
-            return codes.CC_NOT_PRESENT, b""
-        if record_id == 0:
-            index = 0
-        elif record_id == LAST:
-            index = len(ids) - 1
-        else:
-            try:
-                index = ids.index(record_id)
-            except ValueError:
-                return codes.CC_NOT_PRESENT, b""
-        ev = self.log.get(ids[index])
-        if ev is None:  # cleared meanwhile
-            return codes.CC_NOT_PRESENT, b""
-        nxt = ids[index + 1] if index + 1 < len(ids) else LAST
-        cc, part = _partial(self.record(ev), offset, count)
-        return (cc, struct.pack("<H", nxt) + part) if cc == codes.CC_OK else (cc, b"")
+        def fetch(event_id: int) -> bytes | None:
+            ev = self.log.get(event_id)
+            return None if ev is None else self.record(ev)
+
+        return _get_record(self.reservations, data, self.log.ids(), fetch)
 
     def add_entry(self, data: bytes) -> tuple[int, bytes]:
         """Add SEL Entry: the record as given; the BMC stamps the time of system event
