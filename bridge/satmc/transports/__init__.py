@@ -162,16 +162,35 @@ def connect(
     retries: int = 3,
     twin: str | None = None,
 ) -> Satellite:
-    check_address(address)
+    return connect_many(url, [address], slave_address, readback, timeout, retries, twin)[0]
+
+
+def connect_many(
+    url: str,
+    addresses: list[int],
+    slave_address: int = 0x20,
+    readback: bool | None = None,
+    timeout: float = 0.25,
+    retries: int = 3,
+    twin: str | None = None,
+) -> list[Satellite]:
+    """One connection per address, all on one interface (one bus, one requester address,
+    one router for what the satellites send, such as Platform Events). Closing one
+    closes the interface they share."""
+    for a in addresses:
+        check_address(a)
     if retries < 1:
         raise AdapterError(f"retries={retries}: a request is tried at least once (1 or more)")
     intf = create_interface(url, slave_address=slave_address, readback=readback, twin=twin)
     intf.timeout = timeout
     intf.max_retries = retries
-    ipmi = pyipmi.create_connection(intf)
-    ipmi.target = pyipmi.Target(ipmb_address=address)
-    ipmi.open()
-    return Satellite(intf, ipmi, address)
+    out = []
+    for a in addresses:
+        ipmi = pyipmi.create_connection(intf)
+        ipmi.target = pyipmi.Target(ipmb_address=a)
+        ipmi.open()
+        out.append(Satellite(intf, ipmi, a))
+    return out
 
 
 def wait_until_answering(sat: Satellite, seconds: float) -> bool:
