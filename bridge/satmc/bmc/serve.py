@@ -73,11 +73,26 @@ def load_users(config: Config) -> users.Users:
     return users.load(path)
 
 
-async def serve_until_stopped(config: Config, responder, ready=None) -> Endpoint:
+async def serve_until_stopped(config: Config, responder, users_obj=None, ready=None):
+    """Serve until SIGINT/SIGTERM; a responder with start()/close() (BenchBmc) is started
+    first and closed last. -> the Endpoint (its stats)."""
     ep = Endpoint(
-        load_users(config),
+        users_obj or load_users(config),
         Options(allow_auth_none=config.allow_auth_none, max_sessions=config.max_sessions),
     )
+    if hasattr(responder, "start"):
+        await responder.start()
+        for note in getattr(responder, "notes", []):
+            print(f"bench BMC: {note}", flush=True)
+    try:
+        await _serve(ep, config, responder, ready)
+    finally:
+        if hasattr(responder, "close"):
+            await responder.close()
+    return ep
+
+
+async def _serve(ep, config, responder, ready):
     try:
         transport, _server = await serve(ep, responder, config.bind, config.port)
     except OSError as e:
@@ -98,10 +113,8 @@ async def serve_until_stopped(config: Config, responder, ready=None) -> Endpoint
         await stop.wait()
     finally:
         transport.close()
-        refused = {k: v for k, v in ep.stats.items() if k != "refused"}
-        log.info("stats: %s", refused)
-    return ep
+        log.info("stats: %s", dict(ep.stats))
 
 
-def run(config: Config, responder) -> None:
-    asyncio.run(serve_until_stopped(config, responder))
+def run(config: Config, responder, users_obj=None) -> None:
+    asyncio.run(serve_until_stopped(config, responder, users_obj))

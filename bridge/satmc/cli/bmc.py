@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import logging
 
+from ..errors import AddressError
+
 
 def register(sub) -> None:
     p = sub.add_parser(
@@ -21,7 +23,15 @@ def register(sub) -> None:
         "without it a one-run admin login is printed",
     )
     p.add_argument(
-        "--chassis", metavar="NAME", help="serve a simulated chassis (a chassis file or name)"
+        "--satellites",
+        metavar="LIST",
+        help="the satellites' 8-bit IPMB addresses behind the BMC, comma-separated "
+        "(default: the -a address)",
+    )
+    p.add_argument(
+        "--chassis",
+        metavar="NAME",
+        help="start a simulated chassis (a chassis file or name, e.g. bench2) and serve it",
     )
     p.add_argument(
         "--allow-auth-none",
@@ -33,13 +43,25 @@ def register(sub) -> None:
     p.set_defaults(func=bmc, needs_target=False)
 
 
+def _addresses(args) -> list[int]:
+    from ..transports import check_address
+
+    if not args.satellites:
+        return [args.address]
+    try:
+        return [check_address(int(a, 0)) for a in args.satellites.split(",")]
+    except ValueError:
+        raise AddressError(f"--satellites {args.satellites}: use 0x72,0x74") from None
+
+
 def bmc(args) -> int:
-    from ..bmc.serve import Config, run
+    from ..bmc.serve import Config, load_users, run
     from ..bmc.wiring import responder_for
 
     if args.verbose and not args.debug:
         logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
     config = Config(args.users, args.bind, args.port, args.allow_auth_none, args.max_sessions)
-    with responder_for(args) as responder:
-        run(config, responder)
+    users = load_users(config)  # refused before anything starts
+    with responder_for(args.target, _addresses(args), args.chassis) as responder:
+        run(config, responder, users)
     return 0
