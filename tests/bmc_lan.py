@@ -75,6 +75,8 @@ class Server:
         asyncio.set_event_loop(self.loop)
 
         async def start():
+            if hasattr(self.responder, "start"):
+                await self.responder.start()
             self.transport, self.protocol = await serve(
                 self.endpoint, self.responder, "127.0.0.1", 0
             )
@@ -103,20 +105,24 @@ class Server:
         async def stop():
             self.transport.close()
             await asyncio.sleep(0)  # let the cancelled tasks finish
+            if hasattr(self.responder, "close"):
+                await self.responder.close()
 
         asyncio.run_coroutine_threadsafe(stop(), self.loop).result(10)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self._thread.join(10)
 
 
-def ipmitool(exe, port, *args, interface="lanplus", user="admin", password="adminpw", extra=()):
+def ipmitool(
+    exe, port, *args, interface="lanplus", user="admin", password="adminpw", extra=(), timeout=120
+):
     cmd = [exe, "-I", interface, "-H", "127.0.0.1", "-p", str(port), "-N", "1", "-R", "2"]
     if user is not None:
         cmd += ["-U", user]
     if password is not None:
         cmd += ["-P", password]
     return subprocess.run(
-        cmd + list(extra) + list(args), capture_output=True, text=True, timeout=60
+        cmd + list(extra) + list(args), capture_output=True, text=True, timeout=timeout
     )
 
 
