@@ -252,3 +252,18 @@ def test_prometheus_ipmi_exporter_scrapes_the_satellites_sensors(bmc, tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_eight_clients_at_once_through_the_chassis(bmc, sim, ipmitool_exe):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i):
+        iface, extra = [("lanplus", ("-C", "17")), ("lan", ("-A", "MD5"))][i % 2]
+        if i % 4 < 2:
+            return tool(bmc, ipmitool_exe, "sdr", "list", interface=iface, extra=extra)
+        return tool(bmc, ipmitool_exe, *sat_flag(sim), "mc", "info", interface=iface, extra=extra)
+
+    with ThreadPoolExecutor(8) as pool:
+        outs = list(pool.map(one, range(8)))
+    for i, out in enumerate(outs):
+        assert ("Board Temp" if i % 4 < 2 else "Device ID                 : 1") in out

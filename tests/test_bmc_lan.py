@@ -520,3 +520,54 @@ def test_10000_random_and_mutated_datagrams(tmp_path, ipmitool_exe):
     finally:
         relay.close()
         s.close()
+
+
+KG_USERS = """kg = "bmc-key"
+role_logins = true
+[[user]]
+name = "admin"
+password = "adminpw"
+privilege = "administrator"
+[[user]]
+name = "alice"
+password = "alicepw"
+privilege = "user"
+"""
+
+
+def test_two_key_logins_need_kg(fresh, ipmitool_exe):
+    s = fresh(KG_USERS)
+    r = ipmitool(ipmitool_exe, s.port, "session", "info", "active")
+    assert r.returncode != 0  # the client derives the session keys from its password
+    r = ipmitool(ipmitool_exe, s.port, "session", "info", "active", extra=("-k", "bmc-key"))
+    assert r.returncode == 0, r.stderr
+    raw = real_tool("ipmi-raw", "freeipmi-tools")
+    r = subprocess.run(
+        [raw, "-D", "LAN_2_0", "-h", f"127.0.0.1:{s.port}", "-u", "admin", "-p", "adminpw",
+         "-k", "bmc-key", "-l", "ADMIN", "00", "06", "54", "0e", "00", "80"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+
+
+def test_role_only_logins_when_configured(fresh, ipmitool_exe):
+    s = fresh(KG_USERS)
+    r = ipmitool(ipmitool_exe, s.port, "session", "info", "active", user="", password="alicepw",
+                 extra=("-L", "USER", "-k", "bmc-key"))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert "user id                       : 3" in r.stdout  # alice: the user-level user
+    r = ipmitool(ipmitool_exe, s.port, "session", "info", "active", interface="lan", user="",
+                 password="alicepw", extra=("-L", "USER", "-A", "MD5"))  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    plain = fresh()  # not configured: a null user name is refused (RAKP 2 status 0Dh)
+    r = ipmitool(ipmitool_exe, plain.port, "session", "info", "active", user="",
+                 password="alicepw", extra=("-L", "USER", "-v"))  # fmt: skip
+    assert r.returncode != 0 and "unauthorized name" in r.stderr.lower()
+    assert plain.stats()["null_user"] == 1
+
+
+def test_refusals_are_logged(fresh, ipmitool_exe, caplog):
+    s = fresh()
+    with caplog.at_level("INFO", logger="satmc.bmc.lan"):
+        ipmitool(ipmitool_exe, s.port, "user", "list", user="nobody")
+        wait_for(lambda: "refused (unknown_user)" in caplog.text, "the log line")
