@@ -267,3 +267,22 @@ def test_eight_clients_at_once_through_the_chassis(bmc, sim, ipmitool_exe):
         outs = list(pool.map(one, range(8)))
     for i, out in enumerate(outs):
         assert ("Board Temp" if i % 4 < 2 else "Device ID                 : 1") in out
+
+
+def test_satmc_reaches_a_satellite_through_the_bench_bmc_lan_url(bmc, sim):
+    import os
+    import sys
+
+    url = f"lan://admin@127.0.0.1:{bmc.port}"
+    env = dict(os.environ, SATMC_LAN_PASSWORD="adminpw")
+    satmc = [sys.executable, "-m", "satmc.cli.main", "-t", url, "-a", f"0x{sim.address:02x}"]
+    r = subprocess.run([*satmc, "info"], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert f"IPMB address         : 0x{sim.address:02x}" in r.stdout
+    r = subprocess.run([*satmc, "sensors"], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "Board Temp" in r.stdout
+    env["SATMC_LAN_PASSWORD"] = "wrong"
+    r = subprocess.run([*satmc, "info"], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 1
+    assert r.stderr.startswith("satmc: error: 127.0.0.1:") and r.stderr.count("\n") == 1
