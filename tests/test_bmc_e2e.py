@@ -7,6 +7,7 @@ Prometheus' ipmi_exporter (the real exporter process)."""
 from __future__ import annotations
 
 import json
+import re
 import socket
 import subprocess
 import time
@@ -14,7 +15,6 @@ import urllib.request
 
 import pytest
 from bmc_lan import Server, ipmitool, load, users_file
-from conftest import real_tool
 
 from satmc.bmc.chassis import BenchBmc
 from satmc.eventlog import EventLog
@@ -30,8 +30,8 @@ CLIENTS = [
 
 
 @pytest.fixture(scope="session")
-def ipmitool_exe():
-    return real_tool("ipmitool", "ipmitool")
+def ipmitool_exe(need_tool):
+    return need_tool("ipmitool", "ipmitool")
 
 
 @pytest.fixture(scope="module")
@@ -106,8 +106,15 @@ def test_sel_list_after_a_threshold_crossing(bmc, sim, ipmitool_exe):
         sim.control("device", name="temp0", set={"temperature": 25.0})
 
 
-def freeipmi(bmc, name, driver, *args, user="admin", password="adminpw"):
-    exe = real_tool(name, "freeipmi-tools")
+@pytest.fixture(scope="module")
+def freeipmi(bmc, need_tool):
+    def run(name, driver, *args):
+        return _freeipmi(bmc, name, need_tool(name, "freeipmi-tools"), driver, *args)
+
+    return run
+
+
+def _freeipmi(bmc, name, exe, driver, *args, user="admin", password="adminpw"):
     r = subprocess.run(
         [
             exe,
@@ -134,13 +141,12 @@ def freeipmi(bmc, name, driver, *args, user="admin", password="adminpw"):
 
 
 @pytest.mark.parametrize("driver", ["LAN", "LAN_2_0"])
-def test_freeipmi(bmc, sim, driver):
+def test_freeipmi(bmc, sim, driver, freeipmi):
     (bmc.dir / f"sdr-{driver}").mkdir(exist_ok=True)
     cache = ("--sdr-cache-directory", str(bmc.dir / f"sdr-{driver}"))
-    out = freeipmi(bmc, "bmc-info", driver)
+    out = freeipmi("bmc-info", driver)
     assert "Device ID             : 32" in out
     out = freeipmi(
-        bmc,
         "ipmi-raw",
         driver,
         "--channel-number",
@@ -152,12 +158,12 @@ def test_freeipmi(bmc, sim, driver):
         "01",
     )
     assert out.split()[:3] == ["rcvd:", "01", "00"]
-    out = freeipmi(bmc, "ipmi-sensors", driver, "-b", *cache)
-    assert "Board Temp" in out and "25.00" in out
-    out = freeipmi(bmc, "ipmi-sensors", driver, "-b", *cache)  # the cache stays valid
+    out = freeipmi("ipmi-sensors", driver, "-b", *cache)
+    assert re.search(r"Board Temp\s*\| Temperature\s*\| \d+\.\d+\s*\| C", out), out
+    out = freeipmi("ipmi-sensors", driver, "-b", *cache)  # the cache stays valid
     assert "Board Temp" in out
-    freeipmi(bmc, "ipmi-sel", driver, *cache)
-    out = freeipmi(bmc, "ipmi-fru", driver, "--bridge-fru", *cache)
+    freeipmi("ipmi-sel", driver, *cache)
+    out = freeipmi("ipmi-fru", driver, "--bridge-fru", *cache)
     assert "Bench BMC" in out and "Simulated satellite" in out
 
 
@@ -200,8 +206,8 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def test_prometheus_ipmi_exporter_scrapes_the_satellites_sensors(bmc, tmp_path):
-    exe = real_tool("prometheus-ipmi-exporter", "prometheus-ipmi-exporter")
+def test_prometheus_ipmi_exporter_scrapes_the_satellites_sensors(bmc, tmp_path, need_tool):
+    exe = need_tool("prometheus-ipmi-exporter", "prometheus-ipmi-exporter")
     config = tmp_path / "ipmi.yml"
     config.write_text(
         json.dumps(
@@ -245,7 +251,7 @@ def test_prometheus_ipmi_exporter_scrapes_the_satellites_sensors(bmc, tmp_path):
         assert any(
             m.startswith("ipmi_temperature_celsius{id=")
             and 'name="Board Temp"' in m
-            and m.endswith(" 25")
+            and float(m.split()[-1]) > 0
             for m in metrics
         ), text
         assert any('name="12V"' in m and m.startswith("ipmi_voltage_volts") for m in metrics)

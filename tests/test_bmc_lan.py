@@ -18,7 +18,6 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from bmc_lan import Clock, Relay, Server, ipmitool, load, users_file
-from conftest import real_tool
 
 from satmc.bmc.lan import crypto, session, users, wire
 from satmc.errors import UsersFileError
@@ -27,8 +26,8 @@ pytestmark = pytest.mark.timeout(300)
 
 
 @pytest.fixture(scope="session")
-def ipmitool_exe():
-    return real_tool("ipmitool", "ipmitool")
+def ipmitool_exe(need_tool):
+    return need_tool("ipmitool", "ipmitool")
 
 
 @pytest.fixture(scope="module")
@@ -211,8 +210,8 @@ def test_auth_type_none_only_with_the_option(fresh, ipmitool_exe):
     assert r.returncode == 0, r.stderr
 
 
-def test_freeipmi_lan_and_lan20(server):
-    raw = real_tool("ipmi-raw", "freeipmi-tools")
+def test_freeipmi_lan_and_lan20(server, need_tool):
+    raw = need_tool("ipmi-raw", "freeipmi-tools")
     for driver in ("LAN", "LAN_2_0"):
         r = subprocess.run(
             [
@@ -240,7 +239,7 @@ def test_freeipmi_lan_and_lan20(server):
         )
         assert r.returncode == 0, r.stderr
         assert r.stdout.split() == "rcvd: 54 00 01 C0 03 01 41 81 C0 11 03 44 81".split()
-    info = real_tool("bmc-info", "freeipmi-tools")
+    info = need_tool("bmc-info", "freeipmi-tools")
     for driver in ("LAN", "LAN_2_0"):
         r = subprocess.run(
             [
@@ -535,13 +534,13 @@ privilege = "user"
 """
 
 
-def test_two_key_logins_need_kg(fresh, ipmitool_exe):
+def test_two_key_logins_need_kg(fresh, ipmitool_exe, need_tool):
     s = fresh(KG_USERS)
     r = ipmitool(ipmitool_exe, s.port, "session", "info", "active")
     assert r.returncode != 0  # the client derives the session keys from its password
     r = ipmitool(ipmitool_exe, s.port, "session", "info", "active", extra=("-k", "bmc-key"))
     assert r.returncode == 0, r.stderr
-    raw = real_tool("ipmi-raw", "freeipmi-tools")
+    raw = need_tool("ipmi-raw", "freeipmi-tools")
     r = subprocess.run(
         [raw, "-D", "LAN_2_0", "-h", f"127.0.0.1:{s.port}", "-u", "admin", "-p", "adminpw",
          "-k", "bmc-key", "-l", "ADMIN", "00", "06", "54", "0e", "00", "80"],
