@@ -570,3 +570,32 @@ def test_refusals_are_logged(fresh, ipmitool_exe, caplog):
     with caplog.at_level("INFO", logger="satmc.bmc.lan"):
         ipmitool(ipmitool_exe, s.port, "user", "list", user="nobody")
         wait_for(lambda: "refused (unknown_user)" in caplog.text, "the log line")
+
+
+def test_satmc_bmc_refusals_are_one_line(tmp_path):
+    import sys
+
+    satmc = [sys.executable, "-m", "satmc.cli.main", "-t", f"sim://{tmp_path}/none.sock", "bmc"]
+    r = subprocess.run([*satmc, "--bind", "0.0.0.0", "--port", "6232"], capture_output=True,
+                       text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 1 and "needs --users FILE" in r.stderr and r.stderr.count("\n") == 1
+    path = users_file(tmp_path, mode=0o640)
+    r = subprocess.run([*satmc, "--users", str(path), "--port", "6232"], capture_output=True,
+                       text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 1 and "chmod 600" in r.stderr and r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("v2", [False, True])
+def test_channel_auth_capabilities_with_and_without_the_v2_bit(v2):
+    ep = session.Endpoint(users.parse(KG_USERS))
+    head = bytes((0x20, 0x06 << 2))
+    body = bytes((0x81, 0x04, 0x38, (0x80 if v2 else 0) | 0x0E, 0x04))
+    msg = head + bytes((wire.checksum(head),)) + body + bytes((wire.checksum(body),))
+    replies, dispatch = ep.receive(wire.encode_v15(0, 0, 0, b"", msg), ("127.0.0.1", 1))
+    assert dispatch is None
+    rsp = wire.decode_message(wire.decode_v15(replies[0][4:]).message)
+    cc, channel, types, status, ext = rsp.data[:5]
+    assert (cc, channel) == (0, 1)
+    assert types == (0x94 if v2 else 0x14)  # MD5, straight password; none not offered
+    assert status == 0x20 | 0x04 | 0x02  # Kg set, non-null and null (role-only) user names
+    assert ext == (0x03 if v2 else 0)
