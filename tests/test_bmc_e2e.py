@@ -146,18 +146,9 @@ def test_freeipmi(bmc, sim, driver, freeipmi):
     cache = ("--sdr-cache-directory", str(bmc.dir / f"sdr-{driver}"))
     out = freeipmi("bmc-info", driver)
     assert "Device ID             : 32" in out
-    out = freeipmi(
-        "ipmi-raw",
-        driver,
-        "--channel-number",
-        "0",
-        "--slave-address",
-        f"0x{sim.address:02x}",
-        "00",
-        "06",
-        "01",
-    )
-    assert out.split()[:3] == ["rcvd:", "01", "00"]
+    out = freeipmi("ipmi-raw", driver, "--target-channel-number", "0",
+                   "--target-slave-address", f"0x{sim.address:02x}", "00", "06", "01")  # fmt: skip
+    assert out.split()[:4] == ["rcvd:", "01", "00", "01"]  # the satellite's device ID
     out = freeipmi("ipmi-sensors", driver, "-b", *cache)
     assert re.search(r"Board Temp\s*\| Temperature\s*\| \d+\.\d+\s*\| C", out), out
     out = freeipmi("ipmi-sensors", driver, "-b", *cache)  # the cache stays valid
