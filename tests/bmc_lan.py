@@ -116,7 +116,7 @@ class Server:
 def ipmitool(
     exe, port, *args, interface="lanplus", user="admin", password="adminpw", extra=(), timeout=120
 ):
-    cmd = [exe, "-I", interface, "-H", "127.0.0.1", "-p", str(port), "-N", "1", "-R", "2"]
+    cmd = [exe, "-I", interface, "-H", "127.0.0.1", "-p", str(port), "-N", "2", "-R", "3"]
     if user is not None:
         cmd += ["-U", user]
     if password is not None:
