@@ -9,8 +9,9 @@ import subprocess
 import time
 
 import pytest
+from bmc_lan import Server, load, users_file
+from bmc_lan import ipmitool as run_ipmitool
 
-from bmc_lan import Server, ipmitool, load, users_file
 from satmc.bmc.chassis import BenchBmc
 from satmc.eventlog import EventLog
 
@@ -38,7 +39,7 @@ def bmc(chassis, tmp_path_factory):
 
 
 def lanplus(exe, bmc, *args):
-    r = ipmitool(exe, bmc.port, *args, extra=("-N", "3"))
+    r = run_ipmitool(exe, bmc.port, *args, extra=("-N", "3"))
     assert r.returncode == 0, f"{args}: {r.stderr}"
     return r.stdout
 
