@@ -25,6 +25,16 @@ from .lan import Endpoint, Options, users
 from .lan.server import serve
 
 log = logging.getLogger("satmc.bmc")
+COUNTS = {
+    "sessions_opened",
+    "sessions_closed",
+    "sessions_expired",
+    "requests",
+    "refused",
+    "asf_pings",
+    "failed_logins",
+    "answers_after_close",
+}  # not refusal reasons
 
 
 @dataclass
@@ -113,7 +123,13 @@ async def _serve(ep, config, responder, ready):
         await stop.wait()
     finally:
         transport.close()
-        log.info("stats: %s", dict(ep.stats))
+        reasons = {k: v for k, v in sorted(ep.stats.items()) if k not in COUNTS}
+        print(
+            f"bench BMC stopped: {ep.stats['sessions_opened']} sessions, "
+            f"{ep.stats['requests']} requests, {ep.stats['refused']} refused"
+            + (f" ({', '.join(f'{k} {v}' for k, v in reasons.items())})" if reasons else ""),
+            flush=True,
+        )
 
 
 def run(config: Config, responder, users_obj=None) -> None:
