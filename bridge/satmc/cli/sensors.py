@@ -143,7 +143,9 @@ def register(sub) -> None:
             output.add_options(q)
         q.set_defaults(func=func, needs_target=False)
 
-    p = sub.add_parser("sim", help="the simulated board's physical values")
+    p = sub.add_parser(
+        "sim", help="the simulated board's physical values (on a chassis: -a picks the satellite)"
+    )
     msub = p.add_subparsers(dest="action", metavar="ACTION")
     msub.required = True
     q = msub.add_parser("set", help="set NAME KEY=VALUE... (e.g. temp0 temperature=80)")
@@ -400,7 +402,7 @@ def sim_set(args) -> int:
         if not sep or not key:
             raise SatmcError(f"{item!r} is not KEY=VALUE")
         values[key] = yaml.safe_load(text)
-    state = set_values(args.target, args.name, **values)
+    state = set_values(args.target, args.name, address=args.address, **values)
     print(f"{args.name}: " + "  ".join(f"{k}={v}" for k, v in state.items()))
     return 0
 
@@ -408,7 +410,11 @@ def sim_set(args) -> int:
 def sim_get(args) -> int:
     from ..sim.stimulus import devices, state
 
-    found = {args.name: state(args.target, args.name)} if args.name else devices(args.target)
+    found = (
+        {args.name: state(args.target, args.name, args.address)}
+        if args.name
+        else devices(args.target, args.address)
+    )
     for name, st in found.items():
         print(f"{name}: " + "  ".join(f"{k}={v}" for k, v in st.items()))
     return 0
