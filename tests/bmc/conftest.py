@@ -104,3 +104,22 @@ def session_as(loop, bmc):
         return Session(loop, bmc, privilege, session_id)
 
     return make
+
+
+@pytest.fixture
+def another_bmc(sim, loop, tmp_path):
+    """make(addresses) -> a Session with a BenchBmc of its own in front of them."""
+    made = []
+
+    def make(addresses, **kw):
+        b = BenchBmc(
+            sim.url, addresses, log=EventLog(tmp_path / f"e{len(made)}.sqlite", 8),
+            cache_dir=tmp_path, **kw,
+        )  # fmt: skip
+        loop.run(b.start())
+        made.append(b)
+        return Session(loop, b)
+
+    yield make
+    for b in made:
+        loop.run(b.close())

@@ -18,7 +18,7 @@ def test_get_device_id_is_11_bytes_and_decodes(session, bmc):
     assert dev["ipmi_version"] == "2.0"
     assert set(dev["capabilities"]) == {
         "SDR repository device", "SEL device", "FRU inventory device",
-        "IPMB event receiver", "bridge",
+        "IPMB event receiver", "bridge", "sensor device",
     }  # fmt: skip
 
 

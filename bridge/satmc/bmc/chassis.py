@@ -148,6 +148,32 @@ def mc_locator(address: int, capabilities: int, name: str) -> bytes:
     return struct.pack("<HBBB", 0, codes.SDR_VERSION, codes.SDR_TYPE_MC_LOCATOR, len(body)) + body
 
 
+def presence_record(number: int, satellite: int) -> bytes:
+    """A Compact Sensor Record (type 02h) of the BMC's presence sensor for a satellite:
+    entity presence (25h), sensor specific, states present/absent, no events."""
+    text = f"Sat {satellite:02X} Presence".encode()
+    body = bytes(
+        (
+            ADDRESS,
+            0x00,  # LUN 0
+            number,
+            codes.ENTITY_SYSTEM_BOARD,
+            number,  # entity instance: one per satellite
+            0x01,  # initialisation: scanning enabled
+            0x43,  # auto re-arm, no hysteresis, no thresholds, no event messages
+            codes.SENSOR_TYPE_ENTITY_PRESENCE,
+            codes.EVENT_TYPE_SENSOR_SPECIFIC,
+        )
+    )
+    states = codes.PRESENCE_PRESENT | codes.PRESENCE_ABSENT
+    body += struct.pack("<HHH", states, 0, states)  # assertion, deassertion, reading masks
+    body += bytes((0xC0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))  # no analog reading; no sharing
+    body += bytes((0xC0 | len(text),)) + text
+    return (
+        struct.pack("<HBBB", 0, codes.SDR_VERSION, codes.SDR_TYPE_COMPACT_SENSOR, len(body)) + body
+    )
+
+
 class BmcError(SatmcError):
     """The bench BMC cannot start (no bus, no satellites given)."""
 
@@ -169,9 +195,11 @@ class BenchBmc:
         timeout: float = 0.25,
         retries: int = 3,
         tracking_entries: int = 32,
+        presence: bool = True,
     ):
         self.url = url
         self.addresses = list(addresses)
+        self.presence = presence  # a presence sensor per satellite, on the BMC
         self.address = address
         self.lan_channel = lan_channel
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
@@ -201,7 +229,8 @@ class BenchBmc:
     @property
     def support(self) -> int:
         return (
-            codes.SUPPORT_SDR_REPOSITORY
+            (codes.SUPPORT_SENSOR if self.presence and self.addresses else 0)
+            | codes.SUPPORT_SDR_REPOSITORY
             | codes.SUPPORT_SEL
             | codes.SUPPORT_FRU
             | codes.SUPPORT_EVENT_RECEIVER
@@ -258,6 +287,8 @@ class BenchBmc:
             self._checked = time.monotonic()
             parts = await asyncio.gather(*(self._records_of(link) for link in self.links))
             records = [mc_locator(self.address, self.support, "Bench BMC")]
+            if self.presence:
+                records += [presence_record(i, a) for i, a in enumerate(self.addresses, 1)]
             for recs in parts:
                 records += recs
             changed = self.sdr.update(records)
@@ -464,6 +495,28 @@ class BenchBmc:
         await self._maybe_recheck()
         return codes.CC_OK, self.sdr.info()
 
+    def _sensor(self, req) -> int | None:
+        """The satellite address of the presence sensor a request names (None: no such)."""
+        if not req.data or not self.presence or not 1 <= req.data[0] <= len(self.addresses):
+            return None
+        return self.addresses[req.data[0] - 1]
+
+    async def _sensor_reading(self, req):
+        if len(req.data) != 1:
+            return codes.CC_LENGTH, b""
+        address = self._sensor(req)
+        if address is None:
+            return codes.CC_NOT_PRESENT, b""
+        await self._maybe_recheck()
+        state = codes.PRESENCE_PRESENT if self.present.get(address) else codes.PRESENCE_ABSENT
+        return codes.CC_OK, bytes((0x00, 0x40, state, 0x80))  # scanning on, events off
+
+    async def _sensor_other(self, req):
+        """Thresholds, hysteresis and factors of a presence sensor: there are none."""
+        if self._sensor(req) is None:
+            return codes.CC_NOT_PRESENT, b""
+        return codes.CC_ILLEGAL_FOR_TYPE, b""
+
     async def _fru_info(self, req):
         if len(req.data) != 1:
             return codes.CC_LENGTH, b""
@@ -501,6 +554,11 @@ class BenchBmc:
         (_A, codes.CMD_GET_CHANNEL_ACCESS): _channel_access,
         (codes.NETFN_TRANSPORT, codes.CMD_GET_SOL_CONFIGURATION): _sol_configuration,
         (_S, codes.CMD_PLATFORM_EVENT): _platform_event,
+        (_S, codes.CMD_GET_SENSOR_READING): _sensor_reading,
+        (_S, codes.CMD_GET_SENSOR_THRESHOLDS): _sensor_other,
+        (_S, codes.CMD_GET_SENSOR_HYSTERESIS): _sensor_other,
+        (_S, codes.CMD_GET_SENSOR_READING_FACTORS): _sensor_other,
+        (_S, codes.CMD_SET_SENSOR_THRESHOLDS): _sensor_other,
         (_T, codes.CMD_GET_SDR_REPOSITORY_INFO): _sdr_info,
         (_T, codes.CMD_GET_SDR_REPOSITORY_ALLOCATION_INFO): lambda b, r: (
             0,
