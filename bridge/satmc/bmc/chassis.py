@@ -36,7 +36,7 @@ from pyipmi.sdr import SdrCommon
 
 from .. import __version__
 from ..errors import SatmcError
-from ..eventlog import EventLog, EventReceiver, parse_platform_event
+from ..eventlog import EventLog, EventReceiver, default_path, parse_platform_event
 from ..fru.image import build_from_source
 from ..ipmi import client, codes
 from ..sensors import SensorClient, default_cache_dir
@@ -203,7 +203,9 @@ class BenchBmc:
         self.address = address
         self.lan_channel = lan_channel
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        self.log = log if log is not None else EventLog(capacity=SEL_CAPACITY)
+        if log is None:  # beside the host's event log, not in it: a SEL of its own
+            log = EventLog(default_path().with_name("bmc-sel.sqlite"), SEL_CAPACITY)
+        self.log = log
         if self.log.capacity is None:
             self.log.capacity = SEL_CAPACITY
         self.guid = guid or uuid.uuid5(uuid.NAMESPACE_URL, f"satmc-bmc:{url}").bytes_le
