@@ -175,7 +175,7 @@ def presence_record(number: int, satellite: int) -> bytes:
 
 
 class BmcError(SatmcError):
-    """The bench BMC cannot start (no bus, no satellites given)."""
+    """The bench BMC cannot start as asked (no satellite named)."""
 
 
 class BenchBmc:
@@ -197,6 +197,8 @@ class BenchBmc:
         tracking_entries: int = 32,
         presence: bool = True,
     ):
+        if not addresses:
+            raise BmcError("the bench BMC needs the IPMB address of at least one satellite")
         self.url = url
         self.addresses = list(addresses)
         self.presence = presence  # a presence sensor per satellite, on the BMC
