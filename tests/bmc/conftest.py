@@ -111,9 +111,9 @@ def another_bmc(sim, loop, tmp_path):
     """make(addresses) -> a Session with a BenchBmc of its own in front of them."""
     made = []
 
-    def make(addresses, **kw):
+    def make(addresses, url=None, capacity=8, **kw):
         b = BenchBmc(
-            sim.url, addresses, log=EventLog(tmp_path / f"e{len(made)}.sqlite", 8),
+            url or sim.url, addresses, log=EventLog(tmp_path / f"e{len(made)}.sqlite", capacity),
             cache_dir=tmp_path, **kw,
         )  # fmt: skip
         loop.run(b.start())

@@ -196,6 +196,7 @@ class BenchBmc:
         retries: int = 3,
         tracking_entries: int = 32,
         presence: bool = True,
+        twin: str | None = None,
     ):
         if not addresses:
             raise BmcError("the bench BMC needs the IPMB address of at least one satellite")
@@ -213,6 +214,7 @@ class BenchBmc:
         self.guid = guid or uuid.uuid5(uuid.NAMESPACE_URL, f"satmc-bmc:{url}").bytes_le
         self.fru = build_from_source(fru_source or FRU_SOURCE)
         self.timeout, self.retries = timeout, retries
+        self.twin = twin  # ftdi:// on the FT232H twin of the simulator at this socket
         key = hashlib.sha256(f"{url}|{address:02x}".encode()).hexdigest()[:16]
         self.sdr = SdrRepository(self.cache_dir / f"bmc-sdr-{key}.json")
         self.sel = Sel(self.log)
@@ -247,7 +249,12 @@ class BenchBmc:
         sats = await loop.run_in_executor(
             None,
             lambda: connect_many(
-                self.url, self.addresses, self.address, timeout=self.timeout, retries=self.retries
+                self.url,
+                self.addresses,
+                self.address,
+                timeout=self.timeout,
+                retries=self.retries,
+                twin=self.twin,
             ),
         )
         self.links = Links(sats)
