@@ -20,7 +20,7 @@ export MICROPYTHON
 TARGET ?= sim
 RIG ?=
 
-.PHONY: setup demo sim test bench hil clean bundle flash frozen
+.PHONY: setup demo sim test bench hil fuzz clean bundle flash frozen
 
 setup: $(STAMP)
 
@@ -71,6 +71,13 @@ hil: setup
 
 bench: setup
 	$(PY) -m bench
+
+# The long fuzzing campaign (the short form runs in make test): SECONDS of atheris per
+# target, FRAMES random frames on the MicroPython unix port; build/fuzz/summary.json, fuzz.png
+SECONDS ?= 60
+FRAMES ?= 1000000
+fuzz: setup
+	$(PY) -m fuzz --seconds $(SECONDS) --frames $(FRAMES)
 
 clean:
 	rm -rf build .pytest_cache hil-results

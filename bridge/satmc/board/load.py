@@ -141,6 +141,8 @@ def read_board_file(path: Path) -> dict:
         data = yaml.safe_load(path.read_text())
     except yaml.YAMLError as e:
         raise BoardFileError(f"{path}: not valid YAML: {e}") from e
+    except UnicodeDecodeError as e:
+        raise BoardFileError(f"{path}: not UTF-8 text (byte {e.start}): {e.reason}") from e
     if not isinstance(data, dict):
         raise BoardFileError(f"{path}: expected a mapping at the top level")
     return data

@@ -247,9 +247,16 @@ def describe(img: bytes, fru_id: int = 0, description: str | None = None) -> lis
 
     As ipmitool 1.8.19: empty fields and the FRU file ID fields are not shown.
     """
+    check(img, fru_id)
+    try:
+        return _describe(img, fru_id, description)
+    except Exception as e:  # python-ipmi's decoder: DecodingError, ValueError, IndexError...
+        raise FRUImageError(f"FRU {fru_id}: a field cannot be decoded: {e}") from e
+
+
+def _describe(img: bytes, fru_id: int, description: str | None) -> list[str]:
     from pyipmi.fru import FruInventory
 
-    check(img, fru_id)
     inv = FruInventory(list(img))
     lines = [f"FRU Device Description : {description or 'Builtin FRU Device'} (ID {fru_id})"]
     c = inv.chassis_info_area
@@ -295,7 +302,7 @@ def _parse(img: bytes):
     fru = Fru()
     try:
         fru.deserialize(bytes(img))
-    except (ValueError, KeyError, IndexError, RuntimeError) as e:
+    except Exception as e:  # frugy's decoder raises kinds of its own (bitstruct.Error, ...)
         raise FRUImageError(f"frugy cannot decode the FRU image: {e}") from e
     return fru
 

@@ -1,0 +1,108 @@
+"""Fuzz targets beside the IPMB dispatcher: each takes fuzzer bytes and raises
+AssertionError (a finding) when a property fails. Expected refusals (satmc's own
+errors: a clear one-line message) are fine; any other exception escaping is a finding.
+
+    fru      FRU images through the host's checks and ipmitool-style printing
+             (satmc fru print/check) and the firmware's image check
+    board    board files (YAML text) through the board loader
+    serial   Serial Basic Mode bytes through the host decoder and, on the firmware,
+             SerialBasic.feed(): every answer it writes is a well-formed response
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from pathlib import Path
+
+NAMES = ("fru", "board", "serial")
+
+
+def _expected(e: Exception) -> bool:
+    from satmc.errors import SatmcError
+
+    return isinstance(e, SatmcError)
+
+
+def make(name: str):
+    """The one-input function of target `name` (firmware imported before, if it needs it)."""
+    if name == "fru":
+        return _fru()
+    if name == "board":
+        return _board()
+    if name == "serial":
+        return _serial()
+    raise ValueError(f"unknown target {name!r}; targets: {', '.join(NAMES)}")
+
+
+def _fru():
+    from ipmc import fru as firmware_fru
+    from satmc.fru import image
+
+    def one(data: bytes) -> None:
+        for call in (image.problems, image.check, image.describe, image.to_source):
+            try:
+                call(data)
+            except Exception as e:
+                if not _expected(e):
+                    raise AssertionError(f"{call.__name__}: {type(e).__name__}: {e}") from e
+        for size in (len(data), 256):
+            buf = bytearray(size)
+            buf[: min(size, len(data))] = data[:size]
+            status = firmware_fru.check_image(buf, size)
+            if not 0 <= status < len(firmware_fru.PROBLEMS):
+                raise AssertionError(f"firmware check_image gave {status!r}")
+
+    return one
+
+
+def _board():
+    from satmc.board import load_board
+
+    work = Path(tempfile.mkdtemp(prefix="satmc-fuzz-board-"))
+
+    def one(data: bytes) -> None:
+        path = work / "fuzzed.yaml"
+        path.write_bytes(data)
+        try:
+            load_board(path)
+        except Exception as e:
+            if not _expected(e):
+                raise AssertionError(f"load_board: {type(e).__name__}: {e}") from e
+
+    return one
+
+
+def _serial():
+    from ipmc.serial_basic import SerialBasic
+    from satmc.transports.serial import MAX_MESSAGE, BasicModeDecoder
+
+    from .firmware import Firmware
+    from .properties import response_problem
+
+    fw = Firmware("sim", tempfile.mkdtemp(prefix="satmc-fuzz-serial-"))
+
+    class Out(io.RawIOBase):
+        def __init__(self):
+            self.data = bytearray()
+
+        def write(self, b, start=0, n=None):
+            b = bytes(b)[start : None if n is None else start + n]
+            self.data += b
+            return len(b)
+
+    def one(data: bytes) -> None:
+        asked = BasicModeDecoder().feed(data)  # the requests in the stream, as the host reads it
+        for msg in asked:
+            if len(msg) > MAX_MESSAGE:
+                raise AssertionError(f"host decoder gave a {len(msg)}-byte message")
+        out = Out()
+        line = SerialBasic(fw.mc, io.BytesIO(), out)
+        for b in data:
+            line.feed(b)
+        for rsp in BasicModeDecoder().feed(bytes(out.data)):
+            # every answer answers a request the line received, and is well formed
+            if not any(response_problem(rq, rsp, 40) is None for rq in asked):
+                raise AssertionError(f"answer {rsp.hex(' ')} is no well-formed response")
+
+    return one
