@@ -123,3 +123,9 @@ def another_bmc(sim, loop, tmp_path):
     yield make
     for b in made:
         loop.run(b.close())
+
+
+@pytest.fixture(scope="module")
+def session_for(loop):
+    """session_for(bmc, privilege=ADMINISTRATOR, session_id=1) -> a Session on that BMC."""
+    return lambda b, privilege=ADMINISTRATOR, session_id=1: Session(loop, b, privilege, session_id)

@@ -35,7 +35,7 @@ from pathlib import Path
 from pyipmi.sdr import SdrCommon
 
 from .. import __version__
-from ..errors import SatmcError
+from ..errors import CompletionCodeError, SatmcError
 from ..eventlog import EventLog, EventReceiver, default_path, parse_platform_event
 from ..fru.image import build_from_source
 from ..ipmi import client, codes
@@ -314,12 +314,25 @@ class BenchBmc:
             return changed
 
     async def _records_of(self, link) -> list[bytes]:
+        """A satellite's device SDRs; for one that answers but serves none, an MC Device
+        Locator made from its Get Device ID (so tools still find it and its FRU)."""
         was = self.present.get(link.address)
         try:
             recs = await link.run(lambda sat: self._clients[sat.address].raw_records())
+        except CompletionCodeError as e:  # there, without device SDRs
+            try:
+                dev = await link.run(client.get_device_id)
+            except SatmcError:
+                dev = None
+            if dev is None:
+                recs = []
+            else:
+                recs = [mc_locator(link.address, dev["support"], f"Sat {link.address:02X}")]
+            if was is None:
+                self.notes.append(f"0x{link.address:02x}: no device SDRs ({e})")
         except SatmcError as e:
             if was is not False:
-                self.notes.append(f"0x{link.address:02x}: no device SDRs ({e})")
+                self.notes.append(f"0x{link.address:02x}: absent ({e})")
             self.present[link.address] = False
             return []
         if was is False:  # back: it may have restarted and forgotten its event receiver
@@ -410,7 +423,8 @@ class BenchBmc:
             link = self.links.get(inner.rs_sa)
         except SatmcError:
             return codes.CC_INVALID_DATA, b"", []
-        key = (req.session_id, inner.rq_sa, inner.rq_seq, inner.netfn, inner.cmdid, data)
+        key = (req.session_id, inner.rq_sa, inner.rq_seq, inner.rs_sa, inner.rs_lun,
+               inner.netfn, inner.cmdid, data)  # fmt: skip
         entry, new = self.tracking.open(key)
         if entry is None:
             return codes.CC_BUSY, b"", []  # the tracking table is full
