@@ -192,7 +192,8 @@ def test_a_slow_satellite_stalls_nobody_else(loop, bmc, session, session_as, sat
         )
         pending = asyncio.run_coroutine_threadsafe(bmc.handle(slow), loop.loop)
         other = session_as(USER, 20)
-        assert send_message(other, inner(0x7C, A, codes.CMD_GET_DEVICE_ID))[0] == (
+        # the same session and rqSeq to another address: a request of its own
+        assert send_message(session, inner(0x7C, A, codes.CMD_GET_DEVICE_ID))[0] == (
             codes.CC_SEND_NAK_ON_WRITE
         )
         assert other.call(A, codes.CMD_GET_DEVICE_ID)[0] == codes.CC_OK
