@@ -129,3 +129,26 @@ def another_bmc(sim, loop, tmp_path):
 def session_for(loop):
     """session_for(bmc, privilege=ADMINISTRATOR, session_id=1) -> a Session on that BMC."""
     return lambda b, privilege=ADMINISTRATOR, session_id=1: Session(loop, b, privilege, session_id)
+
+
+@pytest.fixture
+def slow_satellite(loop):
+    """slow_satellite(session, address, frame) as a context: that satellite's worker is
+    held (a satellite taking its time) while a Send Message carrying `frame` to it waits;
+    on leaving, the worker goes on and the request must complete: (cc, data)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def hold(session, address, frame):
+        held = threading.Event()
+        busy = session.bmc.links.get(address).worker.submit(held.wait, 20)
+        req = session.request(0x06, 0x34, frame)  # Send Message
+        pending = asyncio.run_coroutine_threadsafe(session.bmc.handle(req), loop.loop)
+        try:
+            yield pending
+        finally:
+            held.set()
+        busy.result(5)
+        assert pending.result(10) == (0, b"")
+
+    return hold
