@@ -104,3 +104,51 @@ def session_as(loop, bmc):
         return Session(loop, bmc, privilege, session_id)
 
     return make
+
+
+@pytest.fixture
+def another_bmc(sim, loop, tmp_path):
+    """make(addresses) -> a Session with a BenchBmc of its own in front of them."""
+    made = []
+
+    def make(addresses, url=None, capacity=8, **kw):
+        b = BenchBmc(
+            url or sim.url, addresses, log=EventLog(tmp_path / f"e{len(made)}.sqlite", capacity),
+            cache_dir=tmp_path, **kw,
+        )  # fmt: skip
+        loop.run(b.start())
+        made.append(b)
+        return Session(loop, b)
+
+    yield make
+    for b in made:
+        loop.run(b.close())
+
+
+@pytest.fixture(scope="module")
+def session_for(loop):
+    """session_for(bmc, privilege=ADMINISTRATOR, session_id=1) -> a Session on that BMC."""
+    return lambda b, privilege=ADMINISTRATOR, session_id=1: Session(loop, b, privilege, session_id)
+
+
+@pytest.fixture
+def slow_satellite(loop):
+    """slow_satellite(session, address, frame) as a context: that satellite's worker is
+    held (a satellite taking its time) while a Send Message carrying `frame` to it waits;
+    on leaving, the worker goes on and the request must complete: (cc, data)."""
+    import contextlib
+
+    @contextlib.contextmanager
+    def hold(session, address, frame):
+        held = threading.Event()
+        busy = session.bmc.links.get(address).worker.submit(held.wait, 20)
+        req = session.request(0x06, 0x34, frame)  # Send Message
+        pending = asyncio.run_coroutine_threadsafe(session.bmc.handle(req), loop.loop)
+        try:
+            yield pending
+        finally:
+            held.set()
+        busy.result(5)
+        assert pending.result(10) == (0, b"")
+
+    return hold

@@ -179,26 +179,15 @@ def test_concurrent_requests_each_get_their_own_answer(loop, bmc, session_as, sa
         assert (h.rq_seq, cc) == (i, 0)
 
 
-def test_a_slow_satellite_stalls_nobody_else(loop, bmc, session, session_as, sat):
+def test_a_slow_satellite_stalls_nobody_else(session, session_as, sat, slow_satellite):
     """While 0x72's worker is held (a satellite taking its time), a request to another
     address and the BMC's own commands are answered; 0x72's request then completes."""
-    import threading
-
-    held = threading.Event()
-    busy = bmc.links.get(sat.address).worker.submit(held.wait, 20)
-    try:
-        slow = session.request(
-            A, codes.CMD_SEND_MESSAGE, b"\x40" + inner(sat.address, A, codes.CMD_GET_DEVICE_ID)
-        )
-        pending = asyncio.run_coroutine_threadsafe(bmc.handle(slow), loop.loop)
-        other = session_as(USER, 20)
-        assert send_message(other, inner(0x7C, A, codes.CMD_GET_DEVICE_ID))[0] == (
+    frame = b"\x40" + inner(sat.address, A, codes.CMD_GET_DEVICE_ID)
+    with slow_satellite(session, sat.address, frame) as pending:
+        # the same session and rqSeq to another address: a request of its own
+        assert send_message(session, inner(0x7C, A, codes.CMD_GET_DEVICE_ID))[0] == (
             codes.CC_SEND_NAK_ON_WRITE
         )
-        assert other.call(A, codes.CMD_GET_DEVICE_ID)[0] == codes.CC_OK
+        assert session_as(USER, 20).call(A, codes.CMD_GET_DEVICE_ID)[0] == codes.CC_OK
         assert not pending.done()
-    finally:
-        held.set()
-    busy.result(5)
-    assert pending.result(10) == (codes.CC_OK, b"")
     assert decode(session.wait_emitted(1)[0])[1] == codes.CC_OK

@@ -59,7 +59,7 @@ def test_fru_writes_need_admin_and_fru0_is_write_protected(session, session_as, 
 
 
 def test_a_satellites_fru_through_its_locator_and_bridging(session, bmc, sat):
-    locators = [r for r in bmc.sdr.records[1:] if r[3] == codes.SDR_TYPE_MC_LOCATOR]
+    locators = [r for r in bmc.sdr.records[2:] if r[3] == codes.SDR_TYPE_MC_LOCATOR]
     assert [(r[5], bool(r[8] & codes.SUPPORT_FRU)) for r in locators] == [(sat.address, True)]
     h = IpmbHeaderReq()
     h.rs_sa, h.netfn, h.rs_lun, h.rq_sa, h.rq_seq, h.rq_lun, h.cmdid = (

@@ -18,7 +18,7 @@ def test_get_device_id_is_11_bytes_and_decodes(session, bmc):
     assert dev["ipmi_version"] == "2.0"
     assert set(dev["capabilities"]) == {
         "SDR repository device", "SEL device", "FRU inventory device",
-        "IPMB event receiver", "bridge",
+        "IPMB event receiver", "bridge", "sensor device",
     }  # fmt: skip
 
 
@@ -76,3 +76,10 @@ def test_sol_parameters_are_not_supported(session, param):
 def test_an_unknown_command_and_a_lun_other_than_0(session):
     assert session.call(A, 0x7F)[0] == codes.CC_INVALID_COMMAND
     assert session.call(A, codes.CMD_GET_DEVICE_ID, lun=1)[0] == codes.CC_INVALID_FOR_LUN
+
+
+def test_a_bmc_without_satellites_is_refused_in_one_line():
+    from satmc.bmc.chassis import BenchBmc, BmcError
+
+    with pytest.raises(BmcError, match="at least one satellite"):
+        BenchBmc("sim:///nowhere.sock", [])

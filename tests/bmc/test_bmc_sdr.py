@@ -6,9 +6,10 @@ from __future__ import annotations
 import struct
 
 import pytest
+from pyipmi.sdr import SdrCommon
 
 from satmc.bmc.api import USER
-from satmc.bmc.chassis import mc_locator
+from satmc.bmc.chassis import mc_locator, presence_record
 from satmc.bmc.repository import SdrRepository
 from satmc.ipmi import codes
 from satmc.sensors import SensorClient
@@ -50,16 +51,32 @@ def read_all(session, chunk=16) -> list[bytes]:
     return out
 
 
-def test_content_is_the_locator_then_the_satellites_device_sdrs(session, bmc, sat, tmp_path):
+def test_content_is_the_locator_presence_then_the_satellites_device_sdrs(
+    session, bmc, sat, tmp_path
+):
     records = read_all(session)
     device = SensorClient(sat, tmp_path).read_raw_records()
-    locator = mc_locator(0x20, bmc.support, "Bench BMC")
-    assert records[0][2:] == locator[2:]
-    assert [r[2:] for r in records[1:]] == [r[2:] for r in device]  # unchanged
+    assert records[0][2:] == mc_locator(0x20, bmc.support, "Bench BMC")[2:]
+    assert records[1][2:] == presence_record(1, sat.address)[2:]
+    assert [r[2:] for r in records[2:]] == [r[2:] for r in device]  # unchanged
     assert [struct.unpack("<H", r[:2])[0] for r in records] == list(range(1, len(records) + 1))
-    assert info(session)[0] == len(records) == len(device) + 1
-    owners = {r[5] for r in records[1:] if r[3] in (codes.SDR_TYPE_FULL_SENSOR, 0x12)}
+    assert info(session)[0] == len(records) == len(device) + 2
+    owners = {r[5] for r in records[2:] if r[3] in (codes.SDR_TYPE_FULL_SENSOR, 0x12)}
     assert owners == {sat.address}
+    decoded = SdrCommon.from_data(records[1])  # python-ipmi reads the presence record
+    assert (decoded.owner_id, decoded.number, decoded.device_id_string) == (
+        0x20, 1, f"Sat {sat.address:02X} Presence"
+    )  # fmt: skip
+
+
+def test_the_presence_sensor_reads_present(session, sat):
+    cc, d = session.call(codes.NETFN_SENSOR, codes.CMD_GET_SENSOR_READING, b"\x01")
+    assert cc == 0 and d[2] == codes.PRESENCE_PRESENT and not d[1] & 0x20
+    sensor = codes.NETFN_SENSOR
+    assert session.call(sensor, codes.CMD_GET_SENSOR_READING, b"\x09")[0] == codes.CC_NOT_PRESENT
+    assert session.call(sensor, codes.CMD_GET_SENSOR_THRESHOLDS, b"\x01")[0] == (
+        codes.CC_ILLEGAL_FOR_TYPE
+    )
 
 
 def test_whole_records_with_ff_and_the_last_record(session):
@@ -158,7 +175,27 @@ def test_a_changed_satellite_sdr_is_served_after_its_indicator_moves(session, bm
         assert records != before_records and after[0] == before[0]
         assert after[2] > before[2] and after[3] > before[3]  # FreeIPMI's cache sees it
         fresh = SensorClient(sat, tmp_path / "fresh").read_raw_records()
-        assert [r[2:] for r in records[1:]] == [r[2:] for r in fresh]
+        assert [r[2:] for r in records[2:]] == [r[2:] for r in fresh]
     finally:
         unc = old.convert_sensor_raw_to_value(old.threshold["unc"])
         client.set_thresholds("Board Temp", unc=unc)
+
+
+def test_an_absent_satellite_has_a_presence_sensor_reading_absent(sim, another_bmc):
+    s = another_bmc([sim.address, 0x7C])
+    sensor = codes.NETFN_SENSOR
+    assert s.call(sensor, codes.CMD_GET_SENSOR_READING, b"\x01")[1][2] == 1  # present
+    assert s.call(sensor, codes.CMD_GET_SENSOR_READING, b"\x02")[1][2] == 2  # absent
+    records = read_all(s)
+    assert records[2][2:] == presence_record(2, 0x7C)[2:]
+    assert not [r for r in records[3:] if r[5] == 0x7C]  # nothing else of 0x7C's
+    assert any("0x7c" in n for n in s.bmc.notes)
+
+
+def test_without_presence_sensors_the_locator_alone_stands_before_the_satellites(sim, another_bmc):
+    s = another_bmc([sim.address], presence=False)
+    records = read_all(s)
+    assert records[0][3] == codes.SDR_TYPE_MC_LOCATOR and records[1][5] == sim.address
+    assert s.call(codes.NETFN_SENSOR, codes.CMD_GET_SENSOR_READING, b"\x01")[0] == (
+        codes.CC_NOT_PRESENT
+    )

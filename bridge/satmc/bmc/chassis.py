@@ -35,8 +35,8 @@ from pathlib import Path
 from pyipmi.sdr import SdrCommon
 
 from .. import __version__
-from ..errors import SatmcError
-from ..eventlog import EventLog, EventReceiver, parse_platform_event
+from ..errors import CompletionCodeError, SatmcError
+from ..eventlog import EventLog, EventReceiver, default_path, parse_platform_event
 from ..fru.image import build_from_source
 from ..ipmi import client, codes
 from ..sensors import SensorClient, default_cache_dir
@@ -148,8 +148,34 @@ def mc_locator(address: int, capabilities: int, name: str) -> bytes:
     return struct.pack("<HBBB", 0, codes.SDR_VERSION, codes.SDR_TYPE_MC_LOCATOR, len(body)) + body
 
 
+def presence_record(number: int, satellite: int) -> bytes:
+    """A Compact Sensor Record (type 02h) of the BMC's presence sensor for a satellite:
+    entity presence (25h), sensor specific, states present/absent, no events."""
+    text = f"Sat {satellite:02X} Presence".encode()
+    body = bytes(
+        (
+            ADDRESS,
+            0x00,  # LUN 0
+            number,
+            codes.ENTITY_SYSTEM_BOARD,
+            number,  # entity instance: one per satellite
+            0x01,  # initialisation: scanning enabled
+            0x43,  # auto re-arm, no hysteresis, no thresholds, no event messages
+            codes.SENSOR_TYPE_ENTITY_PRESENCE,
+            codes.EVENT_TYPE_SENSOR_SPECIFIC,
+        )
+    )
+    states = codes.PRESENCE_PRESENT | codes.PRESENCE_ABSENT
+    body += struct.pack("<HHH", states, 0, states)  # assertion, deassertion, reading masks
+    body += bytes((0xC0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))  # no analog reading; no sharing
+    body += bytes((0xC0 | len(text),)) + text
+    return (
+        struct.pack("<HBBB", 0, codes.SDR_VERSION, codes.SDR_TYPE_COMPACT_SENSOR, len(body)) + body
+    )
+
+
 class BmcError(SatmcError):
-    """The bench BMC cannot start (no bus, no satellites given)."""
+    """The bench BMC cannot start as asked (no satellite named)."""
 
 
 class BenchBmc:
@@ -169,18 +195,26 @@ class BenchBmc:
         timeout: float = 0.25,
         retries: int = 3,
         tracking_entries: int = 32,
+        presence: bool = True,
+        twin: str | None = None,
     ):
+        if not addresses:
+            raise BmcError("the bench BMC needs the IPMB address of at least one satellite")
         self.url = url
         self.addresses = list(addresses)
+        self.presence = presence  # a presence sensor per satellite, on the BMC
         self.address = address
         self.lan_channel = lan_channel
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
-        self.log = log if log is not None else EventLog(capacity=SEL_CAPACITY)
+        if log is None:  # beside the host's event log, not in it: a SEL of its own
+            log = EventLog(default_path().with_name("bmc-sel.sqlite"), SEL_CAPACITY)
+        self.log = log
         if self.log.capacity is None:
             self.log.capacity = SEL_CAPACITY
         self.guid = guid or uuid.uuid5(uuid.NAMESPACE_URL, f"satmc-bmc:{url}").bytes_le
         self.fru = build_from_source(fru_source or FRU_SOURCE)
         self.timeout, self.retries = timeout, retries
+        self.twin = twin  # ftdi:// on the FT232H twin of the simulator at this socket
         key = hashlib.sha256(f"{url}|{address:02x}".encode()).hexdigest()[:16]
         self.sdr = SdrRepository(self.cache_dir / f"bmc-sdr-{key}.json")
         self.sel = Sel(self.log)
@@ -201,7 +235,8 @@ class BenchBmc:
     @property
     def support(self) -> int:
         return (
-            codes.SUPPORT_SDR_REPOSITORY
+            (codes.SUPPORT_SENSOR if self.presence and self.addresses else 0)
+            | codes.SUPPORT_SDR_REPOSITORY
             | codes.SUPPORT_SEL
             | codes.SUPPORT_FRU
             | codes.SUPPORT_EVENT_RECEIVER
@@ -214,7 +249,12 @@ class BenchBmc:
         sats = await loop.run_in_executor(
             None,
             lambda: connect_many(
-                self.url, self.addresses, self.address, timeout=self.timeout, retries=self.retries
+                self.url,
+                self.addresses,
+                self.address,
+                timeout=self.timeout,
+                retries=self.retries,
+                twin=self.twin,
             ),
         )
         self.links = Links(sats)
@@ -258,6 +298,8 @@ class BenchBmc:
             self._checked = time.monotonic()
             parts = await asyncio.gather(*(self._records_of(link) for link in self.links))
             records = [mc_locator(self.address, self.support, "Bench BMC")]
+            if self.presence:
+                records += [presence_record(i, a) for i, a in enumerate(self.addresses, 1)]
             for recs in parts:
                 records += recs
             changed = self.sdr.update(records)
@@ -272,12 +314,25 @@ class BenchBmc:
             return changed
 
     async def _records_of(self, link) -> list[bytes]:
+        """A satellite's device SDRs; for one that answers but serves none, an MC Device
+        Locator made from its Get Device ID (so tools still find it and its FRU)."""
         was = self.present.get(link.address)
         try:
             recs = await link.run(lambda sat: self._clients[sat.address].raw_records())
+        except CompletionCodeError as e:  # there, without device SDRs
+            try:
+                dev = await link.run(client.get_device_id)
+            except SatmcError:
+                dev = None
+            if dev is None:
+                recs = []
+            else:
+                recs = [mc_locator(link.address, dev["support"], f"Sat {link.address:02X}")]
+            if was is None:
+                self.notes.append(f"0x{link.address:02x}: no device SDRs ({e})")
         except SatmcError as e:
             if was is not False:
-                self.notes.append(f"0x{link.address:02x}: no device SDRs ({e})")
+                self.notes.append(f"0x{link.address:02x}: absent ({e})")
             self.present[link.address] = False
             return []
         if was is False:  # back: it may have restarted and forgotten its event receiver
@@ -368,7 +423,8 @@ class BenchBmc:
             link = self.links.get(inner.rs_sa)
         except SatmcError:
             return codes.CC_INVALID_DATA, b"", []
-        key = (req.session_id, inner.rq_sa, inner.rq_seq, inner.netfn, inner.cmdid, data)
+        key = (req.session_id, inner.rq_sa, inner.rq_seq, inner.rs_sa, inner.rs_lun,
+               inner.netfn, inner.cmdid, data)  # fmt: skip
         entry, new = self.tracking.open(key)
         if entry is None:
             return codes.CC_BUSY, b"", []  # the tracking table is full
@@ -464,6 +520,28 @@ class BenchBmc:
         await self._maybe_recheck()
         return codes.CC_OK, self.sdr.info()
 
+    def _sensor(self, req) -> int | None:
+        """The satellite address of the presence sensor a request names (None: no such)."""
+        if not req.data or not self.presence or not 1 <= req.data[0] <= len(self.addresses):
+            return None
+        return self.addresses[req.data[0] - 1]
+
+    async def _sensor_reading(self, req):
+        if len(req.data) != 1:
+            return codes.CC_LENGTH, b""
+        address = self._sensor(req)
+        if address is None:
+            return codes.CC_NOT_PRESENT, b""
+        await self._maybe_recheck()
+        state = codes.PRESENCE_PRESENT if self.present.get(address) else codes.PRESENCE_ABSENT
+        return codes.CC_OK, bytes((0x00, 0x40, state, 0x80))  # scanning on, events off
+
+    async def _sensor_other(self, req):
+        """Thresholds, hysteresis and factors of a presence sensor: there are none."""
+        if self._sensor(req) is None:
+            return codes.CC_NOT_PRESENT, b""
+        return codes.CC_ILLEGAL_FOR_TYPE, b""
+
     async def _fru_info(self, req):
         if len(req.data) != 1:
             return codes.CC_LENGTH, b""
@@ -501,6 +579,11 @@ class BenchBmc:
         (_A, codes.CMD_GET_CHANNEL_ACCESS): _channel_access,
         (codes.NETFN_TRANSPORT, codes.CMD_GET_SOL_CONFIGURATION): _sol_configuration,
         (_S, codes.CMD_PLATFORM_EVENT): _platform_event,
+        (_S, codes.CMD_GET_SENSOR_READING): _sensor_reading,
+        (_S, codes.CMD_GET_SENSOR_THRESHOLDS): _sensor_other,
+        (_S, codes.CMD_GET_SENSOR_HYSTERESIS): _sensor_other,
+        (_S, codes.CMD_GET_SENSOR_READING_FACTORS): _sensor_other,
+        (_S, codes.CMD_SET_SENSOR_THRESHOLDS): _sensor_other,
         (_T, codes.CMD_GET_SDR_REPOSITORY_INFO): _sdr_info,
         (_T, codes.CMD_GET_SDR_REPOSITORY_ALLOCATION_INFO): lambda b, r: (
             0,

@@ -285,3 +285,6 @@ CHANNEL_MEDIUM_LAN = 0x04
 CHANNEL_PROTOCOL_IPMB = 0x01
 IPMI_IANA = 7154  # the IPMI forum's enterprise number, in Get Channel Info
 ENTITY_SYSTEM_MANAGEMENT_MODULE = 0x06
+ENTITY_SYSTEM_BOARD = 0x07
+PRESENCE_PRESENT = 0x01  # entity presence states (sensor type 25h): offset 0
+PRESENCE_ABSENT = 0x02  # offset 1
