@@ -62,6 +62,8 @@ def test_sdr_list_has_every_satellites_sensors_with_their_own_readings(bmc, chas
             assert time.monotonic() < deadline, out
             time.sleep(0.2)
         assert out.count("Fan 1 ") == 2  # both sim boards; the Pico has no sensors
+        presence = re.findall(r"^Sat (\w\w) Presence\s*\|\s*(0x\w\w)", out, re.M)
+        assert presence == [("72", "0x01"), ("74", "0x01"), ("76", "0x01")]  # all present
         r = subprocess.run(
             ["ipmi-sensors", "-D", "LAN_2_0", "-h", f"127.0.0.1:{bmc.port}", "-u", "admin",
              "-p", "adminpw", "-l", "ADMIN", "-b", "--sdr-cache-directory", str(bmc.dir)],
