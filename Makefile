@@ -11,6 +11,7 @@ PYTHON ?= python3
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 BOARD ?= sim
+CHASSIS ?=
 # PORT only from the command line: an unrelated $PORT in the environment must not leak in
 PORT = auto
 MPY_DIR ?=
@@ -45,7 +46,7 @@ demo: setup
 	$(PY) -m satmc.demo --board $(BOARD)
 
 sim: setup
-	$(PY) -m satmc.sim --board $(BOARD)
+	$(PY) -m satmc.sim $(if $(CHASSIS),--chassis $(CHASSIS),--board $(BOARD))
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -66,7 +67,7 @@ frozen: setup
 
 hil: setup
 	mkdir -p hil-results
-	$(PY) -m pytest hil $(if $(RIG),--hil-rig $(RIG),--hil-target $(TARGET)) \
+	$(PY) -m pytest hil $(if $(CHASSIS),--hil-chassis $(CHASSIS),$(if $(RIG),--hil-rig $(RIG),--hil-target $(TARGET))) \
 		--junitxml=hil-results/junit.xml $(PYTEST_ARGS)
 
 bench: setup

@@ -1,7 +1,7 @@
-"""The build step pyproject.toml cannot declare: firmware/ and boards/ into the wheel.
+"""The build step pyproject.toml cannot declare: firmware/, boards/ and chassis/ into the wheel.
 
 They stay where they are in the repository (the only copies); building a wheel copies
-them into the package as satmc/_data/firmware and satmc/_data/boards, where
+them into the package as satmc/_data/firmware, _data/boards and _data/chassis, where
 satmc.resources finds them in an installed satmc. Metadata lives in pyproject.toml.
 """
 
@@ -12,12 +12,12 @@ from setuptools import setup
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).resolve().parent
-DATA = ("firmware", "boards")
+DATA = ("firmware", "boards", "chassis")
 SKIP = shutil.ignore_patterns("__pycache__", "*.pyc")
 
 
 class BuildPyWithData(build_py):
-    """build_py, then firmware/ and boards/ copied whole into the built package."""
+    """build_py, then firmware/, boards/ and chassis/ copied whole into the built package."""
 
     def run(self):
         super().run()

@@ -165,8 +165,11 @@ def main():
     out["pending"] = mc.link.outbox.pending()
     out["heap_free_start"] = free0
     out["heap_free_end"] = gc.mem_free()
-    out["latency_us"] = {"p50": _percentile(hist, 0.5), "p99": _percentile(hist, 0.99),
-                         "max_bucket": _percentile(hist, 1.0)}
+    out["latency_us"] = {
+        "p50": _percentile(hist, 0.5),
+        "p99": _percentile(hist, 0.99),
+        "max_bucket": _percentile(hist, 1.0),
+    }
     print("SUMMARY", json.dumps(out))
 
 

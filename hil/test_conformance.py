@@ -111,11 +111,12 @@ def test_a_duplicated_request_is_harmless(dut):
     assert client.get_self_test_results(dut) == (SELF_TEST_OK, 0x00)
 
 
-def test_broadcast_get_device_id(dut, board):
+def test_broadcast_get_device_id(dut, board, hil_chassis):
     data = dut.broadcast_get_device_id()
     assert data is not None, "no answer to Broadcast Get Device ID"
     assert client.decode_device_id(data)["product_id"] == board.config["device"]["product_id"]
-    other = 0x74 if dut.address != 0x74 else 0x76
+    taken = {dut.address, *(hil_chassis.addresses if hil_chassis else ())}
+    other = next(a for a in range(0x74, 0xF0, 2) if a not in taken)  # nobody stands there
     assert dut.broadcast_get_device_id(other) is None
 
 

@@ -10,8 +10,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
+from satmc.board import BOARDS_DIR
 from satmc.cli.main import build_parser
+from satmc.sim.simulator import Simulator
 
 SATMC = str(Path(sys.prefix) / "bin" / "satmc")
 
@@ -137,3 +140,62 @@ def test_raw_refuses_what_ipmitool_refuses(sim):
 def test_flash_verify_address_is_checked_before_anything_is_flashed():
     line = one_line(satmc("flash", "--board", "pico", "--ipmb-address", "0x39"), 2)
     assert "0x39 looks like a 7-bit address; the 8-bit IPMB address is 0x72" in line
+
+
+@pytest.fixture(scope="module")
+def bare(tmp_path_factory):
+    """The sim board without sensors and FRU devices (a bare controller)."""
+    d = tmp_path_factory.mktemp("bare")
+    data = yaml.safe_load((BOARDS_DIR / "sim.yaml").read_text())
+    data.update(name="bare")
+    for key in ("sensors", "fru", "scan_period_ms"):
+        data.pop(key)
+    data["sim"]["devices"] = []
+    (d / "bare.yaml").write_text(yaml.safe_dump(data))
+    s = Simulator(str(d / "bare.yaml"), socket_path=str(d / "s.sock"), build_dir=str(d / "b"))
+    s.start()
+    yield s
+    s.stop()
+
+
+def test_a_satellite_without_sensors_or_fru_says_so(bare):
+    for args in (["sensors"], ["sensor", "get", "Board Temp"], ["thresholds", "get", "1"]):
+        line = one_line(satmc("-t", bare.url, *args))
+        assert "this satellite declares no sensors" in line and "no sensors: list" in line
+    for args in (["fru", "print"], ["fru", "read", "-o", "/dev/null"]):
+        line = one_line(satmc("-t", bare.url, *args))
+        assert "this satellite declares no FRU devices" in line and "no fru: list" in line
+
+
+def test_a_fru_id_the_satellite_lacks(sim):
+    line = one_line(satmc("-t", sim.url, "fru", "print", "--id", "5"))
+    assert "this satellite has no FRU device 5 (completion code 0xcb); choose another" in line
+
+
+def test_an_eeprom_that_stays_busy_is_named(sim, image):
+    eeprom = sim.devices["fru0"]
+    eeprom.busy = lambda: True  # NACKs as in an endless write cycle: the firmware answers 81
+    try:
+        line = one_line(satmc("-t", sim.url, "fru", "edit", "board.serial_number=BUSY"))
+    finally:
+        del eeprom.busy
+    assert "EEPROM busy (completion code 0x81) writing for 2 s at 0x" in line
+    assert line.endswith("retry (the satellite is still loading or writing it)")
+    r = satmc("-t", sim.url, "fru", "print")
+    assert r.returncode == 0 and "BUSY" not in r.stdout  # refused: nothing changed
+
+
+def test_a_threshold_outside_the_sensors_range_states_the_range(sim):
+    line = one_line(satmc("-t", sim.url, "thresholds", "set", "Board Temp", "--unc", "200"))
+    assert line.endswith("unc=200 is outside the range of 'Board Temp': -20..107.5 C")
+
+
+def test_sel_list_on_a_missing_directory_creates_nothing(tmp_path):
+    log = tmp_path / "nodir" / "events.sqlite"
+    line = one_line(satmc("sel", "list", "--log", str(log)))
+    assert f"{log}: no directory {log.parent}" in line and not log.parent.exists()
+    log = tmp_path / "events.sqlite"
+    r = satmc("sel", "list", "--log", str(log))
+    assert r.returncode == 0 and r.stdout.strip() == f"no events in {log}"
+    r = satmc("sel", "clear", "--log", str(log))
+    assert r.returncode == 0 and not log.exists()  # no empty log left behind

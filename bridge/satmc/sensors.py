@@ -14,6 +14,8 @@ Decoding uses python-ipmi (an implementation independent of the firmware's encod
 
 from __future__ import annotations
 
+import csv
+import datetime as dt
 import json
 import os
 from dataclasses import dataclass, field
@@ -24,7 +26,15 @@ from pyipmi.sdr import SdrCommon, SdrFullSensorRecord
 
 from .errors import CompletionCodeError, SatmcError
 from .ipmi import client
-from .ipmi.codes import CC_RESERVATION, EVENT_TYPE_THRESHOLD, PRESENCE_STATES, UNITS
+from .ipmi.codes import (
+    CC_INVALID_COMMAND,
+    CC_RESERVATION,
+    EVENT_TYPE_THRESHOLD,
+    PRESENCE_OFFSETS,
+    PRESENCE_STATES,
+    SENSOR_TYPES,
+    UNITS,
+)
 
 THRESHOLDS = ("lnc", "lcr", "lnr", "unc", "ucr", "unr")  # python-ipmi's names, status bit order
 SHORT = {"lnc": "lnc", "lc": "lcr", "lnr": "lnr", "unc": "unc", "uc": "ucr", "unr": "unr"}
@@ -77,14 +87,38 @@ class Reading:
         return "ok"
 
     @property
+    def type(self) -> str:
+        code = self.record.sensor_type_code
+        return SENSOR_TYPES.get(code, f"type 0x{code:02x}")
+
+    @property
+    def decimals(self) -> int:
+        return max(0, -self.record.k2)  # as fine as one raw count
+
+    @property
     def text(self) -> str:
         if self.raw is None:
             return "no reading"
         if not self.is_threshold:
             s = (self.states or 0) & 0x7FFF
             return PRESENCE_STATES.get(s, f"state 0x{s:04x}")
-        decimals = max(0, -self.record.k2)  # as fine as one raw count
-        return f"{self.value:.{decimals}f} {self.unit}".rstrip()
+        return f"{self.value:.{self.decimals}f} {self.unit}".rstrip()
+
+    def as_record(self) -> dict:
+        """The reading with READING_FIELDS (README "Scripting"); value None for discrete
+        sensors and unavailable readings, thresholds None where the sensor has none."""
+        value = None if self.value is None else round(self.value, self.decimals)
+        rec = {
+            "name": self.name,
+            "number": self.number,
+            "type": self.type,
+            "value": value,
+            "unit": self.unit,
+            "status": self.status,
+            "text": self.text,
+        }
+        rec.update({k: self.thresholds.get(k) for k in COLUMNS})
+        return rec
 
 
 def default_cache_dir() -> Path:
@@ -108,7 +142,15 @@ class SensorClient:
 
     def sdr_indicator(self) -> int:
         """The satellite's sensor population change indicator (Get Device SDR Info)."""
-        info = client.get_device_sdr_info(self.sat)
+        try:
+            info = client.get_device_sdr_info(self.sat)
+        except CompletionCodeError as e:
+            if e.cc != CC_INVALID_COMMAND:
+                raise
+            raise SensorError(
+                "this satellite declares no sensors (Get Device SDR Info: completion code "
+                "0xc1); its board file has no sensors: list"
+            ) from None
         if info.sensor_population_change is None or not info.flags.dynamic_population:
             return -1  # static population: no indicator to key a cache on
         return info.sensor_population_change
@@ -215,12 +257,92 @@ class SensorClient:
             try:
                 raw[SHORT[k]] = rec.convert_sensor_value_to_raw(v)
             except ValueError:
-                raise SensorError(f"{k}={v} is outside the range of {name!r}") from None
+                raise SensorError(
+                    f"{k}={v:g} is outside the range of {name!r}: {sensor_range(rec)}"
+                ) from None
         try:
             self.sat.ipmi.set_sensor_thresholds(rec.number, rec.owner_lun, **raw)
         except PyipmiCCError as e:
             raise CompletionCodeError(e.cc, f"Set Sensor Thresholds of {name!r}") from None
         return thresholds_of(self.find(name))
+
+    # --- one sensor in full (satmc sensor get), hysteresis -------------------------------
+
+    def details(self, name: str) -> dict:
+        """What `ipmitool sensor get` shows, as one record (DETAIL_FIELDS): the reading,
+        the thresholds and hysteresis the sensor reports now, event enables, the SDR's
+        conversion factors (value = (M * raw + B * 10^K1) * 10^K2)."""
+        rec = self.find(name)
+        reading = self.read(rec)
+        out = reading.as_record()
+        out["entity"] = f"{rec.entity_id}.{rec.entity_instance}"
+        out["reading_type"] = "threshold" if reading.is_threshold else "discrete"
+        out["raw"] = reading.raw
+        enables = client.get_sensor_event_enable(self.sat, rec.number)
+        names = THRESHOLD_EVENTS if reading.is_threshold else PRESENCE_OFFSETS
+        out["events_enabled"] = enables["events"]
+        out["scanning_enabled"] = enables["scanning"]
+        for key in ("assertions", "deassertions"):
+            out[f"{key}_enabled"] = [n for i, n in enumerate(names) if enables[key] >> i & 1]
+        if reading.is_threshold:
+            raw = client.get_sensor_thresholds(self.sat, rec.number)
+            for short, key in SHORT.items():
+                out[short] = _value(rec, raw[key]) if key in raw else None
+            pos, neg = client.get_sensor_hysteresis(self.sat, rec.number)
+            out["hysteresis_positive"] = self._delta(rec, pos)
+            out["hysteresis_negative"] = self._delta(rec, neg)
+            out.update(m=rec.m, b=rec.b, k1=rec.k1, k2=rec.k2, tolerance=rec.tolerance)
+            out["resolution"] = self._delta(rec, 1)
+        return {k: out.get(k) for k in DETAIL_FIELDS}
+
+    @staticmethod
+    def _delta(rec: SdrFullSensorRecord, counts: int) -> float:
+        """A difference of raw counts (hysteresis) in the sensor's unit."""
+        return round(rec.m * counts * 10**rec.k2, max(0, -rec.k2))
+
+    def hysteresis(self, name: str) -> tuple[float, float]:
+        """(positive-going, negative-going) hysteresis of a threshold sensor, in its unit."""
+        rec = self._threshold_record(name)
+        pos, neg = client.get_sensor_hysteresis(self.sat, rec.number)
+        return self._delta(rec, pos), self._delta(rec, neg)
+
+    def set_hysteresis(
+        self, name: str, positive: float | None = None, negative: float | None = None
+    ) -> tuple[tuple[float, float], list[str]]:
+        """Set either or both hysteresis values (in the sensor's unit; the other keeps its
+        value). Returns the values now set and notes on rounding to the resolution."""
+        rec = self._threshold_record(name)
+        now = client.get_sensor_hysteresis(self.sat, rec.number)
+        step = rec.m * 10**rec.k2
+        unit = UNITS.get(rec.units_2, "")
+        raw, notes = list(now), []
+        for i, (what, v) in enumerate((("positive", positive), ("negative", negative))):
+            if v is None:
+                continue
+            counts = round(v / step)
+            if not 0 <= counts <= 0xFF:
+                top = self._delta(rec, 0xFF)
+                raise SensorError(
+                    f"{what} hysteresis {v:g} of {name!r} is outside 0..{top:g} {unit}".rstrip()
+                )
+            if abs(counts * step - v) > step * 1e-6:
+                res = f"{self._delta(rec, 1):g} {unit}".rstrip()
+                notes.append(
+                    f"{what} hysteresis {v:g} rounded to {self._delta(rec, counts):g} "
+                    f"(resolution {res})"
+                )
+            raw[i] = counts
+        try:
+            client.set_sensor_hysteresis(self.sat, rec.number, raw[0], raw[1])
+        except CompletionCodeError as e:
+            raise SensorError(f"{name!r} refused the hysteresis: {e}") from None
+        return self.hysteresis(name), notes
+
+    def _threshold_record(self, name: str) -> SdrFullSensorRecord:
+        rec = self.find(name)
+        if rec.event_reading_type_code != EVENT_TYPE_THRESHOLD:
+            raise SensorError(f"{name!r} is a discrete sensor: it has no thresholds or hysteresis")
+        return rec
 
 
 def thresholds_of(record: SdrFullSensorRecord) -> dict[str, float]:
@@ -230,12 +352,79 @@ def thresholds_of(record: SdrFullSensorRecord) -> dict[str, float]:
     for i, key in enumerate(THRESHOLDS):
         if mask >> i & 1:
             short = next(k for k, v in SHORT.items() if v == key)
-            out[short] = record.convert_sensor_raw_to_value(record.threshold[key])
+            out[short] = _value(record, record.threshold[key])
     return out
+
+
+def sensor_range(record: SdrFullSensorRecord) -> str:
+    """What a sensor's 8-bit readings span, in its unit ("-20..107.5 C")."""
+    ends = sorted(_value(record, raw) for raw in (0, 0xFF))
+    unit = UNITS.get(record.units_2, "")
+    return f"{ends[0]:g}..{ends[1]:g} {unit}".rstrip()
+
+
+def _value(record: SdrFullSensorRecord, raw: int) -> float:
+    """A raw count in the sensor's unit, rounded to its resolution's decimals."""
+    return round(record.convert_sensor_raw_to_value(raw), max(0, -record.k2))
 
 
 # the threshold columns of a sensor table, lowest to highest
 COLUMNS = ("lnr", "lc", "lnc", "unc", "uc", "unr")
+READING_FIELDS = ("name", "number", "type", "value", "unit", "status", "text") + COLUMNS
+DETAIL_FIELDS = READING_FIELDS + (
+    "entity",
+    "reading_type",
+    "raw",
+    "hysteresis_positive",
+    "hysteresis_negative",
+    "events_enabled",
+    "scanning_enabled",
+    "assertions_enabled",
+    "deassertions_enabled",
+    "m",
+    "b",
+    "k1",
+    "k2",
+    "tolerance",
+    "resolution",
+)
+# threshold event offsets 00h-0Bh as ipmitool names them (lnc- is "LNC going low")
+THRESHOLD_EVENTS = tuple(f"{t}{d}" for t in THRESHOLDS for d in "-+")
+
+
+def check(readings) -> tuple[int, str]:
+    """A Nagios-style verdict on readings: (exit status, one summary line with perfdata).
+
+    0 every sensor ok, 1 some non-critical, 2 some critical or non-recoverable, 3 some
+    unavailable (and none critical): the worst decides, critical over unknown over warning.
+    """
+    by = {s: [r for r in readings if r.status == s] for s in ("nr", "cr", "na", "nc", "ok")}
+    if by["nr"] or by["cr"]:
+        code, word = 2, "CRITICAL"
+    elif by["na"]:
+        code, word = 3, "UNKNOWN"
+    elif by["nc"]:
+        code, word = 1, "WARNING"
+    else:
+        code, word = 0, "OK"
+    problems = [f"{r.name} {r.text} ({r.status})" for s in ("nr", "cr", "na", "nc") for r in by[s]]
+    counts = f"{len(by['ok'])} of {len(readings)} sensors ok"
+    perf = " ".join(_perfdata(r) for r in readings if r.is_threshold and r.value is not None)
+    line = f"SENSORS {word} - " + "; ".join(problems + [counts])
+    return code, line + (f" | {perf}" if perf else "")
+
+
+def _perfdata(r: Reading) -> str:
+    """'label'=value;warn;crit in Nagios plugin ranges (alert outside low:high)."""
+
+    def rng(low: str, high: str) -> str:
+        lo, hi = r.thresholds.get(low), r.thresholds.get(high)
+        if lo is None and hi is None:
+            return ""
+        return ("~" if lo is None else f"{lo:g}") + ":" + ("" if hi is None else f"{hi:g}")
+
+    value = round(r.value, r.decimals)
+    return f"'{r.name}'={value:g};{rng('lnc', 'unc')};{rng('lc', 'uc')}"
 
 
 def fmt(v: float | None) -> str:
@@ -255,3 +444,44 @@ def table(readings) -> list[str]:
     return [
         "  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in rows
     ]
+
+
+LOG_FIELDS = ("time", "name", "number", "value", "unit", "status")
+
+
+class ReadingsLog:
+    """A CSV file that samples of every sensor are appended to: one row per sensor per
+    sample (LOG_FIELDS), time in ISO 8601 with its UTC offset, the header written once
+    (when the file is new or empty). pandas reads it with
+    `pd.read_csv(path, parse_dates=["time"])`; `.pivot(index="time", columns="name",
+    values="value")` makes a column per sensor."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        if not self.path.parent.is_dir():
+            raise SatmcError(f"{self.path}: no directory {self.path.parent} (create it first)")
+        header = ",".join(LOG_FIELDS)
+        try:
+            with self.path.open(newline="") as f:
+                first = f.readline().rstrip("\r\n")
+        except FileNotFoundError:
+            first = ""
+        if first and first != header:
+            raise SatmcError(
+                f"{self.path} is not a satmc readings log (its first line is not {header!r});"
+                " name a new file"
+            )
+        self._header = not first
+
+    def append(self, readings, when: dt.datetime | None = None) -> int:
+        """One sample: a row per reading, stamped `when` (now); returns the rows written."""
+        stamp = (when or dt.datetime.now(dt.UTC)).isoformat(timespec="milliseconds")
+        with self.path.open("a", newline="") as f:
+            w = csv.writer(f, lineterminator="\n")
+            if self._header:
+                w.writerow(LOG_FIELDS)
+                self._header = False
+            for r in readings:
+                rec = r.as_record()
+                w.writerow([stamp] + ["" if rec[k] is None else rec[k] for k in LOG_FIELDS[1:]])
+        return len(readings)

@@ -34,7 +34,8 @@ from .serial_basic import SerialBasic
 
 
 def make_guid(uid, name):
-    """A stable 16-byte GUID from the chip's unique id and the board name (RFC 4122 v5 bits)."""
+    """A stable 16-byte GUID from the chip's unique id and the board name: RFC 4122 version 5
+    and variant bits, in IPMI's byte order (the RFC's 16 bytes reversed)."""
     try:
         import hashlib
 
@@ -42,8 +43,8 @@ def make_guid(uid, name):
     except ImportError:
         h = (uid * 16)[:16]
     g = bytearray(h[:16])
-    g[6] = (g[6] & 0x0F) | 0x50
-    g[8] = (g[8] & 0x3F) | 0x80
+    g[9] = (g[9] & 0x0F) | 0x50  # RFC byte 6: version 5
+    g[7] = (g[7] & 0x3F) | 0x80  # RFC byte 8: variant 10b
     return bytes(g)
 
 

@@ -12,12 +12,29 @@ and the private bus the sensors and FRU EEPROMs sit on.
 
 from __future__ import annotations
 
-from ..errors import BoardFileError
+from ..errors import AddressError, BoardFileError
 from .fields import integer, need, only
 from .mcu import Pins
 
 IPMB_MIN, IPMB_MAX = 0x10, 0xEE
 FREQ_MIN, FREQ_MAX, FREQ_DEFAULT = 10_000, 1_000_000, 100_000
+
+
+def check_address(address: int) -> int:
+    """address if it is an 8-bit IPMB address (even, 0x02..0xfe), else AddressError saying
+    what it looks like: an odd number below 0x80 is most likely the 7-bit form."""
+    if not 0x02 <= address <= 0xFE:
+        raise AddressError(f"{address:#04x} is not an 8-bit IPMB address (even, 0x02..0xfe)")
+    if address & 1:
+        if address < 0x80:
+            raise AddressError(
+                f"{address:#04x} looks like a 7-bit address; the 8-bit IPMB address is "
+                f"{address << 1:#04x}"
+            )
+        raise AddressError(
+            f"{address:#04x} is odd; 8-bit IPMB addresses are even (bit 0 is the R/W bit)"
+        )
+    return address
 
 
 def ipmb(data: dict, where: str, pins: Pins) -> dict:

@@ -6,6 +6,7 @@ sim:
     - {name: fru0, model: at24, bus: board, addr: 0x50, part: at24c02}
 
 simulated(config, data) -> (config, data)   # what Board.for_simulation() returns
+in_slot(config, address) -> (config, levels)  # the same in a chassis slot at `address`
 """
 
 from __future__ import annotations
@@ -67,3 +68,23 @@ def simulated(config: dict, data: dict) -> tuple[dict, dict]:
     out["mcu"] = "unix"
     out["sim"] = {**(data.get("sim") or {}), "wiring": wiring}
     return cfg, out
+
+
+HA_PINS = tuple(range(100, 107))  # the backplane's hardware-address pins HA1..HA7 (LSB first)
+
+
+def in_slot(config: dict, address: int) -> tuple[dict, dict]:
+    """A simulated board's config in a chassis slot that gives it IPMB `address`, and the
+    levels the slot's backplane drives on the hardware-address pins ({pin: 0 | 1}).
+
+    As an ATCA backplane presents a slot's hardware address on HA pins (IPMB address =
+    2 x hardware address), the slot straps seven pins: the config's ipmb.ga_pins become
+    HA_PINS and its base address 0, so the firmware's own geographic-address read at
+    boot (ipmc.wiring.ipmb_address: base + 2 x pin value) yields `address`. The bundle
+    is the same for every slot; only the pins the simulator drives differ.
+    """
+    cfg = copy.deepcopy(config)
+    cfg["ipmb"]["address"] = 0
+    cfg["ipmb"]["ga_pins"] = list(HA_PINS)
+    ha = address >> 1
+    return cfg, {pin: (ha >> i) & 1 for i, pin in enumerate(HA_PINS)}

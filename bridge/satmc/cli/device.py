@@ -5,10 +5,27 @@ from __future__ import annotations
 from ..errors import BusNackError, CompletionCodeError, MalformedResponseError, NoResponseError
 from ..ipmi.client import decode_device_id, get_device_id
 from ..ipmi.codes import NETFNS, cc_text
+from . import output
+
+INFO_FIELDS = (
+    "address",
+    "device_id",
+    "device_revision",
+    "firmware",
+    "update_in_progress",
+    "ipmi_version",
+    "manufacturer_id",
+    "product_id",
+    "provides_sdrs",
+    "capabilities",
+    "aux",
+)
+SCAN_FIELDS = ("address", "device_id", "firmware", "manufacturer_id", "product_id")
 
 
 def register(sub) -> None:
     p = sub.add_parser("info", help="device id, firmware version, capabilities")
+    output.add_options(p)
     p.set_defaults(func=info)
     p = sub.add_parser(
         "raw",
@@ -28,6 +45,7 @@ def register(sub) -> None:
         action="store_true",
         help="use Broadcast Get Device ID (general call) instead",
     )
+    output.add_options(p)
     p.set_defaults(func=scan)
 
 
@@ -71,8 +89,8 @@ def info(args, sat) -> int:
     if dev["aux"] is not None:
         rows.append(("Aux firmware rev", dev["aux"].hex(" ")))
     width = max(len(k) for k, _ in rows)
-    for k, v in rows:
-        print(f"{k:<{width}} : {v}")
+    record = dict(dev, address=sat.address, aux=dev["aux"].hex() if dev["aux"] else None)
+    output.emit(args, record, INFO_FIELDS, lambda: (f"{k:<{width}} : {v}" for k, v in rows))
     return 0
 
 
@@ -95,7 +113,7 @@ def raw(args, sat) -> int:
 
 def scan(args, sat) -> int:
     first, last = _byte(args.first, "address"), _byte(args.last, "address")
-    found = 0
+    found = []
     intf = sat.interface
     retries = intf.max_retries
     intf.max_retries = 1
@@ -117,12 +135,20 @@ def scan(args, sat) -> int:
                 ):
                     dev = None
             if dev:
-                found += 1
-                print(
-                    f"0x{addr:02x}: device 0x{dev['device_id']:02x} firmware {dev['firmware']}"
-                    f" manufacturer {dev['manufacturer_id']} product 0x{dev['product_id']:04x}"
-                )
+                found.append(dict(dev, address=addr))
+                if not output.machine(args):
+                    print(_scan_line(found[-1]), flush=True)
     finally:
         intf.max_retries = retries
-    print(f"{found} controller{'s' if found != 1 else ''} answered")
+    n = len(found)
+    output.emit(
+        args, found, SCAN_FIELDS, lambda: [f"{n} controller{'s' if n != 1 else ''} answered"]
+    )
     return 0 if found else 1
+
+
+def _scan_line(dev: dict) -> str:
+    return (
+        f"0x{dev['address']:02x}: device 0x{dev['device_id']:02x} firmware {dev['firmware']}"
+        f" manufacturer {dev['manufacturer_id']} product 0x{dev['product_id']:04x}"
+    )

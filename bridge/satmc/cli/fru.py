@@ -15,6 +15,9 @@ from pathlib import Path
 from ..fru import FRUError
 from ..fru import image as fru_image
 from ..fru.access import FRUAccess
+from . import output
+
+PRINT_FIELDS = ("fru_id", "field", "value")
 
 
 def register(sub) -> None:
@@ -31,6 +34,7 @@ def register(sub) -> None:
     c = fsub.add_parser("print", help="decode a FRU as ipmitool prints it")
     c.add_argument("--id", type=int, default=0, help="FRU device id (0)")
     c.add_argument("--file", help="decode this image file instead of reading the target")
+    output.add_options(c)
     c.set_defaults(func=print_fru, needs_target=False)
 
     c = fsub.add_parser("read", help="save a FRU device's contents")
@@ -85,7 +89,12 @@ def print_fru(args) -> int:
 
         with open_target(args) as sat:
             img = _read_image(args, sat)
-    print("\n".join(fru_image.describe(img, args.id)))
+    lines = fru_image.describe(img, args.id)
+    records = []
+    for line in lines:  # "LABEL : VALUE" (labels hold no colon)
+        label, _, value = line.partition(":")
+        records.append({"fru_id": args.id, "field": label.strip(), "value": value.strip()})
+    output.emit(args, records, PRINT_FIELDS, lambda: lines)
     return 0
 
 

@@ -6,7 +6,8 @@
     satmc scan
     satmc --twin /run/user/1000/satmc-1000/sim.sock -t ftdi://ftdi:232h/1 info
 
-Expected failures print one line and exit 1 (a traceback with -d), wrong options exit 2,
+Expected failures print one line and exit 1 (3 for `sensors --check`, Nagios' UNKNOWN;
+a traceback with -d), wrong options exit 2,
 Ctrl-C exits 2, output into a pipe whose reader has gone stops quietly (141).
 Each command group is a module in satmc.cli with `register(subparsers)`; a command
 is a function(args, sat) when it needs a connection, or function(args) when not.
@@ -23,7 +24,7 @@ import sys
 from .. import __version__
 from ..errors import AddressError, SatmcError
 
-COMMAND_MODULES = ["device", "stats", "fru", "flash", "sensors"]
+COMMAND_MODULES = ["device", "mc", "stats", "fru", "flash", "sensors"]
 
 
 def _int(text: str) -> int:
@@ -194,7 +195,7 @@ def _run(argv: list[str]) -> int:
         if args.debug or (isinstance(e, OSError) and e.filename is None):
             raise
         print(f"satmc: error: {_failure(e)}", file=sys.stderr)
-        return 1
+        return 3 if getattr(args, "check", False) else 1  # --check: Nagios UNKNOWN
     except KeyboardInterrupt:
         print("satmc: interrupted", file=sys.stderr)
         return 2

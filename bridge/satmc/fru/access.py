@@ -24,7 +24,10 @@ from ..ipmi.codes import (
     CC_FIELD_LENGTH,
     CC_FRU_BUSY,
     CC_FRU_WRITE_PROTECTED,
+    CC_INVALID_COMMAND,
     CC_LENGTH,
+    CC_NOT_PRESENT,
+    SUPPORT_FRU_INVENTORY,
 )
 from . import FRUError, FRUVerifyError, FRUWriteProtectedError
 
@@ -83,8 +86,31 @@ class FRUAccess:
     @property
     def size(self) -> int:
         if self._size is None:
-            self._size, _ = client.get_fru_inventory_area_info(self.sat, self.fru_id)
+            try:
+                self._size, _ = client.get_fru_inventory_area_info(self.sat, self.fru_id)
+            except CompletionCodeError as e:
+                if e.cc in (CC_INVALID_COMMAND, CC_NOT_PRESENT) and not self._fru_device():
+                    raise FRUError(
+                        "this satellite declares no FRU devices (Get FRU Inventory Area Info: "
+                        f"completion code 0x{e.cc:02x}); its board file has no fru: list"
+                    ) from None
+                if e.cc == CC_NOT_PRESENT:
+                    raise FRUError(
+                        f"this satellite has no FRU device {self.fru_id} (completion code "
+                        "0xcb); choose another with --id"
+                    ) from None
+                raise
         return self._size
+
+    def _fru_device(self) -> bool:
+        """Whether Get Device ID says the satellite is a FRU inventory device."""
+        return bool(client.get_device_id(self.sat)["support"] & SUPPORT_FRU_INVENTORY)
+
+    def _busy(self, at: int, doing: str) -> str:
+        return (
+            f"FRU {self.fru_id}: EEPROM busy (completion code 0x81) {doing} at 0x{at:04x}; "
+            "retry (the satellite is still loading or writing it)"
+        )
 
     def read(self, offset: int = 0, length: int | None = None) -> bytes:
         """length bytes from offset (default: to the end), in chunks one response carries."""
@@ -102,6 +128,8 @@ class FRUAccess:
                 if e.cc in (CC_LENGTH, CC_FIELD_LENGTH, CC_CANNOT_RETURN) and chunk > 1:
                     chunk = max(1, chunk // 2)  # as ipmitool does: shrink and ask again
                     continue
+                if e.cc == CC_FRU_BUSY:
+                    raise FRUError(self._busy(at, "reading")) from None
                 raise
             except MalformedResponseError as e:
                 raise FRUError(
@@ -145,6 +173,8 @@ class FRUAccess:
                     report.busy_retries += 1
                     time.sleep(0.02)
                     continue
+                if e.cc == CC_FRU_BUSY:
+                    raise FRUError(self._busy(at, f"writing for {BUSY_RETRY_S:g} s")) from None
                 if e.cc == CC_FRU_WRITE_PROTECTED:
                     raise FRUWriteProtectedError(
                         f"FRU {self.fru_id}: write protected (completion code 0x80) at 0x{at:04x}"

@@ -4,6 +4,7 @@
     pytest hil --hil-target sim+ftdi                  # ... through pyftdi and the FT232H twin
     pytest hil --hil-target ftdi://ftdi:232h/1 --hil-address 0x72 --hil-board pico
     pytest hil --hil-rig hil/rigs/pico-ft232h.toml
+    pytest hil --hil-chassis bench2                   # every test on every satellite of a chassis
 
 The options are namespaced (--hil-*); the short forms --target, --address, --board,
 --rig and --firmware-mutant work too unless another plugin or conftest.py defines one
@@ -15,6 +16,12 @@ status 4) instead of an error per test. A real rig is locked for the run (satmc.
 a second run on the same host driving the same adapter or serial port is refused,
 naming the holder. A test that writes a FRU saves the original image under
 <results>/fru-backup/ first (fixture `fru_backup`).
+
+With --hil-chassis NAME|FILE the simulated chassis (satmc.sim.chassis) starts once and
+every test that uses the rig runs once per satellite (test ids end in [SATELLITE-NAME]):
+`rig`, `board`, `dut`, `hil_sim`, `stimulus` and `faults` are that satellite's (faults on
+"ipmb" hit the shared backplane). `hil_chassis` is the ChassisSimulator (None without
+the option), for tests about the whole chassis.
 
 Fixtures: `rig` (what and where), `board` (the board file: expected values), `dut` (a
 connection to the device under test), `hil_sim` (the Simulator, or None on a real
@@ -66,6 +73,10 @@ def pytest_addoption(parser):
         help="where failing tests' traces and FRU backups go",
     )
     g.addoption(
+        "--hil-chassis",
+        help="a chassis file name or path (chassis/): run the tests on each of its satellites",
+    )
+    g.addoption(
         "--hil-firmware-mutant",
         help="run the simulator on a deliberately broken firmware (satmc.hil.mutants)",
     )
@@ -85,6 +96,7 @@ def pytest_load_initial_conftests(early_config, parser, args):
 
 
 def pytest_configure(config):
+    config.stash[_CHASSIS] = _load_chassis_option(config)  # a bad one: usage error, exit 4
     config.addinivalue_line(
         "markers",
         f"needs(*capabilities): the test needs rig capabilities ({', '.join(CAPABILITIES)})",
@@ -98,10 +110,89 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
+_CHASSIS = pytest.StashKey()
+
+
+def _chassis_file(config):
+    """The --hil-chassis Chassis (loaded once, in pytest_configure), or None."""
+    return config.stash.get(_CHASSIS, None)
+
+
+def _load_chassis_option(config):
+    from ..board.chassis import load_chassis
+
+    name = config.getoption("hil_chassis", None)
+    if not name:
+        return None
+    for other in ("hil_rig", "hil_target", "hil_address", "hil_board", "hil_firmware_mutant"):
+        if config.getoption(other):
+            raise pytest.UsageError(
+                f"--hil-chassis runs the simulated chassis; --{other.replace('_', '-')} "
+                "does not go with it"
+            )
+    try:
+        return load_chassis(name)
+    except SatmcError as e:
+        raise pytest.UsageError(f"HIL: {e}") from None
+
+
+def pytest_generate_tests(metafunc):
+    """With --hil-chassis: every test using the rig, once per satellite."""
+    if "hil_slot" not in metafunc.fixturenames:
+        return
+    chassis = _chassis_file(metafunc.config)
+    if chassis is None:
+        return
+    metafunc.parametrize(
+        "hil_slot",
+        [s.address for s in chassis.satellites],
+        ids=[s.name for s in chassis.satellites],
+        indirect=True,
+        scope="session",
+    )
+
+
 @pytest.fixture(scope="session")
-def rig(pytestconfig) -> Rig:
+def hil_slot(request):
+    """The address of the chassis satellite under test (None without --hil-chassis)."""
+    return getattr(request, "param", None)
+
+
+@pytest.fixture(scope="session")
+def hil_chassis(pytestconfig):
+    """The running ChassisSimulator with --hil-chassis, else None."""
+    chassis = _chassis_file(pytestconfig)
+    if chassis is None:
+        yield None
+        return
+    from ..sim.chassis import ChassisSimulator
+
+    with tempfile.TemporaryDirectory(prefix="satmc-hil-") as tmp:
+        sim = ChassisSimulator(chassis, socket_path=f"{tmp}/{chassis.name}.sock")
+        try:
+            sim.start()
+        except SatmcError as e:
+            pytest.exit(f"HIL preflight: the simulated chassis did not start: {e}", PREFLIGHT_EXIT)
+        try:
+            yield sim
+        finally:
+            sim.stop()
+
+
+@pytest.fixture(scope="session")
+def rig(pytestconfig, hil_slot) -> Rig:
     opt = pytestconfig.getoption
     try:
+        if hil_slot is not None:
+            chassis = _chassis_file(pytestconfig)
+            slot = chassis.slot(hil_slot)
+            return Rig(
+                name=f"{chassis.name}-{slot.name}",
+                target="sim",
+                address=slot.address,
+                board=str(slot.board.path),
+                capabilities=Rig.from_target("sim").capabilities,
+            )
         if opt("hil_rig"):
             return load_rig(opt("hil_rig"))
         address = check_address(int(opt("hil_address"), 0)) if opt("hil_address") else None
@@ -118,8 +209,12 @@ def board(rig):
 
 
 @pytest.fixture(scope="session")
-def hil_sim(rig, pytestconfig):
-    """The simulated board when the rig is the simulator, else None."""
+def hil_sim(rig, pytestconfig, hil_chassis):
+    """The simulated board when the rig is the simulator (a chassis: the satellite under
+    test), else None."""
+    if hil_chassis is not None:
+        yield hil_chassis.satellite(rig.address)
+        return
     mutant = pytestconfig.getoption("hil_firmware_mutant")
     if not rig.is_sim:
         if mutant:
@@ -164,8 +259,8 @@ def dut_connect(rig, hil_sim):
     else:
         lock = None
         readback = rig.target == "sim+readback"
-        twin = hil_sim.socket_path if rig.target == "sim+ftdi" else None
-        url = rig.url if twin else hil_sim.url
+        twin = hil_sim.ipmb_socket if rig.target == "sim+ftdi" else None
+        url = rig.url if twin else hil_sim.ipmb_url
 
         def opener(**kw):
             return connect(url, address=rig.address, readback=readback or None, twin=twin, **kw)
@@ -223,7 +318,7 @@ def _trace_on_failure(request, pytestconfig):
     if hil_sim is None:
         yield
         return
-    buses = hil_sim.server.buses
+    buses = hil_sim.buses
     start = {name: bus.trace_seq for name, bus in buses.items()}
     yield
     rep = getattr(request.node, "_hil_call", None)
@@ -246,7 +341,7 @@ def faults(hil_sim, rig):
     if hil_sim is None:
         pytest.skip(f"not applicable on rig {rig.name!r}: needs faults")
     used = set()
-    buses = hil_sim.server.buses
+    buses = hil_sim.buses
     start = {name: dict(bus.faults.fired) for name, bus in buses.items()}
 
     class Faults:
@@ -263,7 +358,7 @@ def faults(hil_sim, rig):
 
     yield Faults()
     for bus in used:
-        hil_sim.server.buses[bus].faults.clear()
+        buses[bus].faults.clear()
 
 
 @pytest.fixture
@@ -294,7 +389,7 @@ def fru_backup(rig, hil_sim, pytestconfig):
     a write and its restore can be undone. A backup already there (from such a run) holds
     the real original and is kept; one equal to the device after the test is removed."""
     directory = Path(pytestconfig.getoption("hil_results")) / "fru-backup"
-    url = hil_sim.url if hil_sim is not None else rig.url
+    url = hil_sim.ipmb_url if hil_sim is not None else rig.url
     saved = []
 
     def save(dev) -> bytes:

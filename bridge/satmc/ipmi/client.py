@@ -15,6 +15,8 @@ so every answer decoded here also checks the firmware.
 
 from __future__ import annotations
 
+import uuid
+
 from pyipmi.errors import DecodingError
 from pyipmi.msgs import Message, create_response_message, decode_message, encode_message
 from pyipmi.msgs.bmc import (
@@ -23,13 +25,18 @@ from pyipmi.msgs.bmc import (
     GetDeviceIdReq,
     GetDeviceIdRsp,
     GetSelftestResultsReq,
+    WarmResetReq,
 )
 from pyipmi.msgs.fru import GetFruInventoryAreaInfoReq, ReadFruDataReq, WriteFruDataReq
 from pyipmi.msgs.sensor import (
     GetDeviceSdrInfoReq,
     GetDeviceSdrReq,
+    GetSensorEventEnableReq,
+    GetSensorHysteresisReq,
     GetSensorReadingReq,
+    GetSensorThresholdsReq,
     ReserveDeviceSdrRepositoryReq,
+    SetSensorHysteresisReq,
 )
 
 from ..errors import CompletionCodeError, MalformedResponseError
@@ -104,13 +111,52 @@ def get_self_test_results(sat) -> tuple[int, int]:
     return r.result, int(r.status)
 
 
+def self_test(sat) -> dict:
+    """Get Self Test Results, decoded: result and detail (the two bytes), passed, text
+    and failures (the parts a 57h names, in the spec's words)."""
+    result, detail = get_self_test_results(sat)
+    failures = []
+    if result == codes.SELF_TEST_OK:
+        text = "passed"
+    elif result == codes.SELF_TEST_NOT_IMPLEMENTED:
+        text = "self test not implemented"
+    elif result == codes.SELF_TEST_ERROR:
+        text = "corrupted or inaccessible data or devices"
+        failures = [name for bit, name in codes.SELF_TEST_57_BITS if detail & bit]
+    elif result == codes.SELF_TEST_FATAL:
+        text = f"fatal hardware error (device-specific code 0x{detail:02x})"
+    elif result == 0xFF:
+        text = "reserved result 0xff"
+    else:
+        text = f"device-specific internal failure 0x{result:02x} 0x{detail:02x}"
+    return {
+        "result": result,
+        "detail": detail,
+        "passed": result == codes.SELF_TEST_OK,
+        "text": text,
+        "failures": failures,
+    }
+
+
 def get_device_guid(sat) -> bytes:
+    """The 16 GUID bytes as sent (IPMI order: least significant byte first)."""
     return bytes(send(sat, GetDeviceGuidReq(), "Get Device GUID").device_guid)
+
+
+def guid_text(raw: bytes) -> str:
+    """A GUID as sent by Get Device GUID in the standard text form (RFC 4122): IPMI sends
+    the 16 bytes of the RFC's big-endian form in reverse order."""
+    return str(uuid.UUID(bytes=bytes(reversed(raw))))
 
 
 def cold_reset(sat) -> None:
     """Cold Reset: answered first, then the satellite restarts."""
     send(sat, ColdResetReq(), "Cold Reset")
+
+
+def warm_reset(sat) -> None:
+    """Warm Reset (many controllers, satmc's included, answer C1h: not supported)."""
+    send(sat, WarmResetReq(), "Warm Reset")
 
 
 # --- satmc OEM ----------------------------------------------------------------------------
@@ -189,6 +235,49 @@ def get_sensor_reading(sat, number: int) -> Message:
     req = GetSensorReadingReq()
     req.sensor_number = number
     return send(sat, req, f"Get Sensor Reading {number}")
+
+
+def get_sensor_thresholds(sat, number: int) -> dict[str, int]:
+    """Raw thresholds the sensor reports readable, keyed lnc lcr lnr unc ucr unr."""
+    req = GetSensorThresholdsReq()
+    req.sensor_number = number
+    r = send(sat, req, f"Get Sensor Thresholds {number}")
+    return {
+        k: getattr(r.threshold, k)
+        for k in ("lnc", "lcr", "lnr", "unc", "ucr", "unr")
+        if getattr(r.readable_mask, k)
+    }
+
+
+def get_sensor_hysteresis(sat, number: int) -> tuple[int, int]:
+    """(positive-going, negative-going) hysteresis in raw counts."""
+    req = GetSensorHysteresisReq()
+    req.sensor_number = number
+    r = send(sat, req, f"Get Sensor Hysteresis {number}")
+    return r.positive_going_hysteresis, r.negative_going_hysteresis
+
+
+def set_sensor_hysteresis(sat, number: int, positive: int, negative: int) -> None:
+    """Set both hysteresis values, in raw counts (0..255)."""
+    req = SetSensorHysteresisReq()
+    req.sensor_number = number
+    req.positive_going_hysteresis, req.negative_going_hysteresis = positive, negative
+    send(sat, req, f"Set Sensor Hysteresis {number}")
+
+
+def get_sensor_event_enable(sat, number: int) -> dict:
+    """events and scanning (enabled or not), assertions and deassertions (the 16-bit
+    masks of enabled event offsets)."""
+    req = GetSensorEventEnableReq()
+    req.sensor_number = number
+    r = send(sat, req, f"Get Sensor Event Enable {number}")
+    b = [x or 0 for x in (r.byte3, r.byte4, r.byte5, r.byte6)]
+    return {
+        "events": bool(r.enabled.event_message),
+        "scanning": bool(r.enabled.sensor_scanning),
+        "assertions": b[0] | b[1] << 8,
+        "deassertions": b[2] | b[3] << 8,
+    }
 
 
 # --- FRU ----------------------------------------------------------------------------------

@@ -180,12 +180,13 @@ def cc_text(cc: int, netfn: int | None = None, cmd: int | None = None) -> str:
 
 
 # --- Get Device ID ------------------------------------------------------------------------
+SUPPORT_FRU_INVENTORY = 0x08
 SUPPORT_BITS = (  # additional device support, byte 6
     (0x80, "chassis device"),
     (0x40, "bridge"),
     (0x20, "IPMB event generator"),
     (0x10, "IPMB event receiver"),
-    (0x08, "FRU inventory device"),
+    (SUPPORT_FRU_INVENTORY, "FRU inventory device"),
     (0x04, "SEL device"),
     (0x02, "SDR repository device"),
     (0x01, "sensor device"),
@@ -198,7 +199,19 @@ SUPPORT_EVENT_RECEIVER = 0x10
 SUPPORT_EVENT_GENERATOR = 0x20
 SUPPORT_BRIDGE = 0x40
 SELF_TEST_OK = 0x55
-SELF_TEST_ERROR = 0x57  # device specific error; the second byte says which
+SELF_TEST_NOT_IMPLEMENTED = 0x56
+SELF_TEST_ERROR = 0x57  # corrupted or inaccessible data or devices; the second byte says which
+SELF_TEST_FATAL = 0x58  # fatal hardware error; the second byte is device specific
+SELF_TEST_57_BITS = (  # Get Self Test Results byte 3 when byte 2 is 57h
+    (0x80, "SEL device inaccessible"),
+    (0x40, "SDR repository inaccessible"),
+    (0x20, "FRU device inaccessible"),
+    (0x10, "IPMB signal lines do not respond"),
+    (0x08, "SDR repository empty"),
+    (0x04, "FRU data corrupted (internal use area or checksums)"),
+    (0x02, "boot block firmware corrupted"),
+    (0x01, "operational firmware corrupted"),
+)
 
 # --- sensors and events -------------------------------------------------------------------
 SENSOR_TYPE_TEMPERATURE = 0x01
@@ -207,6 +220,14 @@ SENSOR_TYPE_CURRENT = 0x03
 SENSOR_TYPE_FAN = 0x04
 SENSOR_TYPE_OTHER_UNITS = 0x0B
 SENSOR_TYPE_ENTITY_PRESENCE = 0x25
+SENSOR_TYPES = {
+    SENSOR_TYPE_TEMPERATURE: "Temperature",
+    SENSOR_TYPE_VOLTAGE: "Voltage",
+    SENSOR_TYPE_CURRENT: "Current",
+    SENSOR_TYPE_FAN: "Fan",
+    SENSOR_TYPE_OTHER_UNITS: "Other Units",
+    SENSOR_TYPE_ENTITY_PRESENCE: "Entity Presence",
+}
 EVENT_TYPE_THRESHOLD = 0x01
 EVENT_TYPE_GENERIC_DISCRETE = 0x08  # device absent / present (offsets 0, 1)
 EVENT_TYPE_SENSOR_SPECIFIC = 0x6F

@@ -12,11 +12,15 @@ nothing drives reads 0.
 from __future__ import annotations
 
 
-def install(server, models: dict) -> None:
-    """Register the pin and adc control ops on a BusServer, answered from `models`."""
+def install(server, models: dict, levels: dict | None = None) -> None:
+    """Register the pin and adc control ops on a BusServer, answered from `models`;
+    `levels` ({pin: 0 | 1}) are pins strapped to a fixed level (a slot's hardware address)."""
+    levels = levels or {}
 
     def pin(req: dict) -> dict:
         n = int(req["pin"])
+        if n in levels:
+            return {"level": levels[n], "hz": 0.0, "mhz": 0}
         for m in models.values():
             state = getattr(m, "pin_state", None)
             s = state(n) if state else None

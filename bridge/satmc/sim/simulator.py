@@ -24,7 +24,7 @@ import threading
 import time
 from pathlib import Path
 
-from ..board import Board, load_board
+from ..board import Board, load_board, simulation
 from ..bundle import build_bundle
 from ..errors import SatmcError
 from ..fru import provision as fru_provision
@@ -202,11 +202,25 @@ class Simulator:
         log=None,
         firmware_dir: Path | None = None,
         fresh: bool = False,
+        slot_address: int | None = None,
+        backplane: str | None = None,
+        bundle_from: Path | None = None,
     ):
         board = board if isinstance(board, Board) else load_board(board)
         self.firmware_dir = firmware_dir  # another firmware tree (the HIL suite's mutants)
         self.fresh = fresh  # forget the EEPROM state: program them from the board file
         self.board = board.for_simulation()  # a real board's pins onto the virtual buses
+        # In a chassis (satmc.sim.chassis): the slot's address reaches the firmware on its
+        # hardware-address pins, the IPMB is the backplane's bus (another socket), and the
+        # bundle, built once per board, is copied in (each satellite its own files).
+        self.slot_address = slot_address
+        self.backplane = backplane
+        self.bundle_from = bundle_from
+        self._levels: dict = {}
+        self.backplane_bus = None  # the chassis sets it: the Bus object of the backplane
+        if slot_address is not None:
+            config, self._levels = simulation.in_slot(self.board.config, slot_address)
+            self.board = Board(self.board.name, self.board.path, self.board.data, config)
         self.socket_path = socket_path or default_socket()
         self.pacing = pacing
         self.pcap = pcap
@@ -226,7 +240,27 @@ class Simulator:
 
     @property
     def url(self) -> str:
+        """This simulator's own socket: its control ops (stimulus), its private bus, and
+        its IPMB unless it sits in a chassis."""
         return f"sim://{self.socket_path}"
+
+    @property
+    def ipmb_socket(self) -> str:
+        """The socket of the IPMB the firmware serves on: the chassis backplane's in a chassis."""
+        return self.backplane or self.socket_path
+
+    @property
+    def ipmb_url(self) -> str:
+        """Where hosts reach this satellite (with its address): sim://IPMB-SOCKET."""
+        return f"sim://{self.ipmb_socket}"
+
+    @property
+    def buses(self) -> dict:
+        """Every bus the firmware is on, by name (in a chassis, "ipmb" is the backplane's)."""
+        out = dict(self.server.buses) if self.server else {}
+        if self.backplane_bus is not None:
+            out["ipmb"] = self.backplane_bus
+        return out
 
     @property
     def state_dir(self) -> Path:
@@ -236,22 +270,29 @@ class Simulator:
 
     @property
     def address(self) -> int:
-        return self.board.address
+        return self.board.address if self.slot_address is None else self.slot_address
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self, timeout: float = 20.0) -> Simulator:
         self._start_bus()  # first: a simulator already at this socket keeps its bundle
         try:
-            bundle = build_bundle(
-                self.board,
-                self.build_dir / "bundle",
-                **({"firmware_dir": self.firmware_dir} if self.firmware_dir else {}),
-            )
-            self.bundle_dir = bundle.root
+            if self.bundle_from is not None:
+                self.bundle_dir = self.build_dir / "bundle"
+                if self.bundle_dir.exists():
+                    shutil.rmtree(self.bundle_dir)
+                shutil.copytree(self.bundle_from, self.bundle_dir)
+            else:
+                bundle = build_bundle(
+                    self.board,
+                    self.build_dir / "bundle",
+                    **({"firmware_dir": self.firmware_dir} if self.firmware_dir else {}),
+                )
+                self.bundle_dir = bundle.root
             self.serial = SerialLine(self._to_firmware)
             self._spawn()
-            self.wait_ready(timeout)
+            if timeout:  # 0: the caller waits (a chassis boots its satellites side by side)
+                self.wait_ready(timeout)
         except BaseException:
             self.stop()
             raise
@@ -263,7 +304,7 @@ class Simulator:
         wiring = self.board.sim.get("wiring") or {"ipmb": [0, 1, 2, 3]}
         self.server = BusServer(
             self.socket_path,
-            buses=list(wiring),
+            buses=[b for b in wiring if not (self.backplane and b == "ipmb")],
             freq_hz=self.board.config["ipmb"]["freq"],
             pacing=self.pacing,
             pcap_path=self.pcap,
@@ -279,8 +320,19 @@ class Simulator:
             self.devices[name] = model
         fru_provision.program_sim_eeproms(self)
         self.server.handlers["device"] = self._on_device
-        board_io.install(self.server, self.devices)
+        board_io.install(self.server, self.devices, self._levels)
         self.server.handlers["board_reset"] = self._on_board_reset
+        self.server.handlers["satellites"] = lambda req: {
+            "chassis": False,
+            "satellites": [
+                {
+                    "address": self.address,
+                    "name": self.board.name,
+                    "board": self.board.name,
+                    "url": self.url,
+                }
+            ],
+        }
         self.server.handlers["firmware"] = lambda req: {
             "pid": self.proc.pid if self.proc else None,
             "resets": self.resets,
@@ -320,6 +372,10 @@ class Simulator:
         env["MICROPYPATH"] = f"{self.bundle_dir}:{unix.machine_path()}:.frozen"
         env["SATMC_VBUS"] = self.socket_path
         env["SATMC_WIRING"] = self._wiring
+        if self.backplane:
+            env["SATMC_VBUS_IPMB"] = self.backplane
+        if self.slot_address is not None:  # each satellite its own chip id, so its own GUID
+            env["SATMC_UNIQUE_ID"] = f"e66038b7135c2a{self.slot_address:02x}"
         if reset_cause:
             env["SATMC_RESET_CAUSE"] = str(reset_cause)
         # as on a board: when main.py ends, the REPL has the line

@@ -23,9 +23,9 @@ import pyipmi
 from pyipmi.errors import IpmiTimeoutError
 from pyipmi.interfaces.ipmb import IpmbHeaderReq
 
+from ..board.ipmb import check_address  # noqa: F401  (its home is the board model)
 from ..errors import (
     AdapterError,
-    AddressError,
     BusError,
     CompletionCodeError,
     NoResponseError,
@@ -33,23 +33,6 @@ from ..errors import (
 from ..ipmi.codes import CC_OK, CMD_GET_DEVICE_ID, NETFN_APP
 
 SCHEMES = ("sim", "ftdi", "serial", "socket")
-
-
-def check_address(address: int) -> int:
-    """address if it is an 8-bit IPMB address (even, 0x02..0xfe), else AddressError saying
-    what it looks like: an odd number below 0x80 is most likely the 7-bit form."""
-    if not 0x02 <= address <= 0xFE:
-        raise AddressError(f"{address:#04x} is not an 8-bit IPMB address (even, 0x02..0xfe)")
-    if address & 1:
-        if address < 0x80:
-            raise AddressError(
-                f"{address:#04x} looks like a 7-bit address; the 8-bit IPMB address is "
-                f"{address << 1:#04x}"
-            )
-        raise AddressError(
-            f"{address:#04x} is odd; 8-bit IPMB addresses are even (bit 0 is the R/W bit)"
-        )
-    return address
 
 
 def default_sim_url() -> str:

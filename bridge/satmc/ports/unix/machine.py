@@ -8,6 +8,8 @@ satmc.ports.unix.machine_path() stages beside it). The simulator sets:
 
     SATMC_VBUS     path of the bus socket
     SATMC_WIRING   pin wiring, e.g. "ipmb=0,1,2,3;board=4,5": SCL/SDA pin numbers per bus
+    SATMC_VBUS_<BUS>  the socket of bus <BUS> (upper case) when it is not SATMC_VBUS's:
+                   in a chassis the IPMB is the backplane's, shared by every satellite
 
 I2CTarget IRQs arrive on a thread of their own, as hardware interrupts arrive while
 the main program runs. Hard handlers run under micropython.heap_lock(), so a handler
@@ -56,8 +58,8 @@ WDT_RESET = 3
 # --- the bus connection -----------------------------------------------------------------
 
 
-def _bus_path():
-    path = os.getenv("SATMC_VBUS")
+def _bus_path(bus=""):
+    path = (bus and os.getenv("SATMC_VBUS_" + bus.upper())) or os.getenv("SATMC_VBUS")
     if not path:
         raise OSError(errno.ENODEV, "SATMC_VBUS is not set: no virtual bus to connect to")
     return path
@@ -90,7 +92,7 @@ def _net(scl, sda):
 
 def _connect(role, bus):
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-    sock.connect(_unix_addr(_bus_path()))
+    sock.connect(_unix_addr(_bus_path(bus)))
     _w.send_msg(sock, _w.HELLO, bytes((role,)) + bus.encode())
     kind, p = _w.recv_msg(sock)
     if kind != _w.STATUS or p[0] != _w.ST_ACK:

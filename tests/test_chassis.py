@@ -1,0 +1,290 @@
+"""A chassis in the simulator: chassis files, several satellites on one virtual IPMB,
+each with its own address (from its slot), devices and stimulus."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from satmc.board import load_board
+from satmc.board.chassis import load_chassis
+from satmc.errors import BoardFileError, SatmcError
+from satmc.eventlog import EventReceiver
+from satmc.ipmi.codes import (
+    CMD_GET_DEVICE_GUID,
+    CMD_GET_SENSOR_READING,
+    CMD_SET_EVENT_RECEIVER,
+    NETFN_APP,
+    NETFN_SENSOR,
+)
+from satmc.sim import stimulus
+from satmc.sim.chassis import ChassisSimulator
+from satmc.transports import connect
+
+TEMP = 1  # Board Temp on the sim board
+
+
+def raw_temp(c: float) -> int:
+    return round((c + 20) / 0.5)  # boards/sim.yaml: range -20.., resolution 0.5
+
+
+# --- chassis files ------------------------------------------------------------------------
+
+GOOD = "{board: sim, address: 0x72}"
+
+
+@pytest.mark.parametrize(
+    "satellites, message",
+    [
+        ("[{board: nosuch, address: 0x72}]", "c.satellites[0].board: no board 'nosuch'; boards: "),
+        (
+            f"[{GOOD}, {{board: sim, address: 0x72}}]",
+            "c.satellites[1].address: 0x72 is already "
+            "satellites[0]'s (sim-72); every satellite needs its own address",
+        ),
+        (
+            "[{board: sim, address: 0x93}]",
+            "c.satellites[0].address: 0x93 is odd; 8-bit IPMB "
+            "addresses are even (bit 0 is the R/W bit)",
+        ),
+        (
+            "[{board: sim, address: 0x39}]",
+            "c.satellites[0].address: 0x39 looks like a 7-bit "
+            "address; the 8-bit IPMB address is 0x72",
+        ),
+        ("[{board: sim, address: 0x20}]", "c.satellites[0].address: 0x20 is the BMC's address"),
+        (
+            "[{board: sim, address: 0x100}]",
+            "c.satellites[0].address: 0x100 is not an 8-bit IPMB address (even, 0x02..0xfe)",
+        ),
+        (
+            "[{board: sim, address: '0x72'}]",
+            "c.satellites[0].address: expected an 8-bit IPMB address, got '0x72'",
+        ),
+        ("[{board: sim}]", "c.satellites[0].address: missing"),
+        ("[{address: 0x72}]", "c.satellites[0].board: missing"),
+        ("[{board: sim, address: 0x72, slot: 3}]", "c.satellites[0].slot: unknown field"),
+        (
+            f"[{GOOD}, {{board: sim, address: 0x74, name: sim-72}}]",
+            "c.satellites[1].name: 'sim-72' is already satellites[0]'s",
+        ),
+        ("[]", "c.satellites: expected 1..64 satellites, got 0"),
+        ("[0x72]", "c.satellites[0]: expected a mapping {board, address, name}, got 114"),
+    ],
+)
+def test_a_bad_chassis_file_is_one_line_naming_the_field(tmp_path, satellites, message):
+    path = tmp_path / "c.yaml"
+    path.write_text(f"satellites: {satellites}\n")
+    with pytest.raises(BoardFileError) as e:
+        load_chassis(path)
+    assert str(e.value).startswith(message)
+    assert "\n" not in str(e.value)
+
+
+def test_missing_and_unreadable_chassis_files(tmp_path):
+    with pytest.raises(
+        BoardFileError, match=r"no chassis file .*nosuch.yaml; chassis: bench2, full16"
+    ):
+        load_chassis("nosuch")
+    (tmp_path / "c.yaml").write_text("satellites: [\n")
+    with pytest.raises(BoardFileError, match=r"c.yaml: not valid YAML") as e:
+        load_chassis(tmp_path / "c.yaml")
+    assert "\n" not in str(e.value)
+    (tmp_path / "c.yaml").write_text("satellites: []\nbmc: 0x20\n")
+    with pytest.raises(BoardFileError, match=r"^c.bmc: unknown field"):
+        load_chassis(tmp_path / "c.yaml")
+
+
+def test_shipped_chassis_files_load():
+    bench = load_chassis("bench2")
+    assert [(s.name, s.board.name, s.address) for s in bench.satellites] == [
+        ("sat-a", "sim", 0x72),
+        ("sat-b", "sim", 0x74),
+        ("pico", "pico", 0x76),
+    ]
+    full = load_chassis("full16")
+    assert len(full.satellites) == 16
+    assert len({s.address for s in full.satellites}) == 16
+
+
+# --- bench2 on one virtual IPMB ---------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bench(sim_dir):
+    c = ChassisSimulator(
+        "bench2",
+        socket_path=os.path.join(sim_dir, "bench2.sock"),
+        build_dir=os.path.join(sim_dir, "build-chassis"),
+    )
+    c.start()
+    yield c
+    c.stop()
+
+
+def satmc(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "satmc.cli.main", *args], capture_output=True, text=True, timeout=60
+    )
+
+
+def test_scan_finds_every_satellite_with_its_device_id(bench):
+    r = satmc("-t", bench.url, "scan", "--first", "0x70", "--last", "0x7e")
+    assert r.returncode == 0, r.stderr
+    found = {}
+    for line in r.stdout.splitlines():
+        if line.startswith("0x") and "product" in line:
+            found[int(line[:4], 16)] = int(line.rsplit("product ", 1)[1], 16)
+    assert found == {
+        s.address: s.board.config["device"]["product_id"] for s in bench.chassis.satellites
+    }
+    assert "3 controllers answered" in r.stdout
+
+
+def wait_reading(sat, raw: int, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while sat.call(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((TEMP,)))[0] != raw:
+        assert time.monotonic() < deadline, f"{sat.address:#04x} never read raw {raw}"
+        time.sleep(0.05)
+
+
+def test_two_satellites_sensors_read_independently(bench):
+    try:
+        stimulus.set_values(bench.url, "temp0", address=0x74, temperature=40.0)
+        stimulus.set_values(bench.url, "temp0", address=0x72, temperature=30.0)
+        with connect(bench.url, address=0x72) as a, connect(bench.url, address=0x74) as b:
+            wait_reading(a, raw_temp(30))
+            wait_reading(b, raw_temp(40))
+            assert a.call(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((TEMP,)))[0] == raw_temp(30)
+    finally:
+        for addr in (0x72, 0x74):
+            stimulus.set_values(bench.url, "temp0", address=addr, temperature=25.0)
+
+
+def test_threshold_crossings_of_two_satellites_reach_one_receiver(bench):
+    with connect(bench.url, address=0x72) as host:
+        with EventReceiver(host) as rx:
+            for addr in (0x72, 0x74):
+                host.address = host.ipmi.target.ipmb_address = addr
+                host.call(NETFN_SENSOR, CMD_SET_EVENT_RECEIVER, b"\x20\x00")
+            try:
+                for addr in (0x72, 0x74):
+                    stimulus.set_values(bench.url, "temp0", address=addr, temperature=80.0)
+                deadline = time.monotonic() + 15
+                while time.monotonic() < deadline:
+                    got = {(e.generator, e.offset) for e in rx.received if e.sensor == TEMP}
+                    if {(0x72, 9), (0x74, 9)} <= got:  # upper critical going high, each
+                        break
+                    time.sleep(0.05)
+                generators = {e.generator for e in rx.received if e.sensor == TEMP}
+                assert generators == {0x72, 0x74}
+                assert {(0x72, 9), (0x74, 9)} <= got
+            finally:
+                for addr in (0x72, 0x74):
+                    stimulus.set_values(bench.url, "temp0", address=addr, temperature=25.0)
+
+
+def test_sim_set_on_one_satellite_leaves_the_other_unchanged(bench):
+    r = satmc("-t", bench.url, "-a", "0x74", "sim", "set", "fan0", "rpm=3000")
+    assert r.returncode == 0, r.stderr
+    try:
+        assert "rpm=3000" in r.stdout
+        assert stimulus.state(bench.url, "fan0", address=0x74)["rpm"] == 3000
+        assert stimulus.state(bench.url, "fan0", address=0x72)["rpm"] == 6000
+        r = satmc("-t", bench.url, "-a", "0x72", "sim", "get", "fan0")
+        assert r.returncode == 0, r.stderr
+        assert "rpm=6000" in r.stdout
+    finally:
+        stimulus.set_values(bench.url, "fan0", address=0x74, rpm=6000)
+
+
+def test_stimulus_at_an_empty_address_is_one_line(bench):
+    r = satmc("-t", bench.url, "-a", "0x78", "sim", "get")
+    assert r.returncode != 0
+    assert r.stderr.strip().splitlines() == [
+        f"satmc: error: no simulated satellite at 0x78 on {bench.url}; there: 0x72, 0x74, 0x76 "
+        "(choose one with -a)"
+    ]
+    with pytest.raises(SatmcError, match="no simulated satellite at 0x78"):
+        stimulus.devices(bench.url, address=0x78)
+
+
+def test_each_satellite_has_its_own_guid_and_board(bench):
+    guids = set()
+    for slot in bench.chassis.satellites:
+        with connect(bench.url, address=slot.address) as sat:
+            guids.add(bytes(sat.call(NETFN_APP, CMD_GET_DEVICE_GUID)))
+            dev = sat.ipmi.get_device_id()
+            assert dev.product_id == load_board(slot.board.name).config["device"]["product_id"]
+    assert len(guids) == 3
+
+
+# --- full16 ------------------------------------------------------------------------------
+
+
+def test_full16_boots_and_every_satellite_answers_a_scan(sim_dir):
+    chassis = ChassisSimulator(
+        "full16",
+        socket_path=os.path.join(sim_dir, "full16.sock"),
+        build_dir=os.path.join(sim_dir, "build-full16"),
+    )
+    chassis.start(timeout=120)
+    try:
+        r = satmc("-t", chassis.url, "scan", "--first", "0x70", "--last", "0x8e")
+        assert r.returncode == 0, r.stderr
+        assert "16 controllers answered" in r.stdout
+        assert all(f"0x{a:02x}: device 0x01" in r.stdout for a in chassis.addresses)
+    finally:
+        chassis.stop()
+
+
+# --- the HIL suite on a chassis ------------------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run_hil(*args, timeout=300):
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "hil", "-q", "-p", "no:cacheprovider", "-rA", *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def test_hil_chassis_runs_a_test_on_every_satellite(tmp_path):
+    r = run_hil(
+        "hil/test_conformance.py",
+        "--hil-chassis",
+        "bench2",
+        "--hil-results",
+        str(tmp_path),
+        "-k",
+        "self_test_passes or broadcast_get_device_id",
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    passed = {
+        line.split("::", 1)[1] for line in r.stdout.splitlines() if line.startswith("PASSED")
+    }
+    assert passed == {
+        f"{test}[{sat}]"
+        for test in ("test_self_test_passes", "test_broadcast_get_device_id")
+        for sat in ("sat-a", "sat-b", "pico")
+    }
+
+
+def test_hil_chassis_refuses_a_target_and_a_bad_chassis_file(tmp_path):
+    r = run_hil("--hil-chassis", "bench2", "--hil-target", "sim+ftdi")
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "--hil-chassis runs the simulated chassis; --hil-target does not go with it" in r.stderr
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("satellites: [{board: sim, address: 0x20}]\n")
+    r = run_hil("--hil-chassis", str(bad))
+    assert r.returncode == 4, r.stdout + r.stderr
+    assert "HIL: bad.satellites[0].address: 0x20 is the BMC's address" in r.stderr
