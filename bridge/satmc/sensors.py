@@ -44,6 +44,10 @@ class SensorError(SatmcError):
     """A sensor name is unknown or a sensor rejected the request."""
 
 
+class NoSensorsError(SensorError):
+    """The satellite serves no device SDRs (Get Device SDR Info answers C1)."""
+
+
 @dataclass
 class Reading:
     """One sensor's reading, converted with its SDR."""
@@ -147,7 +151,7 @@ class SensorClient:
         except CompletionCodeError as e:
             if e.cc != CC_INVALID_COMMAND:
                 raise
-            raise SensorError(
+            raise NoSensorsError(
                 "this satellite declares no sensors (Get Device SDR Info: completion code "
                 "0xc1); its board file has no sensors: list"
             ) from None

@@ -39,7 +39,7 @@ from ..errors import CompletionCodeError, SatmcError
 from ..eventlog import EventLog, EventReceiver, default_path, parse_platform_event
 from ..fru.image import build_from_source
 from ..ipmi import client, codes
-from ..sensors import SensorClient, SensorError, default_cache_dir
+from ..sensors import NoSensorsError, SensorClient, default_cache_dir
 from ..transports import connect_many
 from .api import ADMINISTRATOR, OPERATOR, USER, BmcRequest
 from .bridging import FrameError, Links, TrackingTable, bridge, parse_request, response_message
@@ -319,7 +319,7 @@ class BenchBmc:
         was = self.present.get(link.address)
         try:
             recs = await link.run(lambda sat: self._clients[sat.address].raw_records())
-        except (CompletionCodeError, SensorError) as e:  # it answered: there, without SDRs
+        except (CompletionCodeError, NoSensorsError) as e:  # there, without device SDRs
             try:
                 dev = await link.run(client.get_device_id)
             except SatmcError:
