@@ -92,6 +92,8 @@ def test_completion_codes_in_words():
     assert codes.cc_text(codes.CC_FRU_WRITE_PROTECTED, *write) == "write protected"
     assert codes.cc_text(codes.CC_FRU_BUSY, *write) == "FRU device busy"
     assert codes.cc_text(0x82, *write) == "command-specific error"
+    finish = (codes.NETFN_GROUP, codes.CMD_HPM_FINISH_FIRMWARE_UPLOAD)
+    assert codes.cc_text(codes.CC_HPM_82, *finish) == "image integrity check failed"
     e = CompletionCodeError(0xCB, "Get Sensor Reading 9")
     assert e.cc == 0xCB
     assert str(e) == (
