@@ -47,6 +47,10 @@ class SensorError(SatmcError):
     """A sensor name is unknown or a sensor rejected the request."""
 
 
+class NoSensorsError(SensorError):
+    """The satellite serves no device SDRs (Get Device SDR Info answers C1)."""
+
+
 @dataclass
 class Reading:
     """One sensor's reading, converted with its SDR."""
@@ -124,7 +128,8 @@ class Reading:
         return rec
 
 
-def _cache_dir() -> Path:
+def default_cache_dir() -> Path:
+    """Where satmc keeps caches: $XDG_CACHE_HOME/satmc (~/.cache/satmc)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "satmc"
 
@@ -150,7 +155,7 @@ class SensorClient:
 
     def __init__(self, sat, cache_dir: Path | None = None):
         self.sat = sat
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else _cache_dir()
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self._records: list[SdrCommon] | None = None
         self._raw: list[bytes] | None = None
         self._decoded: list[bytes] | None = None  # the raw records _records decode
@@ -165,7 +170,7 @@ class SensorClient:
         except CompletionCodeError as e:
             if e.cc != CC_INVALID_COMMAND:
                 raise
-            raise SensorError(
+            raise NoSensorsError(
                 "this satellite declares no sensors (Get Device SDR Info: completion code "
                 "0xc1); its board file has no sensors: list"
             ) from None
