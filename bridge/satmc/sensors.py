@@ -143,7 +143,7 @@ def cached_sensor_names(address: int, cache_dir: Path | None = None) -> list[str
     """The sensor names in the SDR cache of the satellite at `address`, without asking
     it (shell completion); [] when nothing is cached."""
     try:
-        entry = json.loads(cache_file(cache_dir or _cache_dir(), address).read_text())
+        entry = json.loads(cache_file(cache_dir or default_cache_dir(), address).read_text())
         records = [SdrCommon.from_data(bytes.fromhex(h)) for h in entry["records"]]
     except (OSError, ValueError, KeyError, TypeError):
         return []
