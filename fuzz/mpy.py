@@ -72,11 +72,15 @@ def accounting_problems(c: dict) -> list[str]:
 
 def received_problems(c: dict) -> list[str]:
     """The receive side's rules, for counters (or their deltas over an interval) read from
-    any firmware: every received frame is dropped with a counter or dispatched, and no
-    handler or task fault was absorbed (soak/ uses these too)."""
+    any firmware: every received frame is dropped with a counter, dispatched, or is the
+    answer to one of our events (at least one per event acknowledged, at most one per
+    event frame sent); no handler or task fault was absorbed (soak/ uses these too)."""
     out = []
-    if c["frames_in"] != c["malformed"] + c["not_for_us"] + c["requests"]:
-        out.append("frames_in != malformed + not_for_us + requests")
+    answers = c["frames_in"] - c["malformed"] - c["not_for_us"] - c["requests"]
+    if not c.get("events_acked", 0) <= answers <= c.get("events_sent", 0) + c.get(
+        "events_retried", 0
+    ):
+        out.append(f"frames_in != malformed + not_for_us + requests + event answers ({answers})")
     for k in ("handler_errors", "task_errors"):
         if c[k]:
             out.append(f"{k} = {c[k]}")

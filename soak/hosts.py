@@ -34,7 +34,7 @@ class Host:
         self.lock = threading.Lock()
         self.issued: dict[int, tuple[int, int]] = {}  # rqSeq -> (offset, count) last sent
         self.counts = dict(
-            calls=0, ok=0, failed=0, req_frames=0, rsp_frames=0, stray=0, wrong=0, busy=0
+            calls=0, ok=0, failed=0, req_frames=0, rsp_frames=0, stray=0, wrong=0, busy=0, corrupt=0
         )
         self.errors: list[str] = []
         self.latency: list[float] = []
@@ -70,6 +70,9 @@ class Host:
         """One response frame as received on the wire: whose request is it?"""
         seq = frame[4] >> 2
         with self.lock:
+            if sum(frame[0:3]) & 0xFF or sum(frame[3:]) & 0xFF:
+                self.counts["corrupt"] += 1  # a corrupted frame: the bridge drops it
+                return
             self.counts["rsp_frames"] += 1
             if frame[0] == self.intf.slave_address and seq in self.issued and not self.issued[seq]:
                 self.counts["rsp_frames"] -= 1  # reading the reference image
@@ -116,7 +119,8 @@ def outgoing(c: dict) -> int:
 
 
 def delivered(c: dict) -> int:
-    return c["sent"] + c["read_back"] + c["expired"]
+    """... and where they went: written, read back, expired, or (events) withdrawn."""
+    return c["sent"] + c["read_back"] + c["expired"] + c["withdrawn"]
 
 
 def settled(sat, timeout: float = 30.0) -> dict:
