@@ -7,8 +7,9 @@ A slave-capable BMC at 0x20 reads FRU data as fast as it is answered and answers
 Platform Event (satmc.eventlog.EventReceiver); meanwhile one fault at a time, drawn at
 random from MATRIX, hits the IPMB or the board's private bus (the vbus fault rules of
 hil/test_faults.py, the AT24 model's write cycle, a Set Event Receiver to an address
-nobody answers). After each fault the injector waits until the host has had RECOVERED
-calls answered in a row: that time is the fault's recovery. At the end (faults cleared,
+nobody answers until an event is given up on). After each fault the injector waits
+until the host has had RECOVERED calls answered in a row: that time is the fault's
+recovery. At the end (faults cleared,
 the firmware settled) nothing may be lost without a count: every event acknowledged or
 counted dropped, every response delivered or counted expired (soak.hosts.silent_losses),
 every response frame the host took was the answer to its own request, and every event
@@ -23,7 +24,7 @@ import time
 
 from satmc.errors import SatmcError
 from satmc.eventlog import EventReceiver
-from satmc.ipmi.client import set_event_receiver, write_fru_data
+from satmc.ipmi.client import read_counters, set_event_receiver, write_fru_data
 from satmc.sim.stimulus import set_values
 
 from .hosts import Host, delta, settled, silent_losses
@@ -81,9 +82,15 @@ class Injector:
             return seconds
         elif kind == "slow-target":
             self.fault({"kind": "slow", "addr": SAT7, "ms": r.randint(30, 150), "count": 5})
-        elif kind == "absent-receiver":
+        elif kind == "absent-receiver":  # until an event was given up on (and counted)
+            dropped = _retrying(lambda: read_counters(self.host.sat))["events_dropped"]
             _retrying(lambda: set_event_receiver(self.host.sat, 0x30))
-            time.sleep(r.uniform(1.0, 3.0))
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                now = _retrying(lambda: read_counters(self.host.sat))["events_dropped"]
+                if now > dropped:
+                    break
+                time.sleep(0.1)
             _retrying(lambda: set_event_receiver(self.host.sat, 0x20))
         elif kind == "busy-eeprom":  # a long write cycle, and NACKs on the private bus
             self.sim.control("device", name="fru0", set={"twr_ms": 200})

@@ -34,7 +34,15 @@ class Host:
         self.lock = threading.Lock()
         self.issued: dict[int, tuple[int, int]] = {}  # rqSeq -> (offset, count) last sent
         self.counts = dict(
-            calls=0, ok=0, failed=0, req_frames=0, rsp_frames=0, stray=0, wrong=0, busy=0, corrupt=0
+            calls=0,
+            ok=0,
+            failed=0,
+            req_frames=0,
+            rsp_frames=0,
+            stray=0,
+            wrong=0,
+            busy=0,
+            corrupt=0,
         )
         self.errors: list[str] = []
         self.latency: list[float] = []
@@ -80,7 +88,9 @@ class Host:
             asked = self.issued.get(seq)
             if frame[0] != self.intf.slave_address or asked is None:
                 self.counts["stray"] += 1
-                self.errors.append(f"{self.name}: response for a request it never sent: {frame.hex()}")
+                self.errors.append(
+                    f"{self.name}: response for a request it never sent: {frame.hex()}"
+                )
                 return
             if frame[6] == 0x81:  # FRU device busy (its write cycle): a valid answer
                 self.counts["busy"] += 1

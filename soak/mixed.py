@@ -37,7 +37,7 @@ from satmc.sensors import SensorClient
 from satmc.sim.stimulus import set_values
 from satmc.transports import wait_until_answering
 
-from .hosts import Host, delta, outgoing, delivered, settled, silent_losses
+from .hosts import Host, delivered, delta, outgoing, settled, silent_losses
 
 MIX = (("sensor", 50), ("fru_read", 30), ("sdr_walk", 6), ("fru_write", 4), ("event", 2))
 SENSORS = range(1, 8)
@@ -50,7 +50,7 @@ def pct(xs: list[float], q: float) -> float | None:
     return s[min(len(s) - 1, int(len(s) * q))]
 
 
-HEAP_EVERY = 10
+HEAP_EVERY = 5
 
 
 class Epoch:
@@ -64,7 +64,7 @@ class Epoch:
 def heap_growth(live: list[tuple[float, int]]) -> int | None:
     """Rise of the live heap's median from the first third of the run to the last."""
     f = [u for _, u in live]
-    if len(f) < 6:
+    if len(f) < 3:
         return None
     third = len(f) // 3
     first, last = sorted(f[:third]), sorted(f[-third:])
