@@ -96,8 +96,15 @@ class Injector:
             self.sim.control("device", name="fru0", set={"twr_ms": 200})
             off = r.randrange(0, 200, 8)
             _retrying(lambda: write_fru_data(self.host.sat, 0, off, self.host.ref[off : off + 8]))
+            fired = self.sim.control("stats", bus="board")["fired"]["nack"]
             self.fault({"kind": "nack", "addr": EEPROM7, "count": r.randint(3, 12)}, "board")
-            time.sleep(0.3)
+            deadline = time.monotonic() + 20  # FRU reads (or writes) meet the NACKs
+            while self.sim.control("stats", bus="board")["fired"]["nack"] == fired:
+                if time.monotonic() > deadline:
+                    break
+                _retrying(
+                    lambda: write_fru_data(self.host.sat, 0, off, self.host.ref[off : off + 8])
+                )
             self.sim.control("device", name="fru0", set={"twr_ms": 5})
         return 0.0
 

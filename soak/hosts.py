@@ -19,7 +19,7 @@ import threading
 import time
 
 from satmc.errors import SatmcError
-from satmc.ipmi.client import read_counters
+from satmc.ipmi.client import events_open, read_counters
 from satmc.ipmi.codes import CMD_READ_FRU_DATA, NETFN_STORAGE
 from satmc.transports import connect
 
@@ -140,7 +140,7 @@ def settled(sat, timeout: float = 30.0) -> dict:
     while True:
         c = read_counters(sat)
         idle = outgoing(c) - delivered(c) <= 1  # the page-0 answer being read
-        if idle and c["events_queued"] == c["events_acked"] + c["events_dropped"]:
+        if idle and events_open(c) == 0:
             return c
         if time.monotonic() > deadline:
             raise AssertionError(f"the firmware did not settle: {c}")
@@ -158,6 +158,6 @@ def silent_losses(d: dict) -> list[str]:
     out = received_problems(d)
     if outgoing(d) != delivered(d):
         out.append(f"frames queued {outgoing(d)} != sent + read back + expired {delivered(d)}")
-    if d["events_queued"] != d["events_acked"] + d["events_dropped"]:
-        out.append(f"events queued {d['events_queued']} != acked + dropped")
+    if events_open(d):
+        out.append(f"events queued {d['events_queued']} != acked + dropped after tries")
     return out

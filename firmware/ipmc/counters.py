@@ -38,6 +38,8 @@ NAMES = (
     "task_errors",  # faults a long-lived task survived outside a handler, or restarted it
     "withdrawn",  # our own frames (events) taken back from the outbox undelivered: the
     # event was answered or given up while a copy still waited (e.g. parked for readback)
+    "events_overflow",  # of events_dropped: dropped at once, the queue being full (so
+    # events_queued == events_acked + events_dropped - events_overflow + still queued)
 )
 
 

@@ -59,6 +59,7 @@ class Events:
             return
         if self.count == self.size:
             self.stats["events_dropped"] += 1
+            self.stats["events_overflow"] += 1  # never queued: told apart for reconciling
             return
         k = ((self.head + self.count) % self.size) * _EVENT_LEN
         r = self.ring

@@ -198,6 +198,7 @@ def test_queue_overflow_and_disabled_receiver_are_counted_or_silent_by_spec():
     for _ in range(ev.size + 3):
         ev.emit(1, 1, 1, 0x57, 1, 1)
     assert ev.count == ev.size and mc.stats["events_dropped"] == 3
+    assert mc.stats["events_overflow"] == 3  # told apart from drops after all tries
     assert _ask(mc, 0x00, b"\xff\x00")[0] == 0
     ev.emit(1, 1, 1, 0x57, 1, 1)
     assert mc.stats["events_queued"] == ev.size
