@@ -7,8 +7,8 @@ Figures, each run on a fresh chassis:
     the bus's busy time as a ratio of the elapsed time: the share of the wire limit the
     host reached (no target: a single host waits for each answer);
   - an event storm: Board Temp of every satellite crosses its UNC threshold at once;
-    events reaching the receiver (target: one from every satellite) and events dropped
-    (target 0), the time until the last arrived, and the wire's busy ratio meanwhile.
+    events reaching the receiver (targets: one from every satellite, and every event
+    the satellites queued), events dropped (target 0), the time until the last arrived, and the wire's busy ratio meanwhile.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from bench import verdict
 from satmc.eventlog import EventReceiver
-from satmc.ipmi.client import read_counters
+from satmc.ipmi.client import events_open, read_counters
 from satmc.sensors import SensorClient
 from satmc.sim.chassis import ChassisSimulator
 from satmc.sim.stimulus import set_values
@@ -82,7 +82,7 @@ def run_one(freq: int, tmp: Path) -> None:
             before = {}
             for a in addrs:
                 with connect(chassis.url, address=a) as sat:
-                    before[a] = read_counters(sat)["events_dropped"]
+                    before[a] = read_counters(sat)
             got: set[int] = set()
 
             def storm():
@@ -93,15 +93,22 @@ def run_one(freq: int, tmp: Path) -> None:
                     got.update(ev.generator for ev in rx.wait_for(len(got) + 1, 0.5))
 
             dt, ratio = _busy(chassis, storm)
+            dropped = queued = 0
+            for a in addrs:  # every event settled: acknowledged or counted dropped
+                with connect(chassis.url, address=a) as sat:
+                    deadline = time.monotonic() + 60
+                    while events_open(c := read_counters(sat)) and time.monotonic() < deadline:
+                        time.sleep(0.1)
+                    dropped += c["events_dropped"] - before[a]["events_dropped"]
+                    queued += c["events_queued"] - before[a]["events_queued"]
+            received = len(rx.received)
             rx.stop()
-            dropped = 0
             for a in addrs:
                 set_values(chassis.url, "temp0", address=a, temperature=25)
-                with connect(chassis.url, address=a) as sat:
-                    dropped += read_counters(sat)["events_dropped"] - before[a]
         print(
             f"{khz} kHz event storm: events from {len(got)}/{len(addrs)} satellites "
-            f"{verdict(len(got) == len(addrs))}, dropped {dropped} {verdict(dropped == 0)}, "
+            f"{verdict(len(got) == len(addrs))}, {received} received of {queued} queued "
+            f"{verdict(received == queued)}, dropped {dropped} {verdict(dropped == 0)}, "
             f"last after {dt:.1f} s, wire busy {ratio:.2f} of the wire limit"
         )
     finally:
