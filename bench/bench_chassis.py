@@ -8,7 +8,8 @@ Figures, each run on a fresh chassis:
     host reached (no target: a single host waits for each answer);
   - an event storm: Board Temp of every satellite crosses its UNC threshold at once;
     events reaching the receiver (targets: one from every satellite, and every event
-    the satellites queued), events dropped (target 0), the time until the last arrived, and the wire's busy ratio meanwhile.
+    the satellites queued), events dropped (target 0), the time until the last arrived,
+    and the wire's busy ratio meanwhile.
 """
 
 from __future__ import annotations
