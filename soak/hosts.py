@@ -135,15 +135,16 @@ def delivered(c: dict) -> int:
 
 def settled(sat, timeout: float = 30.0) -> dict:
     """The counters once nothing but this very Get Statistics answer is in flight and
-    every queued event is acknowledged or counted dropped."""
+    every queued event is acknowledged or counted dropped (or as they are after timeout:
+    silent_losses then names what is still open)."""
     deadline = time.monotonic() + timeout
     while True:
         c = read_counters(sat)
         idle = outgoing(c) - delivered(c) <= 1  # the page-0 answer being read
         if idle and events_open(c) == 0:
             return c
-        if time.monotonic() > deadline:
-            raise AssertionError(f"the firmware did not settle: {c}")
+        if time.monotonic() > deadline:  # reported by silent_losses, not hidden
+            return c
         time.sleep(0.05)
 
 
