@@ -77,8 +77,10 @@ def received_problems(c: dict) -> list[str]:
     event frame sent); no handler or task fault was absorbed (soak/ uses these too)."""
     out = []
     answers = c["frames_in"] - c["malformed"] - c["not_for_us"] - c["requests"]
-    if not c.get("events_acked", 0) <= answers <= c.get("events_sent", 0) + c.get(
-        "events_retried", 0
+    if (
+        not c.get("events_acked", 0)
+        <= answers
+        <= c.get("events_sent", 0) + c.get("events_retried", 0)
     ):
         out.append(f"frames_in != malformed + not_for_us + requests + event answers ({answers})")
     for k in ("handler_errors", "task_errors"):
