@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from satmc.board import load_board
-from satmc.cli import device, fru, mc, output, sensors
+from satmc.cli import device, firewall, fru, mc, output, sensors
 from satmc.cli.main import main
 from satmc.errors import SatmcError
 from satmc.eventlog import EventLog, EventReceiver
@@ -160,7 +160,10 @@ def test_thresholds_get_events_and_fru_print_json_and_csv(satmc):
     data, rows, _ = as_json_and_csv(satmc, "events")
     assert list(data) == list(sensors.EVENT_FIELDS) and data["receiver"] == 0x20
     assert rows[0]["receiver"] == "32" and rows[0]["events_dropped"] == str(data["events_dropped"])
-    data, rows, _ = as_json_and_csv(satmc, "fru", "print")
+    data, rows, _ = as_json_and_csv(satmc, "fru", "print")  # every FRU device: 0, then 1
+    assert sorted({d["fru_id"] for d in data}) == [0, 1]
+    assert [r["value"] for r in rows] == [d["value"] for d in data]
+    data, rows, _ = as_json_and_csv(satmc, "fru", "print", "--id", "0")
     fields = {d["field"]: d["value"] for d in data}
     board = BOARD.data["fru"][0]["source"]["BoardInfo"]
     assert fields["Board Serial"] == board["serial_number"]
@@ -438,6 +441,7 @@ def test_readme_documents_every_field_and_exit_code():
         mc.SELFTEST_FIELDS,
         mc.GUID_FIELDS,
         LOG_FIELDS,
+        firewall.FIELDS,
     ):
         missing = set(fields) - documented
         assert not missing, f"README Scripting does not name {missing}"

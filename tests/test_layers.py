@@ -20,6 +20,7 @@ LAYERS = (
     ("errors",),  # one exception tree (names completion codes with ipmi.codes)
     ("resources",),  # where the firmware sources and board files are, checkout or installed
     ("ipmi",),  # satmc's OEM messages, client functions through pyipmi.msgs
+    ("board.order",),  # the order thresholds keep (board files, thresholds set)
     ("sensors",),  # sensors over the client functions: SDR walk and cache, readings
     ("eventlog",),
     ("board",),  # the board model: part tables, field checks, the firmware contract
@@ -31,7 +32,8 @@ LAYERS = (
     ("sim",),  # the simulator: a bundle on a port, with its buses and devices
     ("transports",),  # sim://, ftdi://, serial://, socket://
     ("bmc",),  # the bench BMC: IPMI over LAN in front of the satellites
-    ("flash", "hil"),
+    ("flash",),  # deploying with mpremote
+    ("hil",),  # the HIL suite: deploys onto the emulated RP2040 (rp2emu) with flash
     ("demo_sensors",),
     ("demo",),
     ("cli",),  # nothing imports the CLI

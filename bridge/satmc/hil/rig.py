@@ -15,12 +15,22 @@ what a test may need beyond plain IPMB requests:
     events      threshold events reach the host (a receiver at the host's address)
     master-write  the host is an I2C target: answers arrive as master writes (not readback)
 
+A rig may name the board's USB serial line (`serial = "serial:///dev/ttyACM0"`): it
+speaks Serial Basic Mode, a second channel for the firewall's per-channel tests (the
+simulator has one).
+
+Target rp2emu is the official MicroPython rp2 image on the emulated RP2040 (board
+pico_sim by default, satmc.sim.rp2emu): every capability of sim, with host timeouts
+multiplied by `time_factor` (the emulator runs slower than the chip; a rig file may set
+it, and SATMC_TIME_FACTOR overrides it).
+
 An FTDI rig (target ftdi://..., or sim+ftdi) may set the adapter's `freq` (Hz) and
 `clockstretching` (true/false), as the URL options of the same names do.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,7 +42,8 @@ CAPABILITIES = ("stimulus", "faults", "trace", "reset", "fru-write", "events", "
 SIM_CAPABILITIES = frozenset(CAPABILITIES) - {"master-write"}
 # The simulated board, with the host as a slave-capable BMC, as a master-only host
 # (readback), or on the emulated FT232H through unmodified pyftdi.
-SIM_TARGETS = ("sim", "sim+readback", "sim+ftdi")
+RP2EMU = "rp2emu"  # the official rp2 image on the emulated RP2040
+SIM_TARGETS = ("sim", "sim+readback", "sim+ftdi", RP2EMU)
 TWIN_URL = "ftdi://ftdi:232h/1"  # the FT232H twin of sim+ftdi
 FTDI_KEYS = {"freq": int, "clockstretching": bool}  # rig keys that are ftdi:// URL options
 
@@ -51,6 +62,12 @@ class Rig:
     reset_seconds: float = 10.0
     freq: int | None = None  # FTDI rigs: I2C clock in Hz (the transport's default if None)
     clockstretching: bool | None = None  # FTDI rigs: adaptive clocking on AD7 (default on)
+    serial: str | None = None  # the board's USB serial (Serial Basic Mode): a second channel
+    time_factor: float = 1.0  # host timeouts x this (rp2emu: the emulator's slowness)
+
+    def seconds(self, s: float) -> float:
+        """A host timeout on this rig: s scaled by the rig's time factor."""
+        return s * self.time_factor
 
     @property
     def is_sim(self) -> bool:
@@ -75,10 +92,40 @@ class Rig:
 
     @classmethod
     def from_target(cls, target: str, address: int | None = None, board: str | None = None):
+        if target == RP2EMU:
+            factor = time_factor()
+            caps = SIM_CAPABILITIES | {"master-write"}
+            return cls(
+                target,
+                target,
+                address or 0x72,
+                board or "pico_sim",
+                caps,
+                reset_seconds=10.0 * factor,
+                time_factor=factor,
+            )
         if target in SIM_TARGETS:
             caps = SIM_CAPABILITIES | ({"master-write"} if target == "sim" else set())
             return cls(target, target, address or 0x72, board or "sim", caps)
         return cls(target, target, address or 0x72, board or "sim", frozenset({"reset"}))
+
+
+def time_factor(default: float | None = None) -> float:
+    """The emulated target's time factor: SATMC_TIME_FACTOR, else the emulator's default."""
+    value = os.environ.get("SATMC_TIME_FACTOR")
+    if value:
+        try:
+            factor = float(value)
+        except ValueError:
+            raise RigError(f"SATMC_TIME_FACTOR={value!r} is not a number") from None
+        if factor < 1:
+            raise RigError(f"SATMC_TIME_FACTOR={value!r}: at least 1 (a slower target)")
+        return factor
+    if default is not None:
+        return default
+    from ..sim.rp2emu import TIME_FACTOR
+
+    return TIME_FACTOR
 
 
 def load_rig(path: str | Path) -> Rig:
@@ -107,6 +154,11 @@ def load_rig(path: str | Path) -> Rig:
             raise RigError(
                 f"{p}: '{key}' must be {'an integer (Hz)' if kind is int else 'true or false'}"
             )
+    serial = data.get("serial")
+    if serial is not None and not (
+        isinstance(serial, str) and serial.startswith(("serial://", "socket://"))
+    ):
+        raise RigError(f"{p}: 'serial' must be a serial:// or socket:// URL, got {serial!r}")
     rig = Rig(
         name=data.get("name", p.stem),
         target=data["target"],
@@ -114,8 +166,12 @@ def load_rig(path: str | Path) -> Rig:
         board=data["board"],
         capabilities=caps,
         reset_seconds=float(data.get("reset_seconds", 10.0)),
+        time_factor=time_factor(float(data["time_factor"]))
+        if "time_factor" in data
+        else (time_factor() if data["target"] == RP2EMU else 1.0),
         freq=data.get("freq"),
         clockstretching=data.get("clockstretching"),
+        serial=serial,
     )
     if rig.freq is not None or rig.clockstretching is not None:
         if not rig.is_ftdi:
