@@ -127,9 +127,23 @@ class Lab:
 
     def hil(self, rig: LabRig, args: list[str], user: str | None = None) -> subprocess.Popen:
         env = dict(self.env, LG_USERNAME=user) if user else self.env
-        cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-               "--lg-env", str(rig.env_file), "--hil-results", str(self.tmp / rig.place)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+            "--lg-env",
+            str(rig.env_file),
+            "--hil-results",
+            str(self.tmp / rig.place),
+        ]
         return subprocess.Popen(
-            cmd + args, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cmd + args,
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
             text=True,
         )

@@ -30,7 +30,9 @@ LAYERS = (
     ("sim",),  # the simulator: a bundle on a port, with its buses and devices
     ("transports",),  # sim://, ftdi://, serial://, socket://
     ("bmc",),  # the bench BMC: IPMI over LAN in front of the satellites
-    ("flash", "hil"),
+    ("flash",),
+    ("labgrid",),  # rigs as labgrid places: resources, the IPMB driver, the strategy
+    ("hil",),
     ("demo_sensors",),
     ("demo",),
     ("cli",),  # nothing imports the CLI

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import enum
+import tempfile
 import time
+from pathlib import Path
 
 import attr
 from labgrid.driver.common import Driver
@@ -197,9 +199,10 @@ class SatmcStrategy(Strategy):
                 log=self.logger.info,
             )
         else:
-            verify_ipmb(
-                self.ipmb.url, board, build_bundle(board), self.timeout, self.ipmb.ipmb_address
-            )
+            # built aside: two places verified at once must not share build/BOARD/bundle
+            with tempfile.TemporaryDirectory(prefix="satmc-lg-") as tmp:
+                bundle = build_bundle(board, Path(tmp) / "bundle")
+                verify_ipmb(self.ipmb.url, board, bundle, self.timeout, self.ipmb.ipmb_address)
 
     @never_retry
     @step(args=["status"])
