@@ -94,9 +94,10 @@ class Lab:
             f"  serial: {{cls: NetworkSerialPort, host: 127.0.0.1, port: {sim.serial.port},"
             " protocol: raw}\n"
         )
+        host = f"host-{place}"  # one exporter per name: the coordinator refuses a second
         log = open(d / "exporter.log", "wb")
         exporter = subprocess.Popen(
-            [BIN / "labgrid-exporter", "-c", self.address, "-n", "rig-host", exporter_file],
+            [BIN / "labgrid-exporter", "-c", self.address, "-n", host, exporter_file],
             stdout=log,
             stderr=subprocess.STDOUT,
             cwd=d,
@@ -109,20 +110,20 @@ class Lab:
         )
         rig = LabRig(place, place, sim, exporter, env_file)
         self.rigs.append(rig)
-        self._wait_exported(place)
+        self._wait_exported(f"{host}/{place}/")
         self.client("create", place=place)
-        self.client("add-match", f"rig-host/{place}/*", place=place)
+        self.client("add-match", f"{host}/{place}/*", place=place)
         self.client("set-tags", "satmc-board=sim", "satmc-address=0x72", tags, place=place)
         return rig
 
-    def _wait_exported(self, group: str) -> None:
+    def _wait_exported(self, prefix: str) -> None:
         deadline = time.monotonic() + START_S
         while True:
             r = self.client("resources", check=False)
-            if f"rig-host/{group}/" in r.stdout:
+            if prefix in r.stdout:
                 return
             if time.monotonic() > deadline:
-                raise AssertionError(f"the exporter did not register {group}: {r.stderr}")
+                raise AssertionError(f"the exporter did not register {prefix}: {r.stderr}")
             time.sleep(0.2)
 
     def hil(self, rig: LabRig, args: list[str], user: str | None = None) -> subprocess.Popen:

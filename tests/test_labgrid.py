@@ -86,3 +86,79 @@ def test_a_bad_ipmb_resource_is_one_line():
         SatmcIPMB(None, "ipmb", url="/dev/ttyACM0")
     with pytest.raises(ValueError, match="even 8-bit IPMB address"):
         SatmcIPMB(None, "ipmb", url="sim://x", address=0x73)
+
+
+@pytest.fixture(scope="module")
+def sim(tmp_path_factory):
+    from satmc.sim.simulator import Simulator
+
+    d = tmp_path_factory.mktemp("lg-sim")
+    s = Simulator("sim", socket_path=str(d / "sim.sock"), build_dir=d / "build")
+    s.start()
+    yield s
+    s.stop()
+
+
+def _target(name):
+    from labgrid import Target
+
+    return Target(name)
+
+
+def test_the_driver_reaches_the_satellite_over_the_serial_line_as_labgrid_exports_it(sim):
+    """The board's serial line as a NetworkSerialPort (what ser2net's export looks like to
+    a client; raw TCP here): Serial Basic Mode through SatmcIPMBDriver."""
+    from labgrid.resource import NetworkSerialPort
+
+    from satmc.labgrid import SatmcIPMBDriver
+
+    t = _target("serial-rig")
+    NetworkSerialPort(t, "serial", host="127.0.0.1", port=sim.serial.port, protocol="raw")
+    drv = SatmcIPMBDriver(t, "ipmb")
+    assert drv.url == f"socket://127.0.0.1:{sim.serial.port}"
+    t.activate(drv)
+    assert drv.answering()
+    with drv.connect() as sat:
+        assert sat.ipmi.get_device_id().device_id == sim.board.config["device"]["device_id"]
+    t.cleanup()
+
+
+def test_the_strategy_reaches_answering_and_says_why_it_cannot_switch_off(sim):
+    from labgrid.strategy import StrategyError
+
+    from satmc.labgrid import SatmcIPMBDriver, SatmcStrategy, Status
+
+    t = _target("sim-rig")
+    SatmcIPMB(t, "ipmb", url=sim.ipmb_url, address=0x72)
+    SatmcIPMBDriver(t, "ipmb")
+    strategy = SatmcStrategy(t, "strategy", board="sim", flash=False)
+    strategy.transition("answering")  # powered, micropython, verified against the bundle
+    assert strategy.status == Status.answering
+    other = SatmcStrategy(_target_with_ipmb(sim), "strategy", board="sim")
+    with pytest.raises(StrategyError) as e:
+        other.transition("off")
+    assert "no power driver" in str(e.value.__cause__)
+    t.cleanup()
+
+
+def _target_with_ipmb(sim):
+    from satmc.labgrid import SatmcIPMBDriver
+
+    t = _target("sim-rig-2")
+    SatmcIPMB(t, "ipmb", url=sim.ipmb_url)
+    SatmcIPMBDriver(t, "ipmb")
+    return t
+
+
+def test_a_bench_bmc_resource_names_what_it_needs(sim):
+    from satmc.labgrid import SatmcBMC, SatmcIPMBDriver
+    from satmc.transports import SCHEMES
+
+    t = _target("bmc-rig")
+    SatmcBMC(t, "bmc", host="127.0.0.1", port=6230, user="lab", address=0x74)
+    drv = SatmcIPMBDriver(t, "ipmb")
+    assert drv.url == "lan://lab@127.0.0.1:6230" and drv.ipmb_address == 0x74
+    if "lan" in SCHEMES:
+        pytest.skip("this satmc has the lan:// transport: the lab's BMC test covers it")
+    with pytest.raises(Exception, match="no lan:// transport"):
+        t.activate(drv)
