@@ -2,9 +2,9 @@
 per simulated rig, places created, tagged and acquired with labgrid-client.
 
     with Lab(tmp) as lab:
-        rig = lab.add_rig("satmc-sim-1")     # a Simulator exported as a place
-        lab.client("acquire", place=rig.place)
-        lab.run_hil(rig, ["hil/test_conformance.py"])
+        [rig] = lab.add_rigs(["satmc-sim-1"])   # a Simulator exported as a place
+        lab.acquire(rig.place)
+        lab.hil(rig, ["hil/test_conformance.py"]).communicate()
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,21 +81,35 @@ class Lab:
             raise AssertionError(f"labgrid-client {' '.join(args)}: {r.stdout}{r.stderr}")
         return r
 
-    def add_rig(self, place: str, tags: str = "satmc-capabilities=fru-write") -> LabRig:
-        """A simulator exported as group `place` by its own exporter, and the place made,
-        matched and tagged (not acquired)."""
-        d = self.tmp / place
+    def add_rigs(
+        self, places: list[str], tags: str = "satmc-capabilities=fru-write", bmc: bool = False
+    ) -> list[LabRig]:
+        """One simulator per place, exported as groups of one exporter, and the places
+        made, matched and tagged (not acquired: acquire() waits for the export). bmc: a
+        bench BMC (`satmc bmc`) in front of each simulator, exported as SatmcBMC, is the
+        place's IPMB path (self.env gets its one-run password as $SATMC_LAN_PASSWORD)."""
+        host = f"host-{places[0]}"  # one exporter per name: the coordinator refuses a second
+        d = self.tmp / host
         d.mkdir()
-        sim = Simulator("sim", socket_path=str(d / "sim.sock"), build_dir=d / "build")
-        sim.start()
+        sims = [
+            Simulator("sim", socket_path=str(d / f"{p}.sock"), build_dir=d / p) for p in places
+        ]
+        for sim in sims:
+            sim.start(timeout=0)  # they boot side by side
+        for sim in sims:
+            sim.wait_ready()
+        groups = []
+        for place, sim in zip(places, sims, strict=True):
+            ipmb = f"  ipmb: {{cls: SatmcIPMB, url: '{sim.ipmb_url}', address: 0x72}}\n"
+            if bmc:
+                ipmb = self._bmc(sim, d)
+            groups.append(
+                f"{place}:\n{ipmb}"
+                f"  serial: {{cls: NetworkSerialPort, host: 127.0.0.1, port: {sim.serial.port},"
+                " protocol: raw}\n"
+            )
         exporter_file = d / "exporter.yaml"
-        exporter_file.write_text(
-            f"{place}:\n"
-            f"  ipmb: {{cls: SatmcIPMB, url: '{sim.ipmb_url}', address: 0x72}}\n"
-            f"  serial: {{cls: NetworkSerialPort, host: 127.0.0.1, port: {sim.serial.port},"
-            " protocol: raw}\n"
-        )
-        host = f"host-{place}"  # one exporter per name: the coordinator refuses a second
+        exporter_file.write_text("".join(groups))
         log = open(d / "exporter.log", "wb")
         exporter = subprocess.Popen(
             [BIN / "labgrid-exporter", "-c", self.address, "-n", host, exporter_file],
@@ -104,27 +119,61 @@ class Lab:
             env=self.env,
         )
         self.procs.append(exporter)
-        env_file = d / "env.yaml"
-        env_file.write_text(
-            (ROOT / "hil" / "lab" / "env-sim.yaml").read_text().replace("satmc-sim", place)
-        )
-        rig = LabRig(place, place, sim, exporter, env_file)
-        self.rigs.append(rig)
-        self._wait_exported(f"{host}/{place}/")
-        self.client("create", place=place)
-        self.client("add-match", f"{host}/{place}/*", place=place)
-        self.client("set-tags", "satmc-board=sim", "satmc-address=0x72", tags, place=place)
-        return rig
+        rigs = []
+        for place, sim in zip(places, sims, strict=True):
+            env_file = d / f"{place}.yaml"
+            env_file.write_text(
+                (ROOT / "hil" / "lab" / "env-sim.yaml")
+                .read_text()
+                .replace("satmc-sim", place)
+                .replace("{port: ipmb}", "{port: bmc}" if bmc else "{port: ipmb}")
+            )
+            rigs.append(LabRig(place, place, sim, exporter, env_file))
+        self.rigs += rigs
 
-    def _wait_exported(self, prefix: str) -> None:
+        def make(place):  # a place needs no resources yet: matches are patterns
+            self.client("create", place=place)
+            self.client("add-match", f"{host}/{place}/*", place=place)
+            self.client("set-tags", "satmc-board=sim", "satmc-address=0x72", tags, place=place)
+
+        threads = [threading.Thread(target=make, args=(p,)) for p in places]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        return rigs
+
+    def acquire(self, place: str) -> None:
+        """labgrid-client acquire, again while the exporter has not registered the place's
+        resources yet (the client then refuses: "... has no matching remote resource")."""
         deadline = time.monotonic() + START_S
         while True:
-            r = self.client("resources", check=False)
-            if prefix in r.stdout:
+            r = self.client("acquire", place=place, check=False)
+            if r.returncode == 0:
                 return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"the exporter did not register {prefix}: {r.stderr}")
+            if "no matching remote resource" not in r.stderr or time.monotonic() > deadline:
+                raise AssertionError(f"labgrid-client acquire: {r.stdout}{r.stderr}")
             time.sleep(0.2)
+
+    def _bmc(self, sim: Simulator, d: Path) -> str:
+        """Start `satmc bmc` in front of the simulator on a free UDP port; -> its exporter
+        entry. Its login for this run is the line it prints first."""
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        cmd = [BIN / "satmc", "-t", sim.ipmb_url, "-a", "0x72", "bmc", "--port", str(port)]
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=d
+        )
+        self.procs.append(proc)
+        for line in proc.stdout:  # the login line comes before it serves
+            if "-P " in line:
+                self.env["SATMC_LAN_PASSWORD"] = line.split("-P ", 1)[1].split()[0]
+                break
+        else:
+            raise AssertionError(f"satmc bmc printed no login: exit {proc.wait()}")
+        threading.Thread(target=proc.stdout.read, daemon=True).start()  # drain it
+        return f"  bmc: {{cls: SatmcBMC, host: 127.0.0.1, port: {port}, user: admin}}\n"
 
     def hil(self, rig: LabRig, args: list[str], user: str | None = None) -> subprocess.Popen:
         env = dict(self.env, LG_USERNAME=user) if user else self.env

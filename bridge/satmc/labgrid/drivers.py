@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import enum
-import tempfile
 import time
-from pathlib import Path
 
 import attr
 from labgrid.driver.common import Driver
@@ -181,7 +179,7 @@ class SatmcStrategy(Strategy):
         self.status = status
 
     def _flash_and_verify(self):
-        from ..bundle import build_bundle
+        from ..bundle import Bundle
         from ..flash import flash, verify_ipmb
 
         board = self._board()
@@ -199,10 +197,10 @@ class SatmcStrategy(Strategy):
                 log=self.logger.info,
             )
         else:
-            # built aside: two places verified at once must not share build/BOARD/bundle
-            with tempfile.TemporaryDirectory(prefix="satmc-lg-") as tmp:
-                bundle = build_bundle(board, Path(tmp) / "bundle")
-                verify_ipmb(self.ipmb.url, board, bundle, self.timeout, self.ipmb.ipmb_address)
+            # firmware put there another way: the revision it must show is the board file's
+            # firmware_version, as a bundle's manifest carries it (nothing to compile)
+            bundle = Bundle(None, {"firmware_version": board.config["firmware_version"]})
+            verify_ipmb(self.ipmb.url, board, bundle, self.timeout, self.ipmb.ipmb_address)
 
     @never_retry
     @step(args=["status"])
