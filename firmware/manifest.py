@@ -11,5 +11,6 @@ import os
 # The port's own frozen modules (asyncio, ...), then the firmware and the board's files.
 include("$(PORT_DIR)/boards/manifest.py")  # noqa: F821
 package("ipmc")  # noqa: F821
+module("satboot.py")  # noqa: F821  (the boot selector main.py runs)
 module("board_config.py", base_path=os.environ["SATMC_FROZEN_DIR"])  # noqa: F821
 module("main.py", base_path=os.environ["SATMC_FROZEN_DIR"])  # noqa: F821

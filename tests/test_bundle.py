@@ -25,7 +25,7 @@ def test_every_module_compiles_for_every_board(tmp_path, name):
     b = build_bundle(board, tmp_path / "bundle")
     fru_files = [e["path"] for e in board.config.get("fru", []) if e["device"] == "file"]
     assert sorted(b.manifest["files"]) == sorted(
-        MODULES + ["board_config.mpy", "main.py"] + fru_files
+        MODULES + ["board_config.mpy", "main.py", "satboot.mpy"] + fru_files
     )
     for rel, entry in b.manifest["files"].items():
         data = (b.root / rel).read_bytes()
@@ -113,5 +113,5 @@ def test_make_bundle(tmp_path):
         ["make", "-s", "bundle", "BOARD=pico2"], cwd=REPO, capture_output=True, text=True
     )
     assert r.returncode == 0, r.stderr
-    assert f"build/pico2/bundle: {len(MODULES) + 2} files" in r.stdout
+    assert f"build/pico2/bundle: {len(MODULES) + 3} files" in r.stdout
     assert "for rp2350" in r.stdout

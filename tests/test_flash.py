@@ -24,7 +24,12 @@ from satmc.transports import connect
 
 FILES = sorted(
     [f"ipmc/{p.stem}.mpy" for p in (FIRMWARE_DIR / "ipmc").glob("*.py")]
-    + ["board_config.mpy", "main.py", "fru1.bin"]  # fru1.bin: sim.yaml's file-backed FRU
+    + [
+        "board_config.mpy",
+        "main.py",
+        "satboot.mpy",
+        "fru1.bin",
+    ]  # fru1.bin: sim.yaml's file-backed FRU
 )
 
 

@@ -27,6 +27,7 @@ LAYERS = (
     ("vbus",),  # the virtual I2C bus: wire format, server, clients, device models
     ("ports", "twin"),  # what meets the bus: the firmware's ports, the FTDI twin
     ("bundle",),  # the bundle a board is given
+    ("hpm",),  # HPM.1 upgrade images of a bundle, and the upgrade over IPMB
     ("sim",),  # the simulator: a bundle on a port, with its buses and devices
     ("transports",),  # sim://, ftdi://, serial://, socket://
     ("bmc",),  # the bench BMC: IPMI over LAN in front of the satellites

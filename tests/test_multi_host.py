@@ -136,10 +136,12 @@ def _followed(sim, env, tmp_path, n_followers: int) -> None:
     assert after["not_for_us"] == mid["not_for_us"]
 
 
+@pytest.mark.timeout(400)  # 50 satmc processes: slow on a loaded machine
 def test_one_follower_sees_every_event_while_one_shot_commands_come_and_go(sim, env, tmp_path):
     _followed(sim, env, tmp_path, 1)
 
 
+@pytest.mark.timeout(400)  # 50 satmc processes: slow on a loaded machine
 def test_two_followers_both_see_every_event_and_it_is_answered_once(sim, env, tmp_path):
     _followed(sim, env, tmp_path, 2)
 

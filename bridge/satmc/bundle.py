@@ -34,12 +34,14 @@ MANIFEST = "manifest.json"
 # files the firmware reads at run time into the bundle and returns their paths.
 PROVIDERS: list[str] = ["satmc.fru.provision:bundle_files"]  # FRU images of file-backed FRUs
 
+# main.py runs the boot selector (firmware/satboot.py): it picks the bundle an HPM.1
+# upgrade left active (or the one at the root), and rolls a failed new one back.
 MAIN_PY = '''"""satmc firmware entry point (generated)."""
-import board_config
-from ipmc import main
+import satboot
 
-main.run(board_config.CONFIG)
+satboot.boot()
 '''
+ROOT_MODULES = ("satboot.py",)  # firmware modules beside ipmc/, outside every HPM.1 slot
 
 
 class BundleError(SatmcError):
@@ -117,6 +119,8 @@ def build_bundle(
     for src in sorted((Path(firmware_dir) / "ipmc").glob("*.py")):
         rel = f"ipmc/{src.name}"
         _compile(src, out / "ipmc" / (src.stem + ".mpy"), rel, march)
+    for name in ROOT_MODULES:
+        _compile(Path(firmware_dir) / name, out / (Path(name).stem + ".mpy"), name, march)
     gen = _write_sources(board, out)
     _compile(gen, out / "board_config.mpy", "board_config.py", march)
     gen.unlink()

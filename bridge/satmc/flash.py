@@ -12,7 +12,12 @@ no longer has; reset the board; then ask the firmware for Get Device ID, either 
 Serial Basic Mode on the same USB serial once it prints its serving line (nothing is
 interrupted: a slow boot is waited for, and the board serves on after one reset) or
 over IPMB through an I2C adapter (`via="ftdi://..."`), and compare the firmware
-revision with the bundle's.
+revision with the bundle's. Deploying removes the HPM.1 boot record (hpm/boot), so
+the board boots what was just deployed, not a bundle an earlier upgrade left active.
+
+Without the USB serial, `upgrade_via(board, "ftdi://...")` upgrades over IPMB with
+PICMG HPM.1 (satmc.hpm): the bundle goes into the board's free slot, the board resets
+into it and keeps it once it serves and passes its self test; Get Device ID verifies.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ from .ipmi.client import decode_device_id
 from .ipmi.codes import CC_OK, CMD_GET_DEVICE_ID, NETFN_APP
 from .resources import require
 
+BOOT_RECORD = "hpm/boot"  # the boot selector's record (firmware/satboot.py)
 ENTER_TRIES = 5  # x 2 s: how long a booting board may ignore Ctrl-C
 PROBE_AFTER_S = 2.0  # after a reset, without a serving line: ask Get Device ID anyway
 _PROBE_RQ_SA = 0x81  # the probe's requester: a remote console (as transports.serial)
@@ -240,8 +246,7 @@ def deploy(conn: Connection, bundle: Bundle) -> tuple[list[str], list[str]]:
             stale = sorted(set(json.loads(old).get("files", {})) - set(files))
         except ValueError:
             stale = []
-    if stale:
-        conn.exec(_REMOVE % (stale,))
+    conn.exec(_REMOVE % (stale + [BOOT_RECORD],))  # the bundle deployed here boots next
     dirs = sorted({str(Path(n).parent) for n in changed if "/" in n})
     if dirs:
         conn.exec(_MKDIRS % (dirs,))
@@ -453,3 +458,58 @@ def flash(
         f"answers as {board.name}"
     )
     return result
+
+
+def upgrade_via(
+    board: Board,
+    url: str,
+    address: int | None = None,
+    bundle_dir: Path | None = None,
+    log=print,
+    progress=None,
+    timeout: float = 20.0,
+    twin: str | None = None,
+) -> dict:
+    """Build the bundle and upgrade the board to it over IPMB (HPM.1); see the docstring.
+    twin: ftdi:// is the FT232H twin on this simulator's bus socket."""
+    from . import hpm
+    from .ipmi import client
+    from .transports import connect
+
+    bundle = build_bundle(board, bundle_dir)
+    data = hpm.image(board, bundle)
+    serial = url.split(":", 1)[0] in ("serial", "socket")
+    block = client.HPM_BLOCK_SERIAL if serial else client.HPM_BLOCK_IPMB
+    address = address or board.address
+    version = bundle.manifest["firmware_version"]
+    log(f"{url}: HPM.1 upgrade of 0x{address:02x} to firmware {version}")
+    start = time.monotonic()
+    with connect(url, address=address, timeout=1.0 if serial else 0.25, twin=twin) as sat:
+        result = hpm.upgrade(sat, data, block=block, progress=progress)
+        result["seconds"] = time.monotonic() - start
+        data_id = verify_ipmb_on(sat, board, bundle, timeout)
+    result["device_id"] = data_id
+    major, minor = expected_revision(bundle)
+    log(
+        f"{url}: {result['sent']} bytes in {result['blocks']} blocks, "
+        f"{result['seconds']:.1f} s; firmware {bundle.manifest['firmware_version']} "
+        f"(revision {major}.{minor:02x}) answers as {board.name}"
+    )
+    return result
+
+
+def verify_ipmb_on(sat, board: Board, bundle: Bundle, timeout: float) -> bytes:
+    """Get Device ID on an open connection, checked against the bundle."""
+    deadline = time.monotonic() + timeout
+    last: Exception | None = None
+    while time.monotonic() < deadline:
+        try:
+            cc, data = sat.raw(NETFN_APP, CMD_GET_DEVICE_ID)
+            if cc == CC_OK:
+                _check_device_id(data, bundle, board, "over IPMB")
+                return data
+            last = FlashError(f"completion code 0x{cc:02x}")
+        except SatmcError as e:
+            last = e
+        time.sleep(0.2)
+    raise FlashError(f"no Get Device ID answer after the upgrade: {last}")

@@ -88,6 +88,8 @@ def build(config):
     del w
     del globals()["wiring"]
     _unload("wiring")
+    from . import hpm  # noqa: F401  (its commands; imported once boot-only code is freed)
+
     return mc
 
 
@@ -143,6 +145,9 @@ async def serve(mc):
     faults.task(mc.stats, SerialBasic(mc, sys.stdin.buffer, sys.stdout.buffer).serve)
     gc.collect()
     print("satmc: serving IPMB at 0x%02x" % mc.address)
+    from . import hpm
+
+    hpm.serving(mc)  # a new bundle on trial after an upgrade stays, or the old one comes back
     await _supervise(mc, mc.wdt)
 
 

@@ -147,6 +147,7 @@ CONFIG = {
     "leds": {"heartbeat": None},
     "watchdog_ms": 0,
     "scan_period_ms": 1000,
+    "upgrade_deadline_ms": 60000,
     "fru": [],
     "sensors": [],
     "fru_locators": [],

@@ -76,7 +76,10 @@ def test_numbers_agree_with_python_ipmi():
 
 
 def test_every_completion_code_has_words():
-    declared = {v for k, v in vars(codes).items() if k.startswith("CC_") and not k[3:6] == "FRU"}
+    # command-specific codes (80h-BEh: FRU writes, HPM.1) have their words per command
+    declared = {
+        v for k, v in vars(codes).items() if k.startswith("CC_") and k[3:6] not in ("FRU", "HPM")
+    }
     assert declared == set(codes.COMPLETION_CODES)
 
 
@@ -88,6 +91,8 @@ def test_completion_codes_in_words():
     assert codes.cc_text(codes.CC_FRU_WRITE_PROTECTED, *write) == "write protected"
     assert codes.cc_text(codes.CC_FRU_BUSY, *write) == "FRU device busy"
     assert codes.cc_text(0x82, *write) == "command-specific error"
+    finish = (codes.NETFN_GROUP, codes.CMD_HPM_FINISH_FIRMWARE_UPLOAD)
+    assert codes.cc_text(codes.CC_HPM_82, *finish) == "image integrity check failed"
     e = CompletionCodeError(0xCB, "Get Sensor Reading 9")
     assert e.cc == 0xCB
     assert str(e) == (

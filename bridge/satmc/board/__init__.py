@@ -34,6 +34,8 @@ re-defaults (`contract.CONFIG` is this list as data; tests check every board fil
                    aux_firmware_revision: [4 ints]}
     watchdog_ms   int (0: no watchdog)
     scan_period_ms int
+    upgrade_deadline_ms int (an HPM.1 upgrade's new bundle serves and passes self test
+                   within it, or the previous bundle comes back)
     fru           [{id, device: "at24", addr, size, page, addrsize, wp_pin: int or None}
                    or {id, device: "file", size, path}]         ([] without FRU)
     sensors       [{name, number, type, kind: "threshold" or "discrete", source,

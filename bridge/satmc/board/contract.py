@@ -98,6 +98,7 @@ CONFIG = {
     },
     "watchdog_ms": int,
     "scan_period_ms": int,
+    "upgrade_deadline_ms": int,
     "fru": [FRU],
     "sensors": [SENSOR],
     "fru_locators": [{"id": int, "name": str}],

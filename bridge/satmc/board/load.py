@@ -24,6 +24,12 @@ REPO = checkout()  # the repository root (None when installed): tests and tools 
 LED_NAMES = ("heartbeat",)
 AUX_REVISION_DEFAULT = [0, 0, 0, 0]
 WATCHDOG_DEFAULT_MS = 0  # no watchdog
+# an HPM.1 upgrade's new bundle must serve and pass its self test within this, or it is rolled back
+UPGRADE_DEADLINE_MIN_MS, UPGRADE_DEADLINE_MAX_MS, UPGRADE_DEADLINE_DEFAULT_MS = (
+    1000,
+    600_000,
+    60_000,
+)
 SCAN_PERIOD_MIN_MS, SCAN_PERIOD_MAX_MS, SCAN_PERIOD_DEFAULT_MS = 100, 60_000, 1000
 TOP_FIELDS = (
     "name",
@@ -37,6 +43,7 @@ TOP_FIELDS = (
     "leds",
     "watchdog_ms",
     "scan_period_ms",
+    "upgrade_deadline_ms",
     "device",
     "sim",
 )
@@ -183,6 +190,14 @@ def board_config(data: dict, where: str) -> dict:
             data, "watchdog_ms", where, 0, mcu.watchdog_max_ms, default=WATCHDOG_DEFAULT_MS
         ),
         "scan_period_ms": scan_period,
+        "upgrade_deadline_ms": integer(
+            data,
+            "upgrade_deadline_ms",
+            where,
+            UPGRADE_DEADLINE_MIN_MS,
+            UPGRADE_DEADLINE_MAX_MS,
+            default=UPGRADE_DEADLINE_DEFAULT_MS,
+        ),
     }
     config.update(fru.config(data, where))
     config.update(sensors.config(data, where, scan_period))

@@ -172,6 +172,7 @@ def schema() -> dict:
         "leds": _leds(),
         "watchdog_ms": _int(0, max(m.watchdog_max_ms for m in MCUS.values())),
         "scan_period_ms": _int(load.SCAN_PERIOD_MIN_MS, load.SCAN_PERIOD_MAX_MS),
+        "upgrade_deadline_ms": _int(load.UPGRADE_DEADLINE_MIN_MS, load.UPGRADE_DEADLINE_MAX_MS),
         "device": _device(),
         "sim": {
             "type": "object",

@@ -28,6 +28,20 @@ from pyipmi.msgs.bmc import (
     WarmResetReq,
 )
 from pyipmi.msgs.fru import GetFruInventoryAreaInfoReq, ReadFruDataReq, WriteFruDataReq
+from pyipmi.msgs.hpm import (
+    AbortFirmwareUpgradeReq,
+    ActivateFirmwareReq,
+    FinishFirmwareUploadReq,
+    GetComponentPropertiesReq,
+    GetTargetUpgradeCapabilitiesReq,
+    GetUpgradeStatusReq,
+    InitiateManualRollbackReq,
+    InitiateUpgradeActionReq,
+    QueryRollbackStatusReq,
+    QuerySelftestResultsReq,
+    UploadFirmwareBlockReq,
+)
+from pyipmi.msgs.picmg import GetPicmgPropertiesReq
 from pyipmi.msgs.sensor import (
     GetDeviceSdrInfoReq,
     GetDeviceSdrReq,
@@ -303,3 +317,90 @@ def write_fru_data(sat, fru_id: int, offset: int, data: bytes) -> int:
     req = WriteFruDataReq()
     req.fru_id, req.offset, req.data = fru_id, offset, bytes(data)
     return send(sat, req, f"Write FRU Data (FRU {fru_id} at 0x{offset:04x})").count_written
+
+
+# --- PICMG HPM.1 firmware upgrade ---------------------------------------------------------
+# One request each; a long-duration command answers CC_HPM_IN_PROGRESS (raised as
+# CompletionCodeError), then get_upgrade_status says when it is done (satmc.hpm polls).
+HPM_BLOCK_IPMB = 23  # image bytes one Upload Firmware Block request carries on IPMB
+HPM_BLOCK_SERIAL = 31  # ... and in Serial Basic Mode (40-byte messages)
+
+
+def get_picmg_properties(sat) -> dict:
+    r = send(sat, GetPicmgPropertiesReq(), "Get PICMG Properties")
+    v = r.extension_version
+    return {
+        "extension": f"{v & 0x0F}.{v >> 4}",
+        "max_fru_id": r.max_fru_device_id,
+        "fru_id": r.fru_device_id,
+    }
+
+
+def get_target_upgrade_capabilities(sat) -> dict:
+    """HPM.1 version, capability bits (codes.HPM_CAP_*), timeouts in seconds, components."""
+    r = send(sat, GetTargetUpgradeCapabilitiesReq(), "Get Target Upgrade Capabilities")
+    t = r.timeout
+    unit = codes.HPM_TIMEOUT_UNIT_S
+    return {
+        "hpm_version": r.hpm_1_version,
+        "capabilities": int(r.capabilities),
+        "upgrade_s": t.upgrade * unit,
+        "self_test_s": t.selftest * unit,
+        "rollback_s": t.rollback * unit,
+        "inaccessible_s": t.inaccessibility * unit,
+        "components": r.component_present,
+    }
+
+
+def get_component_properties(sat, component: int, selector: int) -> bytes:
+    """The property's bytes (after the PICMG identifier)."""
+    req = GetComponentPropertiesReq()
+    req.id, req.selector = component, selector
+    return bytes(send(sat, req, f"Get Component Properties {component}/{selector}").data)
+
+
+def abort_firmware_upgrade(sat) -> None:
+    send(sat, AbortFirmwareUpgradeReq(), "Abort Firmware Upgrade")
+
+
+def initiate_upgrade_action(sat, components: int, action: int) -> None:
+    req = InitiateUpgradeActionReq()
+    req.components, req.action = components, action
+    send(sat, req, "Initiate Upgrade Action")
+
+
+def upload_firmware_block(sat, number: int, data: bytes) -> None:
+    req = UploadFirmwareBlockReq()
+    req.number, req.data = number & 0xFF, bytes(data)
+    send(sat, req, f"Upload Firmware Block {number & 0xFF}")
+
+
+def finish_firmware_upload(sat, component: int, length: int) -> None:
+    req = FinishFirmwareUploadReq()
+    req.component_id, req.image_length = component, length
+    send(sat, req, "Finish Firmware Upload")
+
+
+def get_upgrade_status(sat) -> tuple[int, int]:
+    """(command in progress, its last completion code)."""
+    r = send(sat, GetUpgradeStatusReq(), "Get Upgrade Status")
+    return r.command_in_progress, r.last_completion_code
+
+
+def activate_firmware(sat) -> None:
+    send(sat, ActivateFirmwareReq(), "Activate Firmware")
+
+
+def query_self_test_results(sat) -> tuple[int, int]:
+    """(result 1, result 2): 55h 00h passed."""
+    r = send(sat, QuerySelftestResultsReq(), "Query Self-test Results")
+    return r.selftest_result_1, r.selftest_result_2
+
+
+def query_rollback_status(sat) -> int:
+    """Mask of the components the last rollback put back (0: none)."""
+    return send(sat, QueryRollbackStatusReq(), "Query Rollback Status").rollback_status
+
+
+def initiate_manual_rollback(sat) -> None:
+    send(sat, InitiateManualRollbackReq(), "Initiate Manual Rollback")

@@ -71,6 +71,35 @@ CMD_WRITE_FRU_DATA = 0x12
 CMD_GET_STATISTICS = 0x01
 CMD_GET_HEAP_INFO = 0x02
 
+# --- PICMG (2C), HPM.1 firmware upgrade: every request starts with the PICMG identifier ---
+PICMG_IDENTIFIER = 0x00
+CMD_GET_PICMG_PROPERTIES = 0x00
+CMD_HPM_GET_TARGET_UPGRADE_CAPABILITIES = 0x2E
+CMD_HPM_GET_COMPONENT_PROPERTIES = 0x2F
+CMD_HPM_ABORT_FIRMWARE_UPGRADE = 0x30
+CMD_HPM_INITIATE_UPGRADE_ACTION = 0x31
+CMD_HPM_UPLOAD_FIRMWARE_BLOCK = 0x32
+CMD_HPM_FINISH_FIRMWARE_UPLOAD = 0x33
+CMD_HPM_GET_UPGRADE_STATUS = 0x34
+CMD_HPM_ACTIVATE_FIRMWARE = 0x35
+CMD_HPM_QUERY_SELF_TEST_RESULTS = 0x36
+CMD_HPM_QUERY_ROLLBACK_STATUS = 0x37
+CMD_HPM_INITIATE_MANUAL_ROLLBACK = 0x38
+HPM_ACTION_BACKUP = 0x00  # Initiate Upgrade Action, and the image's action records
+HPM_ACTION_PREPARE = 0x01
+HPM_ACTION_UPLOAD = 0x02
+HPM_PROP_GENERAL = 0x00  # Get Component Properties selectors
+HPM_PROP_CURRENT_VERSION = 0x01
+HPM_PROP_DESCRIPTION = 0x02
+HPM_PROP_ROLLBACK_VERSION = 0x03
+HPM_CAP_SELF_TEST = 0x01  # Get Target Upgrade Capabilities, byte 3
+HPM_CAP_AUTO_ROLLBACK = 0x02
+HPM_CAP_MANUAL_ROLLBACK = 0x04
+HPM_TIMEOUT_UNIT_S = 5  # the capabilities' and the image header's timeouts count 5 s
+CC_HPM_IN_PROGRESS = 0x80  # a long-duration command: poll Get Upgrade Status
+CC_HPM_81 = 0x81  # length mismatch (Finish), invalid component mask (Initiate)
+CC_HPM_82 = 0x82  # integrity check failure (Finish), invalid component ID, mode
+
 # --- completion codes ---------------------------------------------------------------------
 CC_OK = 0x00
 CC_BUSY = 0xC0
@@ -127,6 +156,16 @@ COMMAND_SPECIFIC_CODES = {
     (NETFN_STORAGE, CMD_WRITE_FRU_DATA): {
         CC_FRU_WRITE_PROTECTED: "write protected",
         CC_FRU_BUSY: "FRU device busy",
+    },
+    (NETFN_GROUP, CMD_HPM_FINISH_FIRMWARE_UPLOAD): {
+        CC_HPM_IN_PROGRESS: "command in progress",
+        CC_HPM_81: "image length mismatch",
+        CC_HPM_82: "image integrity check failed",
+    },
+    (NETFN_GROUP, CMD_HPM_INITIATE_UPGRADE_ACTION): {
+        CC_HPM_IN_PROGRESS: "command in progress",
+        CC_HPM_81: "invalid components",
+        CC_HPM_82: "upload mode not supported",
     },
 }
 

@@ -23,6 +23,8 @@ from collections.abc import Callable
 class SerialLine:
     def __init__(self, to_firmware: Callable[[bytes], None]):
         self.to_firmware = to_firmware
+        self.bytes_to_firmware = 0  # bytes on the line each way, for wire-time figures
+        self.bytes_from_firmware = 0
         self._master, self._slave = os.openpty()
         tty.setraw(self._slave)  # binary-clean until a client sets its own mode
         os.set_blocking(self._master, False)
@@ -43,6 +45,7 @@ class SerialLine:
         return f"socket://127.0.0.1:{self.port}"
 
     def from_firmware(self, data: bytes) -> None:
+        self.bytes_from_firmware += len(data)
         try:
             os.write(self._master, data)
         except (BlockingIOError, OSError):
@@ -77,6 +80,7 @@ class SerialLine:
                     except (BlockingIOError, OSError):
                         continue
                     if data:
+                        self.bytes_to_firmware += len(data)
                         self.to_firmware(data)
                 else:
                     try:
@@ -84,6 +88,7 @@ class SerialLine:
                     except OSError:
                         data = b""
                     if data:
+                        self.bytes_to_firmware += len(data)
                         self.to_firmware(data)
                     else:
                         with self._lock:

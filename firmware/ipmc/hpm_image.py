@@ -1,0 +1,120 @@
+"""The staged HPM.1 upload's checks and unpacking (ipmc.hpm loads this while it needs it).
+
+The archive format is ipmc.hpm's docstring. Everything reads through the caller's
+buffer, a chunk at a time: memory stays bounded whatever the bundle's size.
+"""
+
+import os
+
+try:
+    import satboot
+except ImportError:
+    satboot = None
+
+MAGIC = b"SATMCBA1"
+
+
+def rmtree(path):
+    try:
+        names = os.listdir(path)
+    except OSError:
+        return
+    for n in names:
+        p = path + "/" + n
+        try:
+            os.remove(p)
+        except OSError:
+            rmtree(p)
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def mkdirs(path):
+    at = ""
+    for part in path.split("/"):
+        at = part if not at else at + "/" + part
+        try:
+            os.mkdir(at)
+        except OSError:
+            pass
+
+
+def version_of(slot):
+    """(major, minor) of the bundle in a slot, from its manifest, or None."""
+    if satboot is None or not satboot.present(slot):
+        return None
+    import json
+
+    d = satboot.slot_dir(slot)
+    try:
+        with open((d + "/" if d else "") + "manifest.json") as f:
+            v = json.load(f)["firmware_version"].split(".")
+        return int(v[0]), int(v[1])
+    except (OSError, ValueError, KeyError, IndexError):
+        return None
+
+
+def check(stage, size, buf):
+    """True when the staged archive's SHA-256 matches and its entries are well formed."""
+    import hashlib
+
+    if size < len(MAGIC) + 1 + 32:
+        return False
+    h = hashlib.sha256()
+    body = size - 32
+    with open(stage, "rb") as f:
+        at = 0
+        while at < body:
+            k = f.readinto(buf)
+            if not k:
+                return False
+            if at + k > body:
+                k = body - at
+            h.update(memoryview(buf)[:k])
+            at += k
+        f.seek(body)
+        want = f.read(32)
+        if h.digest() != want:
+            return False
+        f.seek(0)
+        if f.read(8) != MAGIC:
+            return False
+        last = None
+        while True:
+            b = f.read(1)
+            if not b:
+                return False
+            k = b[0]
+            if k == 0:
+                break
+            name = f.read(k)
+            if len(name) != k or name.startswith(b"/") or b".." in name or b"\\" in name:
+                return False
+            n = int.from_bytes(f.read(4), "little")
+            f.seek(f.tell() + n)
+            last = name
+        if f.tell() != body or last != b"manifest.json":
+            return False
+    return True
+
+
+def unpack(stage, into, buf):
+    """Copy every entry of the staged archive below `into` (manifest.json last)."""
+    with open(stage, "rb") as f:
+        f.seek(len(MAGIC))
+        while True:
+            k = f.read(1)[0]
+            if k == 0:
+                return
+            name = f.read(k).decode()
+            n = int.from_bytes(f.read(4), "little")
+            path = into + "/" + name
+            if "/" in name:
+                mkdirs(path.rsplit("/", 1)[0])
+            with open(path, "wb") as out:
+                while n:
+                    m = f.readinto(memoryview(buf)[: min(n, len(buf))])
+                    out.write(memoryview(buf)[:m])
+                    n -= m
