@@ -82,3 +82,9 @@ def ipmitool():
 @pytest.fixture(scope="session")
 def tshark():
     return real_tool("tshark", "tshark")
+
+
+@pytest.fixture(scope="session")
+def need_tool():
+    """real_tool for tests that need several tools: need_tool("ipmi-raw", "freeipmi-tools")."""
+    return real_tool

@@ -168,8 +168,11 @@ def test_the_suite_runs_through_the_bench_bmc(lab):
         pytest.skip("pending: this satmc has no bench BMC yet (satmc bmc, the lan:// transport)")
     [rig] = lab.add_rigs(["satmc-sim-bmc"], bmc=True)
     lab.acquire(rig.place)
+    # not the sequence-number tests: they write raw IPMB frames, and behind a BMC the IPMB
+    # sequence numbers are the BMC's own
+    slice_ = [SLICE[0], "-k", "device_id_matches or c7 or self_test or guid or cold_reset"]
     try:
-        code, out = _result(lab.hil(rig, SLICE))
+        code, out = _result(lab.hil(rig, slice_ + ["-rs"]))
     finally:
         lab.client("release", place=rig.place)
     assert code == 0, out

@@ -3,12 +3,18 @@
 Starts the virtual bus and the firmware bundle of the board on the MicroPython unix
 port, talks to it through the bridge as a slave-capable BMC and as a master-only host
 (the way an FTDI adapter must) and through pyftdi on an emulated FT232H (satmc.twin),
-and prints what a newcomer wants to see.
+and prints what a newcomer wants to see. Then the bench BMC (`satmc bmc`) in front of
+a small simulated chassis, and stock `ipmitool -I lanplus sdr list` listing every
+satellite's sensors through it.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import shutil
+import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -80,9 +86,59 @@ def run(board: str) -> int:
             with connect(sim.url, address=sim.address) as sat:
                 section("Sensors, thresholds and events")
                 demo_sensors.run(sat, sim)
-            section("Stopping")
-        print("simulator and firmware stopped. Next: 'make sim' keeps one running for satmc.")
+        bench_bmc(Path(tmp))
+        section("Stopping")
+        print("simulators and firmware stopped. Next: 'make sim' keeps one running for satmc.")
     return 0
+
+
+DEMO_CHASSIS = "bench2"
+
+
+def bench_bmc(tmp: Path, chassis: str = DEMO_CHASSIS) -> None:
+    """`satmc bmc --chassis` in a process of its own, and stock ipmitool -I lanplus."""
+    from .sim.chassis import ChassisSimulator
+
+    section(f"The bench BMC in front of the simulated chassis '{chassis}'")
+    ipmitool = shutil.which("ipmitool")
+    if ipmitool is None:
+        print("  ipmitool is not installed (apt-get install ipmitool): skipped")
+        return
+    users = tmp / "bmc-users.toml"
+    password = os.urandom(6).hex()
+    users.write_text(f'[[user]]\nname = "admin"\npassword = "{password}"\n'
+                     'privilege = "administrator"\n')  # fmt: skip
+    users.chmod(0o600)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    with ChassisSimulator(chassis, socket_path=str(tmp / "chassis.sock"),
+                          build_dir=tmp / "chassis-build") as sim:  # fmt: skip
+        sats = ",".join(f"0x{s.address:02x}" for s in sim.satellites)
+        print(f"  satellites {sats} on one virtual IPMB ({sim.url})")
+        cmd = [sys.executable, "-m", "satmc.cli.main", "-t", sim.url, "bmc", "--port",
+               str(port), "--users", str(users), "--satellites", sats]  # fmt: skip
+        print(f"  satmc -t {sim.url} bmc --port {port} --users bmc-users.toml --satellites {sats}")
+        env = dict(os.environ, XDG_CACHE_HOME=str(tmp / "cache"))
+        bmc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+        try:
+            lan = [ipmitool, "-I", "lanplus", "-H", "127.0.0.1", "-p", str(port), "-U", "admin",
+                   "-P", password]  # fmt: skip
+            deadline = time.monotonic() + 60
+            while subprocess.run([*lan, "-N", "1", "-R", "1", "mc", "info"],
+                                 capture_output=True).returncode:  # fmt: skip
+                if bmc.poll() is not None or time.monotonic() > deadline:
+                    raise SatmcError(f"the bench BMC did not start: {bmc.stderr.read()[-300:]}")
+                time.sleep(0.2)
+            for args in (["mc", "info"], ["sdr", "list"]):
+                print(f"\n$ ipmitool -I lanplus -H 127.0.0.1 -p {port} -U admin -P ... "
+                      + " ".join(args))  # fmt: skip
+                r = subprocess.run([*lan, *args], capture_output=True, text=True, timeout=120)
+                lines = r.stdout.splitlines()
+                print("\n".join(lines[:8] if args[0] == "mc" else lines) or r.stderr)
+        finally:
+            bmc.terminate()
+            bmc.wait(10)
 
 
 def main(argv: list[str] | None = None) -> int:

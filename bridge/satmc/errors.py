@@ -66,3 +66,7 @@ class MalformedResponseError(SatmcError):
 
 class BoardFileError(SatmcError):
     """A board file is invalid; the message names the field and the reason."""
+
+
+class UsersFileError(SatmcError):
+    """The bench BMC's users file is missing, unsafe or invalid; the message says which."""

@@ -29,6 +29,7 @@ from .errors import SatmcError
 from .ipmi.codes import (
     CC_LENGTH,
     CC_OK,
+    CC_OUT_OF_SPACE,
     CMD_PLATFORM_EVENT,
     EVENT_TYPE_THRESHOLD,
     NETFN_SENSOR,
@@ -56,9 +57,11 @@ CREATE TABLE IF NOT EXISTS events (
     reading_value REAL,            -- converted with the sensor's SDR, when known
     threshold_value REAL,
     unit TEXT,
-    data BLOB NOT NULL             -- event data 1..3
+    data BLOB NOT NULL,            -- event data 1..3
+    record BLOB                    -- a whole 16-byte SEL record, when one was given
 )
 """
+META = "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value)"
 
 
 @dataclass
@@ -78,6 +81,7 @@ class Event:
     threshold_value: float | None = None
     unit: str | None = None
     id: int | None = None
+    record: bytes | None = None  # the SEL record as given (Add SEL Entry), if any
 
     @property
     def what(self) -> str:
@@ -161,11 +165,20 @@ _COLUMNS = (
     "threshold_value",
     "unit",
     "data",
+    "record",
 )
 
 
+class EventLogFull(SatmcError):
+    """The event log holds its capacity of events; nothing more is logged until cleared."""
+
+
 class EventLog:
-    """The persistent event log (one SQLite file; safe to use from several threads)."""
+    """The persistent event log (one SQLite file; safe to use from several threads).
+
+    With a capacity, `add` raises EventLogFull once that many events are kept, and the
+    refusal is counted in `refused` (nothing is dropped silently): the sender hears
+    "out of space" and keeps the event. `clear` empties the log and restarts the ids."""
 
     @classmethod
     def existing(cls, path: str | Path | None = None) -> EventLog | None:
@@ -180,16 +193,27 @@ class EventLog:
             )
         return None
 
-    def __init__(self, path: str | Path | None = None):
+    def __init__(self, path: str | Path | None = None, capacity: int | None = None):
         self.path = Path(path) if path is not None else default_path()
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.capacity = capacity
+        self.refused = 0
         self._db = sqlite3.connect(str(self.path), check_same_thread=False)
         self._lock = threading.Lock()
         with self._lock, self._db:
             self._db.execute(SCHEMA)
+            self._db.execute(META)
+            cols = {r[1] for r in self._db.execute("PRAGMA table_info(events)")}
+            if "record" not in cols:  # a log written before SEL records were kept
+                self._db.execute("ALTER TABLE events ADD COLUMN record BLOB")
 
     def add(self, ev: Event) -> int:
         with self._lock, self._db:
+            if self.capacity is not None:
+                (n,) = self._db.execute("SELECT COUNT(*) FROM events").fetchone()
+                if n >= self.capacity:
+                    self.refused += 1
+                    raise EventLogFull(f"the event log {self.path} holds {n} events; clear it")
             cur = self._db.execute(
                 f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES "
                 f"({', '.join('?' for _ in _COLUMNS)})",
@@ -198,27 +222,64 @@ class EventLog:
             ev.id = cur.lastrowid
         return ev.id
 
-    def events(self, limit: int | None = None, since_id: int = 0) -> list[Event]:
-        q = f"SELECT id, {', '.join(_COLUMNS)} FROM events WHERE id > ? ORDER BY id"
-        args: tuple = (since_id,)
-        if limit:
-            q = (
-                f"SELECT * FROM (SELECT id, {', '.join(_COLUMNS)} FROM events WHERE id > ? "
-                "ORDER BY id DESC LIMIT ?) ORDER BY id"
-            )
-            args = (since_id, limit)
+    def _rows(self, where: str, args: tuple) -> list[Event]:
+        q = f"SELECT id, {', '.join(_COLUMNS)} FROM events {where}"
         with self._lock:
             rows = self._db.execute(q, args).fetchall()
         out = []
         for row in rows:
             ev = Event(**dict(zip(("id",) + _COLUMNS, row, strict=True)))
             ev.data = bytes(ev.data)
+            if ev.record is not None:
+                ev.record = bytes(ev.record)
             out.append(ev)
         return out
 
+    def events(self, limit: int | None = None, since_id: int = 0) -> list[Event]:
+        if limit:
+            return self._rows(
+                "WHERE id IN (SELECT id FROM events WHERE id > ? ORDER BY id DESC LIMIT ?) "
+                "ORDER BY id",
+                (since_id, limit),
+            )
+        return self._rows("WHERE id > ? ORDER BY id", (since_id,))
+
+    def get(self, event_id: int) -> Event | None:
+        rows = self._rows("WHERE id = ?", (event_id,))
+        return rows[0] if rows else None
+
+    def ids(self) -> list[int]:
+        with self._lock:
+            return [r[0] for r in self._db.execute("SELECT id FROM events ORDER BY id")]
+
+    def count(self) -> int:
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM events").fetchone()[0]
+
+    def last_time(self) -> float | None:
+        """When the newest event was logged (None: the log is empty)."""
+        with self._lock:
+            return self._db.execute("SELECT MAX(time) FROM events").fetchone()[0]
+
     def clear(self) -> int:
+        """Delete every event; the next one gets id 1 again. The time is kept as meta
+        "cleared"."""
         with self._lock, self._db:
-            return self._db.execute("DELETE FROM events").rowcount
+            n = self._db.execute("DELETE FROM events").rowcount
+            try:
+                self._db.execute("DELETE FROM sqlite_sequence WHERE name = 'events'")
+            except sqlite3.OperationalError:
+                pass  # no row inserted yet: no sequence to restart
+            self._db.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('cleared', ?)", (time.time(),)
+            )
+            return n
+
+    def cleared(self) -> float | None:
+        """When the log was last cleared (None: never)."""
+        with self._lock:
+            row = self._db.execute("SELECT value FROM meta WHERE key = 'cleared'").fetchone()
+        return row[0] if row else None
 
     def close(self) -> None:
         self._db.close()
@@ -228,9 +289,15 @@ class EventReceiver:
     """Answers and logs the Platform Events a satellite sends on one connection."""
 
     def __init__(
-        self, sat, log: EventLog | None = None, records: dict | None = None, on_event=None
+        self,
+        sat,
+        log: EventLog | None = None,
+        records: dict | None = None,
+        on_event=None,
+        clock=time.time,
     ):
         self.sat = sat
+        self.clock = clock  # the time an event is logged with (the SEL's clock)
         self.log = log
         self.records = records if records is not None else {}
         self.on_event = on_event
@@ -252,6 +319,13 @@ class EventReceiver:
         if poller is not None:
             poller.follow(self.sat.address >> 1)
         return self
+
+    def follow(self, address: int) -> None:
+        """Also fetch the events of the satellite at `address` (8-bit) on a master-only
+        connection; with a slave-capable one every satellite's events arrive anyway."""
+        poller = getattr(self.sat.interface, "poller", None)
+        if poller is not None:
+            poller.follow(address >> 1)
 
     def stop(self) -> None:
         intf = self.sat.interface
@@ -277,11 +351,16 @@ class EventReceiver:
                 return bytes((CC_OK,))
             self._seen[key] = now
         try:
-            ev = parse_platform_event(header.rq_sa, data, self.records)
+            ev = parse_platform_event(header.rq_sa, data, self.records, now=self.clock())
         except ValueError:
             return bytes((CC_LENGTH,))
         if self.log is not None:
-            self.log.add(ev)
+            try:
+                self.log.add(ev)
+            except EventLogFull:
+                with self._lock:
+                    del self._seen[key]  # its retry is a new chance, not a duplicate
+                return bytes((CC_OUT_OF_SPACE,))
         with self._lock:
             self.received.append(ev)
         if self.on_event is not None:

@@ -44,6 +44,10 @@ class SensorError(SatmcError):
     """A sensor name is unknown or a sensor rejected the request."""
 
 
+class NoSensorsError(SensorError):
+    """The satellite serves no device SDRs (Get Device SDR Info answers C1)."""
+
+
 @dataclass
 class Reading:
     """One sensor's reading, converted with its SDR."""
@@ -121,7 +125,8 @@ class Reading:
         return rec
 
 
-def _cache_dir() -> Path:
+def default_cache_dir() -> Path:
+    """Where satmc keeps caches: $XDG_CACHE_HOME/satmc (~/.cache/satmc)."""
     base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
     return Path(base) / "satmc"
 
@@ -131,8 +136,10 @@ class SensorClient:
 
     def __init__(self, sat, cache_dir: Path | None = None):
         self.sat = sat
-        self.cache_dir = Path(cache_dir) if cache_dir is not None else _cache_dir()
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self._records: list[SdrCommon] | None = None
+        self._records_of: list[bytes] | None = None  # the raw records _records decode
+        self._raw: list[bytes] | None = None
         self._indicator: int | None = None
 
     # --- SDRs ------------------------------------------------------------------------------
@@ -144,7 +151,7 @@ class SensorClient:
         except CompletionCodeError as e:
             if e.cc != CC_INVALID_COMMAND:
                 raise
-            raise SensorError(
+            raise NoSensorsError(
                 "this satellite declares no sensors (Get Device SDR Info: completion code "
                 "0xc1); its board file has no sensors: list"
             ) from None
@@ -157,9 +164,18 @@ class SensorClient:
 
     def records(self) -> list[SdrCommon]:
         """Every device SDR, decoded; read from the satellite only when they changed."""
+        raw = self.raw_records()
+        if self._records is None or self._records_of is not raw:
+            self._records = [SdrCommon.from_data(r) for r in raw]
+            self._records_of = raw
+        return self._records
+
+    def raw_records(self) -> list[bytes]:
+        """Every device SDR as the satellite serves it (header included); read from the
+        satellite only when its change indicator moved (or it has none)."""
         indicator = self.sdr_indicator()
-        if self._records is not None and indicator == self._indicator and indicator >= 0:
-            return self._records
+        if self._raw is not None and indicator == self._indicator and indicator >= 0:
+            return self._raw
         raw = None
         path = self._cache_file(indicator)
         if indicator >= 0 and path.exists():
@@ -175,9 +191,9 @@ class SensorClient:
                     path.write_text(json.dumps([r.hex() for r in raw]))
                 except OSError:
                     pass  # a read-only home only costs the next listing its SDR reads
-        self._records = [SdrCommon.from_data(r) for r in raw]
+        self._raw = raw
         self._indicator = indicator
-        return self._records
+        return raw
 
     def read_raw_records(self) -> list[bytes]:
         """All records, read in 22-byte chunks under one reservation (restarted if cancelled)."""

@@ -8,8 +8,12 @@ Everything else becomes one `BmcRequest` handed to a `Responder`, whose answer t
 side frames as the response message in the same session.
 
 A responder may send further messages in the session with `BmcRequest.emit` (a complete
-IPMB-format message): Send Message with tracking answers first, and the bridged
-satellite's response follows as a message of its own, in that order (ipmitool needs it).
+IPMB-format message, rqSA first, both checksums): Send Message with tracking answers
+first, and the bridged satellite's response follows as a message of its own, in that
+order (ipmitool needs it). The responder calls emit only after handle() has returned,
+from the event loop's thread, at least one loop turn later; so the LAN side sends the
+response as soon as handle() returns (without awaiting in between), and each emitted
+message as it comes.
 """
 
 from __future__ import annotations

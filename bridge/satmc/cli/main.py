@@ -24,7 +24,7 @@ import sys
 from .. import __version__
 from ..errors import AddressError, SatmcError
 
-COMMAND_MODULES = ["device", "mc", "stats", "fru", "flash", "sensors"]
+COMMAND_MODULES = ["device", "mc", "stats", "fru", "flash", "sensors", "bmc"]
 
 
 def _int(text: str) -> int:
@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--target",
         default=os.environ.get("SATMC_TARGET"),
         help="sim://[SOCKET], ftdi://ftdi:232h[:SERIAL]/1[?freq=HZ&clockstretching=0|1], "
-        "serial:///dev/ttyACM0 (default: $SATMC_TARGET, else the local simulator)",
+        "serial:///dev/ttyACM0, lan://USER@BMC[:PORT] (default: $SATMC_TARGET, else the local "
+        "simulator)",
     )
     p.add_argument(
         "-a",

@@ -43,6 +43,27 @@ CMD_WARM_RESET = 0x03
 CMD_GET_SELF_TEST_RESULTS = 0x04
 CMD_GET_DEVICE_GUID = 0x08
 CMD_SEND_MESSAGE = 0x34
+CMD_GET_SYSTEM_GUID = 0x37
+CMD_GET_CHANNEL_ACCESS = 0x41
+CMD_GET_CHANNEL_INFO = 0x42
+
+# --- Transport (0C) -----------------------------------------------------------------------
+CMD_SET_SOL_CONFIGURATION = 0x21
+CMD_GET_SOL_CONFIGURATION = 0x22
+
+# App (06), the session and user commands the bench BMC's LAN side answers
+CMD_GET_CHANNEL_AUTH_CAPABILITIES = 0x38
+CMD_GET_SESSION_CHALLENGE = 0x39
+CMD_ACTIVATE_SESSION = 0x3A
+CMD_SET_SESSION_PRIVILEGE = 0x3B
+CMD_CLOSE_SESSION = 0x3C
+CMD_GET_SESSION_INFO = 0x3D
+CMD_SET_USER_ACCESS = 0x43
+CMD_GET_USER_ACCESS = 0x44
+CMD_SET_USER_NAME = 0x45
+CMD_GET_USER_NAME = 0x46
+CMD_SET_USER_PASSWORD = 0x47
+CMD_GET_CHANNEL_CIPHER_SUITES = 0x54
 
 # --- Sensor/Event (04) --------------------------------------------------------------------
 CMD_SET_EVENT_RECEIVER = 0x00
@@ -66,6 +87,24 @@ CMD_GET_SENSOR_READING = 0x2D
 CMD_GET_FRU_INVENTORY_AREA_INFO = 0x10
 CMD_READ_FRU_DATA = 0x11
 CMD_WRITE_FRU_DATA = 0x12
+CMD_GET_SDR_REPOSITORY_INFO = 0x20
+CMD_GET_SDR_REPOSITORY_ALLOCATION_INFO = 0x21
+CMD_RESERVE_SDR_REPOSITORY = 0x22
+CMD_GET_SDR = 0x23
+CMD_ADD_SDR = 0x24
+CMD_PARTIAL_ADD_SDR = 0x25
+CMD_DELETE_SDR = 0x26
+CMD_CLEAR_SDR_REPOSITORY = 0x27
+CMD_GET_SEL_INFO = 0x40
+CMD_GET_SEL_ALLOCATION_INFO = 0x41
+CMD_RESERVE_SEL = 0x42
+CMD_GET_SEL_ENTRY = 0x43
+CMD_ADD_SEL_ENTRY = 0x44
+CMD_PARTIAL_ADD_SEL_ENTRY = 0x45
+CMD_DELETE_SEL_ENTRY = 0x46
+CMD_CLEAR_SEL = 0x47
+CMD_GET_SEL_TIME = 0x48
+CMD_SET_SEL_TIME = 0x49
 
 # --- satmc OEM (30) -----------------------------------------------------------------------
 CMD_GET_STATISTICS = 0x01
@@ -126,6 +165,13 @@ CC_UNSPECIFIED = 0xFF
 # Write FRU Data's own (command specific, 80h-BEh)
 CC_FRU_WRITE_PROTECTED = 0x80
 CC_FRU_BUSY = 0x81
+# Send Message's own
+CC_SEND_INVALID_SESSION = 0x80
+CC_SEND_LOST_ARBITRATION = 0x81
+CC_SEND_BUS_ERROR = 0x82
+CC_SEND_NAK_ON_WRITE = 0x83  # nothing acknowledged the address: no satellite there
+# Get/Set SOL Configuration Parameters' own
+CC_SOL_PARAMETER_NOT_SUPPORTED = 0x80
 
 COMPLETION_CODES = {
     CC_OK: "ok",
@@ -167,6 +213,15 @@ COMMAND_SPECIFIC_CODES = {
         CC_HPM_81: "invalid components",
         CC_HPM_82: "upload mode not supported",
     },
+    (NETFN_APP, CMD_SEND_MESSAGE): {
+        CC_SEND_INVALID_SESSION: "invalid session handle",
+        CC_SEND_LOST_ARBITRATION: "lost arbitration",
+        CC_SEND_BUS_ERROR: "bus error",
+        CC_SEND_NAK_ON_WRITE: "NAK on write",
+    },
+    (NETFN_TRANSPORT, CMD_GET_SOL_CONFIGURATION): {
+        CC_SOL_PARAMETER_NOT_SUPPORTED: "parameter not supported",
+    },
 }
 
 
@@ -189,6 +244,13 @@ SUPPORT_BITS = (  # additional device support, byte 6
     (0x02, "SDR repository device"),
     (0x01, "sensor device"),
 )
+SUPPORT_SENSOR = 0x01
+SUPPORT_SDR_REPOSITORY = 0x02
+SUPPORT_SEL = 0x04
+SUPPORT_FRU = 0x08
+SUPPORT_EVENT_RECEIVER = 0x10
+SUPPORT_EVENT_GENERATOR = 0x20
+SUPPORT_BRIDGE = 0x40
 SELF_TEST_OK = 0x55
 SELF_TEST_NOT_IMPLEMENTED = 0x56
 SELF_TEST_ERROR = 0x57  # corrupted or inaccessible data or devices; the second byte says which
@@ -220,6 +282,7 @@ SENSOR_TYPES = {
     SENSOR_TYPE_ENTITY_PRESENCE: "Entity Presence",
 }
 EVENT_TYPE_THRESHOLD = 0x01
+EVENT_TYPE_GENERIC_DISCRETE = 0x08  # device absent / present (offsets 0, 1)
 EVENT_TYPE_SENSOR_SPECIFIC = 0x6F
 UNITS = {1: "C", 2: "F", 4: "V", 5: "A", 6: "W", 18: "RPM"}  # SDR base unit -> symbol
 PRESENCE_STATES = {0x01: "present", 0x02: "absent"}  # entity presence states bits
@@ -238,3 +301,29 @@ THRESHOLD_OFFSETS = (  # threshold event offsets 00h-0Bh
     "UNR going high",
 )
 PRESENCE_OFFSETS = ("present", "absent")  # entity presence event offsets
+
+# --- SDR, SEL, channels -------------------------------------------------------------------
+SDR_VERSION = 0x51  # SDR records and Get SDR/SEL Repository Info: IPMI v1.5/2.0 format
+SEL_VERSION = 0x51
+SDR_TYPE_FULL_SENSOR = 0x01
+SDR_TYPE_COMPACT_SENSOR = 0x02
+SDR_TYPE_FRU_LOCATOR = 0x11
+SDR_TYPE_MC_LOCATOR = 0x12
+SEL_RECORD_SYSTEM_EVENT = 0x02
+SEL_RECORD_SIZE = 16
+EVM_REV = 0x04  # event message format revision of IPMI v1.5/2.0
+TIMESTAMP_UNSPECIFIED = 0xFFFFFFFF
+CLEAR_SEL_INITIATE = 0xAA
+CLEAR_SEL_STATUS = 0x00
+CLEAR_SEL_COMPLETED = 0x01
+CLEAR_SEL_IN_PROGRESS = 0x00
+CHANNEL_IPMB = 0x00
+CHANNEL_CURRENT = 0x0E
+CHANNEL_MEDIUM_IPMB = 0x01
+CHANNEL_MEDIUM_LAN = 0x04
+CHANNEL_PROTOCOL_IPMB = 0x01
+IPMI_IANA = 7154  # the IPMI forum's enterprise number, in Get Channel Info
+ENTITY_SYSTEM_MANAGEMENT_MODULE = 0x06
+ENTITY_SYSTEM_BOARD = 0x07
+PRESENCE_PRESENT = 0x01  # entity presence states (sensor type 25h): offset 0
+PRESENCE_ABSENT = 0x02  # offset 1

@@ -11,6 +11,8 @@ URLs:
                                    with twin=SOCKET, the FT232H twin on that simulator
     serial:///dev/ttyACM0[?baud=N] IPMI Serial Basic Mode on a board's USB serial (pyserial)
     socket://HOST:PORT             the same over TCP (the simulator's serial line)
+    lan://USER[:PASSWORD]@HOST[:PORT]  through a BMC on the LAN (the bench BMC, an MCH),
+                                   bridged to IPMB channel 0 (transports/lan.py)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import pyipmi
-from pyipmi.errors import IpmiTimeoutError
+from pyipmi.errors import IpmiTimeoutError, RetryError
 from pyipmi.interfaces.ipmb import IpmbHeaderReq
 
 from ..board.ipmb import check_address  # noqa: F401  (its home is the board model)
@@ -32,7 +34,7 @@ from ..errors import (
 )
 from ..ipmi.codes import CC_OK, CMD_GET_DEVICE_ID, NETFN_APP
 
-SCHEMES = ("sim", "ftdi", "serial", "socket")
+SCHEMES = ("sim", "ftdi", "serial", "socket", "lan")
 
 
 def default_sim_url() -> str:
@@ -86,7 +88,7 @@ class Satellite:
             rsp = self.interface.send_and_receive_raw(
                 self.ipmi.target, lun, netfn, bytes((cmd,)) + bytes(data)
             )
-        except IpmiTimeoutError as e:
+        except (IpmiTimeoutError, RetryError) as e:
             raise NoResponseError(self._no_answer()) from e
         return rsp[0], bytes(rsp[1:])
 
@@ -145,16 +147,45 @@ def connect(
     retries: int = 3,
     twin: str | None = None,
 ) -> Satellite:
-    check_address(address)
+    return connect_many(url, [address], slave_address, readback, timeout, retries, twin)[0]
+
+
+def connect_many(
+    url: str,
+    addresses: list[int],
+    slave_address: int = 0x20,
+    readback: bool | None = None,
+    timeout: float = 0.25,
+    retries: int = 3,
+    twin: str | None = None,
+) -> list[Satellite]:
+    """One connection per address, all on one interface (one bus, one requester address,
+    one router for what the satellites send, such as Platform Events). Closing one
+    closes the interface they share."""
+    for a in addresses:
+        check_address(a)
     if retries < 1:
         raise AdapterError(f"retries={retries}: a request is tried at least once (1 or more)")
+    if urlsplit(url).scheme == "lan":
+        from . import lan
+
+        intf, first = lan.open_session(url, timeout, retries)
+        out = []
+        for i, a in enumerate(addresses):
+            ipmi = first if i == 0 else pyipmi.Ipmi(interface=intf, session=None)
+            ipmi.target = lan.target(a)
+            out.append(Satellite(intf, ipmi, a))
+        return out
     intf = create_interface(url, slave_address=slave_address, readback=readback, twin=twin)
     intf.timeout = timeout
     intf.max_retries = retries
-    ipmi = pyipmi.create_connection(intf)
-    ipmi.target = pyipmi.Target(ipmb_address=address)
-    ipmi.open()
-    return Satellite(intf, ipmi, address)
+    out = []
+    for a in addresses:
+        ipmi = pyipmi.create_connection(intf)
+        ipmi.target = pyipmi.Target(ipmb_address=a)
+        ipmi.open()
+        out.append(Satellite(intf, ipmi, a))
+    return out
 
 
 def wait_until_answering(sat: Satellite, seconds: float) -> bool:

@@ -1,0 +1,90 @@
+"""The cryptography of IPMI sessions: cipher suites 3 and 17 (IPMI 2.0 13.28-13.33), the
+IPMI 1.5 auth codes (straight password, MD5), AES-CBC-128 payloads.
+
+HMACs and MD5 are the standard library's; AES is `cryptography`'s. Only the key
+derivations and byte layouts the spec defines are written here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass
+
+from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+# algorithm numbers (tables 13-17, 13-18, 13-19)
+AUTH_HMAC_SHA1, AUTH_HMAC_SHA256 = 0x01, 0x03
+INTEGRITY_HMAC_SHA1_96, INTEGRITY_HMAC_SHA256_128 = 0x01, 0x04
+CONF_AES_CBC_128 = 0x01
+
+
+@dataclass(frozen=True)
+class Suite:
+    id: int
+    auth: int
+    integrity: int
+    confidentiality: int
+    digest: str  # hashlib name for RAKP, SIK and K1/K2
+    rakp4_len: int  # the RAKP4 integrity check value's length
+    icv_len: int  # session packets' integrity code length
+
+    def hmac(self, key: bytes, data: bytes) -> bytes:
+        return hmac.new(key, data, self.digest).digest()
+
+    def record(self) -> bytes:
+        """Its Get Channel Cipher Suites record (table 22-18)."""
+        return bytes(
+            (0xC0, self.id, self.auth, 0x40 | self.integrity, 0x80 | self.confidentiality)
+        )
+
+
+SUITES = {
+    3: Suite(3, AUTH_HMAC_SHA1, INTEGRITY_HMAC_SHA1_96, CONF_AES_CBC_128, "sha1", 12, 12),
+    17: Suite(17, AUTH_HMAC_SHA256, INTEGRITY_HMAC_SHA256_128, CONF_AES_CBC_128, "sha256", 16, 16),
+}
+BY_ALGORITHMS = {(s.auth, s.integrity, s.confidentiality): s for s in SUITES.values()}
+CONST_1, CONST_2 = b"\x01" * 20, b"\x02" * 20  # 20 bytes whatever the digest (13.32)
+
+
+def key20(secret: bytes) -> bytes:
+    """A password or Kg as the HMAC key: zero-padded to 20 bytes (IPMI 2.0 passwords)."""
+    return secret.ljust(20, b"\0")
+
+
+def pad16(password: bytes) -> bytes:
+    return password.ljust(16, b"\0")
+
+
+def v15_auth_code(auth_type: int, password: bytes, sid: int, message: bytes, seq: int) -> bytes:
+    """IPMI 1.5 auth code (22.17.1): straight password, or MD5(pw, SID, msg, seq, pw)."""
+    pw = pad16(password)
+    if auth_type == 4:
+        return pw
+    if auth_type == 2:
+        return hashlib.md5(
+            pw + sid.to_bytes(4, "little") + message + seq.to_bytes(4, "little") + pw
+        ).digest()
+    raise ValueError(f"auth type {auth_type} is not supported")
+
+
+def aes_encrypt(k2: bytes, payload: bytes) -> bytes:
+    """IV, then AES-CBC-128 of payload + pad 01 02 .. n + n (table 13-20)."""
+    n = (-(len(payload) + 1)) % 16
+    plain = payload + bytes(range(1, n + 1)) + bytes((n,))
+    iv = os.urandom(16)
+    enc = Cipher(algorithms.AES(k2[:16]), modes.CBC(iv)).encryptor()
+    return iv + enc.update(plain) + enc.finalize()
+
+
+def aes_decrypt(k2: bytes, data: bytes) -> bytes | None:
+    """The payload, or None when the data is not a well-formed encrypted payload."""
+    if len(data) < 32 or len(data) % 16:
+        return None
+    dec = Cipher(algorithms.AES(k2[:16]), modes.CBC(data[:16])).decryptor()
+    plain = dec.update(data[16:]) + dec.finalize()
+    n = plain[-1]
+    if n >= 16 or plain[-1 - n : -1] != bytes(range(1, n + 1)):
+        return None
+    return plain[: -1 - n]

@@ -1,0 +1,285 @@
+"""The bench BMC end to end: its LAN side (satmc.bmc.lan) in front of its chassis side
+(satmc.bmc.chassis.BenchBmc) in front of a real simulated satellite, driven by stock
+clients: ipmitool -I lan / lanplus (no -C, -C 3, -C 17) with -t/-b and -T/-B, FreeIPMI
+-D LAN / LAN_2_0, python-ipmi's rmcp interface bridging, pyghmi's bridge_request and
+Prometheus' ipmi_exporter (the real exporter process)."""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import subprocess
+import time
+import urllib.request
+
+import pytest
+from bmc_lan import Server, ipmitool, load, users_file
+
+from satmc.bmc.chassis import BenchBmc
+from satmc.eventlog import EventLog
+
+pytestmark = pytest.mark.timeout(600)
+
+CLIENTS = [
+    pytest.param("lan", ("-A", "MD5"), id="lan-md5"),
+    pytest.param("lanplus", (), id="lanplus"),
+    pytest.param("lanplus", ("-C", "3"), id="lanplus-C3"),
+    pytest.param("lanplus", ("-C", "17"), id="lanplus-C17"),
+]
+
+
+@pytest.fixture(scope="session")
+def ipmitool_exe(need_tool):
+    return need_tool("ipmitool", "ipmitool")
+
+
+@pytest.fixture(scope="module")
+def bmc(sim, tmp_path_factory):
+    d = tmp_path_factory.mktemp("bmc-e2e")
+    chassis = BenchBmc(sim.url, [sim.address], log=EventLog(d / "events.sqlite", 256), cache_dir=d)
+    s = Server(load(users_file(d)), responder=chassis)
+    s.dir = d
+    yield s
+    s.close()
+
+
+def tool(bmc, exe, *args, **kw):
+    kw.setdefault("extra", ())
+    kw["extra"] = ("-N", "3", *kw["extra"])
+    r = ipmitool(exe, bmc.port, *args, **kw)
+    assert r.returncode == 0, f"{args}: {r.stderr}"
+    return r.stdout
+
+
+def sat_flag(sim):
+    return ("-b", "0", "-t", f"0x{sim.address:02x}")
+
+
+@pytest.mark.parametrize("iface, extra", CLIENTS)
+def test_mc_info_raw_to_a_satellite_and_sdr_elist(bmc, sim, ipmitool_exe, iface, extra):
+    out = tool(bmc, ipmitool_exe, "mc", "info", interface=iface, extra=extra)
+    assert "Device ID                 : 32" in out and "SDR Repository Device" in out
+    out = tool(
+        bmc, ipmitool_exe, *sat_flag(sim), "raw", "0x06", "0x01", interface=iface, extra=extra
+    )
+    assert out.split()[0] == "01"  # the satellite's own device ID
+    out = tool(bmc, ipmitool_exe, "sdr", "elist", interface=iface, extra=extra)
+    assert "Board Temp" in out and "Fan 1" in out
+    assert f"{sim.address:02X}" in out.upper() or "ok" in out
+
+
+def test_double_bridging_t_b(bmc, sim, ipmitool_exe):
+    out = tool(bmc, ipmitool_exe, "-B", "0", "-T", "0x20", *sat_flag(sim), "mc", "info")
+    assert "Device ID                 : 1" in out
+
+
+def test_sdr_list_sensor_list_fru_print_user_list_sol_info(bmc, ipmitool_exe):
+    out = tool(bmc, ipmitool_exe, "sdr", "list")
+    names = [line.split("|")[0].strip() for line in out.splitlines()]
+    assert {"Board Temp", "12V", "Fan 1", "MCU Temp", "3V3"} <= set(names)
+    out = tool(bmc, ipmitool_exe, "sensor", "list")
+    row = next(line for line in out.splitlines() if line.startswith("Board Temp"))
+    assert "degrees C" in row and "ok" in row
+    out = tool(bmc, ipmitool_exe, "fru", "print")
+    assert "Bench BMC" in out and "Simulated satellite" in out
+    out = tool(bmc, ipmitool_exe, "user", "list")
+    assert "admin" in out
+    r = ipmitool(ipmitool_exe, bmc.port, "sol", "info", extra=("-N", "3"))
+    assert "not supported" in r.stdout + r.stderr
+
+
+def test_sel_list_after_a_threshold_crossing(bmc, sim, ipmitool_exe):
+    tool(bmc, ipmitool_exe, "sel", "clear")
+    sim.control("device", name="temp0", set={"temperature": 65.0})
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            out = tool(bmc, ipmitool_exe, "sel", "elist")
+            if "Upper Non-critical going high" in out:
+                break
+            assert time.monotonic() < deadline, out
+            time.sleep(0.2)
+        assert "Board Temp" in out  # resolved through the SDRs by generator address
+        assert "Asserted" in tool(bmc, ipmitool_exe, "sel", "list")
+    finally:
+        sim.control("device", name="temp0", set={"temperature": 25.0})
+
+
+@pytest.fixture(scope="module")
+def freeipmi(bmc, need_tool):
+    def run(name, driver, *args):
+        return _freeipmi(bmc, name, need_tool(name, "freeipmi-tools"), driver, *args)
+
+    return run
+
+
+def _freeipmi(bmc, name, exe, driver, *args, user="admin", password="adminpw"):
+    r = subprocess.run(
+        [
+            exe,
+            "-D",
+            driver,
+            "-h",
+            f"127.0.0.1:{bmc.port}",
+            "-u",
+            user,
+            "-p",
+            password,
+            "-l",
+            "ADMIN",
+            "--session-timeout",
+            "30000",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert r.returncode == 0, f"{name} {args}: {r.stdout} {r.stderr}"
+    return r.stdout
+
+
+@pytest.mark.parametrize("driver", ["LAN", "LAN_2_0"])
+def test_freeipmi(bmc, sim, driver, freeipmi):
+    (bmc.dir / f"sdr-{driver}").mkdir(exist_ok=True)
+    cache = ("--sdr-cache-directory", str(bmc.dir / f"sdr-{driver}"))
+    out = freeipmi("bmc-info", driver)
+    assert "Device ID             : 32" in out
+    out = freeipmi("ipmi-raw", driver, "--target-channel-number", "0",
+                   "--target-slave-address", f"0x{sim.address:02x}", "00", "06", "01")  # fmt: skip
+    assert out.split()[:4] == ["rcvd:", "01", "00", "01"]  # the satellite's device ID
+    out = freeipmi("ipmi-sensors", driver, "-b", *cache)
+    assert re.search(r"Board Temp\s*\| Temperature\s*\| \d+\.\d+\s*\| C", out), out
+    out = freeipmi("ipmi-sensors", driver, "-b", *cache)  # the cache stays valid
+    assert "Board Temp" in out
+    freeipmi("ipmi-sel", driver, *cache)
+    out = freeipmi("ipmi-fru", driver, "--bridge-fru", *cache)
+    assert "Bench BMC" in out and "Simulated satellite" in out
+
+
+def test_python_ipmi_rmcp_bridges_to_the_satellite(bmc, sim):
+    import pyipmi
+    import pyipmi.interfaces
+
+    intf = pyipmi.interfaces.create_interface("rmcp", keep_alive_interval=0)
+    ipmi = pyipmi.create_connection(intf)
+    ipmi.session.set_session_type_rmcp("127.0.0.1", port=bmc.port)
+    ipmi.session.set_auth_type_user("admin", "adminpw")
+    ipmi.session.set_priv_level("ADMINISTRATOR")
+    with ipmi:
+        ipmi.target = pyipmi.Target(ipmb_address=0x20)
+        assert ipmi.get_device_id().device_id == 0x20
+        ipmi.target = pyipmi.Target(
+            ipmb_address=sim.address, routing=[(0x81, 0x20, 0), (0x20, sim.address, None)]
+        )
+        assert ipmi.get_device_id().device_id == 0x01
+
+
+def test_pyghmi_bridge_request(bmc, sim):
+    from pyghmi.ipmi.command import Command
+
+    c = Command(bmc="127.0.0.1", userid="admin", password="adminpw", port=bmc.port)
+    try:
+        rsp = c.raw_command(netfn=0x06, command=0x01)
+        assert rsp["data"][0] == 0x20
+        rsp = c.raw_command(
+            netfn=0x06, command=0x01, bridge_request={"addr": sim.address, "channel": 0}
+        )
+        assert rsp["data"][0] == 0x01
+    finally:
+        c.ipmi_session.logout()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_prometheus_ipmi_exporter_scrapes_the_satellites_sensors(bmc, tmp_path, need_tool):
+    exe = need_tool("prometheus-ipmi-exporter", "prometheus-ipmi-exporter")
+    config = tmp_path / "ipmi.yml"
+    config.write_text(
+        json.dumps(
+            {
+                "modules": {
+                    "default": {
+                        "user": "operator",
+                        "pass": "operatorpw",
+                        "driver": "LAN_2_0",
+                        "privilege": "operator",
+                        "timeout": 30000,
+                        "collectors": ["bmc", "ipmi", "sel"],
+                        "custom_args": {
+                            "ipmi": ["--bridge-sensors", "--sdr-cache-directory", str(tmp_path)]
+                        },
+                    }
+                }
+            }
+        )
+    )  # JSON is YAML
+    port = _free_port()
+    proc = subprocess.Popen(
+        [exe, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        url = f"http://127.0.0.1:{port}/ipmi?target=127.0.0.1:{bmc.port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=90) as r:
+                    text = r.read().decode()
+                break
+            except OSError:
+                assert proc.poll() is None and time.monotonic() < deadline, "exporter not up"
+                time.sleep(0.2)
+        metrics = [line for line in text.splitlines() if not line.startswith("#")]
+        assert 'ipmi_up{collector="ipmi"} 1' in metrics, text
+        assert 'ipmi_up{collector="bmc"} 1' in metrics
+        assert any(
+            m.startswith("ipmi_temperature_celsius{id=")
+            and 'name="Board Temp"' in m
+            and float(m.split()[-1]) > 0
+            for m in metrics
+        ), text
+        assert any('name="12V"' in m and m.startswith("ipmi_voltage_volts") for m in metrics)
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def test_eight_clients_at_once_through_the_chassis(bmc, sim, ipmitool_exe):
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i):
+        iface, extra = [("lanplus", ("-C", "17")), ("lan", ("-A", "MD5"))][i % 2]
+        if i % 4 < 2:
+            return tool(bmc, ipmitool_exe, "sdr", "list", interface=iface, extra=extra)
+        return tool(bmc, ipmitool_exe, *sat_flag(sim), "mc", "info", interface=iface, extra=extra)
+
+    with ThreadPoolExecutor(8) as pool:
+        outs = list(pool.map(one, range(8)))
+    for i, out in enumerate(outs):
+        assert ("Board Temp" if i % 4 < 2 else "Device ID                 : 1") in out
+
+
+def test_satmc_reaches_a_satellite_through_the_bench_bmc_lan_url(bmc, sim):
+    import os
+    import sys
+
+    url = f"lan://admin@127.0.0.1:{bmc.port}"
+    env = dict(os.environ, SATMC_LAN_PASSWORD="adminpw")
+    satmc = [sys.executable, "-m", "satmc.cli.main", "-t", url, "-a", f"0x{sim.address:02x}"]
+    r = subprocess.run([*satmc, "info"], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert f"IPMB address         : 0x{sim.address:02x}" in r.stdout
+    r = subprocess.run([*satmc, "sensors"], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 0, r.stderr
+    assert "Board Temp" in r.stdout
+    env["SATMC_LAN_PASSWORD"] = "wrong"
+    r = subprocess.run([*satmc, "info"], capture_output=True, text=True, timeout=120, env=env)
+    assert r.returncode == 1
+    assert r.stderr.startswith("satmc: error: 127.0.0.1:") and r.stderr.count("\n") == 1
