@@ -100,10 +100,10 @@ class Firmware:
                 for _, addr, m in machine.models:
                     if addr == e["addr"] and hasattr(m, "mem"):
                         m.mem[: len(image)] = image
-        self.mc = self._build(config)
+        self.mc = self._build(config, workdir)
 
-    def _build(self, config):
-        from ipmc import fru, main, wiring
+    def _build(self, config, workdir):
+        from ipmc import firewall, fru, main, wiring
         from ipmc.ipmb import Request, Response
         from ipmc.mc import MC
 
@@ -125,6 +125,7 @@ class Firmware:
             )
             for s in mc.sensors.all:  # one scan each, as the scan tasks would
                 s.scan()
+        firewall.setup(mc, config["firewall"], str(workdir / "firewall.pol"))  # kept there
         mc.has_sensors = bool(config["sensors"])
         mc.heartbeat = None
         mc.wdt = None

@@ -36,6 +36,6 @@ def frame_from(data: bytes, registered, address: int = ADDRESS) -> bytes:
 
 def registered_commands() -> list[tuple[int, int]]:
     """(netFn, cmd) of every command the imported firmware registered."""
-    from ipmc.dispatch import commands
+    from ipmc.dispatch import keys
 
-    return [(n, c) for n, c, _ in commands()]
+    return [(k >> 8, k & 0xFF) for k in sorted(keys())]

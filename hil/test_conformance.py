@@ -23,6 +23,7 @@ from satmc.ipmi.codes import (
     CMD_GET_DEVICE_ID,
     CMD_GET_SELF_TEST_RESULTS,
     CMD_SEND_MESSAGE,
+    FIREWALL_COMMANDS,
     NETFN_APP,
     NETFN_BRIDGE,
     NETFN_FIRMWARE,
@@ -69,6 +70,7 @@ def test_app_commands_answer_and_every_other_app_command_is_c1(dut):
     cc, rsp = dut.raw(NETFN_APP, CMD_SEND_MESSAGE, b"\x40" + inner)
     assert cc == CC_OK and rsp[6:9] == bytes((CC_OK, SELF_TEST_OK, 0x00))
     claimed = set(APP_COMMANDS) | {CMD_COLD_RESET, CMD_SEND_MESSAGE}  # reset: its own test
+    claimed |= {c for n, c in FIREWALL_COMMANDS if n == NETFN_APP}  # test_firewall_conformance
     answers = {cmd: dut.raw(NETFN_APP, cmd)[0] for cmd in range(256) if cmd not in claimed}
     unclaimed = {cmd: cc for cmd, cc in answers.items() if cc != CC_INVALID_COMMAND}
     assert unclaimed == {}, f"App commands answered but not claimed: {unclaimed}"

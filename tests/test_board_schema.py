@@ -72,6 +72,10 @@ BROKEN = [
     ("sim", _in("sensors.0.name", "a name of more than sixteen")),
     ("sim", _in("sensors.0.thresholds.ucr", 80)),
     ("sim", _in("sensors.0.period_ms", 5)),
+    ("sim", _set("firewall", {"profile": "paranoid"})),
+    ("sim", _set("firewall", {"disable": [{"channel": "lan", "netfn": "app", "cmd": 2}]})),
+    ("sim", _set("firewall", {"disable": [{"channel": 0, "netfn": "app", "cmd": "reboot"}]})),
+    ("sim", _set("firewall", {"disable": [{"channel": 0, "netfn": "app"}]})),
 ]
 
 
@@ -85,5 +89,12 @@ def test_a_broken_board_file_is_refused_by_loader_and_schema(tmp_path, board, ch
 
 def test_an_accepted_variant_passes_both(tmp_path):
     path = _broken(tmp_path, "pico", _set("ipmb.ga_pins", [10, 11, 12]))
+    load_board(path)
+    assert list(VALIDATOR.iter_errors(_data(path))) == []
+    policy = {
+        "profile": "production",
+        "disable": [{"channel": "serial", "netfn": "storage", "cmd": "read_fru_data", "subfn": 1}],
+    }
+    path = _broken(tmp_path, "sim", _set("firewall", policy))
     load_board(path)
     assert list(VALIDATOR.iter_errors(_data(path))) == []

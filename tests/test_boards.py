@@ -139,7 +139,63 @@ BROKEN = [
         {"ipmb": "0,1"},
         "sim.sim.wiring: expected bus name -> list of pin numbers",
     ),
+    ("sim", "firewall", {"profile": "paranoid"}, "sim.firewall.profile: 'paranoid' is not one"),
+    ("sim", "firewall", {"rules": []}, "sim.firewall.rules: unknown field"),
+    (
+        "sim",
+        "firewall",
+        {"disable": [{"channel": "lan", "netfn": "app", "cmd": 2}]},
+        "sim.firewall.disable[0].channel: 'lan' is not a channel (known: ipmb (0), serial (1))",
+    ),
+    (
+        "sim",
+        "firewall",
+        {"disable": [{"channel": "ipmb", "netfn": 7, "cmd": 2}]},
+        "sim.firewall.disable[0].netfn: 7 is not a request netFn",
+    ),
+    (
+        "sim",
+        "firewall",
+        {"disable": [{"channel": "ipmb", "netfn": "app", "cmd": "reboot"}]},
+        "sim.firewall.disable[0].cmd: 'reboot' is not a command of netFn 0x06",
+    ),
+    (
+        "sim",
+        "firewall",
+        {"disable": [{"channel": "serial", "netfn": "app", "cmd": "set_command_enables"}]},
+        "sim.firewall.disable[0]: netFn 0x06 cmd 0x60 is a firewall command",
+    ),
+    (
+        "sim",
+        "firewall",
+        {"disable": [{"channel": "ipmb", "netfn": "app", "cmd": 2, "subfn": 1}]},
+        "sim.firewall.disable[0].subfn: netFn 0x06 cmd 0x02 has no sub-functions",
+    ),
+    (
+        "sim",
+        "firewall",
+        {"disable": [{"channel": "ipmb", "netfn": "storage", "cmd": 0x11, "subfn": 32}]},
+        "sim.firewall.disable[0].subfn: 32 is not an integer in 0x0..0x1f",
+    ),
 ]
+
+
+def test_firewall_policy_becomes_the_disabled_list(tmp_path):
+    section = {
+        "profile": "production",
+        "disable": [
+            {"channel": "serial", "netfn": "app", "cmd": "cold_reset"},
+            {"channel": 0, "netfn": 0x0A, "cmd": "read_fru_data", "subfn": 1},
+            {"channel": "ipmb", "netfn": "storage", "cmd": 0x12},  # also in the profile
+        ],
+    }
+    cfg = load_board(_broken(tmp_path, "sim", _set("firewall", section))).config["firewall"]
+    got = {(e["channel"], e["netfn"], e["cmd"], e["subfn"]) for e in cfg}
+    assert (1, 0x06, 0x02, None) in got and (0, 0x0A, 0x11, 1) in got
+    assert (0, 0x0A, 0x12, None) in got and (0, 0x06, 0x02, None) in got  # production
+    assert (0, 0x2C, 0x32, None) in got  # HPM.1 Upload Firmware Block
+    assert len(cfg) == len(got)  # each once
+    assert load_board("sim").config["firewall"] == []
 
 
 @pytest.mark.parametrize(

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from satmc.board import load_board
-from satmc.cli import device, fru, mc, output, sensors
+from satmc.cli import device, firewall, fru, mc, output, sensors
 from satmc.cli.main import main
 from satmc.errors import SatmcError
 from satmc.eventlog import EventLog, EventReceiver
@@ -438,6 +438,7 @@ def test_readme_documents_every_field_and_exit_code():
         mc.SELFTEST_FIELDS,
         mc.GUID_FIELDS,
         LOG_FIELDS,
+        firewall.FIELDS,
     ):
         missing = set(fields) - documented
         assert not missing, f"README Scripting does not name {missing}"

@@ -49,3 +49,12 @@ def test_bad_ftdi_keys_are_refused_at_load(tmp_path, target, extra, message):
     with pytest.raises(RigError) as e:
         load_rig(rig_file(tmp_path, target, extra))
     assert message in str(e.value) and str(e.value).startswith(str(tmp_path))
+
+
+def test_a_rig_may_name_the_boards_serial_line(tmp_path):
+    rig = load_rig(rig_file(tmp_path, extra='serial = "serial:///dev/ttyACM0"'))
+    assert rig.serial == "serial:///dev/ttyACM0"
+    assert load_rig(rig_file(tmp_path)).serial is None
+    with pytest.raises(RigError) as e:
+        load_rig(rig_file(tmp_path, extra='serial = "/dev/ttyACM0"'))
+    assert "'serial' must be a serial:// or socket:// URL" in str(e.value)

@@ -122,6 +122,7 @@ def send_message(mc, rq, rs):
     for i in range(n):
         b[i] = d[1 + i]
     inner.length = n
+    inner.channel = rq.channel  # the firewall judges it by the line it came on
     if not inner.valid():
         return rs.fail(CC_INVALID_DATA)
     if inner.rs_sa != mc.address:

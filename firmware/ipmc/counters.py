@@ -36,6 +36,7 @@ NAMES = (
     "sensor_errors",  # sensor reads that failed: chip errors and driver faults (unavailable)
     "handler_errors",  # requests whose handler raised: answered FF
     "task_errors",  # faults a long-lived task survived outside a handler, or restarted it
+    "firewall_fallbacks",  # saved firewall policy torn or corrupt at boot: board file's used
 )
 
 

@@ -36,6 +36,7 @@ from .dispatch import (
     CC_OUT_OF_RANGE,
     NETFN_STORAGE,
     command,
+    declare_subfunctions,
 )
 from .mc import SUPPORT_FRU
 
@@ -198,7 +199,7 @@ def update_self_test(mc):
     ) | bits
 
 
-@command(NETFN_STORAGE, 0x10, 1)
+@command(NETFN_STORAGE, 0x10, 1, subfn_at=0)  # sub-function: the FRU id
 def get_fru_inventory_area_info(mc, rq, rs):
     d = _find(rq.data[0])
     if d is None:
@@ -209,7 +210,7 @@ def get_fru_inventory_area_info(mc, rq, rs):
     return rs.ok(3)
 
 
-@command(NETFN_STORAGE, 0x11, 4)
+@command(NETFN_STORAGE, 0x11, 4, subfn_at=0)
 def read_fru_data(mc, rq, rs):
     q = rq.data
     d = _find(q[0])
@@ -233,7 +234,7 @@ def read_fru_data(mc, rq, rs):
     return rs.ok(1 + n)
 
 
-@command(NETFN_STORAGE, 0x12, 4, 33)  # 22 bytes fit an IPMB frame, 30 a Serial Basic one
+@command(NETFN_STORAGE, 0x12, 4, 33, subfn_at=0)  # 22 bytes fit IPMB, 30 Serial Basic
 def write_fru_data(mc, rq, rs):
     q = rq.data
     d = _find(q[0])
@@ -263,5 +264,8 @@ def setup(mc, devices):
         if dev.load():
             print("satmc: FRU %d: %s" % (dev.id, PROBLEMS[dev.status]))
         _devices.append(dev)
+    ids = [fru_id for fru_id, _, _ in devices if fru_id < 32]
+    for cmd in (0x10, 0x11, 0x12):  # the firewall may switch single FRU devices off
+        declare_subfunctions(NETFN_STORAGE, cmd, ids)
     update_self_test(mc)
     mc.support |= SUPPORT_FRU

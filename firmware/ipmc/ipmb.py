@@ -46,6 +46,7 @@ class Request:
         self.buf = bytearray(capacity + 1)
         self.length = 0
         self.data = memoryview(self.buf)[RQ_DATA:]
+        self.channel = 0  # the channel it arrived on (dispatch.CHANNEL_*): IPMB unless set
 
     def valid(self):
         n = self.length

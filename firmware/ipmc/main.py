@@ -27,7 +27,7 @@ import micropython
 from . import wiring
 
 # isort: split
-from . import app, faults, fru  # noqa: F401  (importing app registers the App commands)
+from . import app, faults, firewall, fru  # noqa: F401  (importing registers their commands)
 from .link import IPMBLink
 from .mc import MC
 from .serial_basic import SerialBasic
@@ -90,6 +90,7 @@ def build(config):
     _unload("wiring")
     from . import hpm  # noqa: F401  (its commands; imported once boot-only code is freed)
 
+    firewall.setup(mc, config["firewall"])  # every command is registered by now
     return mc
 
 

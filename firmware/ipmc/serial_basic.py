@@ -31,6 +31,7 @@ import micropython
 from micropython import const
 
 from . import faults
+from .dispatch import CHANNEL_SERIAL
 from .ipmb import Request, Response
 
 START = const(0xA0)
@@ -106,6 +107,7 @@ class SerialBasic:
         self.stream_in = stream_in
         self.stream_out = stream_out
         self.rq = Request(MAX_MESSAGE)
+        self.rq.channel = CHANNEL_SERIAL  # the firmware firewall's policy for this line
         self.response = Response(MAX_MESSAGE)  # this channel's limit, for every handler
         self._state = _IDLE
         self._len = 0

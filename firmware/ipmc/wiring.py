@@ -18,7 +18,13 @@ are kept as the objects it made.
 The config is indexed, never defaulted: the host fills every key (satmc.board).
 """
 
+import gc
+
 import machine
+
+# On the unix port machine is compiled at import: its garbage goes before the firmware's
+# modules load among it (they then fit in less heap)
+gc.collect()
 
 CRITICAL = (machine.disable_irq, machine.enable_irq)
 reset = machine.reset

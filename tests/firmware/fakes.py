@@ -151,6 +151,7 @@ CONFIG = {
     "fru": [],
     "sensors": [],
     "fru_locators": [],
+    "firewall": [],
 }
 
 

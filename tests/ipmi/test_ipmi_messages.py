@@ -56,3 +56,21 @@ def test_counter_names_are_the_firmwares_own_list():
         n.value for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "NAMES"
     ]
     assert messages.COUNTER_NAMES == tuple(ast.literal_eval(names))
+
+
+def test_firewall_requests_are_the_bytes_ipmitool_sends():
+    # ipmitool's lib/ipmi_firewall.c: [channel, op << 6 | netFn, LUN (, command)], 0Eh
+    # its default channel; Set Command Enables carries the 16-byte mask after the LUN
+    req = create_request_by_name("GetCommandSupport")
+    req.of_netfn, req.extra = 0x40 | codes.NETFN_APP, b""
+    assert encode_message(req) == bytes((0x0E, 0x46, 0x00))
+    req = messages.SetCommandEnablesReq()
+    req.channel, req.of_netfn, req.mask, req.extra = 0, 0x0A, bytes(range(16)), b""
+    assert encode_message(req) == bytes((0x00, 0x0A, 0x00, *range(16)))
+    req = messages.SetCommandSubfunctionEnablesReq()
+    req.channel, req.of_netfn, req.of_command = 1, 0x0A, 0x11
+    req.extra = b"\xfd\xff\xff\xff"
+    assert encode_message(req) == bytes((0x01, 0x0A, 0x00, 0x11, 0xFD, 0xFF, 0xFF, 0xFF))
+    rsp = create_message(codes.NETFN_APP | 1, codes.CMD_GET_NETFN_SUPPORT, None)
+    decode_message(rsp, bytes((0, 0x01, 0x3A, 0, 0, 0, *bytes(12))))
+    assert rsp.lun_support == 0x01 and bytes(rsp.netfns)[0] == 0x3A

@@ -15,6 +15,7 @@ by `schema`, from the tables of this package). The package, floor by floor:
     ipmb        the IPMB section and the private bus
     sensors     the sensors list (SDR conversion factors, raw thresholds)
     fru         the FRU section
+    firewall    the firewall section (the Firmware Firewall's default policy)
     simulation  the sim section and the unix-port view of a board
     load        reading the file, the firmware config, Board
     contract    the firmware config's shape as data (checked by the tests)
@@ -47,6 +48,8 @@ re-defaults (`contract.CONFIG` is this list as data; tests check every board fil
                    shunt_milliohm} | {chip: "adc", pin, divider_milli} | {chip: "rp2temp"}
                    | {chip: "tach", pin, pulses_per_rev} | {chip: "gpio", pin, active_low}
     fru_locators  [{id, name}]
+    firewall      [{channel, netfn, cmd: int, subfn: int or None}]: disabled at boot
+                   (the Firmware Firewall's default policy; [] without one)
 """
 
 from ..errors import BoardFileError

@@ -102,6 +102,7 @@ CONFIG = {
     "fru": [FRU],
     "sensors": [SENSOR],
     "fru_locators": [{"id": int, "name": str}],
+    "firewall": [{"channel": int, "netfn": int, "cmd": int, "subfn": (int, None)}],
 }
 
 

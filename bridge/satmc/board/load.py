@@ -15,7 +15,7 @@ import yaml
 
 from ..errors import BoardFileError
 from ..resources import BOARDS_DIR, FIRMWARE_DIR, checkout
-from . import fru, ipmb, sensors, simulation
+from . import firewall, fru, ipmb, sensors, simulation
 from .fields import boolean, integer, need, only
 from .mcu import Pins, mcu_of
 
@@ -45,6 +45,7 @@ TOP_FIELDS = (
     "scan_period_ms",
     "upgrade_deadline_ms",
     "device",
+    "firewall",
     "sim",
 )
 DEVICE_FIELDS = (
@@ -201,6 +202,7 @@ def board_config(data: dict, where: str) -> dict:
     }
     config.update(fru.config(data, where))
     config.update(sensors.config(data, where, scan_period))
+    config.update(firewall.config(data, where))
     return config
 
 

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import json
 
-from . import ipmb, load, sensors
+from ..ipmi import codes
+from . import firewall, ipmb, load, sensors
 from .mcu import MCUS, PIN_NAME, UNSUPPORTED_MCUS
 from .parts import AT24_PARTS, I2C_CHIPS, POWER_MONITORS, SENSOR_CHIPS
 
@@ -158,6 +159,31 @@ def _device() -> dict:
     return _closed(ranges, [k for k in load.DEVICE_FIELDS if k != "aux_firmware_revision"])
 
 
+def _firewall() -> dict:
+    netfns = {"anyOf": [{"enum": list(codes.NETFNS)}, _int(0, 0x3E)]}
+    names = sorted({name for cmds in codes.COMMANDS.values() for name in cmds})
+    entry = _closed(
+        {
+            "channel": {
+                "anyOf": [
+                    {"enum": list(codes.CHANNELS)},
+                    {"enum": sorted(codes.CHANNELS.values())},
+                ]
+            },
+            "netfn": netfns,
+            "cmd": {"anyOf": [{"enum": names}, _int(0, 0xFF)]},
+            "subfn": _int(0, firewall.SUBFN_MAX),
+        },
+        ["channel", "netfn", "cmd"],
+    )
+    return _closed(
+        {
+            "profile": {"enum": list(firewall.PROFILES)},
+            "disable": {"type": "array", "items": entry},
+        }
+    )
+
+
 def schema() -> dict:
     """The board file format as a JSON Schema (draft 2020-12)."""
     props = {
@@ -174,6 +200,7 @@ def schema() -> dict:
         "scan_period_ms": _int(load.SCAN_PERIOD_MIN_MS, load.SCAN_PERIOD_MAX_MS),
         "upgrade_deadline_ms": _int(load.UPGRADE_DEADLINE_MIN_MS, load.UPGRADE_DEADLINE_MAX_MS),
         "device": _device(),
+        "firewall": _firewall(),
         "sim": {
             "type": "object",
             "properties": {

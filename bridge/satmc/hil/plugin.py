@@ -386,6 +386,17 @@ def preflight(rig: Rig, opener) -> None:
 
 
 @pytest.fixture
+def dut_serial(rig, hil_sim):
+    """A connection to the device under test on its other channel, the USB serial line
+    (Serial Basic Mode, as the BMC 0x20): the simulator's, or the rig's `serial`."""
+    url = hil_sim.serial.socket_url if hil_sim is not None else rig.serial
+    if url is None:
+        pytest.skip(f"not applicable on rig {rig.name!r}: needs a serial line (rig key serial)")
+    with connect(url, address=0x20) as sat:
+        yield sat
+
+
+@pytest.fixture
 def dut(dut_connect):
     """A connection to the device under test (python-ipmi Ipmi + raw requests)."""
     with dut_connect() as sat:

@@ -15,8 +15,10 @@ what a test may need beyond plain IPMB requests:
     events      threshold events reach the host (a receiver at the host's address)
     master-write  the host is an I2C target: answers arrive as master writes (not readback)
 
-An FTDI rig (target ftdi://..., or sim+ftdi) may set the adapter's `freq` (Hz) and
-`clockstretching` (true/false), as the URL options of the same names do.
+A rig may name the board's USB serial line (`serial = "serial:///dev/ttyACM0"`): it
+speaks Serial Basic Mode, a second channel for the firewall's per-channel tests (the
+simulator has one). An FTDI rig (target ftdi://..., or sim+ftdi) may set the adapter's
+`freq` (Hz) and `clockstretching` (true/false), as the URL options of the same names do.
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Rig:
     reset_seconds: float = 10.0
     freq: int | None = None  # FTDI rigs: I2C clock in Hz (the transport's default if None)
     clockstretching: bool | None = None  # FTDI rigs: adaptive clocking on AD7 (default on)
+    serial: str | None = None  # the board's USB serial (Serial Basic Mode): a second channel
 
     @property
     def is_sim(self) -> bool:
@@ -107,6 +110,11 @@ def load_rig(path: str | Path) -> Rig:
             raise RigError(
                 f"{p}: '{key}' must be {'an integer (Hz)' if kind is int else 'true or false'}"
             )
+    serial = data.get("serial")
+    if serial is not None and not (
+        isinstance(serial, str) and serial.startswith(("serial://", "socket://"))
+    ):
+        raise RigError(f"{p}: 'serial' must be a serial:// or socket:// URL, got {serial!r}")
     rig = Rig(
         name=data.get("name", p.stem),
         target=data["target"],
@@ -116,6 +124,7 @@ def load_rig(path: str | Path) -> Rig:
         reset_seconds=float(data.get("reset_seconds", 10.0)),
         freq=data.get("freq"),
         clockstretching=data.get("clockstretching"),
+        serial=serial,
     )
     if rig.freq is not None or rig.clockstretching is not None:
         if not rig.is_ftdi:

@@ -57,10 +57,19 @@ from ..errors import CompletionCodeError, MalformedResponseError
 from . import codes
 from .messages import (
     COUNTER_NAMES,
+    GetCommandEnablesReq,
+    GetCommandSubfunctionEnablesReq,
+    GetCommandSubfunctionSupportReq,
+    GetCommandSupportReq,
+    GetConfigurableCommandsReq,
+    GetConfigurableCommandSubfunctionsReq,
     GetEventReceiverAddressReq,
     GetEventReceiverAddressRsp,
+    GetNetFnSupportReq,
     SatmcGetHeapInfoReq,
     SatmcGetStatisticsReq,
+    SetCommandEnablesReq,
+    SetCommandSubfunctionEnablesReq,
     SetEventReceiverAddressReq,
     SetEventReceiverAddressRsp,
 )
@@ -404,3 +413,135 @@ def query_rollback_status(sat) -> int:
 
 def initiate_manual_rollback(sat) -> None:
     send(sat, InitiateManualRollbackReq(), "Initiate Manual Rollback")
+
+
+# --- Firmware Firewall (IPMI 2.0 ch. 21) --------------------------------------------------
+
+LUN_SUPPORT = ("none", "commands", "restricted", "reserved")  # Get NetFn Support, per LUN
+
+
+def _netfn_extra(netfn: int) -> bytes:
+    """What a request about netfn carries last: PICMG's body code (2Ch), an IANA (2Eh)."""
+    return {codes.NETFN_GROUP: b"\x00", 0x2E: b"\x00\x00\x00"}.get(netfn, b"")
+
+
+def _bits(mask: bytes, first: int = 0) -> set[int]:
+    return {first + i for i in range(8 * len(mask)) if mask[i >> 3] >> (i & 7) & 1}
+
+
+def _mask(numbers, first: int = 0, size: int = 16) -> bytes:
+    out = bytearray(size)
+    for n in numbers:
+        if first <= n < first + 8 * size:
+            out[(n - first) >> 3] |= 1 << ((n - first) & 7)
+    return bytes(out)
+
+
+def netfn_support(sat, channel: int = codes.CHANNEL_PRESENT) -> dict:
+    """{"luns": [LUN_SUPPORT name per LUN], "netfns": {lun: [request netFns with commands]}}."""
+    req = GetNetFnSupportReq()
+    req.channel = channel
+    r = send(sat, req, "Get NetFn Support")
+    pairs = _bits(bytes(r.netfns))
+    return {
+        "luns": [LUN_SUPPORT[(r.lun_support >> (2 * lun)) & 3] for lun in range(4)],
+        "netfns": {
+            lun: sorted(2 * (p - 32 * lun) for p in pairs if p // 32 == lun) for lun in range(4)
+        },
+    }
+
+
+def _command_mask(sat, cls, what: str, channel: int, netfn: int, lun: int) -> set[int]:
+    out: set[int] = set()
+    for half in (0, 1):
+        req = cls()
+        req.channel, req.of_netfn, req.of_lun = channel, half << 6 | netfn, lun
+        req.extra = _netfn_extra(netfn)
+        out |= _bits(bytes(send(sat, req, f"{what} (netFn {netfn:#04x})").mask), 128 * half)
+    return out
+
+
+def supported_commands(
+    sat, netfn: int, channel: int = codes.CHANNEL_PRESENT, lun: int = 0
+) -> set[int]:
+    """The commands the satellite reports supported on netfn (Get Command Support, twice)."""
+    args = (channel, netfn, lun)
+    return set(range(256)) - _command_mask(sat, GetCommandSupportReq, "Get Command Support", *args)
+
+
+def commands(sat, netfn: int, channel: int = codes.CHANNEL_PRESENT, lun: int = 0) -> dict:
+    """{cmd: {"configurable": bool, "enabled": bool}} of every command the satellite reports
+    supported on netfn (six requests: support, configurable, enables, two halves each)."""
+    supported = supported_commands(sat, netfn, channel, lun)
+    configurable = _command_mask(
+        sat, GetConfigurableCommandsReq, "Get Configurable Commands", channel, netfn, lun
+    )
+    enabled = _command_mask(sat, GetCommandEnablesReq, "Get Command Enables", channel, netfn, lun)
+    return {
+        c: {"configurable": c in configurable, "enabled": c in enabled} for c in sorted(supported)
+    }
+
+
+def set_command_enabled(
+    sat, netfn: int, cmd: int, enabled: bool, channel: int = codes.CHANNEL_PRESENT, lun: int = 0
+) -> None:
+    """Enable or disable one command on a channel (the rest of its half as it is)."""
+    half = cmd >> 7
+    req = GetCommandEnablesReq()
+    req.channel, req.of_netfn, req.of_lun = channel, half << 6 | netfn, lun
+    req.extra = _netfn_extra(netfn)
+    now = _bits(bytes(send(sat, req, "Get Command Enables").mask), 128 * half)
+    now = now | {cmd} if enabled else now - {cmd}
+    s = SetCommandEnablesReq()
+    s.channel, s.of_netfn, s.of_lun = channel, half << 6 | netfn, lun
+    s.mask, s.extra = _mask(now, 128 * half), _netfn_extra(netfn)
+    send(sat, s, f"Set Command Enables (netFn {netfn:#04x} cmd {cmd:#04x})")
+
+
+def _subfn_request(cls, channel: int, netfn: int, cmd: int, lun: int, extra: bytes = b""):
+    req = cls()
+    req.channel, req.of_netfn, req.of_lun, req.of_command = channel, netfn, lun, cmd
+    req.extra = _netfn_extra(netfn) + extra
+    return req
+
+
+def subfunctions(
+    sat, netfn: int, cmd: int, channel: int = codes.CHANNEL_PRESENT, lun: int = 0
+) -> dict:
+    """{sub-function: {"configurable": bool, "enabled": bool}} of the ones a command offers."""
+    what = f"(netFn {netfn:#04x} cmd {cmd:#04x})"
+    args = (channel, netfn, cmd, lun)
+    r = send(
+        sat,
+        _subfn_request(GetCommandSubfunctionSupportReq, *args),
+        f"Get Sub-function Support {what}",
+    )
+    unsupported = _bits(bytes(r.mask)[:4])
+    configurable = _bits(
+        bytes(send(sat, _subfn_request(GetConfigurableCommandSubfunctionsReq, *args)).mask)[:4]
+    )
+    enabled = _bits(
+        bytes(send(sat, _subfn_request(GetCommandSubfunctionEnablesReq, *args)).mask)[:4]
+    )
+    return {
+        n: {"configurable": n in configurable, "enabled": n in enabled}
+        for n in range(32)
+        if n not in unsupported
+    }
+
+
+def set_subfunction_enabled(
+    sat,
+    netfn: int,
+    cmd: int,
+    subfn: int,
+    enabled: bool,
+    channel: int = codes.CHANNEL_PRESENT,
+    lun: int = 0,
+) -> None:
+    """Enable or disable one sub-function of a command on a channel (the others as they are)."""
+    args = (channel, netfn, cmd, lun)
+    now = _bits(bytes(send(sat, _subfn_request(GetCommandSubfunctionEnablesReq, *args)).mask)[:4])
+    now = now | {subfn} if enabled else now - {subfn}
+    req = _subfn_request(SetCommandSubfunctionEnablesReq, *args, extra=_mask(now, 0, 4))
+    send(sat, req, f"Set Sub-function Enables (netFn {netfn:#04x} cmd {cmd:#04x})")

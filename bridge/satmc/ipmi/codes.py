@@ -43,6 +43,32 @@ CMD_WARM_RESET = 0x03
 CMD_GET_SELF_TEST_RESULTS = 0x04
 CMD_GET_DEVICE_GUID = 0x08
 CMD_SEND_MESSAGE = 0x34
+# Firmware Firewall and command discovery (IPMI 2.0 ch. 21)
+CMD_GET_NETFN_SUPPORT = 0x09
+CMD_GET_COMMAND_SUPPORT = 0x0A
+CMD_GET_COMMAND_SUBFUNCTION_SUPPORT = 0x0B
+CMD_GET_CONFIGURABLE_COMMANDS = 0x0C
+CMD_GET_CONFIGURABLE_COMMAND_SUBFUNCTIONS = 0x0D
+CMD_SET_COMMAND_ENABLES = 0x60
+CMD_GET_COMMAND_ENABLES = 0x61
+CMD_SET_COMMAND_SUBFUNCTION_ENABLES = 0x62
+CMD_GET_COMMAND_SUBFUNCTION_ENABLES = 0x63
+CMD_GET_OEM_NETFN_IANA_SUPPORT = 0x64
+FIREWALL_COMMANDS = tuple(  # the firewall's own: never configurable
+    (NETFN_APP, c)
+    for c in (
+        CMD_GET_NETFN_SUPPORT,
+        CMD_GET_COMMAND_SUPPORT,
+        CMD_GET_COMMAND_SUBFUNCTION_SUPPORT,
+        CMD_GET_CONFIGURABLE_COMMANDS,
+        CMD_GET_CONFIGURABLE_COMMAND_SUBFUNCTIONS,
+        CMD_SET_COMMAND_ENABLES,
+        CMD_GET_COMMAND_ENABLES,
+        CMD_SET_COMMAND_SUBFUNCTION_ENABLES,
+        CMD_GET_COMMAND_SUBFUNCTION_ENABLES,
+        CMD_GET_OEM_NETFN_IANA_SUPPORT,
+    )
+)
 CMD_GET_SYSTEM_GUID = 0x37
 CMD_GET_CHANNEL_ACCESS = 0x41
 CMD_GET_CHANNEL_INFO = 0x42
@@ -139,6 +165,82 @@ CC_HPM_IN_PROGRESS = 0x80  # a long-duration command: poll Get Upgrade Status
 CC_HPM_81 = 0x81  # length mismatch (Finish), invalid component mask (Initiate)
 CC_HPM_82 = 0x82  # integrity check failure (Finish), invalid component ID, mode
 
+# --- command names (board files' firewall policies, `satmc firewall`) ---------------------
+COMMANDS = {
+    NETFN_APP: {
+        "get_device_id": CMD_GET_DEVICE_ID,
+        "cold_reset": CMD_COLD_RESET,
+        "warm_reset": CMD_WARM_RESET,
+        "get_self_test_results": CMD_GET_SELF_TEST_RESULTS,
+        "get_device_guid": CMD_GET_DEVICE_GUID,
+        "send_message": CMD_SEND_MESSAGE,
+        "get_netfn_support": CMD_GET_NETFN_SUPPORT,
+        "get_command_support": CMD_GET_COMMAND_SUPPORT,
+        "get_command_subfunction_support": CMD_GET_COMMAND_SUBFUNCTION_SUPPORT,
+        "get_configurable_commands": CMD_GET_CONFIGURABLE_COMMANDS,
+        "get_configurable_command_subfunctions": CMD_GET_CONFIGURABLE_COMMAND_SUBFUNCTIONS,
+        "set_command_enables": CMD_SET_COMMAND_ENABLES,
+        "get_command_enables": CMD_GET_COMMAND_ENABLES,
+        "set_command_subfunction_enables": CMD_SET_COMMAND_SUBFUNCTION_ENABLES,
+        "get_command_subfunction_enables": CMD_GET_COMMAND_SUBFUNCTION_ENABLES,
+        "get_oem_netfn_iana_support": CMD_GET_OEM_NETFN_IANA_SUPPORT,
+    },
+    NETFN_SENSOR: {
+        "set_event_receiver": CMD_SET_EVENT_RECEIVER,
+        "get_event_receiver": CMD_GET_EVENT_RECEIVER,
+        "platform_event": CMD_PLATFORM_EVENT,
+        "get_device_sdr_info": CMD_GET_DEVICE_SDR_INFO,
+        "get_device_sdr": CMD_GET_DEVICE_SDR,
+        "reserve_device_sdr_repository": CMD_RESERVE_DEVICE_SDR_REPOSITORY,
+        "set_sensor_hysteresis": CMD_SET_SENSOR_HYSTERESIS,
+        "set_sensor_thresholds": CMD_SET_SENSOR_THRESHOLDS,
+        "set_sensor_event_enable": CMD_SET_SENSOR_EVENT_ENABLE,
+        "rearm_sensor_events": CMD_REARM_SENSOR_EVENTS,
+        "get_sensor_reading_factors": CMD_GET_SENSOR_READING_FACTORS,
+        "get_sensor_hysteresis": CMD_GET_SENSOR_HYSTERESIS,
+        "get_sensor_thresholds": CMD_GET_SENSOR_THRESHOLDS,
+        "get_sensor_event_enable": CMD_GET_SENSOR_EVENT_ENABLE,
+        "get_sensor_event_status": CMD_GET_SENSOR_EVENT_STATUS,
+        "get_sensor_reading": CMD_GET_SENSOR_READING,
+    },
+    NETFN_STORAGE: {
+        "get_fru_inventory_area_info": CMD_GET_FRU_INVENTORY_AREA_INFO,
+        "read_fru_data": CMD_READ_FRU_DATA,
+        "write_fru_data": CMD_WRITE_FRU_DATA,
+    },
+    NETFN_GROUP: {
+        "hpm_abort_firmware_upgrade": CMD_HPM_ABORT_FIRMWARE_UPGRADE,
+        "hpm_initiate_upgrade_action": CMD_HPM_INITIATE_UPGRADE_ACTION,
+        "hpm_upload_firmware_block": CMD_HPM_UPLOAD_FIRMWARE_BLOCK,
+        "hpm_finish_firmware_upload": CMD_HPM_FINISH_FIRMWARE_UPLOAD,
+        "hpm_activate_firmware": CMD_HPM_ACTIVATE_FIRMWARE,
+        "hpm_initiate_manual_rollback": CMD_HPM_INITIATE_MANUAL_ROLLBACK,
+    },
+    NETFN_OEM: {"get_statistics": CMD_GET_STATISTICS, "get_heap_info": CMD_GET_HEAP_INFO},
+}
+
+
+def command_name(netfn: int, cmd: int) -> str | None:
+    """The name COMMANDS gives a request netFn/cmd, or None."""
+    for name, number in COMMANDS.get(netfn, {}).items():
+        if number == cmd:
+            return name
+    return None
+
+
+# commands with sub-functions (the firewall may switch single ones off): what picks one
+SUBFUNCTIONS = {
+    (NETFN_STORAGE, CMD_GET_FRU_INVENTORY_AREA_INFO): "FRU device id",
+    (NETFN_STORAGE, CMD_READ_FRU_DATA): "FRU device id",
+    (NETFN_STORAGE, CMD_WRITE_FRU_DATA): "FRU device id",
+}
+
+# --- channels (the firewall's policy is per channel) --------------------------------------
+CHANNEL_IPMB = 0
+CHANNEL_SERIAL = 1  # Serial Basic Mode on the board's USB serial
+CHANNEL_PRESENT = 0x0E  # in a request: the channel this request came on
+CHANNELS = {"ipmb": CHANNEL_IPMB, "serial": CHANNEL_SERIAL}
+
 # --- completion codes ---------------------------------------------------------------------
 CC_OK = 0x00
 CC_BUSY = 0xC0
@@ -192,9 +294,9 @@ COMPLETION_CODES = {
     CC_NO_RESPONSE: "response could not be provided",
     CC_DUPLICATE: "duplicated request",
     CC_DESTINATION_UNAVAILABLE: "destination unavailable",
-    CC_PRIVILEGE: "insufficient privilege level",
+    CC_PRIVILEGE: "insufficient privilege level or security restriction (firmware firewall)",
     CC_NOT_IN_STATE: "not supported in present state",
-    CC_DISABLED: "command disabled",
+    CC_DISABLED: "command sub-function disabled (firmware firewall)",
     CC_UNSPECIFIED: "unspecified error",
 }
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import importlib.util
 
 from pyipmi.msgs import (
+    ByteArray,
     CompletionCode,
     Message,
     RemainingBytes,
@@ -119,3 +120,134 @@ class GetEventReceiverAddressRsp(Message):
     __netfn__ = codes.NETFN_SENSOR | 1
     __cmdid__ = codes.CMD_GET_EVENT_RECEIVER
     __fields__ = (CompletionCode(), UnsignedInt("address", 1), UnsignedInt("receiver_lun", 1))
+
+
+# --- Firmware Firewall and command discovery (IPMI 2.0 ch. 21; python-ipmi lacks them) ---
+# Requests: channel ([3:0], 0Eh: the one asked on), then netFn ([7:6] the command half for
+# the 128-command masks), LUN, and for one command its number; Group Extension (2Ch)
+# requests end with the defining body code, OEM/Group (2Eh) with an IANA (`extra`).
+
+
+def _firewall_message(name: str, cmd: int, doc: str, request: tuple, response: tuple):
+    """Declare and register one request/response pair of the firewall commands."""
+    classes = []
+    for suffix, netfn, fields in (
+        ("Req", codes.NETFN_APP, request),
+        ("Rsp", codes.NETFN_APP | 1, (CompletionCode(), *response)),
+    ):
+        cls = type(
+            name + suffix,
+            (Message,),
+            {"__doc__": doc, "__netfn__": netfn, "__cmdid__": cmd, "__fields__": fields},
+        )
+        classes.append(register_message_class(cls))
+    return tuple(classes)
+
+
+def _mask_request() -> tuple:
+    return (
+        UnsignedInt("channel", 1, codes.CHANNEL_PRESENT),
+        UnsignedInt("of_netfn", 1),  # [7:6] 0: commands 00h-7Fh, 1: 80h-FFh; [5:0] netFn
+        UnsignedInt("of_lun", 1, 0),
+        RemainingBytes("extra"),
+    )
+
+
+def _command_request() -> tuple:
+    return (
+        UnsignedInt("channel", 1, codes.CHANNEL_PRESENT),
+        UnsignedInt("of_netfn", 1),
+        UnsignedInt("of_lun", 1, 0),
+        UnsignedInt("of_command", 1),
+        RemainingBytes("extra"),
+    )
+
+
+GetNetFnSupportReq, GetNetFnSupportRsp = _firewall_message(
+    "GetNetFnSupport",
+    codes.CMD_GET_NETFN_SUPPORT,
+    "lun_support: 2 bits per LUN (LUN 0 LS; 00b none, 01b commands, 10b restricted); "
+    "netfns: 16 bytes, a bit per LUN and netFn pair (LUN 0's 32 pairs first).",
+    (UnsignedInt("channel", 1, codes.CHANNEL_PRESENT),),
+    (UnsignedInt("lun_support", 1), ByteArray("netfns", 16)),
+)
+GetCommandSupportReq, GetCommandSupportRsp = _firewall_message(
+    "GetCommandSupport",
+    codes.CMD_GET_COMMAND_SUPPORT,
+    "mask: a bit per command of the half asked for, 0b = supported.",
+    _mask_request(),
+    (ByteArray("mask", 16),),
+)
+GetConfigurableCommandsReq, GetConfigurableCommandsRsp = _firewall_message(
+    "GetConfigurableCommands",
+    codes.CMD_GET_CONFIGURABLE_COMMANDS,
+    "mask: a bit per command, 1b = the firewall may disable it.",
+    _mask_request(),
+    (ByteArray("mask", 16),),
+)
+GetCommandEnablesReq, GetCommandEnablesRsp = _firewall_message(
+    "GetCommandEnables",
+    codes.CMD_GET_COMMAND_ENABLES,
+    "mask: a bit per command, 1b = enabled on the channel.",
+    _mask_request(),
+    (ByteArray("mask", 16),),
+)
+SetCommandEnablesReq, SetCommandEnablesRsp = _firewall_message(
+    "SetCommandEnables",
+    codes.CMD_SET_COMMAND_ENABLES,
+    "mask: a bit per command, 1b = enable; extra: body code (2Ch) or IANA (2Eh).",
+    (
+        UnsignedInt("channel", 1, codes.CHANNEL_PRESENT),
+        UnsignedInt("of_netfn", 1),
+        UnsignedInt("of_lun", 1, 0),
+        ByteArray("mask", 16),
+        RemainingBytes("extra"),
+    ),
+    (),
+)
+GetCommandSubfunctionSupportReq, GetCommandSubfunctionSupportRsp = _firewall_message(
+    "GetCommandSubfunctionSupport",
+    codes.CMD_GET_COMMAND_SUBFUNCTION_SUPPORT,
+    "spec: [7:4] specification type (0h IPMI), [3:0] errata; version, revision; mask: "
+    "a bit per sub-function, 0b = supported.",
+    _command_request(),
+    (
+        UnsignedInt("spec", 1),
+        UnsignedInt("version", 1),
+        UnsignedInt("revision", 1),
+        RemainingBytes("mask"),
+    ),
+)
+GetConfigurableCommandSubfunctionsReq, GetConfigurableCommandSubfunctionsRsp = _firewall_message(
+    "GetConfigurableCommandSubfunctions",
+    codes.CMD_GET_CONFIGURABLE_COMMAND_SUBFUNCTIONS,
+    "mask: a bit per sub-function, 1b = configurable.",
+    _command_request(),
+    (RemainingBytes("mask"),),
+)
+GetCommandSubfunctionEnablesReq, GetCommandSubfunctionEnablesRsp = _firewall_message(
+    "GetCommandSubfunctionEnables",
+    codes.CMD_GET_COMMAND_SUBFUNCTION_ENABLES,
+    "mask: a bit per sub-function, 1b = enabled on the channel.",
+    _command_request(),
+    (RemainingBytes("mask"),),
+)
+SetCommandSubfunctionEnablesReq, SetCommandSubfunctionEnablesRsp = _firewall_message(
+    "SetCommandSubfunctionEnables",
+    codes.CMD_SET_COMMAND_SUBFUNCTION_ENABLES,
+    "extra: body code (2Ch) or IANA (2Eh), then the mask (4 bytes, 1b = enable).",
+    _command_request(),
+    (),
+)
+GetOemNetFnIanaSupportReq, GetOemNetFnIanaSupportRsp = _firewall_message(
+    "GetOemNetFnIanaSupport",
+    codes.CMD_GET_OEM_NETFN_IANA_SUPPORT,
+    "last: [7] the last in the list; lun_support as Get NetFn Support's; iana: the "
+    "defining body code (2Ch) or IANA (2Eh), 3 bytes.",
+    (
+        UnsignedInt("channel", 1, codes.CHANNEL_PRESENT),
+        UnsignedInt("of_netfn", 1),
+        UnsignedInt("index", 1, 0),
+    ),
+    (UnsignedInt("last", 1), UnsignedInt("lun_support", 1), ByteArray("iana", 3)),
+)
