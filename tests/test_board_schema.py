@@ -76,6 +76,8 @@ BROKEN = [
     ("sim", _set("firewall", {"disable": [{"channel": "lan", "netfn": "app", "cmd": 2}]})),
     ("sim", _set("firewall", {"disable": [{"channel": 0, "netfn": "app", "cmd": "reboot"}]})),
     ("sim", _set("firewall", {"disable": [{"channel": 0, "netfn": "app"}]})),
+    ("sim", _in("fru.0.source.BoardInfo.manufactuer", "x")),  # frugy knows no such field
+    ("sim", _in("fru.0.source.BordInfo", {})),  # nor such an area
 ]
 
 

@@ -253,3 +253,118 @@ def test_only_the_wiring_module_imports_machine():
         if re.search(r"^\s*(import machine|from machine import)", p.read_text(), re.M)
     )
     assert importers == ["ipmc/wiring.py", "satboot.py"]
+
+
+def _sim_with(tmp_path, change, name="sim"):
+    """boards/sim.yaml changed by change(data), written as tmp_path/NAME.yaml."""
+    data = yaml.safe_load((BOARDS_DIR / "sim.yaml").read_text())
+    change(data)
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(data))
+    return path
+
+
+def _thresholds(**values):
+    def change(data):
+        data["sensors"][0]["thresholds"] = values
+        data["sensors"][0]["settable"] = list(values)
+
+    return change
+
+
+# Board Temp: range -20..107.5 in 0.5 steps. (thresholds, the error must contain)
+MISORDERED = [
+    ({"lnc": 5, "lc": 10}, "sim.sensors[0].thresholds.lnc: 5 (lnc must be at or above lc, 10)"),
+    ({"lnc": 60, "unc": 60}, "sim.sensors[0].thresholds.unc: 60 (unc must be above lnc, 60)"),
+    ({"lc": 70, "unc": 60}, "sim.sensors[0].thresholds.unc: 60 (unc must be above lc, 70)"),
+    ({"unc": 80, "uc": 75}, "sim.sensors[0].thresholds.uc: 75 (uc must be at or above unc, 80)"),
+    ({"lnr": 3, "unr": 2}, "sim.sensors[0].thresholds.unr: 2 (unr must be above lnr, 3)"),
+    # equal once rounded to the resolution: what the satellite would hold is out of order
+    ({"lnc": 60.1, "unc": 60.2}, "sim.sensors[0].thresholds.unc: 60.2 (unc must be above lnc"),
+]
+
+
+@pytest.mark.parametrize("values,message", MISORDERED)
+def test_thresholds_out_of_order_are_refused_naming_the_field(tmp_path, values, message):
+    with pytest.raises(BoardFileError) as e:
+        load_board(_sim_with(tmp_path, _thresholds(**values)))
+    assert message in str(e.value)
+    assert "lnr <= lc <= lnc < unc <= uc <= unr" in str(e.value)
+
+
+def test_ordered_thresholds_with_equal_neighbours_are_accepted(tmp_path):
+    board = load_board(_sim_with(tmp_path, _thresholds(lnr=0, lc=0, lnc=5, unc=60, uc=60, unr=90)))
+    assert board.warnings == []
+
+
+def test_rounding_to_the_resolution_is_reported_naming_the_field_and_value(tmp_path):
+    def change(data):
+        _thresholds(unc=60.3, uc=75)(data)
+        data["sensors"][0]["hysteresis"] = [2.2, 2]
+        data["sensors"][0]["nominal"] = 25.1
+
+    board = load_board(_sim_with(tmp_path, change))
+    assert board.warnings == [
+        "sim.sensors[0].thresholds.unc: 60.3 becomes 60.5 (the resolution is 0.5)",
+        "sim.sensors[0].hysteresis[0]: 2.2 becomes 2 (the resolution is 0.5)",
+        "sim.sensors[0].nominal: 25.1 becomes 25 (the resolution is 0.5)",
+    ]
+    assert board.config["sensors"][0]["thresholds"][3] == 161  # (60.5 + 20) / 0.5
+
+
+def test_the_bundle_command_prints_the_rounding_warning(tmp_path, capsys):
+    from satmc.cli.main import main
+
+    path = _sim_with(tmp_path, _thresholds(unc=60.3))
+    assert main(["bundle", "--board", str(path), "--out", str(tmp_path / "b")]) == 0
+    err = capsys.readouterr().err
+    assert "satmc: warning: sim.sensors[0].thresholds.unc: 60.3 becomes 60.5" in err
+
+
+def test_the_name_must_match_the_file_name(tmp_path):
+    with pytest.raises(BoardFileError) as e:
+        load_board(_sim_with(tmp_path, lambda d: None, name="bench"))
+    assert str(e.value) == (
+        "bench.name: 'sim' does not match the file name bench.yaml "
+        "(name it 'bench', or rename the file sim.yaml)"
+    )
+
+
+def _fru0_source(change):
+    def apply(data):
+        change(data["fru"][0]["source"])
+
+    return apply
+
+
+def test_an_unknown_fru_field_is_refused_listing_the_valid_ones(tmp_path):
+    def typo(src):
+        src["BoardInfo"]["manufactuer"] = src["BoardInfo"].pop("manufacturer")
+
+    with pytest.raises(BoardFileError) as e:
+        load_board(_sim_with(tmp_path, _fru0_source(typo)))
+    assert str(e.value) == (
+        "sim.fru[0].source.BoardInfo.manufactuer: unknown FRU field (valid: language_code, "
+        "mfg_date_time, manufacturer, product_name, serial_number, part_number, fru_file_id, "
+        "custom_info_fields)"
+    )
+
+
+def test_an_unknown_fru_area_is_refused_listing_the_valid_ones(tmp_path):
+    with pytest.raises(BoardFileError) as e:
+        load_board(_sim_with(tmp_path, _fru0_source(lambda s: s.update(BordInfo={}))))
+    assert str(e.value).startswith("sim.fru[0].source.BordInfo: unknown FRU area (known: ")
+    assert "BoardInfo" in str(e.value) and "ProductInfo" in str(e.value)
+
+
+def test_a_fru_source_file_is_checked_too(tmp_path):
+    (tmp_path / "fru0.yaml").write_text("ProductInfo:\n  product: X\n")
+
+    def change(data):
+        data["fru"][0]["source"] = "fru0.yaml"
+
+    with pytest.raises(BoardFileError) as e:
+        load_board(_sim_with(tmp_path, change))
+    assert str(e.value).startswith(
+        "sim.fru[0].source (fru0.yaml).ProductInfo.product: unknown FRU field (valid: "
+    )

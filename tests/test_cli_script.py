@@ -160,7 +160,10 @@ def test_thresholds_get_events_and_fru_print_json_and_csv(satmc):
     data, rows, _ = as_json_and_csv(satmc, "events")
     assert list(data) == list(sensors.EVENT_FIELDS) and data["receiver"] == 0x20
     assert rows[0]["receiver"] == "32" and rows[0]["events_dropped"] == str(data["events_dropped"])
-    data, rows, _ = as_json_and_csv(satmc, "fru", "print")
+    data, rows, _ = as_json_and_csv(satmc, "fru", "print")  # every FRU device: 0, then 1
+    assert sorted({d["fru_id"] for d in data}) == [0, 1]
+    assert [r["value"] for r in rows] == [d["value"] for d in data]
+    data, rows, _ = as_json_and_csv(satmc, "fru", "print", "--id", "0")
     fields = {d["field"]: d["value"] for d in data}
     board = BOARD.data["fru"][0]["source"]["BoardInfo"]
     assert fields["Board Serial"] == board["serial_number"]

@@ -26,9 +26,12 @@ from satmc.ipmi.codes import (
     CHANNEL_SERIAL,
     CMD_COLD_RESET,
     CMD_GET_DEVICE_GUID,
+    CMD_HPM_GET_TARGET_UPGRADE_CAPABILITIES,
+    CMD_HPM_INITIATE_UPGRADE_ACTION,
     CMD_READ_FRU_DATA,
     CMD_WRITE_FRU_DATA,
     NETFN_APP,
+    NETFN_GROUP,
     NETFN_STORAGE,
 )
 from satmc.sim.simulator import Simulator
@@ -189,6 +192,12 @@ def test_a_board_files_production_profile_holds_ipmb_writes_back(tmp_path):
             head = client.read_fru_data(ipmb, 1, 0, 8)  # reading: allowed
             write = bytes((1, 0, 0)) + head
             assert ipmb.raw(NETFN_STORAGE, CMD_WRITE_FRU_DATA, write)[0] == CC_PRIVILEGE
+            # no upgrade over IPMB (HPM.1 Initiate Upgrade Action: prepare component 0),
+            # while its capabilities can still be read
+            hpm = (NETFN_GROUP, CMD_HPM_INITIATE_UPGRADE_ACTION, b"\x00\x01\x01")
+            assert ipmb.raw(*hpm)[0] == CC_PRIVILEGE
+            caps = ipmb.raw(NETFN_GROUP, CMD_HPM_GET_TARGET_UPGRADE_CAPABILITIES, b"\x00")
+            assert caps[0] == CC_OK
             with connect(sim.serial.socket_url, address=0x20) as line:  # the bench: may
                 assert line.raw(NETFN_STORAGE, CMD_WRITE_FRU_DATA, write) == (CC_OK, b"\x08")
             assert sim.resets == 0

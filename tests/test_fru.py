@@ -275,7 +275,7 @@ def test_sixteen_bit_eeprom_board(sim_dir, tmp_path):
     data["sim"]["devices"] = [
         {"name": "fru0", "model": "at24", "bus": "board", "addr": 0x50, "part": "at24c64"}
     ]
-    path = tmp_path / "sim64.yaml"
+    path = tmp_path / "sim.yaml"
     path.write_text(yaml.safe_dump(data))
     board = load_board(path)
     socket = os.path.join(sim_dir, "fru-64.sock")

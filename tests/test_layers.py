@@ -20,6 +20,7 @@ LAYERS = (
     ("errors",),  # one exception tree (names completion codes with ipmi.codes)
     ("resources",),  # where the firmware sources and board files are, checkout or installed
     ("ipmi",),  # satmc's OEM messages, client functions through pyipmi.msgs
+    ("board.order",),  # the order thresholds keep (board files, thresholds set)
     ("sensors",),  # sensors over the client functions: SDR walk and cache, readings
     ("eventlog",),
     ("board",),  # the board model: part tables, field checks, the firmware contract

@@ -60,6 +60,27 @@ def test_thresholds_set_and_get(satmc):
     satmc("thresholds", "set", "Board Temp", "--unc", "60", "--uc", "75")
 
 
+def test_thresholds_out_of_order_are_refused_before_anything_is_sent(satmc):
+    before = satmc("thresholds", "get", "Board Temp")[1]
+    code, out = satmc("thresholds", "set", "Board Temp", "--unc", "80")  # uc is 75
+    assert code == 1
+    assert out == (
+        "satmc: error: 'Board Temp': uc must be at or above unc (unc=80, uc=75); thresholds "
+        "keep lnr <= lc <= lnc < unc <= uc <= unr; nothing was sent\n"
+    )
+    code, out = satmc("thresholds", "set", "Board Temp", "--lnc", "60")  # unc is 60
+    assert code == 1 and "unc must be above lnc (lnc=60, unc=60)" in out
+    assert satmc("thresholds", "get", "Board Temp")[1] == before
+
+
+def test_thresholds_set_says_the_value_the_satellite_holds(satmc):
+    code, out = satmc("thresholds", "set", "Board Temp", "--unc", "60.3")
+    assert code == 0
+    assert "unc=60.3 is held as 60.5 (the sensor's resolution)" in out
+    assert "unc=60.5" in satmc("thresholds", "get", "Board Temp")[1]
+    satmc("thresholds", "set", "Board Temp", "--unc", "60")
+
+
 def test_events_follow_logs_and_sel_lists(satmc, sim, capsys):
     code, out = satmc("events")
     assert code == 0 and "event receiver : 0x20" in out and "events_dropped" in out

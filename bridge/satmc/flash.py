@@ -233,8 +233,9 @@ def check_port(board: Board, info: tuple) -> str:
     return text
 
 
-def deploy(conn: Connection, bundle: Bundle) -> tuple[list[str], list[str]]:
-    """Write the bundle files whose hash differs; (copied, removed)."""
+def deploy(conn: Connection, bundle: Bundle, progress=None) -> tuple[list[str], list[str]]:
+    """Write the bundle files whose hash differs; (copied, removed). progress(bytes
+    copied, bytes to copy) after each file."""
     files = bundle.manifest["files"]
     names = sorted(files)
     on_board = conn.run(_HASHES % (names,))
@@ -250,8 +251,12 @@ def deploy(conn: Connection, bundle: Bundle) -> tuple[list[str], list[str]]:
     dirs = sorted({str(Path(n).parent) for n in changed if "/" in n})
     if dirs:
         conn.exec(_MKDIRS % (dirs,))
+    total, done = sum(files[n]["size"] for n in changed), 0
     for n in changed:
         conn.write_file(n, (bundle.root / n).read_bytes())
+        done += files[n]["size"]
+        if progress is not None:
+            progress(done, total)
     manifest = (bundle.root / MANIFEST).read_bytes()
     if changed or stale or old != manifest:
         conn.write_file(MANIFEST, manifest)
@@ -425,8 +430,10 @@ def flash(
     log=print,
     timeout: float = 20.0,
     address: int | None = None,
+    progress=None,
 ) -> FlashResult:
-    """Build the bundle, deploy what changed, reset, verify; see the module docstring."""
+    """Build the bundle, deploy what changed, reset, verify; see the module docstring.
+    progress(bytes copied, bytes to copy) while the files are copied."""
     bundle = build_bundle(board, bundle_dir)
     if port == "auto":
         port = find_port()
@@ -435,7 +442,7 @@ def flash(
     try:
         result.micropython = check_port(board, conn.run(_INFO))
         log(f"{port}: MicroPython {result.micropython}")
-        result.copied, result.removed = deploy(conn, bundle)
+        result.copied, result.removed = deploy(conn, bundle, progress)
     except BaseException:
         conn.close()
         raise

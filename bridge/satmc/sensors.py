@@ -5,9 +5,11 @@
         print(r.name, r.text, r.status)  # change indicator still matches
     client.set_thresholds("Board Temp", unc=65, uc=80)
 
-The device SDRs are cached per satellite address and SDR change indicator (the
-sensor population change indicator of Get Device SDR Info, which the firmware derives
-from the records' contents), in memory and under $XDG_CACHE_HOME/satmc, so a warm
+The device SDRs are cached per satellite address with the SDR change indicator they
+were read at (the sensor population change indicator of Get Device SDR Info, which the
+firmware derives from the records' contents), in memory and under
+$XDG_CACHE_HOME/satmc as one file per satellite (`sdr-72.json`), replaced when the
+indicator moves, so the cache never grows beyond one entry per satellite and a warm
 listing costs one Get Device SDR Info plus one Get Sensor Reading per sensor.
 Decoding uses python-ipmi (an implementation independent of the firmware's encoder).
 """
@@ -24,6 +26,7 @@ from pathlib import Path
 from pyipmi.errors import CompletionCodeError as PyipmiCCError
 from pyipmi.sdr import SdrCommon, SdrFullSensorRecord
 
+from .board.order import ORDER, describe, misordered
 from .errors import CompletionCodeError, SatmcError
 from .ipmi import client
 from .ipmi.codes import (
@@ -131,6 +134,22 @@ def default_cache_dir() -> Path:
     return Path(base) / "satmc"
 
 
+def cache_file(cache_dir: Path, address: int) -> Path:
+    """The SDR cache entry of the satellite at an 8-bit address."""
+    return Path(cache_dir) / f"sdr-{address:02x}.json"
+
+
+def cached_sensor_names(address: int, cache_dir: Path | None = None) -> list[str]:
+    """The sensor names in the SDR cache of the satellite at `address`, without asking
+    it (shell completion); [] when nothing is cached."""
+    try:
+        entry = json.loads(cache_file(cache_dir or default_cache_dir(), address).read_text())
+        records = [SdrCommon.from_data(bytes.fromhex(h)) for h in entry["records"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
+    return [r.device_id_string for r in records if isinstance(r, SdrFullSensorRecord)]
+
+
 class SensorClient:
     """Sensor listing and threshold setting for one satellite (a transports.Satellite)."""
 
@@ -138,8 +157,8 @@ class SensorClient:
         self.sat = sat
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self._records: list[SdrCommon] | None = None
-        self._records_of: list[bytes] | None = None  # the raw records _records decode
         self._raw: list[bytes] | None = None
+        self._decoded: list[bytes] | None = None  # the raw records _records decode
         self._indicator: int | None = None
 
     # --- SDRs ------------------------------------------------------------------------------
@@ -159,54 +178,76 @@ class SensorClient:
             return -1  # static population: no indicator to key a cache on
         return info.sensor_population_change
 
-    def _cache_file(self, indicator: int) -> Path:
-        return self.cache_dir / f"sdr-{self.sat.address:02x}-{indicator:08x}.json"
+    def cache_file(self) -> Path:
+        """This satellite's one cache entry: its SDRs and the indicator they were read at."""
+        return cache_file(self.cache_dir, self.sat.address)
 
-    def records(self) -> list[SdrCommon]:
-        """Every device SDR, decoded; read from the satellite only when they changed."""
-        raw = self.raw_records()
-        if self._records is None or self._records_of is not raw:
-            self._records = [SdrCommon.from_data(r) for r in raw]
-            self._records_of = raw
+    def cached(self, indicator: int) -> list[bytes] | None:
+        """The cached SDRs when they were read at this indicator, else None."""
+        try:
+            entry = json.loads(self.cache_file().read_text())
+            if entry["indicator"] != indicator:
+                return None
+            return [bytes.fromhex(h) for h in entry["records"]]
+        except (OSError, ValueError, KeyError, TypeError):
+            return None  # absent, unreadable or of another format: read the satellite
+
+    def _store(self, indicator: int, raw: list[bytes]) -> None:
+        """Replace this satellite's entry (written aside, then renamed over the old one)."""
+        path = self.cache_file()
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.write_text(json.dumps({"indicator": indicator, "records": [r.hex() for r in raw]}))
+            os.replace(tmp, path)
+            for old in path.parent.glob(f"sdr-{self.sat.address:02x}-*.json"):
+                old.unlink(missing_ok=True)  # an entry per indicator, as satmc once kept them
+        except OSError:
+            tmp.unlink(missing_ok=True)  # a read-only home only costs the next listing its reads
+
+    def flush_cache(self) -> bool:
+        """Forget this satellite's cached SDRs (on disk and here); True when there were any."""
+        self._records = self._raw = self._indicator = None
+        try:
+            self.cache_file().unlink()
+            return True
+        except FileNotFoundError:
+            return False
+
+    def records(self, progress=None) -> list[SdrCommon]:
+        """Every device SDR, decoded; read from the satellite only when they changed.
+        progress(records read, records in all) is called while they are read."""
+        raw = self.raw_records(progress)
+        if self._records is None or self._decoded is not raw:
+            self._records, self._decoded = [SdrCommon.from_data(r) for r in raw], raw
         return self._records
 
-    def raw_records(self) -> list[bytes]:
-        """Every device SDR as the satellite serves it (header included); read from the
-        satellite only when its change indicator moved (or it has none)."""
+    def raw_records(self, progress=None) -> list[bytes]:
+        """Every device SDR as its bytes (header and body), from the cache while current."""
         indicator = self.sdr_indicator()
         if self._raw is not None and indicator == self._indicator and indicator >= 0:
             return self._raw
-        raw = None
-        path = self._cache_file(indicator)
-        if indicator >= 0 and path.exists():
-            try:
-                raw = [bytes.fromhex(h) for h in json.loads(path.read_text())]
-            except (ValueError, OSError):
-                raw = None
+        raw = self.cached(indicator) if indicator >= 0 else None
         if raw is None:
-            raw = self.read_raw_records()
+            raw = self.read_raw_records(progress)
             if indicator >= 0:
-                try:
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    path.write_text(json.dumps([r.hex() for r in raw]))
-                except OSError:
-                    pass  # a read-only home only costs the next listing its SDR reads
-        self._raw = raw
-        self._indicator = indicator
+                self._store(indicator, raw)
+        self._raw, self._indicator = raw, indicator
         return raw
 
-    def read_raw_records(self) -> list[bytes]:
+    def read_raw_records(self, progress=None) -> list[bytes]:
         """All records, read in 22-byte chunks under one reservation (restarted if cancelled)."""
         for _ in range(3):
             try:
-                return self._read_all()
+                return self._read_all(progress)
             except CompletionCodeError as e:
                 if e.cc != CC_RESERVATION:
                     raise
         raise SensorError("the SDRs kept changing while being read")
 
-    def _read_all(self) -> list[bytes]:
+    def _read_all(self, progress) -> list[bytes]:
         reservation = client.reserve_device_sdr_repository(self.sat)
+        total = client.get_device_sdr_count(self.sat) if progress is not None else 0
         out = []
         rid = 0
         while rid != 0xFFFF:
@@ -217,6 +258,8 @@ class SensorClient:
                 rec += client.get_device_sdr(self.sat, reservation, rid, len(rec), n)[1]
             out.append(rec[:length])
             rid = nxt
+            if progress is not None:
+                progress(len(out), max(total, len(out)))
         return out
 
     def sensor_records(self) -> list[SdrFullSensorRecord]:
@@ -247,7 +290,9 @@ class SensorClient:
         return [self.read(rec) for rec in self.sensor_records()]
 
     def set_thresholds(self, name: str, **values: float) -> dict[str, float]:
-        """Set thresholds (lnc lc lnr unc uc unr, in the sensor's unit); returns all of them."""
+        """Set thresholds (lnc lc lnr unc uc unr, in the sensor's unit); returns all of them.
+        Refused before anything is sent when the thresholds, with the new values rounded
+        to the sensor's resolution, would be out of order (board.order)."""
         rec = self.find(name)
         settable = [k for i, k in enumerate(SHORT) if rec.data[19] >> i & 1]  # spec byte 20
         raw = {}
@@ -264,6 +309,15 @@ class SensorClient:
                 raise SensorError(
                     f"{k}={v:g} is outside the range of {name!r}: {sensor_range(rec)}"
                 ) from None
+        held = thresholds_of(rec)
+        held.update({k: _value(rec, raw[SHORT[k]]) for k in values})
+        bad = misordered(held)
+        if bad:
+            a, b = bad[0], bad[1]
+            raise SensorError(
+                f"{name!r}: {describe(*bad)} ({a}={held[a]:g}, {b}={held[b]:g}); thresholds "
+                "keep lnr <= lc <= lnc < unc <= uc <= unr; nothing was sent"
+            )
         try:
             self.sat.ipmi.set_sensor_thresholds(rec.number, rec.owner_lun, **raw)
         except PyipmiCCError as e:
@@ -372,8 +426,7 @@ def _value(record: SdrFullSensorRecord, raw: int) -> float:
     return round(record.convert_sensor_raw_to_value(raw), max(0, -record.k2))
 
 
-# the threshold columns of a sensor table, lowest to highest
-COLUMNS = ("lnr", "lc", "lnc", "unc", "uc", "unr")
+COLUMNS = ORDER  # the threshold columns of a sensor table, lowest to highest
 READING_FIELDS = ("name", "number", "type", "value", "unit", "status", "text") + COLUMNS
 DETAIL_FIELDS = READING_FIELDS + (
     "entity",

@@ -32,6 +32,8 @@ _POLL_MS = const(1)
 
 
 class AT24:
+    wraps = True  # addresses past the part's memory wrap to its start (fru's size probe)
+
     def __init__(self, i2c, addr=0x50, size=256, page=8, addrsize=None, wp=None, ready_ms=20):
         if page & (page - 1) or not 0 < page <= size:
             raise ValueError("page size must be a power of two up to the memory size")

@@ -17,6 +17,16 @@ length, zero-sum checksum) and the multi-record list (header and record checksum
 A failed check sets Get Self Test Results bit 2 (FRU corrupt); a store that cannot
 be read sets bit 5 (FRU inaccessible). The controller keeps serving either way.
 
+Size probe (at boot, EEPROMs only): an AT24 ignores the memory address bits above its
+size, so a part smaller than the board file declares shows its memory again past its
+end. (A part that takes one address byte where two are sent shows a shifted copy
+instead, found by the image check as a corrupt header.) The boot copy is compared half
+against half, read only: when the second half repeats the first, and the first is not
+one byte value throughout (a blank part looks the same at any size, so it cannot be
+told), the device is taken to hold the smaller size. Nothing is written to find out.
+Then the device serves only that size (a write past it would land on the image's
+start), bit 5 (FRU inaccessible, as declared) is set and the boot prints the sizes.
+
 Completion codes: Read FRU Data answers CA when more than one response can carry is
 asked (23 bytes on IPMB, 31 on Serial Basic Mode), C9 for an offset at or past the end,
 and fewer bytes than asked at
@@ -66,6 +76,7 @@ PROBLEMS = (
     "multi-record area checksum bad",
     "device cannot be read",
 )
+_PROBE_MIN = const(16)  # the smallest part size the probe halves down to
 _MAX_RECORDS = const(64)
 
 
@@ -110,8 +121,32 @@ def check_image(buf, size):
     return OK
 
 
+def _repeats(buf, half):
+    """buf[half:2*half] equals buf[:half], and buf[:half] is not one value throughout."""
+    first = buf[0]
+    uniform = True
+    for i in range(half):
+        b = buf[i]
+        if b != buf[half + i]:
+            return False
+        if b != first:
+            uniform = False
+    return not uniform
+
+
+def repeat_size(buf, size):
+    """The size the image in buf[:size] repeats at (size when it does not): the memory
+    an EEPROM that wraps its addresses holds."""
+    n = size
+    while n >= 2 * _PROBE_MIN and not n & 1 and _repeats(buf, n >> 1):
+        n >>= 1
+    return n
+
+
 class FileStore:
     """A FRU kept in a file of `size` bytes (created blank, 0xFF, when missing)."""
+
+    wraps = False  # a file does not repeat past its end (no size probe)
 
     def __init__(self, path, size):
         self.path = path
@@ -146,11 +181,15 @@ class FRUDevice:
         self.image = bytearray(size)
         self.loaded = False
         self.status = UNREADABLE
+        self.declared = size  # the board file's size; self.size is less after a probe
 
     def load(self):
-        """Read the whole store into RAM and check it; the check result."""
+        """Read the whole store into RAM and check it; the check result. The first load
+        of an EEPROM probes its size (module docstring)."""
         try:
             self.store.read_into(0, self.image)
+            if not self.loaded and getattr(self.store, "wraps", False):
+                self.size = repeat_size(self.image, self.declared)
             self.loaded = True
             self.status = check_image(self.image, self.size)
         except OSError:
@@ -190,7 +229,7 @@ def _find(fru_id):
 def update_self_test(mc):
     bits = 0
     for d in _devices:
-        if d.status == UNREADABLE:
+        if d.status == UNREADABLE or d.size != d.declared:
             bits |= SELF_TEST_FRU_INACCESSIBLE
         elif d.status:
             bits |= SELF_TEST_FRU_CORRUPT
@@ -263,6 +302,12 @@ def setup(mc, devices):
         dev = FRUDevice(fru_id, store, size)
         if dev.load():
             print("satmc: FRU %d: %s" % (dev.id, PROBLEMS[dev.status]))
+        if dev.size != size:
+            print(
+                "satmc: FRU %d: the board file declares %d bytes, the EEPROM repeats every %d"
+                " (a smaller part than declared): serving %d bytes"
+                % (dev.id, size, dev.size, dev.size)
+            )
         _devices.append(dev)
     ids = [fru_id for fru_id, _, _ in devices if fru_id < 32]
     for cmd in (0x10, 0x11, 0x12):  # the firewall may switch single FRU devices off

@@ -1,9 +1,9 @@
 """FRU devices: image checks, self-test bits, the three commands, no allocation on reads."""
 
 import micropython
-from fakes import CONFIG, CRITICAL, FakeController, FakeTarget, frame
+from fakes import CONFIG, CRITICAL, FakeController, FakeTarget, ask, frame
 
-from ipmc import fru
+from ipmc import app, fru  # noqa: F401  (app: Get Self Test Results)
 from ipmc.ipmb import Request
 from ipmc.link import IPMBLink
 from ipmc.mc import MC, SUPPORT_FRU
@@ -175,3 +175,57 @@ def test_file_store_round_trip():
     st2 = fru.FileStore(path, 32)
     st2.read_into(4, memoryview(buf)[:3])
     assert bytes(buf[:3]) == b"abc"
+
+
+def _eeprom_mc(part_size, declared):
+    """FRU 0 on an AT24 driver declared `declared` bytes, on a part of part_size bytes."""
+    from test_at24 import Part
+
+    from ipmc.at24 import AT24
+
+    fru._devices.clear()
+    mc = MC(CONFIG)
+    mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, critical=CRITICAL, stats=mc.stats)
+    part = Part(size=part_size, page=32)
+    part.mem[: len(image())] = image()
+    fru.setup(mc, [(0, AT24(part, 0x50, declared, page=32), declared)])
+    return mc, part
+
+
+def test_a_smaller_eeprom_than_declared_is_found_by_reading_only():
+    mc, part = _eeprom_mc(4096, 8192)  # an AT24C32 where the board file says AT24C64
+    assert part.page_writes == []  # the probe read, it wrote nothing
+    assert fru._devices[0].size == 4096 and fru._devices[0].status == fru.OK
+    assert ask(mc, 0x06, 0x04) == (0, b"\x57" + bytes([fru.SELF_TEST_FRU_INACCESSIBLE]))
+    assert _ask(mc, 0x10, b"\x00") == (0, b"\x00\x10\x00")  # Get FRU Inventory Area Info
+    # a write past the real part would land on the image's start: refused instead
+    assert _ask(mc, 0x12, b"\x00\x00\x10\x01")[0] == 0xC9
+    assert bytes(part.mem[:8]) == image()[:8]
+
+
+def test_the_declared_eeprom_passes_the_probe():
+    mc, part = _eeprom_mc(8192, 8192)
+    assert fru._devices[0].size == 8192 and mc.self_test_bits == 0
+    mc, part = _eeprom_mc(8192, 4096)  # a larger part than declared: its start is used
+    assert fru._devices[0].size == 4096 and mc.self_test_bits == 0
+
+
+def test_a_blank_eeprom_cannot_be_sized_without_writing_and_is_left_alone():
+    from test_at24 import Part
+
+    from ipmc.at24 import AT24
+
+    part = Part(size=4096, page=32)  # all 0xFF: the same at any size
+    dev = fru.FRUDevice(0, AT24(part, 0x50, 8192, page=32), 8192)
+    dev.load()
+    assert dev.size == 8192 and dev.status == fru.BAD_HEADER and part.page_writes == []
+
+
+def test_repeat_size_halves_while_the_image_repeats():
+    img = bytearray(b"\xff" * 256)
+    img[:4] = b"\x01\x02\x03\x04"
+    img[64:68] = b"\x01\x02\x03\x04"
+    assert fru.repeat_size(img, 128) == 64
+    assert fru.repeat_size(img, 256) == 256  # the second half differs from the first
+    img[128:256] = img[:128]
+    assert fru.repeat_size(img, 256) == 64

@@ -17,9 +17,18 @@ addrsize, wp_pin (None without one) or path. The contents (`source`) stay on the
 they become images with frugy (`satmc fru build`), the bundle's file for file-backed
 FRUs and the simulated EEPROM's first contents. An EEPROM sits on the private bus,
 which the loader (board.load) then requires.
+
+The source's area and field names are checked against frugy's own schema (the areas
+frugy registers and each one's `_schema`) when the board is loaded, so a misspelt
+field is an error naming it and the valid ones at bundle time, not a KeyError from
+frugy later. Values are frugy's to check when it builds the image.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
 
 from ..errors import BoardFileError
 from .fields import integer
@@ -28,7 +37,71 @@ from .parts import AT24_PARTS, at24_addrsize
 FILE_SIZE = 256  # default size of a file-backed FRU
 
 
-def _entry(e: dict, where: str, seen: set) -> dict:
+def frugy_fields() -> dict[str, tuple[str, ...] | None]:
+    """frugy's FRU areas -> the field names each takes (None: MultirecordArea, a list)."""
+    import frugy.fru  # noqa: F401  (importing it registers the areas)
+    from frugy.fru_registry import FruRecordType, rec_enumerate
+
+    out: dict[str, tuple[str, ...] | None] = {}
+    for cls in rec_enumerate(FruRecordType.ipmi_area):
+        if cls.__name__ == "CommonHeader":
+            continue  # frugy computes it
+        schema = getattr(cls, "_schema", None)
+        out[cls.__name__] = None if schema is None else tuple(f[0] for f in schema)
+    return out
+
+
+def _multirecord_fields(kind) -> tuple[str, ...] | None:
+    from frugy.fru_registry import rec_lookup_by_name
+
+    try:
+        cls = rec_lookup_by_name(kind)
+    except (KeyError, TypeError):
+        return None
+    return ("type", *(f[0] for f in getattr(cls, "_schema", ()) if not f[0].startswith("_")))
+
+
+def check_source(src, where: str, base: Path | None) -> None:
+    """Refuse FRU area and field names frugy does not know, naming the valid ones."""
+    if isinstance(src, str):
+        if base is None:
+            return
+        path = Path(src) if Path(src).is_absolute() else base / src
+        try:
+            src = yaml.safe_load(path.read_text())
+        except (OSError, yaml.YAMLError) as e:
+            raise BoardFileError(f"{where}: cannot read FRU source {path}: {e}") from None
+        where = f"{where} ({path.name})"
+    if not isinstance(src, dict):
+        raise BoardFileError(f"{where}: expected a mapping of FRU areas")
+    areas = frugy_fields()
+    for area, fields in src.items():
+        w = f"{where}.{area}"
+        if area not in areas:
+            raise BoardFileError(f"{w}: unknown FRU area (known: {', '.join(areas)})")
+        known = areas[area]
+        if known is None:
+            if not isinstance(fields, list):
+                raise BoardFileError(f"{w}: expected a list of records")
+            for i, rec in enumerate(fields):
+                kind = rec.get("type") if isinstance(rec, dict) else None
+                names = _multirecord_fields(kind)
+                if names is None:
+                    raise BoardFileError(f"{w}[{i}].type: {kind!r} is not a frugy record type")
+                _known(rec, names, f"{w}[{i}]")
+        elif fields is not None:
+            if not isinstance(fields, dict):
+                raise BoardFileError(f"{w}: expected a mapping of fields")
+            _known(fields, known, w)
+
+
+def _known(fields: dict, names: tuple[str, ...], where: str) -> None:
+    for name in fields:
+        if name not in names:
+            raise BoardFileError(f"{where}.{name}: unknown FRU field (valid: {', '.join(names)})")
+
+
+def _entry(e: dict, where: str, seen: set, base: Path | None) -> dict:
     if not isinstance(e, dict):
         raise BoardFileError(f"{where}: expected a mapping (id, device, source)")
     fru_id = integer(e, "id", where, 0, 0xFE)
@@ -39,6 +112,8 @@ def _entry(e: dict, where: str, seen: set) -> dict:
     src = e.get("source")
     if src is not None and not isinstance(src, (dict, str)):
         raise BoardFileError(f"{where}.source: expected a frugy YAML path or an inline mapping")
+    if src is not None:
+        check_source(src, f"{where}.source", base)
     if device == "file":
         return {
             "id": fru_id,
@@ -67,15 +142,16 @@ def _entry(e: dict, where: str, seen: set) -> dict:
     return out
 
 
-def config(data: dict, where: str) -> dict:
-    """The firmware config key of the FRU section: {"fru": [...]}, [] without one."""
+def config(data: dict, where: str, base: Path | None = None) -> dict:
+    """The firmware config key of the FRU section: {"fru": [...]}, [] without one.
+    `base` is the board file's folder, where `source` paths start."""
     entries = data.get("fru")
     if entries is None:
         return {"fru": []}
     if not isinstance(entries, list):
         raise BoardFileError(f"{where}.fru: expected a list of FRU devices")
     seen: set = set()
-    return {"fru": [_entry(e, f"{where}.fru[{i}]", seen) for i, e in enumerate(entries)]}
+    return {"fru": [_entry(e, f"{where}.fru[{i}]", seen, base) for i, e in enumerate(entries)]}
 
 
 def on_private_bus(data: dict):

@@ -71,6 +71,7 @@ class Board:
     path: Path
     data: dict
     config: dict = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)  # values rounded to a resolution
 
     @property
     def mcu(self) -> str:
@@ -89,7 +90,7 @@ class Board:
         if self.mcu == "unix":
             return self
         config, data = simulation.simulated(self.config, self.data)
-        return Board(name=self.name, path=self.path, data=data, config=config)
+        return Board(self.name, self.path, data, config, self.warnings)
 
 
 def _leds(data: dict, where: str, pins: Pins) -> dict:
@@ -156,8 +157,12 @@ def read_board_file(path: Path) -> dict:
     return data
 
 
-def board_config(data: dict, where: str) -> dict:
-    """The firmware config (the contract in the package docstring) of a board file's data."""
+def board_config(
+    data: dict, where: str, base: Path | None = None, warnings: list | None = None
+) -> dict:
+    """The firmware config (the contract in the package docstring) of a board file's data.
+    `base`: the board file's folder (FRU source paths); `warnings` gets a line per value
+    rounded to a sensor's resolution."""
     only(data, TOP_FIELDS, where)
     name = need(data, "name", where, str)
     mcu_name = need(data, "mcu", where, str)
@@ -200,8 +205,8 @@ def board_config(data: dict, where: str) -> dict:
             default=UPGRADE_DEADLINE_DEFAULT_MS,
         ),
     }
-    config.update(fru.config(data, where))
-    config.update(sensors.config(data, where, scan_period))
+    config.update(fru.config(data, where, base))
+    config.update(sensors.config(data, where, scan_period, [] if warnings is None else warnings))
     config.update(firewall.config(data, where))
     return config
 
@@ -209,5 +214,11 @@ def board_config(data: dict, where: str) -> dict:
 def load_board(name_or_path: str | Path) -> Board:
     path = board_path(name_or_path)
     data = read_board_file(path)
-    config = board_config(data, path.stem)
-    return Board(name=config["name"], path=path, data=data, config=config)
+    warnings: list[str] = []
+    config = board_config(data, path.stem, path.parent, warnings)
+    if config["name"] != path.stem:
+        raise BoardFileError(
+            f"{path.stem}.name: {config['name']!r} does not match the file name {path.name} "
+            f"(name it {path.stem!r}, or rename the file {config['name']}{path.suffix})"
+        )
+    return Board(config["name"], path, data, config, warnings)

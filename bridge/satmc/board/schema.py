@@ -7,9 +7,11 @@ The schema states each section's fields, types, ranges and vocabularies (MCUs, A
 parts, sensor chips, types, units, thresholds) from the very tables the loader
 checks with; what it cannot state, the loader checks on top: each pin used once,
 which pins an rp2 I2C block takes, pins and blocks per MCU, the geographic address
-range, threshold values inside the sensor's range, SDR conversion factors, the
-private bus when an I2C part sits on it. tests/test_board_schema.py keeps the
-published file equal to this output and both checks agreeing on broken files.
+range, threshold values inside the sensor's range and in order (lnr <= lc <= lnc < unc
+<= uc <= unr), SDR conversion factors, the private bus when an I2C part sits on it, the
+name matching the file name, the fields of a multi-record and of a FRU source file.
+tests/test_board_schema.py keeps the published file equal to this output and both
+checks agreeing on broken files.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import json
 
 from ..ipmi import codes
-from . import firewall, ipmb, load, sensors
+from . import firewall, fru, ipmb, load, sensors
 from .mcu import MCUS, PIN_NAME, UNSUPPORTED_MCUS
 from .parts import AT24_PARTS, I2C_CHIPS, POWER_MONITORS, SENSOR_CHIPS
 
@@ -119,6 +121,18 @@ def _sensor() -> dict:
     }
 
 
+def _fru_source() -> dict:
+    """A frugy YAML path, or frugy's areas inline with the field names frugy takes."""
+    areas = {}
+    for area, fields in fru.frugy_fields().items():
+        if fields is None:
+            items = {"type": "object", "properties": {"type": {"type": "string"}}}
+            areas[area] = {"type": "array", "items": {**items, "required": ["type"]}}
+        else:
+            areas[area] = _closed({name: {} for name in fields})
+    return {"anyOf": [{"type": "string"}, _closed(areas)]}
+
+
 def _fru() -> dict:
     return {
         "type": "object",
@@ -130,7 +144,7 @@ def _fru() -> dict:
             "page": {"enum": [1 << n for n in range(9)]},
             "addrsize": {"enum": [8, 16]},
             "wp_pin": _int(0, 255),
-            "source": {"type": ["string", "object"]},
+            "source": _fru_source(),
         },
         "required": ["id", "device"],
         "if": {"properties": {"device": {"not": {"const": "file"}}}},

@@ -9,7 +9,7 @@
         source: {chip: lm75, addr: 0x48}                 # see parts.SENSOR_CHIPS
         range: [-20, 107.5]                              # raw 0 reads as -20, 255 as 107.5
         resolution: 0.5                                  # unit per raw count
-        thresholds: {unc: 60, uc: 75, unr: 90}           # lnc lc lnr unc uc unr, in the unit
+        thresholds: {unc: 60, uc: 75, unr: 90}           # lnr <= lc <= lnc < unc <= uc <= unr
         settable: [unc, uc]                              # default: every threshold given
         hysteresis: [2, 2]                               # positive, negative, in the unit
         period_ms: 250                                   # optional, else scan_period_ms
@@ -19,7 +19,9 @@ Source options and their defaults: lm75 `bits` (9), ina219/ina226 `shunt_millioh
 (100), adc `divider` (1), tach `pulses_per_rev` (2), gpio `active_low` (false). I2C
 parts sit on the board's private_bus.
 
-Values are in engineering units; the firmware gets raw thresholds and the range and
+Values are in engineering units, rounded to the resolution (a value that is not a whole
+number of counts from the range's minimum is loaded with a warning naming the field and
+the value it becomes); the firmware gets raw thresholds and the range and
 resolution in thousandths of the unit, from which it computes the SDR's M, B, K1, K2.
 Every FRU device of the board's `fru:` list but FRU 0 gets a FRU Device Locator SDR:
 FRU 0 is the controller's own (Get Device ID and the MC Device Locator say it has one),
@@ -30,6 +32,7 @@ from __future__ import annotations
 
 from ..errors import BoardFileError
 from .fields import boolean, integer, milli
+from .order import describe, misordered
 from .parts import DISCRETE_CHIPS, I2C_CHIPS, POWER_MONITORS, SENSOR_CHIPS
 
 TYPES = {
@@ -96,14 +99,28 @@ def _source(src, where: str) -> dict:
     return out
 
 
-def _raw(value, lo: int, res: int, where: str) -> int:
-    r = round((milli(value, where) - lo) / res)
+def _held(raw: int, lo: int, res: int) -> float:
+    """The value, in the unit, that a raw count stands for."""
+    return (lo + raw * res) / 1000
+
+
+def _raw(value, lo: int, res: int, where: str, warnings: list) -> int:
+    """The raw count of a value; a warning naming the field when it is not a whole count."""
+    m = milli(value, where)
+    r = round((m - lo) / res)
     if not 0 <= r <= 255:
-        raise BoardFileError(f"{where}: {value} is outside the sensor's range")
+        raise BoardFileError(
+            f"{where}: {value} is outside the sensor's range "
+            f"({_held(0, lo, res):g} to {_held(255, lo, res):g})"
+        )
+    if lo + r * res != m:
+        warnings.append(
+            f"{where}: {value} becomes {_held(r, lo, res):g} (the resolution is {res / 1000:g})"
+        )
     return r
 
 
-def _sensor(s: dict, where: str, period: int) -> dict:
+def _sensor(s: dict, where: str, period: int, warnings: list) -> dict:
     if not isinstance(s, dict):
         raise BoardFileError(f"{where}: expected a mapping")
     name = s.get("name")
@@ -157,8 +174,16 @@ def _sensor(s: dict, where: str, period: int) -> dict:
     if not isinstance(given, dict) or set(given) - set(THRESHOLDS):
         raise BoardFileError(f"{where}.thresholds: keys must be among {', '.join(THRESHOLDS)}")
     raw = [
-        _raw(given[k], lo, res, f"{where}.thresholds.{k}") if k in given else 0 for k in THRESHOLDS
+        _raw(given[k], lo, res, f"{where}.thresholds.{k}", warnings) if k in given else 0
+        for k in THRESHOLDS
     ]
+    bad = misordered({k: r for k, r in zip(THRESHOLDS, raw, strict=True) if k in given})
+    if bad:
+        a, b = bad[0], bad[1]
+        raise BoardFileError(
+            f"{where}.thresholds.{b}: {given[b]} ({describe(*bad)}, {given[a]}); "
+            "thresholds keep lnr <= lc <= lnc < unc <= uc <= unr"
+        )
     readable = sum(1 << i for i, k in enumerate(THRESHOLDS) if k in given)
     settable_names = s.get("settable", list(given))
     if not isinstance(settable_names, list) or set(settable_names) - set(given):
@@ -167,9 +192,17 @@ def _sensor(s: dict, where: str, period: int) -> dict:
     hyst = s.get("hysteresis", [0, 0])
     if not (isinstance(hyst, list) and len(hyst) == 2):
         raise BoardFileError(f"{where}.hysteresis: expected [positive, negative]")
-    hraw = [round(milli(h, f"{where}.hysteresis") / res) for h in hyst]
-    if not all(0 <= h <= 255 for h in hraw):
-        raise BoardFileError(f"{where}.hysteresis: out of range")
+    hraw = []
+    for i, h in enumerate(hyst):
+        m = milli(h, f"{where}.hysteresis[{i}]")
+        hraw.append(round(m / res))
+        if not 0 <= hraw[-1] <= 255:
+            raise BoardFileError(f"{where}.hysteresis[{i}]: {h} is out of range")
+        if hraw[-1] * res != m:
+            warnings.append(
+                f"{where}.hysteresis[{i}]: {h} becomes {hraw[-1] * res / 1000:g} "
+                f"(the resolution is {res / 1000:g})"
+            )
     out.update(
         kind="threshold",
         unit=UNITS[unit],
@@ -181,7 +214,7 @@ def _sensor(s: dict, where: str, period: int) -> dict:
         hysteresis=hraw,
     )
     if "nominal" in s:
-        out["nominal"] = _raw(s["nominal"], lo, res, f"{where}.nominal")
+        out["nominal"] = _raw(s["nominal"], lo, res, f"{where}.nominal", warnings)
     return out
 
 
@@ -194,14 +227,15 @@ def on_private_bus(data: dict):
     return None
 
 
-def config(data: dict, where: str, period: int) -> dict:
-    """Firmware config keys (sensors, fru_locators) from a board file's data."""
+def config(data: dict, where: str, period: int, warnings: list) -> dict:
+    """Firmware config keys (sensors, fru_locators) from a board file's data; a value
+    rounded to the sensor's resolution adds a line to `warnings`."""
     entries = data.get("sensors") or []
     if not isinstance(entries, list):
         raise BoardFileError(f"{where}.sensors: expected a list")
     sensors, numbers, names = [], set(), set()
     for i, s in enumerate(entries):
-        c = _sensor(s, f"{where}.sensors[{i}]", period)
+        c = _sensor(s, f"{where}.sensors[{i}]", period, warnings)
         if c["number"] in numbers:
             raise BoardFileError(f"{where}.sensors[{i}].number: {c['number']} used twice")
         if c["name"] in names:

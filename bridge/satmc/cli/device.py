@@ -6,6 +6,7 @@ from ..errors import BusNackError, CompletionCodeError, MalformedResponseError, 
 from ..ipmi.client import decode_device_id, get_device_id
 from ..ipmi.codes import NETFNS, cc_text
 from . import output
+from .progress import Progress
 
 INFO_FIELDS = (
     "address",
@@ -113,31 +114,21 @@ def raw(args, sat) -> int:
 
 def scan(args, sat) -> int:
     first, last = _byte(args.first, "address"), _byte(args.last, "address")
+    addresses = range(first & 0xFE, last + 1, 2)
+    how = "Broadcast Get Device ID" if args.broadcast else "Get Device ID"
     found = []
     intf = sat.interface
     retries = intf.max_retries
     intf.max_retries = 1
     try:
-        for addr in range(first & 0xFE, last + 1, 2):
-            if args.broadcast:
-                d = sat.broadcast_get_device_id(addr)
-                dev = decode_device_id(d) if d else None
-            else:
-                sat.ipmi.target.ipmb_address = addr
-                sat.address = addr
-                try:
-                    dev = get_device_id(sat)
-                except (
-                    NoResponseError,
-                    BusNackError,
-                    CompletionCodeError,
-                    MalformedResponseError,
-                ):
-                    dev = None
-            if dev:
-                found.append(dict(dev, address=addr))
-                if not output.machine(args):
-                    print(_scan_line(found[-1]), flush=True)
+        with Progress(how, unit="addr", total=len(addresses)) as bar:
+            for i, addr in enumerate(addresses):
+                dev = _device_at(sat, addr, args.broadcast)
+                bar.update(i + 1)
+                if dev:
+                    found.append(dict(dev, address=addr))
+                    if not output.machine(args):
+                        bar.print(_scan_line(found[-1]))
     finally:
         intf.max_retries = retries
     n = len(found)
@@ -145,6 +136,19 @@ def scan(args, sat) -> int:
         args, found, SCAN_FIELDS, lambda: [f"{n} controller{'s' if n != 1 else ''} answered"]
     )
     return 0 if found else 1
+
+
+def _device_at(sat, addr: int, broadcast: bool) -> dict | None:
+    """Get Device ID of the controller at addr (decoded), or None when none answers."""
+    if broadcast:
+        d = sat.broadcast_get_device_id(addr)
+        return decode_device_id(d) if d else None
+    sat.ipmi.target.ipmb_address = addr
+    sat.address = addr
+    try:
+        return get_device_id(sat)
+    except (NoResponseError, BusNackError, CompletionCodeError, MalformedResponseError):
+        return None
 
 
 def _scan_line(dev: dict) -> str:

@@ -5,14 +5,18 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from ..board import load_board
+from ..board import load_board as _load
 from ..bundle import build_bundle, bundle_size, frozen_sources
+from .complete import board_names
 from .main import _address
+from .progress import Progress
 
 
 def register(sub) -> None:
     p = sub.add_parser("bundle", help="build the firmware bundle of a board (build/BOARD/bundle)")
-    p.add_argument("--board", default="sim", help="board name (boards/NAME.yaml) or file")
+    p.add_argument(
+        "--board", default="sim", help="board name (boards/NAME.yaml) or file"
+    ).completer = board_names
     p.add_argument("--out", type=Path, help="bundle directory (build/BOARD/bundle)")
     p.add_argument(
         "--frozen",
@@ -30,7 +34,9 @@ def register(sub) -> None:
     )
     p.set_defaults(func=bundle, needs_target=False)
     p = sub.add_parser("flash", help="deploy the bundle to a MicroPython board, reset, verify")
-    p.add_argument("--board", required=True, help="board name (boards/NAME.yaml) or file")
+    p.add_argument(
+        "--board", required=True, help="board name (boards/NAME.yaml) or file"
+    ).completer = board_names
     p.add_argument(
         "--port",
         help="serial port of the board's REPL, or auto (the default: the first Raspberry Pi "
@@ -58,6 +64,14 @@ def register(sub) -> None:
     p.set_defaults(func=flash, needs_target=False)
 
 
+def load_board(name):
+    """The board, its warnings (values rounded to a sensor's resolution) on stderr."""
+    board = _load(name)
+    for line in board.warnings:
+        print(f"satmc: warning: {line}", file=sys.stderr)
+    return board
+
+
 def bundle(args) -> int:
     if args.frozen:
         print(frozen_sources(load_board(args.board), args.frozen))
@@ -76,40 +90,30 @@ def bundle(args) -> int:
     return 0
 
 
-def _progress():
-    """A progress bar on stderr when it is a terminal; None (no output) otherwise."""
-    if not sys.stderr.isatty():
-        return None
-
-    def show(done: int, total: int) -> None:
-        width = 40
-        k = done * width // max(total, 1)
-        end = "\n" if done >= total else ""
-        sys.stderr.write(f"\r  [{'#' * k}{'.' * (width - k)}] {done}/{total} bytes{end}")
-        sys.stderr.flush()
-
-    return show
-
-
 def flash(args) -> int:
     from ..flash import flash as do_flash
     from ..flash import upgrade_via
 
+    board = load_board(args.board)
     if args.via and args.port is None:
-        upgrade_via(
-            load_board(args.board),
-            args.via,
-            address=args.ipmb_address,
-            progress=_progress(),
-            timeout=args.verify_timeout,
-            twin=args.twin,
-        )
+        with Progress(f"upgrading {board.name} over IPMB", unit="B") as bar:
+            upgrade_via(
+                board,
+                args.via,
+                address=args.ipmb_address,
+                progress=bar.update,
+                timeout=args.verify_timeout,
+                twin=args.twin,
+            )
         return 0
-    do_flash(
-        load_board(args.board),
-        port=args.port or "auto",
-        via=args.via,
-        timeout=args.verify_timeout,
-        address=args.ipmb_address,
-    )
+    with Progress(f"copying {board.name}'s bundle", unit="B") as bar:
+        do_flash(
+            board,
+            port=args.port or "auto",
+            via=args.via,
+            timeout=args.verify_timeout,
+            address=args.ipmb_address,
+            progress=bar.update,
+            log=bar.print,
+        )
     return 0

@@ -24,7 +24,7 @@ import sys
 from .. import __version__
 from ..errors import AddressError, SatmcError
 
-COMMAND_MODULES = ["device", "mc", "stats", "fru", "flash", "sensors", "bmc", "firewall"]
+COMMAND_MODULES = ["device", "mc", "stats", "fru", "flash", "sensors", "sdr", "bmc", "firewall"]
 
 
 def _int(text: str) -> int:
@@ -91,6 +91,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--retries", type=_tries, default=3, help="tries per request (3, at least 1)")
     p.add_argument(
         "-d", "--debug", action="store_true", help="tracebacks and IPMB frames, sent and received"
+    )
+    p.add_argument(
+        "--flush-cache",
+        action="store_true",
+        help="forget the satellite's cached SDRs first: read them again (the cache keeps one "
+        "entry per satellite, replaced when its SDRs change)",
     )
     p.epilog = "The options above may also follow the command (satmc raw app 0x01 -d)."
     sub = p.add_subparsers(dest="command", metavar="COMMAND", parser_class=Parser)
@@ -181,12 +187,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(argv: list[str]) -> int:
     parser = build_parser()
+    from .complete import install
+
+    install(parser)  # a shell asking for completions is answered here, and exits
     args = parser.parse_args(global_options_first(parser, argv))
     if args.debug:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     try:
         if getattr(args, "needs_target", True):
             with open_target(args) as sat:
+                if args.flush_cache:
+                    from ..sensors import SensorClient
+
+                    SensorClient(sat).flush_cache()
                 status = args.func(args, sat) or 0
         else:
             status = args.func(args) or 0

@@ -24,6 +24,7 @@ from ..sensors import (
     table,
 )
 from . import output
+from .complete import sensor_names
 
 THRESHOLD_FIELDS = ("name",) + COLUMNS
 EVENT_FIELDS = ("receiver",) + (
@@ -82,7 +83,7 @@ def register(sub) -> None:
     gsub = p.add_subparsers(dest="action", metavar="ACTION")
     gsub.required = True
     g = gsub.add_parser("get", help="reading, thresholds, hysteresis, enables, M/B/K of NAME")
-    g.add_argument("name", help="sensor name or number")
+    g.add_argument("name", help="sensor name or number").completer = sensor_names
     output.add_options(g)
     g.set_defaults(func=sensor_get)
 
@@ -90,10 +91,10 @@ def register(sub) -> None:
     hsub = p.add_subparsers(dest="action", metavar="ACTION")
     hsub.required = True
     g = hsub.add_parser("get", help="hysteresis of NAME, in the sensor's unit")
-    g.add_argument("name")
+    g.add_argument("name").completer = sensor_names
     g.set_defaults(func=hysteresis_get)
     g = hsub.add_parser("set", help="set the hysteresis of NAME, in the sensor's unit")
-    g.add_argument("name")
+    g.add_argument("name").completer = sensor_names
     g.add_argument("--positive", type=float, metavar="VALUE", help="positive-going")
     g.add_argument("--negative", type=float, metavar="VALUE", help="negative-going")
     g.set_defaults(func=hysteresis_set)
@@ -102,11 +103,11 @@ def register(sub) -> None:
     tsub = p.add_subparsers(dest="action", metavar="ACTION")
     tsub.required = True
     g = tsub.add_parser("get", help="thresholds of NAME")
-    g.add_argument("name")
+    g.add_argument("name").completer = sensor_names
     output.add_options(g)
     g.set_defaults(func=thresholds_get)
     s = tsub.add_parser("set", help="set thresholds of NAME, in the sensor's unit")
-    s.add_argument("name")
+    s.add_argument("name").completer = sensor_names
     for k in SHORT:
         s.add_argument(f"--{k}", type=float, metavar="VALUE")
     s.set_defaults(func=thresholds_set)
@@ -297,9 +298,11 @@ def thresholds_set(args, sat) -> int:
     if not values:
         raise SatmcError("give at least one threshold, e.g. --unc 75")
     client = SensorClient(sat)
-    _print_thresholds(
-        client.find(args.name).device_id_string, client.set_thresholds(args.name, **values)
-    )
+    held = client.set_thresholds(args.name, **values)
+    for k, v in values.items():
+        if held.get(k) is not None and held[k] != v:
+            print(f"{k}={v:g} is held as {held[k]:g} (the sensor's resolution)")
+    _print_thresholds(client.find(args.name).device_id_string, held)
     return 0
 
 

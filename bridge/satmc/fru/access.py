@@ -27,6 +27,7 @@ from ..ipmi.codes import (
     CC_INVALID_COMMAND,
     CC_LENGTH,
     CC_NOT_PRESENT,
+    FRU_LOCATOR_LOGICAL,
     SUPPORT_FRU_INVENTORY,
 )
 from . import FRUError, FRUVerifyError, FRUWriteProtectedError
@@ -74,6 +75,20 @@ def describe_diff(wrote: bytes, got: bytes, limit: int = 8) -> str:
     return f"{total} bytes differ in {len(ranges)} ranges: " + "; ".join(parts) + extra
 
 
+def devices(sat, records) -> list[tuple[int, str | None]]:
+    """The FRU devices `ipmitool fru print` lists: (id, description) of FRU 0, the
+    controller's own (description None: "Builtin FRU Device"), then of each logical FRU
+    Device Locator SDR among `records` (the satellite's SDRs, decoded)."""
+    from pyipmi.sdr import SdrFruDeviceLocator
+
+    out: list[tuple[int, str | None]] = [(0, None)]
+    for r in records:
+        if isinstance(r, SdrFruDeviceLocator) and r.logical_physical & FRU_LOCATOR_LOGICAL:
+            if r.fru_device_id not in (i for i, _ in out):
+                out.append((r.fru_device_id, r.device_id_string))
+    return out
+
+
 class FRUAccess:
     def __init__(self, sat, fru_id: int = 0, write_chunk: int = WRITE_CHUNK):
         if not 1 <= write_chunk <= client.FRU_WRITE_MAX:
@@ -112,8 +127,9 @@ class FRUAccess:
             "retry (the satellite is still loading or writing it)"
         )
 
-    def read(self, offset: int = 0, length: int | None = None) -> bytes:
-        """length bytes from offset (default: to the end), in chunks one response carries."""
+    def read(self, offset: int = 0, length: int | None = None, progress=None) -> bytes:
+        """length bytes from offset (default: to the end), in chunks one response carries;
+        progress(bytes read, bytes in all) after each."""
         end = self.size if length is None else offset + length
         if end > self.size:
             raise FRUError(f"FRU {self.fru_id}: reading to {end} passes its end ({self.size})")
@@ -138,6 +154,8 @@ class FRUAccess:
             if not d:
                 raise FRUError(f"FRU {self.fru_id}: malformed Read FRU Data answer 00")
             out += d
+            if progress is not None:
+                progress(len(out), end - offset)
         return bytes(out)
 
     def write(

@@ -63,6 +63,8 @@ from .messages import (
     GetCommandSupportReq,
     GetConfigurableCommandsReq,
     GetConfigurableCommandSubfunctionsReq,
+    GetDeviceSdrCountReq,
+    GetDeviceSdrCountRsp,
     GetEventReceiverAddressReq,
     GetEventReceiverAddressRsp,
     GetNetFnSupportReq,
@@ -232,6 +234,12 @@ def get_event_receiver(sat) -> tuple[int, int]:
 def get_device_sdr_info(sat) -> Message:
     """number_of_sensors, flags.dynamic_population, sensor_population_change (or None)."""
     return send(sat, GetDeviceSdrInfoReq(), "Get Device SDR Info")
+
+
+def get_device_sdr_count(sat) -> int:
+    """How many SDRs the device holds (Get Device SDR Info, operation 1)."""
+    r = send(sat, GetDeviceSdrCountReq(), "Get Device SDR Info", GetDeviceSdrCountRsp())
+    return r.number_of_sdrs
 
 
 def reserve_device_sdr_repository(sat) -> int:

@@ -386,6 +386,13 @@ SENSOR_TYPES = {
 EVENT_TYPE_THRESHOLD = 0x01
 EVENT_TYPE_GENERIC_DISCRETE = 0x08  # device absent / present (offsets 0, 1)
 EVENT_TYPE_SENSOR_SPECIFIC = 0x6F
+SDR_TYPES = {  # SDR record type -> name (IPMI 2.0 table 43-1)
+    0x01: "full sensor",
+    0x02: "compact sensor",
+    0x11: "FRU device locator",
+    0x12: "MC device locator",
+}
+FRU_LOCATOR_LOGICAL = 0x80  # FRU Device Locator byte 8 [7]: a logical FRU device (an id)
 UNITS = {1: "C", 2: "F", 4: "V", 5: "A", 6: "W", 18: "RPM"}  # SDR base unit -> symbol
 PRESENCE_STATES = {0x01: "present", 0x02: "absent"}  # entity presence states bits
 THRESHOLD_OFFSETS = (  # threshold event offsets 00h-0Bh

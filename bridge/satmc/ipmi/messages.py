@@ -12,7 +12,9 @@ registry refuses a second registration of a netFn/cmd).
 The counters' names come from the firmware's own list (firmware/ipmc/counters.py), in
 the order Get Statistics reports them: one list serves both sides.
 
-Set and Get Event Receiver are declared again here, unregistered: python-ipmi's
+Get Device SDR Info is declared again, unregistered, with its request byte (python-ipmi
+sends none, so it can only ask for the sensor count, not the SDR count). Set and Get
+Event Receiver are declared again here, unregistered: python-ipmi's
 declaration splits the address byte into a reserved bit and a 7-bit address, so it
 cannot carry FFh, the address that turns event generation off.
 """
@@ -251,3 +253,22 @@ GetOemNetFnIanaSupportReq, GetOemNetFnIanaSupportRsp = _firewall_message(
     ),
     (UnsignedInt("last", 1), UnsignedInt("lun_support", 1), ByteArray("iana", 3)),
 )
+
+
+class GetDeviceSdrCountReq(Message):
+    """Get Device SDR Info with operation 1: the number of the device's SDRs; not
+    registered."""
+
+    __netfn__ = codes.NETFN_SENSOR
+    __cmdid__ = codes.CMD_GET_DEVICE_SDR_INFO
+    __fields__ = (UnsignedInt("operation", 1, 1),)
+
+
+class GetDeviceSdrCountRsp(Message):
+    __netfn__ = codes.NETFN_SENSOR | 1
+    __cmdid__ = codes.CMD_GET_DEVICE_SDR_INFO
+    __fields__ = (
+        CompletionCode(),
+        UnsignedInt("number_of_sdrs", 1),
+        RemainingBytes("rest"),  # flags, change indicator: as for the sensor count
+    )

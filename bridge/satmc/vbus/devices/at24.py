@@ -11,6 +11,10 @@ Behaviour of the real part:
   * during the write cycle (tWR, `twr_ms` of real time) the part NACKs its address;
   * a read returns memory from the address pointer and wraps at the end of memory; a
     read without a memory address continues from the last position ("current address");
+  * memory address bits above the part's size are ignored: a part smaller than a board
+    file declares shows its memory again past its end (an AT24C32 answers at 0x1005 what
+    it holds at 0x0005), which the firmware's FRU size probe looks for; a repeated START
+    drops bytes latched without a STOP, so a read never writes;
   * with write protect on, the address and memory address are ACKed and every data byte
     is NACKed; nothing is written (as AT24C02D/AT24C64D do with WP high).
 A write cycle that completes updates `file` (when set) in full, so a restarted simulator
