@@ -4,6 +4,7 @@
 #   make bundle BOARD=pico                      build/pico/bundle: .mpy files, config, manifest
 #   make flash BOARD=pico PORT=/dev/ttyACM0     deploy changed files, reset, verify (PORT=auto)
 #   make flash BOARD=pico TARGET=ftdi://ftdi:232h/1   ... and verify over IPMB via the FT232H
+#   make flash BOARD=pico_sim PORT=/dev/pts/N VERIFY_TIMEOUT=160   onto the emulated RP2040
 #   make frozen BOARD=pico MPY_DIR=~/src/micropython  a MicroPython image with the firmware frozen in
 
 VENV ?= .venv
@@ -20,8 +21,11 @@ export MICROPYTHON
 
 TARGET ?= sim
 RIG ?=
+# make sim PLATFORM=rp2emu: the official MicroPython rp2 image on the emulated RP2040
+# (RP2_UF2, RP2_BOOTROM name the inputs; Node.js needed; rp2040js installed on first use)
+PLATFORM ?= unix
 
-.PHONY: setup demo sim test bench hil fuzz clean bundle flash frozen
+.PHONY: setup demo sim test bench hil fuzz clean bundle flash frozen rp2emu
 
 setup: $(STAMP)
 
@@ -46,7 +50,13 @@ demo: setup
 	$(PY) -m satmc.demo --board $(BOARD)
 
 sim: setup
-	$(PY) -m satmc.sim $(if $(CHASSIS),--chassis $(CHASSIS),--board $(BOARD))
+	$(PY) -m satmc.sim $(if $(CHASSIS),--chassis $(CHASSIS),--platform $(PLATFORM) \
+		$(if $(filter rp2emu,$(PLATFORM)),$(if $(filter sim,$(BOARD)),,--board $(BOARD)),--board $(BOARD)))
+
+# the pinned rp2040js (bridge/satmc/ports/rp2emu/package-lock.json) into that folder
+rp2emu: setup
+	$(PY) -c 'from satmc.ports import rp2emu; rp2emu.install(); print("rp2040js installed")'
+
 
 test: setup
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -56,7 +66,8 @@ bundle: setup
 
 flash: setup
 	$(VENV)/bin/satmc flash --board $(BOARD) --port $(PORT) \
-		$(if $(filter-out sim%,$(TARGET)),--via $(TARGET))
+		$(if $(filter-out sim%,$(TARGET)),--via $(TARGET)) \
+		$(if $(VERIFY_TIMEOUT),--verify-timeout $(VERIFY_TIMEOUT))
 
 frozen: setup
 	@test -n "$(MPY_DIR)" || { echo "make frozen: set MPY_DIR to a MicroPython source tree" \

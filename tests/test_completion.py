@@ -54,7 +54,10 @@ def test_commands_and_subcommands_complete(tmp_path):
 
 
 def test_board_names_complete(tmp_path):
-    assert complete("satmc bundle --board p", tmp_path) == ["pico", "pico2", "pyboard"]
+    from satmc.board import board_names
+
+    want = [n for n in board_names() if n.startswith("p")]
+    assert "pico" in want and complete("satmc bundle --board p", tmp_path) == want
     assert complete("satmc fru build s", tmp_path) == ["sim"]
 
 

@@ -180,6 +180,7 @@ def test_a_torn_policy_file_falls_back_to_the_board_files_and_is_counted(sim, sa
 def test_a_board_files_production_profile_holds_ipmb_writes_back(tmp_path):
     data = yaml.safe_load(load_board("sim").path.read_text())
     data["firewall"] = {"profile": "production"}
+    data["name"] = "production"
     path = tmp_path / "production.yaml"
     path.write_text(yaml.safe_dump(data))
     board = load_board(path)

@@ -32,9 +32,9 @@ LAYERS = (
     ("sim",),  # the simulator: a bundle on a port, with its buses and devices
     ("transports",),  # sim://, ftdi://, serial://, socket://
     ("bmc",),  # the bench BMC: IPMI over LAN in front of the satellites
-    ("flash",),
+    ("flash",),  # deploying with mpremote
     ("labgrid",),  # rigs as labgrid places: resources, the IPMB driver, the strategy
-    ("hil",),
+    ("hil",),  # the HIL suite: deploys onto the emulated RP2040 (rp2emu) with flash
     ("demo_sensors",),
     ("demo",),
     ("cli",),  # nothing imports the CLI

@@ -99,9 +99,13 @@ def _u32(d, at, v):
 
 @command(_NETFN_OEM, 0x02)
 def get_heap_info(mc, rq, rs):
-    """satmc OEM: heap free, heap used, bytes allocated handling requests, requests (u32 LE)."""
+    """satmc OEM: heap free, heap used, bytes allocated handling requests, requests (u32 LE).
+
+    Arms the request path's heap measurement (mc.heap_armed): hot_alloc counts from the
+    first Get Heap Info on rp2, from boot on the unix port."""
     import gc
 
+    mc.heap_armed = True
     d = rs.data
     _u32(d, 0, gc.mem_free())
     _u32(d, 4, gc.mem_alloc())

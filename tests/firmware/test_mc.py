@@ -152,3 +152,30 @@ def test_send_message_elsewhere_or_nested_or_broken_is_refused():
     nested = frame(0x72, 0x06, 0x34, b"\x40" + frame(0x72, 0x06, 0x01))
     assert _send_message(mc, nested)[0] == 0xCC
     assert _send_message(mc, frame(0x72, 0x06, 0x04)[:-1] + b"\x00")[0] == 0xCC
+
+
+def test_heap_measured_only_once_get_heap_info_arms_it_as_on_rp2():
+    # on rp2 gc.mem_alloc() walks the heap: the request path measures only when armed
+    mc = _mc()
+    assert mc.heap_armed  # the unix port measures from boot
+    mc.heap_armed = False  # as rp2 boots
+    waste = []
+
+    def allocating(mc, rq, rs):
+        waste.append(bytearray(64))
+        return rs.ok(0)
+
+    from ipmc import dispatch
+
+    entry = dispatch._table[0x06 << 8 | 0x01]
+    saved = entry[0]
+    entry[0] = allocating
+    try:
+        _send(mc, frame(0x72, 0x06, 0x01, b""))
+        assert mc.hot_frames == 1 and mc.hot_alloc == 0  # counted, not measured
+        _send(mc, frame(0x72, 0x30, 0x02, b""))  # satmc OEM Get Heap Info arms it
+        assert mc.heap_armed
+        _send(mc, frame(0x72, 0x06, 0x01, b""))
+        assert mc.hot_frames == 3 and mc.hot_alloc >= 64
+    finally:
+        entry[0] = saved

@@ -24,7 +24,7 @@ import sys
 from .. import __version__
 from ..errors import AddressError, SatmcError
 
-COMMAND_MODULES = ["device", "mc", "stats", "fru", "flash", "sensors", "sdr", "bmc", "firewall"]
+COMMAND_MODULES = ["device", "mc", "stats", "fru", "flash", "sensors", "sdr", "firewall", "bmc"]
 
 
 def _int(text: str) -> int:

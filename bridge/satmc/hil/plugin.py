@@ -2,6 +2,7 @@
 
     pytest hil                                        # the simulated board (default)
     pytest hil --hil-target sim+ftdi                  # ... through pyftdi and the FT232H twin
+    pytest hil --hil-target rp2emu                    # the official rp2 image, emulated RP2040
     pytest hil --hil-target ftdi://ftdi:232h/1 --hil-address 0x72 --hil-board pico
     pytest hil --hil-rig hil/rigs/pico-ft232h.toml
     pytest hil --hil-chassis bench2                   # every test on every satellite of a chassis
@@ -31,7 +32,8 @@ preflight, and board, address and capabilities come from the place's tags (satmc
 satmc-address, satmc-capabilities) or the environment's options. The place lock is
 labgrid's; the local rig lock is not taken.
 
-Fixtures: `rig` (what and where), `board` (the board file: expected values), `dut` (a
+Fixtures: `rig` (what and where; rig.seconds(s) scales a host timeout by the rig's time
+factor), `board_sleep` (seconds on the board's clock), `board` (the board file), `dut` (a
 connection to the device under test), `hil_sim` (the Simulator, or None on a real
 rig), `faults` (bus fault injection, cleared after each test), `stimulus` (physical
 values of the simulation, restored after each test). A test marked
@@ -42,8 +44,10 @@ leaves its trace as <results>/<test>.pcap (decode: tshark -d 'i2c.message,ipmi')
 
 from __future__ import annotations
 
+import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -53,7 +57,7 @@ from ..errors import BusNackError, NoResponseError, SatmcError
 from ..transports import check_address, connect
 from ..vbus.pcap import write_pcap
 from .lock import RigLock
-from .rig import CAPABILITIES, Rig, load_rig
+from .rig import CAPABILITIES, RP2EMU, Rig, load_rig
 
 PREFLIGHT_EXIT = 4  # pytest's "usage error": the rig named cannot be driven
 # the short forms, added where no other plugin or conftest.py defines them
@@ -70,7 +74,7 @@ def pytest_addoption(parser):
     g = parser.getgroup("satmc HIL")
     g.addoption(
         "--hil-target",
-        help="sim (default), sim+readback, sim+ftdi, or ftdi://..., serial://...",
+        help="sim (default), sim+readback, sim+ftdi, rp2emu, or ftdi://..., serial://...",
     )
     g.addoption("--hil-address", help="the satellite's 8-bit IPMB address (default 0x72)")
     g.addoption("--hil-board", help="board file name or path giving the expected values")
@@ -307,23 +311,52 @@ def hil_sim(rig, pytestconfig, hil_chassis):
     from ..sim.simulator import Simulator
     from .mutants import make_mutant
 
+    if rig.target == RP2EMU and mutant:
+        pytest.exit("--hil-firmware-mutant needs the unix-port simulator (sim)", PREFLIGHT_EXIT)
     with tempfile.TemporaryDirectory(prefix="satmc-hil-") as tmp:
         firmware = make_mutant(mutant, Path(tmp)) if mutant else None
-        sim = Simulator(
-            rig.board,
-            socket_path=f"{tmp}/sim.sock",
-            build_dir=Path(tmp) / "build",
-            firmware_dir=firmware,
-        )
         try:
-            sim.start()
+            if rig.target == RP2EMU:
+                sim = emulated_board(rig, Path(tmp))
+            else:
+                sim = Simulator(
+                    rig.board,
+                    socket_path=f"{tmp}/sim.sock",
+                    build_dir=Path(tmp) / "build",
+                    firmware_dir=firmware,
+                )
+        except SatmcError as e:
+            pytest.exit(f"HIL preflight: {e}", PREFLIGHT_EXIT)
+        try:
+            sim.start(**({"timeout": rig.seconds(20)} if rig.target == RP2EMU else {}))
         except SatmcError as e:
             sim.stop()
             pytest.exit(f"HIL preflight: the simulated board did not start: {e}", PREFLIGHT_EXIT)
+        if rig.target == RP2EMU and not os.environ.get("SATMC_TIME_FACTOR"):
+            rig.time_factor = max(rig.time_factor, sim.time_factor)  # as measured here
+            rig.reset_seconds = 10.0 * rig.time_factor
         try:
             yield sim
         finally:
             sim.stop()
+
+
+def emulated_board(rig: Rig, tmp: Path):
+    """The rp2emu target: an emulated board with the bundle deployed by `make flash`'s
+    path (mpremote on its USB serial) once per image and bundle, then its flash copied."""
+    from ..flash import flash
+    from ..resources import build_root
+    from ..sim.rp2emu import Rp2emuSimulator, provision
+
+    board_file = load_board(rig.board)
+
+    def deploy(sim):
+        flash(board_file, port=sim.serial.pty_path, timeout=rig.seconds(20))
+
+    image = provision(board_file, build_root() / board_file.name / "rp2emu", deploy)
+    return Rp2emuSimulator(
+        board_file, image=image, socket_path=f"{tmp}/sim.sock", build_dir=tmp / "build"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -355,6 +388,7 @@ def dut_connect(rig, hil_sim, pytestconfig):
         url = rig.url if twin else hil_sim.ipmb_url
 
         def opener(**kw):
+            kw.setdefault("timeout", rig.seconds(0.25))
             return connect(url, address=rig.address, readback=readback or None, twin=twin, **kw)
 
     try:
@@ -436,6 +470,13 @@ def _trace_on_failure(request, pytestconfig):
     path = out / (re.sub(r"[^\w.-]+", "_", request.node.nodeid) + ".pcap")
     write_pcap(str(path), records)
     rep.sections.append(("bus trace", f"{len(records)} records in {path}"))
+
+
+@pytest.fixture
+def board_sleep(hil_sim):
+    """board_sleep(s): let s seconds pass on the board's clock (an emulated chip's runs
+    behind the host's; a real board's and the unix port's are the host's)."""
+    return hil_sim.sleep if hil_sim is not None else time.sleep
 
 
 @pytest.fixture

@@ -17,12 +17,20 @@ what a test may need beyond plain IPMB requests:
 
 A rig may name the board's USB serial line (`serial = "serial:///dev/ttyACM0"`): it
 speaks Serial Basic Mode, a second channel for the firewall's per-channel tests (the
-simulator has one). An FTDI rig (target ftdi://..., or sim+ftdi) may set the adapter's
-`freq` (Hz) and `clockstretching` (true/false), as the URL options of the same names do.
+simulator has one).
+
+Target rp2emu is the official MicroPython rp2 image on the emulated RP2040 (board
+pico_sim by default, satmc.sim.rp2emu): every capability of sim, with host timeouts
+multiplied by `time_factor` (the emulator runs slower than the chip; a rig file may set
+it, and SATMC_TIME_FACTOR overrides it).
+
+An FTDI rig (target ftdi://..., or sim+ftdi) may set the adapter's `freq` (Hz) and
+`clockstretching` (true/false), as the URL options of the same names do.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -34,7 +42,8 @@ CAPABILITIES = ("stimulus", "faults", "trace", "reset", "fru-write", "events", "
 SIM_CAPABILITIES = frozenset(CAPABILITIES) - {"master-write"}
 # The simulated board, with the host as a slave-capable BMC, as a master-only host
 # (readback), or on the emulated FT232H through unmodified pyftdi.
-SIM_TARGETS = ("sim", "sim+readback", "sim+ftdi")
+RP2EMU = "rp2emu"  # the official rp2 image on the emulated RP2040
+SIM_TARGETS = ("sim", "sim+readback", "sim+ftdi", RP2EMU)
 TWIN_URL = "ftdi://ftdi:232h/1"  # the FT232H twin of sim+ftdi
 FTDI_KEYS = {"freq": int, "clockstretching": bool}  # rig keys that are ftdi:// URL options
 
@@ -54,6 +63,11 @@ class Rig:
     freq: int | None = None  # FTDI rigs: I2C clock in Hz (the transport's default if None)
     clockstretching: bool | None = None  # FTDI rigs: adaptive clocking on AD7 (default on)
     serial: str | None = None  # the board's USB serial (Serial Basic Mode): a second channel
+    time_factor: float = 1.0  # host timeouts x this (rp2emu: the emulator's slowness)
+
+    def seconds(self, s: float) -> float:
+        """A host timeout on this rig: s scaled by the rig's time factor."""
+        return s * self.time_factor
 
     @property
     def is_sim(self) -> bool:
@@ -78,10 +92,40 @@ class Rig:
 
     @classmethod
     def from_target(cls, target: str, address: int | None = None, board: str | None = None):
+        if target == RP2EMU:
+            factor = time_factor()
+            caps = SIM_CAPABILITIES | {"master-write"}
+            return cls(
+                target,
+                target,
+                address or 0x72,
+                board or "pico_sim",
+                caps,
+                reset_seconds=10.0 * factor,
+                time_factor=factor,
+            )
         if target in SIM_TARGETS:
             caps = SIM_CAPABILITIES | ({"master-write"} if target == "sim" else set())
             return cls(target, target, address or 0x72, board or "sim", caps)
         return cls(target, target, address or 0x72, board or "sim", frozenset({"reset"}))
+
+
+def time_factor(default: float | None = None) -> float:
+    """The emulated target's time factor: SATMC_TIME_FACTOR, else the emulator's default."""
+    value = os.environ.get("SATMC_TIME_FACTOR")
+    if value:
+        try:
+            factor = float(value)
+        except ValueError:
+            raise RigError(f"SATMC_TIME_FACTOR={value!r} is not a number") from None
+        if factor < 1:
+            raise RigError(f"SATMC_TIME_FACTOR={value!r}: at least 1 (a slower target)")
+        return factor
+    if default is not None:
+        return default
+    from ..sim.rp2emu import TIME_FACTOR
+
+    return TIME_FACTOR
 
 
 def load_rig(path: str | Path) -> Rig:
@@ -122,6 +166,9 @@ def load_rig(path: str | Path) -> Rig:
         board=data["board"],
         capabilities=caps,
         reset_seconds=float(data.get("reset_seconds", 10.0)),
+        time_factor=time_factor(float(data["time_factor"]))
+        if "time_factor" in data
+        else (time_factor() if data["target"] == RP2EMU else 1.0),
         freq=data.get("freq"),
         clockstretching=data.get("clockstretching"),
         serial=serial,

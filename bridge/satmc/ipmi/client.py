@@ -207,7 +207,8 @@ def read_counters(sat) -> dict[str, int]:
 
 def read_heap(sat) -> dict[str, int]:
     """free, used: the GC heap now; hot_alloc: bytes allocated while handling requests
-    since boot; hot_frames: requests handled since boot."""
+    since boot (rp2: since the first Get Heap Info, which arms the measurement);
+    hot_frames: requests handled since boot."""
     r = send(sat, SatmcGetHeapInfoReq(), "Get Heap Info")
     return {"free": r.free, "used": r.used, "hot_alloc": r.hot_alloc, "hot_frames": r.hot_frames}
 

@@ -69,6 +69,7 @@ FIREWALL_COMMANDS = tuple(  # the firewall's own: never configurable
         CMD_GET_OEM_NETFN_IANA_SUPPORT,
     )
 )
+
 CMD_GET_SYSTEM_GUID = 0x37
 CMD_GET_CHANNEL_ACCESS = 0x41
 CMD_GET_CHANNEL_INFO = 0x42
@@ -305,6 +306,15 @@ COMMAND_SPECIFIC_CODES = {
         CC_FRU_WRITE_PROTECTED: "write protected",
         CC_FRU_BUSY: "FRU device busy",
     },
+    (NETFN_APP, CMD_SEND_MESSAGE): {
+        CC_SEND_INVALID_SESSION: "invalid session handle",
+        CC_SEND_LOST_ARBITRATION: "lost arbitration",
+        CC_SEND_BUS_ERROR: "bus error",
+        CC_SEND_NAK_ON_WRITE: "NAK on write",
+    },
+    (NETFN_TRANSPORT, CMD_GET_SOL_CONFIGURATION): {
+        CC_SOL_PARAMETER_NOT_SUPPORTED: "parameter not supported",
+    },
     (NETFN_GROUP, CMD_HPM_FINISH_FIRMWARE_UPLOAD): {
         CC_HPM_IN_PROGRESS: "command in progress",
         CC_HPM_81: "image length mismatch",
@@ -314,15 +324,6 @@ COMMAND_SPECIFIC_CODES = {
         CC_HPM_IN_PROGRESS: "command in progress",
         CC_HPM_81: "invalid components",
         CC_HPM_82: "upload mode not supported",
-    },
-    (NETFN_APP, CMD_SEND_MESSAGE): {
-        CC_SEND_INVALID_SESSION: "invalid session handle",
-        CC_SEND_LOST_ARBITRATION: "lost arbitration",
-        CC_SEND_BUS_ERROR: "bus error",
-        CC_SEND_NAK_ON_WRITE: "NAK on write",
-    },
-    (NETFN_TRANSPORT, CMD_GET_SOL_CONFIGURATION): {
-        CC_SOL_PARAMETER_NOT_SUPPORTED: "parameter not supported",
     },
 }
 

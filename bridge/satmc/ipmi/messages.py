@@ -84,7 +84,8 @@ class SatmcGetHeapInfoReq(Message):
 @register_message_class
 class SatmcGetHeapInfoRsp(Message):
     """free, used: the GC heap now; hot_alloc: bytes allocated while handling requests
-    since boot; hot_frames: requests handled since boot (u32 LE each)."""
+    since boot (rp2: since the first Get Heap Info, which arms the measurement);
+    hot_frames: requests handled since boot (u32 LE each)."""
 
     __netfn__ = codes.NETFN_OEM | 1
     __cmdid__ = codes.CMD_GET_HEAP_INFO

@@ -2,8 +2,9 @@
 
     unix/     MicroPython's unix port: `machine` (I2C, SoftI2C, I2CTarget, Pin, ADC, WDT, ...)
               emulated in MicroPython over the bus socket; satmc.sim runs the firmware on it
-    rp2emu/   (next) the official rp2 MicroPython image on an emulated RP2040 (Node.js),
-              its I2C blocks bridged to the bus socket by an I2C target extension
+    rp2emu/   the official rp2 MicroPython image on an emulated RP2040 (rp2040js under
+              Node.js), its I2C blocks bridged to the bus socket by the project's I2C
+              target extension; satmc.sim.rp2emu runs a board on it
 
 Every port speaks the protocol of satmc.vbus.wire. A port folder with sources in another
 language (FOREIGN_SOURCES) holds a wire.json of the protocol's constants and reads it:

@@ -101,7 +101,8 @@ def serve_until_stopped(stop) -> None:
 
 
 def default_socket(name: str = "sim") -> str:
-    """The default bus socket of `make sim` ("sim") or of the pty board ("ptyboard")."""
+    """The default bus socket of `make sim` ("sim"), of the pty board ("ptyboard") or of
+    `make sim PLATFORM=rp2emu` ("rp2emu")."""
     base = os.environ.get("XDG_RUNTIME_DIR") or tempfile.gettempdir()
     return os.path.join(base, f"satmc-{os.getuid()}", f"{name}.sock")
 
@@ -468,6 +469,10 @@ class Simulator:
 
     def __exit__(self, *exc) -> None:
         self.stop()
+
+    def sleep(self, seconds: float) -> None:
+        """Let `seconds` pass on the board's clock (the unix port's is the host's)."""
+        time.sleep(seconds)
 
     def wait_for_output(self, text: str, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout

@@ -99,9 +99,11 @@ class Satellite:
             raise CompletionCodeError(cc, what or f"netFn 0x{netfn:02x} cmd 0x{cmd:02x}")
         return rsp
 
-    def broadcast_get_device_id(self, address: int | None = None, timeout: float = 0.25):
-        """Broadcast Get Device ID to `address` (never retried); response data or None."""
+    def broadcast_get_device_id(self, address: int | None = None, timeout: float | None = None):
+        """Broadcast Get Device ID to `address` (never retried); response data or None.
+        timeout: the connection's request timeout unless given."""
         intf = self.interface
+        timeout = intf.timeout if timeout is None else timeout
         header = IpmbHeaderReq()
         header.netfn, header.rs_lun, header.rq_lun, header.cmdid = (
             NETFN_APP,
