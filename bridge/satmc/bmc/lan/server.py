@@ -97,9 +97,8 @@ class LanServer(asyncio.DatagramProtocol):
 
         dispatch.request.emit = emit
         try:
-            cc, data = await asyncio.wait_for(
-                self.responder.handle(dispatch.request), REQUEST_TIMEOUT
-            )
+            async with asyncio.timeout(REQUEST_TIMEOUT):  # no task of its own, as wait_for
+                cc, data = await self.responder.handle(dispatch.request)
         except TimeoutError:
             cc, data = codes.CC_TIMEOUT, b""
         except Exception:
