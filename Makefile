@@ -25,7 +25,7 @@ RIG ?=
 # (RP2_UF2, RP2_BOOTROM name the inputs; Node.js needed; rp2040js installed on first use)
 PLATFORM ?= unix
 
-.PHONY: setup demo sim test bench hil fuzz clean bundle flash frozen rp2emu
+.PHONY: setup demo sim test bench hil fuzz soak clean bundle flash frozen rp2emu
 
 setup: $(STAMP)
 
@@ -90,6 +90,12 @@ SECONDS ?= 60
 FRAMES ?= 1000000
 fuzz: setup
 	$(PY) -m fuzz --seconds $(SECONDS) --frames $(FRAMES)
+
+# The soak (a slice runs in make test): contention, the fault matrix at full load, mixed
+# traffic with resets, for DURATION (90s, 10m, 1h); build/soak/summary.json, soak.png
+DURATION ?= 5m
+soak: setup
+	$(PY) -m soak --duration $(DURATION)
 
 clean:
 	rm -rf build .pytest_cache hil-results

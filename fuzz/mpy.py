@@ -65,10 +65,24 @@ def accounting_problems(c: dict) -> list[str]:
     out = []
     if c["written"] != c["frames_in"] + c["oversize"] + c["rx_overflow"]:
         out.append(f"written {c['written']} != frames_in + oversize + rx_overflow")
-    if c["frames_in"] != c["malformed"] + c["not_for_us"] + c["requests"]:
-        out.append("frames_in != malformed + not_for_us + requests")
     if c["requests"] != c["sent"] + c["outbox_full"] + c["pending"] + c["send_failed"]:
         out.append("requests != sent + outbox_full + pending + send_failed")
+    return out + received_problems(c)
+
+
+def received_problems(c: dict) -> list[str]:
+    """The receive side's rules, for counters (or their deltas over an interval) read from
+    any firmware: every received frame is dropped with a counter, dispatched, or is the
+    answer to one of our events (at least one per event acknowledged, at most one per
+    event frame sent); no handler or task fault was absorbed (soak/ uses these too)."""
+    out = []
+    answers = c["frames_in"] - c["malformed"] - c["not_for_us"] - c["requests"]
+    if (
+        not c.get("events_acked", 0)
+        <= answers
+        <= c.get("events_sent", 0) + c.get("events_retried", 0)
+    ):
+        out.append(f"frames_in != malformed + not_for_us + requests + event answers ({answers})")
     for k in ("handler_errors", "task_errors"):
         if c[k]:
             out.append(f"{k} = {c[k]}")

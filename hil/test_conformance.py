@@ -100,12 +100,14 @@ def _request(dut, seq: int, netfn=NETFN_APP, cmd=CMD_GET_DEVICE_ID, lun=0) -> by
     return intf.router.request(intf, h, None, 1.0)
 
 
+@pytest.mark.needs("raw-ipmb")
 def test_sequence_numbers_are_echoed(dut):
     for seq in (0, 1, 31, 32, 63):
         rsp = _request(dut, seq)
         assert rsp[4] >> 2 == seq and rsp[5] == CMD_GET_DEVICE_ID and rsp[6] == CC_OK
 
 
+@pytest.mark.needs("raw-ipmb")
 def test_a_duplicated_request_is_harmless(dut):
     first = _request(dut, 17)
     second = _request(dut, 17)  # a requester's retry: same sequence number

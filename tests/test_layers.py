@@ -33,6 +33,7 @@ LAYERS = (
     ("transports",),  # sim://, ftdi://, serial://, socket://
     ("bmc",),  # the bench BMC: IPMI over LAN in front of the satellites
     ("flash",),  # deploying with mpremote
+    ("labgrid",),  # rigs as labgrid places: resources, the IPMB driver, the strategy
     ("hil",),  # the HIL suite: deploys onto the emulated RP2040 (rp2emu) with flash
     ("demo_sensors",),
     ("demo",),

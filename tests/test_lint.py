@@ -5,7 +5,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-PATHS = ["bridge", "firmware", "tests", "bench", "hil", "fuzz"]
+PATHS = ["bridge", "firmware", "tests", "bench", "hil", "fuzz", "soak"]
 
 
 def test_ruff_check():

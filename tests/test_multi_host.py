@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from satmc.ipmi.client import read_counters
+from satmc.ipmi.client import events_open, read_counters
 from satmc.ipmi.codes import CMD_GET_DEVICE_ID, NETFN_APP
 from satmc.sim.stimulus import set_values
 from satmc.transports import connect
@@ -80,7 +80,7 @@ def _settled(sim, timeout: float = 10.0) -> dict:
     deadline = time.monotonic() + timeout
     while True:
         c = _counters(sim)
-        if c["events_queued"] == c["events_acked"] + c["events_dropped"]:
+        if events_open(c) == 0:
             return c
         assert time.monotonic() < deadline, c
         time.sleep(0.05)

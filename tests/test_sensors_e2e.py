@@ -13,7 +13,7 @@ import pytest
 from satmc.board import load_board
 from satmc.board.sensors import THRESHOLDS
 from satmc.eventlog import EventLog, EventReceiver
-from satmc.ipmi.client import read_counters
+from satmc.ipmi.client import events_open, read_counters
 from satmc.ipmi.codes import (
     CMD_GET_EVENT_RECEIVER,
     CMD_GET_SENSOR_EVENT_STATUS,
@@ -53,7 +53,7 @@ def settle(sim, sat, celsius: float, timeout: float = 10.0) -> None:
     time.sleep(0.25)  # one more scan period: nothing left to raise for this reading
     while True:
         c = read_counters(sat)
-        if c["events_queued"] == c["events_acked"] + c["events_dropped"]:
+        if events_open(c) == 0:
             return
         assert time.monotonic() < deadline, "events still waiting in the satellite"
         time.sleep(0.05)
@@ -82,7 +82,7 @@ def to_baseline(sim, sat) -> None:
             ):
                 time.sleep(SETTLE)
                 c = read_counters(sat)
-                if c["events_queued"] == c["events_acked"] + c["events_dropped"]:
+                if events_open(c) == 0:
                     return
             time.sleep(0.1)
     raise AssertionError("the satellite did not settle")

@@ -37,6 +37,10 @@ NAMES = (
     "handler_errors",  # requests whose handler raised: answered FF
     "task_errors",  # faults a long-lived task survived outside a handler, or restarted it
     "firewall_fallbacks",  # saved firewall policy torn or corrupt at boot: board file's used
+    "withdrawn",  # our own frames (events) taken back from the outbox undelivered: the
+    # event was answered or given up while a copy still waited (e.g. parked for readback)
+    "events_overflow",  # of events_dropped: dropped at once, the queue being full (so
+    # events_queued == events_acked + events_dropped - events_overflow + still queued)
 )
 
 

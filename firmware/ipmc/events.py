@@ -21,7 +21,7 @@ from micropython import const
 from . import faults
 from .dispatch import CC_INVALID_DATA, NETFN_SENSOR, command
 from .ipmb import RQ_DATA, frame_request
-from .link import KIND_REQUEST
+from .link import KIND_REQUEST, TAKEN_BACK
 from .mc import SUPPORT_EVENT_GENERATOR
 
 QUEUE_SLOTS = const(16)
@@ -59,6 +59,7 @@ class Events:
             return
         if self.count == self.size:
             self.stats["events_dropped"] += 1
+            self.stats["events_overflow"] += 1  # never queued: told apart for reconciling
             return
         k = ((self.head + self.count) % self.size) * _EVENT_LEN
         r = self.ring
@@ -119,7 +120,10 @@ class Events:
 
     def _withdraw(self):
         """Take our frame back if it still waits in the outbox; False while it is moving."""
-        return self.mc.link.outbox.withdraw(self._slot, self._order)
+        r = self.mc.link.outbox.withdraw(self._slot, self._order)
+        if r == TAKEN_BACK:  # a copy never delivered: the frame is accounted for all the same
+            self.stats["withdrawn"] += 1
+        return r
 
     def _done(self, counter):
         self.stats[counter] += 1

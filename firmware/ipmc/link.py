@@ -59,6 +59,10 @@ QUEUED = const(2)
 READING = const(3)
 SENDING = const(4)
 
+MOVING = const(0)  # Outbox.withdraw's answers
+GONE = const(1)
+TAKEN_BACK = const(2)
+
 KIND_RESPONSE = const(0)
 KIND_REQUEST = const(1)  # our own requests (events): never expire silently
 
@@ -184,16 +188,18 @@ class Outbox:
         return best
 
     def withdraw(self, i, order):
-        """Take slot i (committed as `order`) back while it waits; False while it moves."""
+        """Take slot i (committed as `order`) back while it waits: TAKEN_BACK (the frame
+        was never delivered: the caller counts it), GONE (delivered or freed already), or
+        MOVING (false: being sent or read back now)."""
         st = self.disable_irq()
         try:
             if self.order[i] != order:
-                return True  # delivered, slot reused since
+                return GONE  # delivered, slot reused since
             s = self.state[i]
             if s == QUEUED:
                 self.state[i] = FREE
-                return True
-            return s == FREE
+                return TAKEN_BACK
+            return GONE if s == FREE else MOVING
         finally:
             self.enable_irq(st)
 

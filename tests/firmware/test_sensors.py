@@ -198,6 +198,7 @@ def test_queue_overflow_and_disabled_receiver_are_counted_or_silent_by_spec():
     for _ in range(ev.size + 3):
         ev.emit(1, 1, 1, 0x57, 1, 1)
     assert ev.count == ev.size and mc.stats["events_dropped"] == 3
+    assert mc.stats["events_overflow"] == 3  # told apart from drops after all tries
     assert _ask(mc, 0x00, b"\xff\x00")[0] == 0
     ev.emit(1, 1, 1, 0x57, 1, 1)
     assert mc.stats["events_queued"] == ev.size
@@ -211,3 +212,20 @@ def test_set_event_receiver_needs_both_bytes():
     assert _ask(mc, 0x01) == (0, b"\x20\x00")
     assert _ask(mc, 0x00, b"\x30\x01")[0] == 0
     assert _ask(mc, 0x01) == (0, b"\x30\x01")
+
+
+def test_an_event_frame_taken_back_undelivered_is_counted_withdrawn():
+    # The frame of a try still waits in the outbox (parked, or the bus busy) when the try
+    # ends: it is taken back and counted, so every frame queued is accounted for
+    mc, s, reader = _mc()
+    ev = mc.events
+    ev.emit(1, 1, 1, 0x57, 1, 1)
+    ev.step(0)
+    ob = mc.link.outbox
+    assert ob.pending() == 1 and mc.stats["withdrawn"] == 0
+    ev.step(ev._sent_at + events.TRY_MS + 1)  # the try ends: withdrawn, sent again
+    assert mc.stats["withdrawn"] == 1 and mc.stats["events_retried"] == 1
+    assert ob.pending() == 1  # the retry's frame only
+    queued = mc.stats["events_sent"] + mc.stats["events_retried"]
+    st = mc.stats
+    assert queued == st["sent"] + st["read_back"] + st["expired"] + st["withdrawn"] + 1

@@ -473,7 +473,7 @@ class BenchBmc:
 
     def _channel(self, number: int, req: BmcRequest) -> int | None:
         number &= 0x0F
-        if number == codes.CHANNEL_CURRENT:
+        if number == codes.CHANNEL_PRESENT:
             number = req.channel
         return number if number in (codes.CHANNEL_IPMB, self.lan_channel) else None
 

@@ -6,6 +6,7 @@
     pytest hil --hil-target ftdi://ftdi:232h/1 --hil-address 0x72 --hil-board pico
     pytest hil --hil-rig hil/rigs/pico-ft232h.toml
     pytest hil --hil-chassis bench2                   # every test on every satellite of a chassis
+    pytest hil --lg-env lab.yaml                      # a labgrid place (satmc.labgrid)
 
 The options are namespaced (--hil-*); the short forms --target, --address, --board,
 --rig and --firmware-mutant work too unless another plugin or conftest.py defines one
@@ -24,6 +25,12 @@ every test that uses the rig runs once per satellite (test ids end in [SATELLITE
 "ipmb" hit the shared backplane). `hil_chassis` is the ChassisSimulator (None without
 the option), for tests about the whole chassis.
 
+With --lg-env (labgrid's own option, from its pytest plugin) the rig is the environment's
+"main" target, normally a RemotePlace acquired with labgrid-client: its SatmcIPMBDriver
+gives the connections, its SatmcStrategy (if any) is taken to "answering" as the
+preflight, and board, address and capabilities come from the place's tags (satmc-board,
+satmc-address, satmc-capabilities) or the environment's options. The place lock is
+labgrid's; the local rig lock is not taken.
 
 Fixtures: `rig` (what and where; rig.seconds(s) scales a host timeout by the rig's time
 factor), `board_sleep` (seconds on the board's clock), `board` (the board file), `dut` (a
@@ -116,6 +123,81 @@ def pytest_runtest_makereport(item, call):
 
 
 _CHASSIS = pytest.StashKey()
+_LAB = pytest.StashKey()
+
+
+def _lab_env(config):
+    """labgrid's Environment with --lg-env (or $LG_ENV), else None."""
+    try:
+        from labgrid.pytestplugin.hooks import LABGRID_ENV_KEY
+    except ImportError:
+        return None
+    return config.stash.get(LABGRID_ENV_KEY, None)
+
+
+class _Lab:
+    """The rig of a labgrid environment: its target, IPMB driver and strategy."""
+
+    def __init__(self, config):
+        from labgrid.exceptions import NoDriverFoundError
+
+        from ..labgrid import rig_settings
+
+        env = _lab_env(config)
+        for other in ("hil_rig", "hil_target", "hil_address", "hil_board", "hil_chassis"):
+            if config.getoption(other):
+                raise SatmcError(
+                    f"--lg-env names the rig; --{other.replace('_', '-')} does not go with it"
+                )
+        try:
+            self.target = env.get_target("main")
+        except Exception as e:  # labgrid's UserError, NoResourceFoundError: one line
+            raise SatmcError(f"labgrid environment {env.config_file}: {e}") from None
+        if self.target is None:
+            raise SatmcError(f"labgrid environment {env.config_file} has no 'main' target")
+        try:
+            self.ipmb = self.target.get_driver("SatmcIPMBDriver", activate=False)
+        except NoDriverFoundError:
+            raise SatmcError(
+                f"{env.config_file}: the main target has no SatmcIPMBDriver "
+                "(imports: [satmc.labgrid])"
+            ) from None
+        try:
+            self.strategy = self.target.get_driver("SatmcStrategy", activate=False)
+        except NoDriverFoundError:
+            self.strategy = None
+        settings = rig_settings(self.target)
+        caps = settings.get("capabilities", [])
+        unknown = sorted(set(caps) - set(CAPABILITIES))
+        if unknown:
+            raise SatmcError(
+                f"labgrid place: unknown capabilities {unknown}; known: {', '.join(CAPABILITIES)}"
+            )
+        remote = [r for r in self.target.resources if type(r).__name__ == "RemotePlace"]
+        self.rig = Rig(
+            name=remote[0].name if remote else self.target.name,
+            target=self.ipmb.url,
+            address=settings.get("address") or self.ipmb.ipmb_address,
+            board=settings.get("board") or "sim",
+            # frames of a test's own making reach the satellite unless a BMC bridges them
+            capabilities=frozenset(caps)
+            | (frozenset() if self.ipmb.url.startswith("lan://") else {"raw-ipmb"}),
+        )
+        if settings.get("address"):
+            self.ipmb.address = settings["address"]
+
+    def preflight(self) -> None:
+        """The strategy to "answering" (or the driver activated and one Get Device ID)."""
+        if self.strategy is not None:
+            self.strategy.transition("answering")
+        else:
+            self.target.activate(self.ipmb)
+
+
+def _lab(config) -> _Lab:
+    if _LAB not in config.stash:
+        config.stash[_LAB] = _Lab(config)
+    return config.stash[_LAB]
 
 
 def _chassis_file(config):
@@ -198,6 +280,8 @@ def rig(pytestconfig, hil_slot) -> Rig:
                 board=str(slot.board.path),
                 capabilities=Rig.from_target("sim").capabilities,
             )
+        if _lab_env(pytestconfig) is not None:
+            return _lab(pytestconfig).rig
         if opt("hil_rig"):
             return load_rig(opt("hil_rig"))
         address = check_address(int(opt("hil_address"), 0)) if opt("hil_address") else None
@@ -278,10 +362,19 @@ def emulated_board(rig: Rig, tmp: Path):
 
 
 @pytest.fixture(scope="session")
-def dut_connect(rig, hil_sim):
+def dut_connect(rig, hil_sim, pytestconfig):
     """connect(**kwargs) -> a new connection to the device under test, once the preflight
     found it answering (a real rig is locked for the session)."""
-    if hil_sim is None:
+    lab = _lab(pytestconfig) if _lab_env(pytestconfig) is not None else None
+    if lab is not None:
+        lock = None
+        try:
+            lab.preflight()
+        except Exception as e:  # a StrategyError wraps what broke: name that
+            cause = e.__cause__ or e
+            pytest.exit(f"HIL preflight: labgrid place {rig.name!r}: {cause}", PREFLIGHT_EXIT)
+        opener = lab.ipmb.connect
+    elif hil_sim is None:
         lock = RigLock(rig.url)
         try:
             lock.acquire()

@@ -38,7 +38,16 @@ from urllib.parse import urlencode
 
 from ..errors import SatmcError
 
-CAPABILITIES = ("stimulus", "faults", "trace", "reset", "fru-write", "events", "master-write")
+CAPABILITIES = (
+    "stimulus",
+    "faults",
+    "trace",
+    "reset",
+    "fru-write",
+    "events",
+    "master-write",
+    "raw-ipmb",  # IPMB frames of the test's own making (sequence numbers): not through a BMC
+)
 SIM_CAPABILITIES = frozenset(CAPABILITIES) - {"master-write"}
 # The simulated board, with the host as a slave-capable BMC, as a master-only host
 # (readback), or on the emulated FT232H through unmodified pyftdi.
@@ -107,7 +116,8 @@ class Rig:
         if target in SIM_TARGETS:
             caps = SIM_CAPABILITIES | ({"master-write"} if target == "sim" else set())
             return cls(target, target, address or 0x72, board or "sim", caps)
-        return cls(target, target, address or 0x72, board or "sim", frozenset({"reset"}))
+        caps = {"reset"} | (set() if target.startswith("lan://") else {"raw-ipmb"})
+        return cls(target, target, address or 0x72, board or "sim", frozenset(caps))
 
 
 def time_factor(default: float | None = None) -> float:

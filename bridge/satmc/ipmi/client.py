@@ -205,6 +205,13 @@ def read_counters(sat) -> dict[str, int]:
         page += 1
 
 
+def events_open(c: dict[str, int]) -> int:
+    """From read_counters (or deltas of it): events queued and not yet acknowledged or
+    given up on after all tries (events_dropped also counts those never queued: the
+    queue full, events_overflow). 0: every event is settled."""
+    return c["events_queued"] - c["events_acked"] - (c["events_dropped"] - c["events_overflow"])
+
+
 def read_heap(sat) -> dict[str, int]:
     """free, used: the GC heap now; hot_alloc: bytes allocated while handling requests
     since boot (rp2: since the first Get Heap Info, which arms the measurement);

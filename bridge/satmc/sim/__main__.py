@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"""
 Simulated board '{sim.board.name}' answers at IPMB 0x{sim.address:02x} on {sim.url}
+Its serial line (Serial Basic Mode): {sim.serial.pty_path} and {sim.serial.socket_url}
 In another terminal:
     .venv/bin/satmc -t {sim.url} info
     .venv/bin/satmc -t {sim.url} --readback info      # as a master-only (FTDI-like) host

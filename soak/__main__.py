@@ -1,0 +1,187 @@
+"""`make soak`: contention, the fault matrix at full load, and mixed traffic, on the
+simulator, for DURATION; a JSON summary, a plot, and the headline figures.
+
+    python -m soak [--duration 1h] [--seed K] [--out DIR]
+
+The time is shared: 15% contention (soak.contention), 25% faults (soak.faults), 60%
+mixed traffic with resets (soak.mixed), each on a fresh simulated board. Writes
+DIR/summary.json and DIR/soak.png (live heap and latency percentiles over the mixed
+run, recovery time per fault) and prints the headline figures, `ok` or `MISSED`
+beside each that has a target; exits 1 when anything was lost or went wrong.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARES = (("contention", 0.15), ("faults", 0.25), ("mixed", 0.60))
+# bytes the live heap may rise over a run: each reading includes what was allocated since
+# the collection before it (tens of KiB on the unix port, whose bus emulation allocates)
+HEAP_SLACK = 32768
+RECOVERY_S = 10.0  # back to serving after any fault (RECOVERED calls in a row)
+
+
+def seconds(text: str) -> float:
+    """ "90", "90s", "10m", "1h" -> seconds."""
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([smh]?)\s*", text)
+    if not m:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a duration (e.g. 90s, 10m, 1h)")
+    return float(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[m[2]]
+
+
+def campaign(total: float, seed: int, work: Path) -> dict:
+    from satmc.sim.simulator import Simulator
+
+    from . import contention, faults, mixed
+
+    out = {}
+    for name, share in SHARES:
+        sim = Simulator(
+            "sim", socket_path=str(work / f"{name}.sock"), build_dir=work / f"build-{name}"
+        )
+        sim.start()
+        try:
+            t = max(5.0, total * share)
+            if name == "contention":
+                r = contention.run(sim, t)
+            elif name == "faults":
+                r = faults.run(sim, t, seed)
+            else:
+                r = mixed.run(sim, t, sample_s=max(1.0, t / 200), reset_s=max(10.0, t / 6))
+            r["alive"] = sim.alive()
+            if not r["alive"]:
+                r["problems"].append("the firmware process died")
+        finally:
+            sim.stop()
+        out[name] = r
+    return out
+
+
+def headline(s: dict) -> list[tuple[str, str, bool | None]]:
+    """(figure, value, target met or None) for the summary's headline."""
+    c, f, m = s["contention"], s["faults"], s["mixed"]
+    tried = c["requests"] + f["counters"]["requests"] + sum(e["requests"] for e in m["epochs"])
+    lost = len(c["problems"]) + len(f["problems"]) + len(m["problems"])
+    p50 = [x["p50_ms"] for x in m["samples"]]
+    p99 = [x["p99_ms"] for x in m["samples"]]
+    half = len(p50) // 2
+    grew = m["heap_growth"]
+    rec = f["recovery_s"].get("max")
+    dead = sum(not s[k]["alive"] for k, _ in SHARES)
+    rates = ", ".join(f"{n} {h['rate']}/s" for n, h in c["hosts"].items())
+    return [
+        ("requests served", f"{tried:,}", None),
+        ("contention: hosts at full rate", rates, None),
+        (
+            "wrong or stray responses",
+            str(sum(h["wrong"] + h["stray"] for h in c["hosts"].values())),
+            None,
+        ),
+        (
+            "faults injected",
+            f"{len(f['faults'])} ({len({x['kind'] for x in f['faults']})} kinds)",
+            None,
+        ),
+        (
+            "events: received / acked / dropped (faults)",
+            f"{f['events_received']} / {f['counters']['events_acked']} / "
+            f"{f['counters']['events_dropped']}",
+            None,
+        ),
+        ("crashes (firmware process died)", str(dead), dead == 0),
+        ("silent losses and problems", str(lost), lost == 0),
+        (
+            "recovery after a fault, max",
+            f"{rec} s (target <= {RECOVERY_S} s)",
+            rec is not None and rec <= RECOVERY_S,
+        ),
+        (
+            "heap growth (live heap, mixed run)",
+            f"{grew} B (target <= {HEAP_SLACK} B)",
+            grew is not None and grew <= HEAP_SLACK,
+        ),
+        (
+            "latency p50 first half / second half",
+            f"{_med(p50[:half])} / {_med(p50[half:])} ms",
+            None,
+        ),
+        (
+            "latency p99 first half / second half",
+            f"{_med(p99[:half])} / {_med(p99[half:])} ms",
+            None,
+        ),
+    ]
+
+
+def _med(xs: list[float]):
+    return sorted(xs)[len(xs) // 2] if xs else None
+
+
+def plot(s: dict, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    m, f = s["mixed"], s["faults"]
+    fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4))
+    if m["heap_live"]:
+        ts, live = zip(*m["heap_live"], strict=True)
+        a.plot(ts, [u / 1024 for u in live], marker=".")
+    a.set_xlabel("seconds")
+    a.set_ylabel("KiB in use just after a collection")
+    a.set_title("firmware heap (mixed traffic, resets)")
+    ts = [x["t"] for x in m["samples"]]
+    b.plot(ts, [x["p50_ms"] for x in m["samples"]], label="p50")
+    b.plot(ts, [x["p99_ms"] for x in m["samples"]], label="p99")
+    b.set_yscale("log")
+    b.set_xlabel("seconds")
+    b.set_ylabel("ms per request (host wall clock)")
+    b.set_title("latency per sample window")
+    b.legend()
+    kinds = sorted({x["kind"] for x in f["faults"]})
+    for n, k in enumerate(kinds):
+        ys = [x["recovery_s"] for x in f["faults"] if x["kind"] == k]
+        c.scatter([n] * len(ys), ys)
+    c.set_xticks(range(len(kinds)), kinds, rotation=45, ha="right")
+    c.set_ylabel("seconds to serving again")
+    c.set_title("recovery after each fault")
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="make soak", description=__doc__.split("\n")[0])
+    ap.add_argument("--duration", type=seconds, default=seconds("5m"), help="e.g. 90s, 10m, 1h")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--out", type=Path, default=ROOT / "build" / "soak")
+    a = ap.parse_args(argv)
+    a.out.mkdir(parents=True, exist_ok=True)
+    t0 = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="satmc-soak-") as work:
+        s = campaign(a.duration, a.seed, Path(work))
+    s["duration_s"] = round(time.monotonic() - t0, 1)
+    rows = headline(s)
+    s["headline"] = [{"figure": n, "value": v, "ok": ok} for n, v, ok in rows]
+    (a.out / "summary.json").write_text(json.dumps(s, indent=1))
+    plot(s, a.out / "soak.png")
+    print(f"soak: {s['duration_s']:.0f} s on the simulator (seed {a.seed})")
+    for n, v, ok in rows:
+        print(f"  {n:45} {v}" + ("" if ok is None else "  ok" if ok else "  MISSED"))
+    for k in ("contention", "faults", "mixed"):
+        for p in s[k]["problems"][:10]:
+            print(f"  problem ({k}): {p}")
+    print(f"summary: {a.out / 'summary.json'}, plot: {a.out / 'soak.png'}")
+    failed = any(ok is False for _, _, ok in rows)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
