@@ -1,0 +1,98 @@
+"""PICMG HPM.1 upgrade through the bench BMC: stock ipmitool -I lanplus bridged with -t
+to a simulated satellite, and satmc flash --via lan://. Each test has a satellite of its
+own (an upgrade changes which bundle boots) and a bench BMC in front of it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import pytest
+from bmc_lan import Server, load, users_file
+from bmc_lan import ipmitool as lan_ipmitool
+from test_hpm import NEW, OLD, _board, expect, new_image, revision
+
+from satmc import hpm
+from satmc.bmc.chassis import BenchBmc
+from satmc.eventlog import EventLog
+from satmc.ipmi import client, codes
+from satmc.sim.simulator import Simulator
+from satmc.transports import connect
+
+pytestmark = pytest.mark.timeout(600)
+
+
+@pytest.fixture
+def board(tmp_path):
+    s = Simulator(
+        str(_board(tmp_path, upgrade_deadline_ms=4000)),
+        socket_path=str(tmp_path / "s.sock"),
+        build_dir=tmp_path / "build",
+    )
+    s.start()
+    yield s
+    s.stop()
+
+
+@pytest.fixture
+def bmc(board, tmp_path):
+    d = tmp_path / "bmc"
+    d.mkdir()
+    chassis = BenchBmc(
+        board.url, [board.address], log=EventLog(d / "events.sqlite", 256), cache_dir=d
+    )
+    s = Server(load(users_file(d)), responder=chassis)
+    yield s
+    s.close()
+
+
+def test_ipmitool_lanplus_hpm_upgrade_bridged_to_the_satellite(ipmitool, board, bmc, tmp_path):
+    path = tmp_path / "new.hpm"
+    path.write_bytes(new_image(tmp_path))
+    target = ("-b", "0", "-t", f"0x{board.address:02x}")
+    r = lan_ipmitool(
+        ipmitool, bmc.port, *target, "hpm", "upgrade", str(path), "activate", timeout=400
+    )
+    out = r.stdout + r.stderr
+    assert r.returncode == 0, out
+    assert "Firmware upgrade procedure successful" in out
+    r = lan_ipmitool(ipmitool, bmc.port, *target, "mc", "info")
+    assert r.returncode == 0, r.stderr
+    assert f"Firmware Revision         : {expect(NEW)}" in r.stdout
+    with connect(board.url, address=board.address) as sat:
+        assert revision(sat) == expect(NEW)
+
+
+def test_satmc_flash_via_lan(board, bmc, tmp_path):
+    url = f"lan://admin@127.0.0.1:{bmc.port}"
+    env = dict(os.environ, SATMC_LAN_PASSWORD="adminpw")
+    with connect(board.url, address=board.address) as sat:
+        assert revision(sat) == expect(OLD)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "satmc.cli.main",
+            "-a",
+            f"0x{board.address:02x}",
+            "flash",
+            "--board",
+            "sim",
+            "--via",
+            url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=400,
+        env=env,
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "answers as sim" in r.stdout
+    with connect(board.url, address=board.address) as sat:
+        # satmc flash builds this tree's bundle (the version it has): the board now runs
+        # the uploaded bundle and holds the one it had as its rollback
+        assert revision(sat) == expect(OLD)
+        got = client.get_component_properties(sat, 0, codes.HPM_PROP_ROLLBACK_VERSION)
+        assert got[:2] == bytes(hpm.revision(OLD, [0, 0, 0, 0])[:2])
+        assert client.query_self_test_results(sat) == (codes.SELF_TEST_OK, 0)
