@@ -210,11 +210,13 @@ def fresh(flashed, tmp_path):
     sim.stop()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known defect: upload and Finish pass on rp2, but after Activate's reset the "
-    "chip prints nothing and never serves again (no watchdog reset either)",
+@pytest.mark.skipif(
+    not os.environ.get("SATMC_RP2EMU_HPM"),
+    reason="known defect (issue 15, docs/upgrade.md): upload and Finish pass on rp2, but "
+    "after Activate's reset the chip prints nothing and never serves again; the run takes "
+    "about 5 minutes, so it runs with SATMC_RP2EMU_HPM=1 (expected to fail until mended)",
 )
+@pytest.mark.xfail(strict=True, reason="the defect above")
 def test_ipmitool_hpm_upgrade_activate_on_the_real_port(fresh, tmp_path):
     # component 0 is the bundle on the rp2 port's littlefs; activation reboots the chip
     from satmc import hpm
