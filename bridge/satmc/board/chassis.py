@@ -28,7 +28,7 @@ from ..errors import AddressError, BoardFileError
 from ..resources import CHASSIS_DIR
 from .fields import need, only
 from .ipmb import check_address
-from .load import Board, board_names, board_path, load_board
+from .load import Board, board_names, board_path, load_board, named_file, names_in
 
 BMC_ADDRESS = 0x20  # the BMC's IPMB address (IPMI 2.0 table 5-4): never a satellite's
 TOP_FIELDS = ("name", "description", "satellites")
@@ -58,14 +58,11 @@ class Chassis:
 
 
 def chassis_path(name_or_path: str | Path) -> Path:
-    p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
-        return p
-    return CHASSIS_DIR / f"{name_or_path}.yaml"
+    return named_file(name_or_path, CHASSIS_DIR)
 
 
 def chassis_names() -> list[str]:
-    return sorted(p.stem for p in CHASSIS_DIR.glob("*.yaml"))
+    return names_in(CHASSIS_DIR)
 
 
 def _slot(entry, w: str, boards: dict) -> Slot:

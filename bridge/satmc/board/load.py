@@ -131,15 +131,24 @@ def _device(data: dict, where: str) -> dict:
     }
 
 
-def board_path(name_or_path: str | Path) -> Path:
+def named_file(name_or_path: str | Path, directory: Path) -> Path:
+    """A YAML file by path, or by name in directory (boards/, chassis/)."""
     p = Path(name_or_path)
     if p.suffix in (".yaml", ".yml") or p.exists():
         return p
-    return BOARDS_DIR / f"{name_or_path}.yaml"
+    return directory / f"{name_or_path}.yaml"
+
+
+def names_in(directory: Path) -> list[str]:
+    return sorted(p.stem for p in directory.glob("*.yaml"))
+
+
+def board_path(name_or_path: str | Path) -> Path:
+    return named_file(name_or_path, BOARDS_DIR)
 
 
 def board_names() -> list[str]:
-    return sorted(p.stem for p in BOARDS_DIR.glob("*.yaml"))
+    return names_in(BOARDS_DIR)
 
 
 def read_board_file(path: Path) -> dict:
