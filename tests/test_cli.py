@@ -53,6 +53,29 @@ def test_scan_finds_the_satellite_directly_and_by_broadcast(sim):
         assert "1 controller answered" in r.stdout
 
 
+def test_scan_retries_a_satellite_whose_first_answer_is_lost(sim):
+    """A loaded satellite may miss one timeout; a scan retries as a BMC's does. Here its
+    first Get Device ID request arrives corrupted (the firmware drops it, counted): one
+    try per address found nothing at 0x72."""
+    from satmc.ipmi.client import read_counters
+    from satmc.transports import connect
+
+    with connect(sim.url, address=sim.address) as sat:
+        malformed = read_counters(sat)["malformed"]
+    sim.control("fault", bus="ipmb", rule={"kind": "corrupt", "addr": sim.address >> 1,
+                                           "index": 2, "xor": 1})  # fmt: skip
+    try:
+        r = satmc("-t", sim.url, "scan", "--first", "0x70", "--last", "0x76")
+        fired = sim.control("stats", bus="ipmb")["fired"]["corrupt"]
+    finally:
+        sim.control("clear_faults", bus="ipmb")
+    assert fired >= 1
+    assert r.returncode == 0, r.stderr
+    assert "0x72: device 0x01" in r.stdout and "1 controller answered" in r.stdout
+    with connect(sim.url, address=sim.address) as sat:
+        assert read_counters(sat)["malformed"] > malformed  # the lost try, counted
+
+
 def test_stats_lists_the_counters(sim):
     r = satmc("-t", sim.url, "stats")
     assert r.returncode == 0 and "malformed" in r.stdout and "read_back" in r.stdout

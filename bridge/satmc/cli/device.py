@@ -117,20 +117,17 @@ def scan(args, sat) -> int:
     addresses = range(first & 0xFE, last + 1, 2)
     how = "Broadcast Get Device ID" if args.broadcast else "Get Device ID"
     found = []
-    intf = sat.interface
-    retries = intf.max_retries
-    intf.max_retries = 1
-    try:
-        with Progress(how, unit="addr", total=len(addresses)) as bar:
-            for i, addr in enumerate(addresses):
-                dev = _device_at(sat, addr, args.broadcast)
-                bar.update(i + 1)
-                if dev:
-                    found.append(dict(dev, address=addr))
-                    if not output.machine(args):
-                        bar.print(_scan_line(found[-1]))
-    finally:
-        intf.max_retries = retries
+    # Each address gets the connection's tries (--retries), as a BMC's scan retries: a
+    # busy controller may miss one timeout. An empty address NACKs the first write and
+    # costs no retry; only a controller that takes the request and stays silent does.
+    with Progress(how, unit="addr", total=len(addresses)) as bar:
+        for i, addr in enumerate(addresses):
+            dev = _device_at(sat, addr, args.broadcast)
+            bar.update(i + 1)
+            if dev:
+                found.append(dict(dev, address=addr))
+                if not output.machine(args):
+                    bar.print(_scan_line(found[-1]))
     n = len(found)
     output.emit(
         args, found, SCAN_FIELDS, lambda: [f"{n} controller{'s' if n != 1 else ''} answered"]
