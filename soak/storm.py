@@ -1,0 +1,299 @@
+"""An event storm into the bench BMC's SEL: every satellite of a simulated chassis crosses
+Board Temp's thresholds at once, up and then down again, with the bench BMC in front.
+
+    r = run(chassis, work, rounds=1)   # dict: per phase events, seconds, rates, SEL, problems
+
+The bench BMC is a real `satmc bmc` process (its LAN side on a free loopback port, a users
+file made for the run with a random password): at start it makes itself every
+satellite's event receiver (0x20) and logs their Platform Events in the SEL (SQLite). The
+backplane is paced (satmc.vbus: the bus holds each transaction to its wire time at the
+chassis clock), so the wire is a real limit. Each phase sets every satellite's LM75 at
+once (HOT crosses UNC, UC and UNR going high; COLD deasserts them) and waits until every
+satellite has scanned the new temperature and settled every event it queued
+(`satmc.ipmi.client.events_open` is 0: acknowledged, or counted dropped after all tries).
+
+Afterwards, nothing may be lost without a count: the SEL as stock ipmitool
+(`-I lanplus sel elist`) and FreeIPMI (`ipmi-sel --hex-dump`) read it holds, satellite by
+satellite, every event the firmware counts acknowledged and at most those plus the ones
+it counts dropped; the firmware's counters reconcile (queued = acked + dropped after
+tries); the SEL did not overflow. The counters are read by a host of its own at 0x24, so
+the satellites' events reach the BMC alone.
+
+The figures: events per second over a phase (all satellites' events / time to settle),
+as a ratio of the wire limit (one Platform Event request and its response take
+WIRE_BITS bit times: satmc.vbus.wire's START, 9 bits per byte, STOP), and the share of
+the phase the wire was busy (counter reads included).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from satmc.errors import SatmcError
+from satmc.ipmi.client import events_open, get_sensor_reading, read_counters
+from satmc.transports import connect_many
+from satmc.vbus import wire
+
+SATMC = str(Path(sys.executable).parent / "satmc")
+HOT, COLD = 95.0, 25.0  # Board Temp (sim board): UNC 60, UC 75, UNR 90, hysteresis 2
+TEMP_SENSOR, TEMP_DEVICE = 1, "temp0"
+COUNTER_HOST = 0x24  # reads counters; not the event receiver's address
+# A Platform Event request (rsSA netFn chk rqSA seq cmd EvMRev type number dir data1..3
+# chk: 14 bytes) and its response (rqSA netFn chk rsSA seq cmd cc chk: 8 bytes)
+EVENT_FRAME, EVENT_RESPONSE = 14, 8
+WIRE_BITS = sum(wire.BIT_START + n * wire.BITS_PER_BYTE + wire.BIT_STOP
+                for n in (EVENT_FRAME, EVENT_RESPONSE))  # fmt: skip
+SETTLE_S = 120.0  # a phase that has not settled by then is reported, not waited for
+
+
+def wire_limit(freq_hz: int) -> float:
+    """Platform Events per second the wire carries at most (requests and responses)."""
+    return freq_hz / WIRE_BITS
+
+
+class BmcProcess:
+    """`satmc bmc` in front of the chassis on a free loopback port, its SEL in `work`."""
+
+    def __init__(self, chassis, work: Path):
+        self.work = work
+        self.sel_path = work / "bmc-sel.sqlite"  # beside SATMC_EVENT_LOG (satmc.bmc.chassis)
+        self.password = secrets.token_urlsafe(12)[:16]
+        self.users = work / "storm-users.toml"
+        fd = os.open(self.users, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(
+                f'[[user]]\nname = "admin"\npassword = "{self.password}"\n'
+                'privilege = "administrator"\n'
+            )
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        env = dict(
+            os.environ,
+            SATMC_EVENT_LOG=str(work / "events.sqlite"),
+            XDG_CACHE_HOME=str(work / "cache"),
+        )
+        addrs = ",".join(f"0x{a:02x}" for a in chassis.addresses)
+        self.proc = subprocess.Popen(
+            [SATMC, "-t", chassis.url, "bmc", "--port", str(self.port),
+             "--users", str(self.users), "--satellites", addrs],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        )  # fmt: skip
+        self.lines: list[str] = []
+        self._ready = threading.Event()
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        for line in self.proc.stdout:
+            self.lines.append(line.rstrip())
+            if line.startswith("bench BMC on "):
+                self._ready.set()
+        self._ready.set()  # it ended
+
+    def wait_ready(self, timeout: float = 180.0) -> None:
+        if not self._ready.wait(timeout) or self.proc.poll() is not None:
+            raise SatmcError("satmc bmc did not start: " + " / ".join(self.lines[-5:]))
+
+    def ipmitool(self, *args: str, timeout: float = 180.0) -> str:
+        r = subprocess.run(
+            ["ipmitool", "-I", "lanplus", "-H", "127.0.0.1", "-p", str(self.port),
+             "-U", "admin", "-P", self.password, "-N", "3", "-R", "3", *args],
+            capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        if r.returncode:
+            raise SatmcError(f"ipmitool {' '.join(args)}: {r.stderr.strip()}")
+        return r.stdout
+
+    def ipmi_sel(self, *args: str, timeout: float = 180.0) -> str:
+        (self.work / "freeipmi").mkdir(mode=0o700, exist_ok=True)
+        r = subprocess.run(
+            ["ipmi-sel", "-D", "LAN_2_0", "-h", f"127.0.0.1:{self.port}", "-u", "admin",
+             "-p", self.password, "-l", "ADMIN", "--sdr-cache-directory",
+             str(self.work / "freeipmi"), *args],
+            capture_output=True, text=True, timeout=timeout,
+        )  # fmt: skip
+        if r.returncode:
+            raise SatmcError(f"ipmi-sel {' '.join(args)}: {r.stderr.strip()}")
+        return r.stdout
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+
+
+def _counters(sat) -> dict | None:
+    try:
+        return read_counters(sat)
+    except SatmcError:
+        return None  # the wire is busy with the storm: read again next round
+
+
+def _raw_temp(sat) -> int | None:
+    try:
+        return get_sensor_reading(sat, TEMP_SENSOR).sensor_reading
+    except SatmcError:
+        return None
+
+
+def _phase(chassis, sats, temperature: float, last_raw: dict) -> dict:
+    """Set every satellite's Board Temp at once; wait until each has scanned it and
+    settled its events. -> figures of the phase."""
+    before = {s.address: read_counters(s) for s in sats}
+    chassis.control("reset_stats", bus="ipmb")
+    t0 = time.monotonic()
+    with ThreadPoolExecutor(len(sats)) as pool:  # every satellite at once
+        list(pool.map(lambda a: chassis.control(
+            "device", address=a, name=TEMP_DEVICE, set={"temperature": temperature}
+        ), chassis.addresses))  # fmt: skip
+    waiting = {s.address: s for s in sats}
+    settled_at: dict[int, float] = {}
+    after: dict[int, dict] = {}
+    while waiting and time.monotonic() - t0 < SETTLE_S:
+        for a, s in list(waiting.items()):
+            raw = _raw_temp(s)
+            if raw is None or raw == last_raw.get(a):
+                continue  # not scanned yet: its events may not be queued
+            c = _counters(s)
+            if c is not None and events_open(c) == 0:
+                settled_at[a] = time.monotonic() - t0
+                after[a] = c
+                last_raw[a] = raw
+                del waiting[a]
+        time.sleep(0.05)
+    dt = max(settled_at.values(), default=time.monotonic() - t0)
+    bus = chassis.control("stats", bus="ipmb")
+    for a in waiting:  # not settled: as they are now
+        after[a] = read_counters(waiting[a])
+    d = {a: {k: after[a][k] - before[a][k] for k in after[a]} for a in after}
+    n = sum(x["events_queued"] for x in d.values())
+    return {
+        "temperature": temperature,
+        "unsettled": sorted(waiting),
+        "events": n,
+        "acked": sum(x["events_acked"] for x in d.values()),
+        "dropped": sum(x["events_dropped"] for x in d.values()),
+        "seconds": round(dt, 3),
+        "events_per_s": round(n / dt, 1) if dt else None,
+        "wire_busy": round(bus["wire_time"] / (time.monotonic() - t0), 3),
+        "per_satellite": d,
+    }
+
+
+_GID = re.compile(r"GID:\[([0-9A-Fa-f]{2})\]")
+_ELIST = re.compile(r"\| (Asserted|Deasserted)(?: \||\s*$)")
+
+
+def sel_by_generator(hexdump: str) -> dict[int, int]:
+    """ipmi-sel --hex-dump lines -> records per generator (its 8-bit IPMB address, the
+    generator ID's first byte)."""
+    out: dict[int, int] = {}
+    for line in hexdump.splitlines():
+        m = _GID.search(line)
+        if m:
+            g = int(m[1], 16)
+            out[g] = out.get(g, 0) + 1
+    return out
+
+
+def elist_records(text: str) -> list[str]:
+    """Asserted or Deasserted, for each record line of ipmitool sel elist."""
+    return [m[1] for m in map(_ELIST.search, text.splitlines()) if m]
+
+
+def run(chassis, work: Path, rounds: int = 1) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    problems: list[str] = []
+    phases: list[dict] = []
+    chassis.control("pacing", on=True)
+    bmc = BmcProcess(chassis, work)
+    sats = []
+    try:
+        bmc.wait_ready()
+        sats = connect_many(chassis.url, chassis.addresses, slave_address=COUNTER_HOST)
+        for s in sats:  # the events of Set Event Receiver's re-arm, if any, settled first
+            deadline = time.monotonic() + 60
+            while events_open(read_counters(s)) and time.monotonic() < deadline:
+                time.sleep(0.1)
+        bmc.ipmitool("sel", "clear")
+        last_raw = {s.address: _raw_temp(s) for s in sats}
+        for _ in range(rounds):
+            for temperature in (HOT, COLD):
+                phases.append(_phase(chassis, sats, temperature, last_raw))
+        totals = {}
+        for p in phases:
+            for a, d in p["per_satellite"].items():
+                t = totals.setdefault(
+                    a, {"queued": 0, "acked": 0, "dropped": 0, "overflow": 0, "open": 0}
+                )
+                t["queued"] += d["events_queued"]
+                t["acked"] += d["events_acked"]
+                t["dropped"] += d["events_dropped"] - d["events_overflow"]
+                t["overflow"] += d["events_overflow"]
+                t["open"] += events_open(d)
+            if p["unsettled"]:
+                problems.append(
+                    f"{p['temperature']} C: not settled after {SETTLE_S:.0f} s: "
+                    + ", ".join(f"0x{a:02x}" for a in p["unsettled"])
+                )
+        listing, dump = bmc.ipmitool("sel", "elist"), bmc.ipmi_sel("--hex-dump")
+        info = bmc.ipmitool("sel", "info")
+        (work / "sel-elist.txt").write_text(listing)  # as the tools printed them
+        (work / "sel-hexdump.txt").write_text(dump)
+        elist, by_gen = elist_records(listing), sel_by_generator(dump)
+        overflow = re.search(r"Overflow\s*:\s*(\S+)", info)
+        for a, t in sorted(totals.items()):
+            got = by_gen.get(a, 0)
+            if t["open"]:
+                problems.append(f"0x{a:02x}: {t['open']} events neither acked nor dropped")
+            if not t["acked"] <= got <= t["acked"] + t["dropped"]:
+                problems.append(
+                    f"0x{a:02x}: {got} SEL records, firmware acked {t['acked']} "
+                    f"dropped {t['dropped']}"
+                )
+            if t["queued"] < 2 * rounds:
+                problems.append(f"0x{a:02x}: {t['queued']} events queued, no crossing seen")
+        acked = sum(t["acked"] for t in totals.values())
+        if len(elist) != sum(by_gen.values()):
+            problems.append(
+                f"ipmitool lists {len(elist)} records, ipmi-sel {sum(by_gen.values())}"
+            )
+        if overflow is None or overflow[1] != "false":
+            problems.append(f"SEL overflow: {overflow[1] if overflow else 'not reported'}")
+        asserted = elist.count("Asserted")
+        result = {
+            "satellites": len(sats),
+            "freq_hz": chassis.freq_hz,
+            "rounds": rounds,
+            "wire_limit_events_per_s": round(wire_limit(chassis.freq_hz), 1),
+            "phases": [{k: v for k, v in p.items() if k != "per_satellite"} for p in phases],
+            "events": sum(t["queued"] for t in totals.values()),
+            "acked": acked,
+            "dropped": sum(t["dropped"] for t in totals.values()),
+            "overflow": sum(t["overflow"] for t in totals.values()),
+            "sel_ipmitool": len(elist),
+            "sel_asserted": asserted,
+            "sel_deasserted": len(elist) - asserted,
+            "sel_ipmi_sel": sum(by_gen.values()),
+            "problems": problems,
+        }
+    finally:
+        for s in sats[:1]:
+            s.close()  # one interface for all of them
+        bmc.stop()
+        chassis.control("pacing", on=False)
+    return result
