@@ -6,10 +6,13 @@ Figures, each run on a fresh chassis:
   - every sensor of every satellite listed cold (no SDR cache) and warm (cache), with
     the bus's busy time as a ratio of the elapsed time: the share of the wire limit the
     host reached (no target: a single host waits for each answer);
-  - an event storm: Board Temp of every satellite crosses its UNC threshold at once;
-    events reaching the receiver (targets: one from every satellite, and every event
-    the satellites queued), events dropped (target 0), the time until the last arrived,
-    and the wire's busy ratio meanwhile.
+  - an event storm into the bench BMC's SEL (soak.storm: a real `satmc bmc` as every
+    satellite's event receiver, the backplane paced to wire time): every satellite's
+    Board Temp crosses UNC, UC and UNR at once, then falls back, ROUNDS times; the SEL
+    as ipmitool and ipmi-sel read it against the firmware's counters (targets: every
+    acked event in the SEL, none dropped, no silent loss), and per phase the time until
+    every satellite settled, events per second as a ratio of the wire limit, and the
+    wire's busy share (no targets: one event in flight per satellite, by design).
 """
 
 from __future__ import annotations
@@ -21,14 +24,13 @@ import time
 from pathlib import Path
 
 from bench import verdict
-from satmc.eventlog import EventReceiver
-from satmc.ipmi.client import events_open, read_counters
 from satmc.sensors import SensorClient
 from satmc.sim.chassis import ChassisSimulator
-from satmc.sim.stimulus import set_values
 from satmc.transports import connect
+from soak import storm
 
 SATMC = str(Path(sys.executable).parent / "satmc")
+ROUNDS = 5  # storm rounds: every satellite's Board Temp up past UNC, UC, UNR, and down
 
 
 def _busy(chassis, action) -> tuple[float, float]:
@@ -38,6 +40,11 @@ def _busy(chassis, action) -> tuple[float, float]:
     action()
     dt = time.monotonic() - t0
     return dt, chassis.control("stats", bus="ipmb")["wire_time"] / dt
+
+
+def _span(phases: list[dict], key: str) -> str:
+    xs = [p[key] for p in phases if p.get(key) is not None]
+    return f"{min(xs):.2f}..{max(xs):.2f}" if xs else "?"
 
 
 def run_one(freq: int, tmp: Path) -> None:
@@ -78,40 +85,31 @@ def run_one(freq: int, tmp: Path) -> None:
                 f"{khz} kHz sensors {label}: {n[0]} readings from {len(addrs)} satellites "
                 f"in {dt:.1f} s, wire busy {ratio:.2f} of the wire limit (no target)"
             )
-        with connect(chassis.url, address=addrs[0]) as bmc:
-            rx = EventReceiver(bmc).start()
-            before = {}
-            for a in addrs:
-                with connect(chassis.url, address=a) as sat:
-                    before[a] = read_counters(sat)
-            got: set[int] = set()
-
-            def storm():
-                for a in addrs:
-                    set_values(chassis.url, "temp0", address=a, temperature=62)
-                deadline = time.monotonic() + 120
-                while len(got) < len(addrs) and time.monotonic() < deadline:
-                    got.update(ev.generator for ev in rx.wait_for(len(got) + 1, 0.5))
-
-            dt, ratio = _busy(chassis, storm)
-            dropped = queued = 0
-            for a in addrs:  # every event settled: acknowledged or counted dropped
-                with connect(chassis.url, address=a) as sat:
-                    deadline = time.monotonic() + 60
-                    while events_open(c := read_counters(sat)) and time.monotonic() < deadline:
-                        time.sleep(0.1)
-                    dropped += c["events_dropped"] - before[a]["events_dropped"]
-                    queued += c["events_queued"] - before[a]["events_queued"]
-            received = len(rx.received)
-            rx.stop()
-            for a in addrs:
-                set_values(chassis.url, "temp0", address=a, temperature=25)
+        r = storm.run(chassis, tmp / f"storm-{khz}", rounds=ROUNDS)
+        sel = r["sel_ipmitool"]
         print(
-            f"{khz} kHz event storm: events from {len(got)}/{len(addrs)} satellites "
-            f"{verdict(len(got) == len(addrs))}, {received} received of {queued} queued "
-            f"{verdict(received == queued)}, dropped {dropped} {verdict(dropped == 0)}, "
-            f"last after {dt:.1f} s, wire busy {ratio:.2f} of the wire limit"
+            f"{khz} kHz event storm into the bench BMC's SEL: {r['events']} events from "
+            f"{r['satellites']} satellites x {ROUNDS} rounds (up and down); SEL holds {sel} "
+            f"(ipmitool sel elist) / {r['sel_ipmi_sel']} (ipmi-sel) of {r['acked']} acked "
+            f"{verdict(sel == r['sel_ipmi_sel'] == r['acked'] == r['events'])}, dropped "
+            f"{r['dropped']} + {r['overflow']} queue full {verdict(r['dropped'] + r['overflow'] == 0)}, "
+            f"silent losses and problems {len(r['problems'])} {verdict(not r['problems'])}"
         )
+        for p in r["problems"][:5]:
+            print(f"  problem: {p}")
+        limit = r["wire_limit_events_per_s"]
+        for phase in ("up", "down"):
+            ps = r["phases"][0 if phase == "up" else 1 :: 2]
+            rates = sorted(p.get("events_per_s") or 0 for p in ps)
+            busy = sorted(p.get("wire_busy") or 0 for p in ps)
+            print(
+                f"{khz} kHz event storm {phase}: {ps[0]['events']} events a round; from the "
+                f"first event request to the last acknowledgement {_span(ps, 'burst_s')} s, "
+                f"median {rates[len(ps) // 2]:.0f} events/s = "
+                f"{rates[len(ps) // 2] / limit:.2f} of the wire limit ({limit:.0f}/s), "
+                f"wire busy {busy[len(ps) // 2]:.2f}; every satellite settled "
+                f"{_span(ps, 'settled_s')} s after the change (no targets)"
+            )
     finally:
         chassis.stop()
 

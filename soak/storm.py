@@ -39,8 +39,10 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from satmc.bmc.chassis import ADDRESS as BMC_ADDRESS
 from satmc.errors import SatmcError
 from satmc.ipmi.client import events_open, get_sensor_reading, read_counters
+from satmc.ipmi.codes import CC_OK, CMD_PLATFORM_EVENT, NETFN_SENSOR
 from satmc.transports import connect_many
 from satmc.vbus import wire
 
@@ -54,6 +56,7 @@ EVENT_FRAME, EVENT_RESPONSE = 14, 8
 WIRE_BITS = sum(wire.BIT_START + n * wire.BITS_PER_BYTE + wire.BIT_STOP
                 for n in (EVENT_FRAME, EVENT_RESPONSE))  # fmt: skip
 SETTLE_S = 120.0  # a phase that has not settled by then is reported, not waited for
+POLL_S = 0.2  # between the counter host's rounds (its reads share the wire)
 
 
 def wire_limit(freq_hz: int) -> float:
@@ -150,11 +153,43 @@ def _raw_temp(sat) -> int | None:
         return None
 
 
+def _is_event(rec, response: bool) -> bool:
+    """A bus trace record: a Platform Event request to the BMC (or its cc 00 answer)."""
+    d = rec.data
+    if rec.read or len(d) < 6 or d[4] != CMD_PLATFORM_EVENT:
+        return False
+    if response:
+        return d[0] >> 2 == NETFN_SENSOR | 1 and d[5] == CC_OK
+    return d[0] >> 2 == NETFN_SENSOR and rec.addr7 == BMC_ADDRESS >> 1
+
+
+def _wire(records: list, t_set: float, n: int) -> dict:
+    """From the phase's bus trace: the first event request, the last acknowledgement."""
+    reqs = [r for r in records if _is_event(r, False)]
+    acks = [r for r in records if _is_event(r, True)]
+    if not reqs or not acks:
+        return {"requests_on_wire": len(reqs), "acks_on_wire": len(acks)}
+    first, last = reqs[0], acks[-1]
+    span = last.time - first.time
+    busy = last.wire_start - first.wire_start
+    return {
+        "requests_on_wire": len(reqs),  # first tries and retries
+        "acks_on_wire": len(acks),
+        "first_event_s": round(first.time - t_set, 3),  # the scan that saw it
+        "last_ack_s": round(last.time - t_set, 3),
+        "burst_s": round(span, 3),
+        "events_per_s": round(n / span, 1) if span > 0 else None,
+        "wire_busy": round(busy / span, 3) if span > 0 else None,
+    }
+
+
 def _phase(chassis, sats, temperature: float, last_raw: dict) -> dict:
     """Set every satellite's Board Temp at once; wait until each has scanned it and
     settled its events. -> figures of the phase."""
     before = {s.address: read_counters(s) for s in sats}
-    chassis.control("reset_stats", bus="ipmb")
+    bus = chassis.server.buses["ipmb"]
+    seq0 = bus.records_since(0)[0]
+    t_set = time.time()
     t0 = time.monotonic()
     with ThreadPoolExecutor(len(sats)) as pool:  # every satellite at once
         list(pool.map(lambda a: chassis.control(
@@ -174,9 +209,11 @@ def _phase(chassis, sats, temperature: float, last_raw: dict) -> dict:
                 after[a] = c
                 last_raw[a] = raw
                 del waiting[a]
-        time.sleep(0.05)
+        time.sleep(POLL_S)
     dt = max(settled_at.values(), default=time.monotonic() - t0)
-    bus = chassis.control("stats", bus="ipmb")
+    seq1, records = bus.records_since(seq0)
+    if records and seq1 - len(records) > seq0:
+        raise SatmcError("the bus trace (satmc.vbus.bus) no longer holds the whole phase")
     for a in waiting:  # not settled: as they are now
         after[a] = read_counters(waiting[a])
     d = {a: {k: after[a][k] - before[a][k] for k in after[a]} for a in after}
@@ -187,9 +224,8 @@ def _phase(chassis, sats, temperature: float, last_raw: dict) -> dict:
         "events": n,
         "acked": sum(x["events_acked"] for x in d.values()),
         "dropped": sum(x["events_dropped"] for x in d.values()),
-        "seconds": round(dt, 3),
-        "events_per_s": round(n / dt, 1) if dt else None,
-        "wire_busy": round(bus["wire_time"] / (time.monotonic() - t0), 3),
+        "settled_s": round(dt, 3),  # seen settled by the counter host (polls)
+        **_wire(records, t_set, n),
         "per_satellite": d,
     }
 

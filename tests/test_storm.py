@@ -1,0 +1,64 @@
+"""The short form of the event storm of `make bench` (soak.storm): 16 satellites on one
+paced 100 kHz IPMB cross Board Temp's thresholds at once, up and down, with a real
+`satmc bmc` as their event receiver; every event the firmware counts acknowledged is in
+the SEL as stock ipmitool and FreeIPMI read it, and nothing is open or dropped.
+
+Rates and times are figures in `make bench`, never asserted here.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from soak import storm  # noqa: E402
+
+pytestmark = pytest.mark.timeout(600)
+
+
+def test_every_event_of_a_storm_reaches_the_bench_bmcs_sel(sim_dir, tmp_path):
+    from satmc.sim.chassis import ChassisSimulator
+
+    chassis = ChassisSimulator(
+        "full16",
+        socket_path=os.path.join(sim_dir, "storm16.sock"),
+        build_dir=os.path.join(sim_dir, "build-storm16"),
+    )
+    chassis.start(timeout=300)
+    try:
+        r = storm.run(chassis, tmp_path, rounds=1)
+    finally:
+        chassis.stop()
+    assert r["problems"] == []
+    # each satellite: UNC, UC and UNR going high asserted, then deasserted
+    assert r["events"] == r["acked"] == 16 * 6
+    assert r["dropped"] == r["overflow"] == 0
+    assert r["sel_ipmitool"] == r["sel_ipmi_sel"] == r["acked"]
+    assert r["sel_asserted"] == r["sel_deasserted"] == 16 * 3
+    assert [p["unsettled"] for p in r["phases"]] == [[], []]
+    dump = storm.sel_by_generator((tmp_path / "sel-hexdump.txt").read_text())
+    assert dump == {a: 6 for a in chassis.addresses}  # every record from its own satellite
+
+
+def test_the_sel_listings_are_read_as_the_tools_print_them():
+    hexdump = (
+        "RID:[01][00] RT:[02] TS:[82][97][0F][6B] GID:[8C][00] ER:[04] ST:[01] SN:[01] "
+        "EDIR:[01] ED1: [57] ED2: [E6] ED3: [A0]\n"
+        "RID:[02][00] RT:[02] TS:[82][97][0F][6B] GID:[70][00] ER:[04] ST:[01] SN:[01] "
+        "EDIR:[81] ED1: [57] ED2: [E6] ED3: [A0]\n"
+    )
+    assert storm.sel_by_generator(hexdump) == {0x8C: 1, 0x70: 1}
+    elist = (
+        "   1 | 12/02/26 | 03:58:58 UTC | Temperature Board Temp | Upper Non-critical going "
+        "high | Asserted | Reading 95 > Threshold 60 degrees C\n"
+        "   2 | 12/02/26 | 03:58:59 UTC | Temperature Board Temp | Upper Non-critical going "
+        "high | Deasserted\n"
+    )
+    assert storm.elist_records(elist) == ["Asserted", "Deasserted"]
+    assert storm.wire_limit(100_000) == pytest.approx(100_000 / (128 + 74))
