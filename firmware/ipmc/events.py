@@ -146,7 +146,8 @@ class Events:
                     self.in_flight = self._send()
             return
         if self.count and self.receiver != DISABLED:
-            self.seq = (self.seq + 1) & 0x3F
+            if not self.tries:  # a new event; a retry that found no slot keeps its rqSeq
+                self.seq = (self.seq + 1) & 0x3F
             self.in_flight = self._send()
 
     async def run(self):

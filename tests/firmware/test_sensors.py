@@ -229,3 +229,27 @@ def test_an_event_frame_taken_back_undelivered_is_counted_withdrawn():
     queued = mc.stats["events_sent"] + mc.stats["events_retried"]
     st = mc.stats
     assert queued == st["sent"] + st["read_back"] + st["expired"] + st["withdrawn"] + 1
+
+
+def test_a_retry_that_meets_a_full_outbox_keeps_its_sequence_number():
+    # A receiver spots a retry of an event it logged (its answer lost) by the same rqSeq;
+    # a try that found no outbox slot must not make the event look new.
+    mc, s, reader = _mc()
+    ev, ob = mc.events, mc.link.outbox
+    ev.emit(1, 1, 1, 0x57, 1, 1)
+    ev.step(0)
+    i = ob.oldest()
+    seq = ob.bufs[i][4] >> 2
+    ob.state[i] = 0  # delivered (FREE), answer lost; then other frames fill the outbox
+    for _ in range(ob.size):
+        k = ob.claim()
+        ob.commit(k, 7)
+    ev.step(ev._sent_at + events.TRY_MS + 1)  # the try ends; no slot for the retry
+    assert not ev.in_flight and ev.count == 1
+    ob.state[0] = 0  # a slot frees
+    ev.step(ev._sent_at + events.TRY_MS + 2)
+    assert ev.in_flight and mc.stats["events_retried"] == 1
+    j = ob.oldest()
+    while ob.kind[j] != 1:  # KIND_REQUEST: the event's frame
+        j = (j + 1) % ob.size
+    assert ob.bufs[j][4] >> 2 == seq
