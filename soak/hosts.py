@@ -133,7 +133,13 @@ def delivered(c: dict) -> int:
     return c["sent"] + c["read_back"] + c["expired"] + c["withdrawn"]
 
 
-def settled(sat, timeout: float = 30.0) -> dict:
+# The longest a satellite's event queue takes to settle when nobody answers: every one
+# of its 16 slots tried 4 times, 1 s a try (QUEUE_SLOTS, TRIES, TRY_MS of ipmc.events),
+# and a margin. A shorter wait reported a queue still draining, correctly, as open.
+EVENTS_DRAIN_S = 16 * 4 * 1.0 + 10.0
+
+
+def settled(sat, timeout: float = EVENTS_DRAIN_S) -> dict:
     """The counters once nothing but this very Get Statistics answer is in flight and
     every queued event is acknowledged or counted dropped (or as they are after timeout:
     silent_losses then names what is still open)."""
