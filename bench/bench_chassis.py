@@ -92,7 +92,8 @@ def run_one(freq: int, tmp: Path) -> None:
             f"{r['satellites']} satellites x {ROUNDS} rounds (up and down); SEL holds {sel} "
             f"(ipmitool sel elist) / {r['sel_ipmi_sel']} (ipmi-sel) of {r['acked']} acked "
             f"{verdict(sel == r['sel_ipmi_sel'] == r['acked'] == r['events'])}, dropped "
-            f"{r['dropped']} + {r['overflow']} queue full {verdict(r['dropped'] + r['overflow'] == 0)}, "
+            f"{r['dropped']} + {r['overflow']} queue full "
+            f"{verdict(r['dropped'] + r['overflow'] == 0)}, "
             f"silent losses and problems {len(r['problems'])} {verdict(not r['problems'])}"
         )
         for p in r["problems"][:5]:
