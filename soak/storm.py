@@ -266,7 +266,7 @@ def run(chassis, work: Path, rounds: int = 1) -> dict:
             while events_open(read_counters(s)) and time.monotonic() < deadline:
                 time.sleep(0.1)
         bmc.ipmitool("sel", "clear")
-        last_raw = {s.address: _raw_temp(s) for s in sats}
+        last_raw = {s.address: get_sensor_reading(s, TEMP_SENSOR).sensor_reading for s in sats}
         for _ in range(rounds):
             for temperature in (HOT, COLD):
                 phases.append(_phase(chassis, sats, temperature, last_raw))
