@@ -114,7 +114,7 @@ def freeipmi(bmc, need_tool):
     return run
 
 
-def _freeipmi(bmc, name, exe, driver, *args, user="admin", password="adminpw"):
+def _freeipmi(bmc, name, exe, driver, *args, user="admin", password="adminpw", level="ADMIN"):
     r = subprocess.run(
         [
             exe,
@@ -127,7 +127,7 @@ def _freeipmi(bmc, name, exe, driver, *args, user="admin", password="adminpw"):
             "-p",
             password,
             "-l",
-            "ADMIN",
+            level,
             "--session-timeout",
             "30000",
             *args,
@@ -210,7 +210,7 @@ def test_prometheus_ipmi_exporter_scrapes_the_satellites_sensors(bmc, tmp_path, 
                         "driver": "LAN_2_0",
                         "privilege": "operator",
                         "timeout": 30000,
-                        "collectors": ["bmc", "ipmi", "sel"],
+                        "collectors": ["bmc", "ipmi", "sel", "chassis"],
                         "custom_args": {
                             "ipmi": ["--bridge-sensors", "--sdr-cache-directory", str(tmp_path)]
                         },
@@ -239,6 +239,8 @@ def test_prometheus_ipmi_exporter_scrapes_the_satellites_sensors(bmc, tmp_path, 
         metrics = [line for line in text.splitlines() if not line.startswith("#")]
         assert 'ipmi_up{collector="ipmi"} 1' in metrics, text
         assert 'ipmi_up{collector="bmc"} 1' in metrics
+        assert 'ipmi_up{collector="chassis"} 1' in metrics  # Get Chassis Status answered
+        assert "ipmi_chassis_power_state 1" in metrics  # on: the chassis answers
         assert any(
             m.startswith("ipmi_temperature_celsius{id=")
             and 'name="Board Temp"' in m
@@ -283,3 +285,110 @@ def test_satmc_reaches_a_satellite_through_the_bench_bmc_lan_url(bmc, sim):
     r = subprocess.run([*satmc, "info"], capture_output=True, text=True, timeout=120, env=env)
     assert r.returncode == 1
     assert r.stderr.startswith("satmc: error: 127.0.0.1:") and r.stderr.count("\n") == 1
+
+
+ADD_SEL = ("raw", "0x0a", "0x44", "0", "0", "2", "0", "0", "0", "0", "0x41", "0", "4", "1",
+           "0x42", "1", "1", "0xff", "0xff")  # fmt: skip
+
+
+def _sel_ids(bmc) -> list[int]:
+    return bmc.responder.log.ids()
+
+
+@pytest.mark.parametrize("iface, extra", CLIENTS[:2])
+def test_sel_info_and_delete_with_ipmitool(bmc, ipmitool_exe, iface, extra):
+    tool(bmc, ipmitool_exe, *ADD_SEL, interface=iface, extra=extra)
+    out = tool(bmc, ipmitool_exe, "sel", "info", interface=iface, extra=extra)
+    assert "Supported Cmds   : 'Delete' 'Reserve' 'Get Alloc Info'" in out
+    assert "Alloc Unit Size  : 16" in out and "Last Del Time" in out
+    victim = _sel_ids(bmc)[-1]
+    out = tool(bmc, ipmitool_exe, "sel", "delete", str(victim), interface=iface, extra=extra)
+    assert f"Deleted entry {victim}" in out
+    assert victim not in _sel_ids(bmc)  # gone from the SQLite log
+    before = _sel_ids(bmc)
+    r = ipmitool(ipmitool_exe, bmc.port, "sel", "delete", str(victim), interface=iface,
+                 extra=extra)  # fmt: skip
+    assert r.returncode != 0 and "not found" in r.stderr
+    assert _sel_ids(bmc) == before
+
+
+@pytest.mark.parametrize("driver", ["LAN", "LAN_2_0"])
+def test_freeipmi_ipmi_sel_delete(bmc, ipmitool_exe, need_tool, driver):
+    exe = need_tool("ipmi-sel", "freeipmi-tools")
+    tool(bmc, ipmitool_exe, *ADD_SEL)
+    victim = _sel_ids(bmc)[-1]
+    with pytest.raises(AssertionError):  # a user may read the SEL, not delete from it
+        _freeipmi(bmc, "ipmi-sel", exe, driver, "--delete", str(victim), user="alice",
+                  password="alicepw", level="USER")  # fmt: skip
+    assert victim in _sel_ids(bmc)
+    _freeipmi(bmc, "ipmi-sel", exe, driver, "--delete", str(victim), user="operator",
+              password="operatorpw", level="OPERATOR")  # fmt: skip
+    assert victim not in _sel_ids(bmc)
+    out = _freeipmi(bmc, "ipmi-sel", exe, driver, "--info")
+    assert "Delete SEL Command                     : supported" in out
+
+
+def test_chassis_status_with_ipmitool_and_freeipmi(bmc, ipmitool_exe, need_tool):
+    out = tool(bmc, ipmitool_exe, "chassis", "status")
+    assert "System Power         : on" in out and "Main Power Fault     : false" in out
+    r = ipmitool(ipmitool_exe, bmc.port, "chassis", "power", "off")
+    assert r.returncode != 0 and "not supported in present state" in r.stderr
+    assert "Chassis Power is on" in tool(bmc, ipmitool_exe, "chassis", "power", "status")
+    exe = need_tool("ipmi-chassis", "freeipmi-tools")
+    for driver in ("LAN", "LAN_2_0"):
+        out = _freeipmi(bmc, "ipmi-chassis", exe, driver, "--get-chassis-status")
+        assert re.search(r"System Power\s+: on", out), out
+        assert re.search(r"Chassis Identify state\s+: off", out), out
+    _freeipmi(bmc, "ipmi-chassis", exe, "LAN_2_0", "--chassis-identify=force")
+    try:
+        out = _freeipmi(bmc, "ipmi-chassis", exe, "LAN_2_0", "--get-chassis-status")
+        assert re.search(r"Chassis Identify state\s+: Indefinite on", out), out
+    finally:
+        tool(bmc, ipmitool_exe, "chassis", "identify", "0")
+    out = _freeipmi(bmc, "ipmi-chassis", exe, "LAN_2_0", "--get-chassis-capabilities")
+    assert re.search(r"SEL Device Address\s+: 20h", out), out
+
+
+def test_sdr_writes_get_a_clear_refusal(bmc, ipmitool_exe):
+    before = tool(bmc, ipmitool_exe, "sdr", "list")
+    out = tool(bmc, ipmitool_exe, "sdr", "info")
+    assert "Free Space                          : none (full)" in out
+    assert "Delete SDR supported                : no" in out
+    r = ipmitool(ipmitool_exe, bmc.port, "sdr", "fill", "sensors")
+    assert r.returncode != 0 and "Unable to clear SDRR: Invalid command" in r.stderr
+    assert tool(bmc, ipmitool_exe, "sdr", "list").splitlines()[:3] == before.splitlines()[:3]
+
+
+@pytest.mark.parametrize("iface, extra", CLIENTS[:2])
+def test_mc_reset_cold_and_warm(bmc, ipmitool_exe, iface, extra):
+    import pyipmi
+    import pyipmi.interfaces
+
+    intf = pyipmi.interfaces.create_interface("rmcp", keep_alive_interval=0)
+    other = pyipmi.create_connection(intf)
+    other.session.set_session_type_rmcp("127.0.0.1", port=bmc.port)
+    other.session.set_auth_type_user("alice", "alicepw")
+    other.session.set_priv_level("USER")
+    intf.open()
+    other.session.establish()
+    try:
+        sessions = lambda: bmc.call(lambda: len(bmc.endpoint.sessions))  # noqa: E731
+        assert sessions() == 1
+        resets = dict(bmc.responder.resets)
+        r = ipmitool(ipmitool_exe, bmc.port, "mc", "reset", "cold", interface=iface,
+                     extra=extra, user="operator", password="operatorpw")  # fmt: skip
+        assert r.returncode != 0 and sessions() == 1  # below administrator: refused
+        out = tool(bmc, ipmitool_exe, "mc", "reset", "warm", interface=iface, extra=extra)
+        assert "Sent warm reset command to MC" in out
+        assert sessions() == 1  # a warm reset keeps the sessions
+        out = tool(bmc, ipmitool_exe, "mc", "reset", "cold", interface=iface, extra=extra)
+        assert "Sent cold reset command to MC" in out
+        deadline = time.monotonic() + 30
+        while bmc.responder.resets["cold"] == resets["cold"] or sessions():
+            assert time.monotonic() < deadline, "no cold reset"
+            time.sleep(0.05)
+        assert bmc.responder.resets["warm"] == resets["warm"] + 1
+        out = tool(bmc, ipmitool_exe, "sdr", "list", interface=iface, extra=extra)  # again
+        assert "Board Temp" in out
+    finally:
+        intf.close()
