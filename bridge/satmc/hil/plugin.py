@@ -181,7 +181,7 @@ class _Lab:
             board=settings.get("board") or "sim",
             # frames of a test's own making reach the satellite unless a BMC bridges them
             capabilities=frozenset(caps)
-            | (frozenset() if self.ipmb.url.startswith("lan://") else {"raw-ipmb"}),
+            | (frozenset() if self.ipmb.url.startswith(("lan://", "lanplus://")) else {"raw-ipmb"}),
         )
         if settings.get("address"):
             self.ipmb.address = settings["address"]
