@@ -413,6 +413,7 @@ def test_mc_reset_cold_and_warm(bmc, ipmitool_exe, iface, extra):
     intf.open()
     other.session.establish()
     try:
+
         def active() -> set[int]:
             ss = bmc.call(lambda: list(bmc.endpoint.sessions.values()))
             return {x.bmc_sid for x in ss if x.state == "active"}

@@ -1,6 +1,7 @@
 """PICMG HPM.1 upgrade through the bench BMC: stock ipmitool -I lanplus bridged with -t
-to a simulated satellite, and satmc flash --via lan:// and lanplus://. Each test has a satellite of its
-own (an upgrade changes which bundle boots) and a bench BMC in front of it."""
+to a simulated satellite, and satmc flash --via lan:// and lanplus://. Each test has a
+satellite of its own (an upgrade changes which bundle boots) and a bench BMC in front of
+it."""
 
 from __future__ import annotations
 

@@ -36,6 +36,7 @@ from ..errors import (
 from ..ipmi.codes import CC_OK, CMD_GET_DEVICE_ID, NETFN_APP
 
 SCHEMES = ("sim", "ftdi", "serial", "socket", "lan", "lanplus")
+LAN_SCHEMES = ("lan://", "lanplus://")  # through a BMC: frames are the BMC's to build
 
 
 def default_sim_url() -> str:

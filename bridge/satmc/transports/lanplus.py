@@ -29,8 +29,6 @@ TIMEOUT_CODE = 0xFFFF  # pyghmi's response code when its retries ran out
 class LanplusInterface(Interface):
     """python-ipmi's interface contract over one pyghmi RMCP+ session."""
 
-    NAME = "lanplus"
-
     def __init__(self, url: str):
         self.host, self.port, self.user, self._password, priv = parse(url)
         self.privilege = LEVELS[priv]
@@ -66,16 +64,14 @@ class LanplusInterface(Interface):
             except Exception:  # noqa: BLE001 - a session the BMC dropped is closed anyway
                 pass
 
-    def establish_session(self, session) -> None:  # python-ipmi's Ipmi.open(): done in open
-        pass
-
     def is_target_accessible(self, target) -> bool:
         from ..ipmi.codes import CMD_GET_DEVICE_ID, NETFN_APP
 
         try:
-            return self.send_and_receive_raw(target, 0, NETFN_APP, bytes((CMD_GET_DEVICE_ID,)))[
-                0
-            ] == 0
+            return (
+                self.send_and_receive_raw(target, 0, NETFN_APP, bytes((CMD_GET_DEVICE_ID,)))[0]
+                == 0
+            )
         except IpmiTimeoutError:
             return False
 
