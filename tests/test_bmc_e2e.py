@@ -308,6 +308,11 @@ def test_lanplus_uses_rmcp_plus_suite_17_and_bridges(bmc, sim):
     with bmc_itself as sat:
         assert sat.raw(0x06, 0x01)[1][0] == 0x20
         assert sat.raw(0x06, 0x02) == (0xD4, b"")  # cold reset: operator is not enough
+    url = f"lanplus://admin:adminpw@127.0.0.1:{bmc.port}"
+    with connect(url, address=0x20) as sat:
+        assert sat.raw(0x06, 0x02) == (0, b"")  # cold reset: the BMC drops every session
+    with connect(url, address=sim.address) as sat:  # a new login in the same process
+        assert sat.ipmi.get_device_id().device_id == 0x01
 
 
 @pytest.mark.parametrize(

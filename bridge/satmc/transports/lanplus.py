@@ -41,10 +41,10 @@ class LanplusInterface(Interface):
         from pyghmi.ipmi.command import Command
 
         try:
-            self.command = Command(
+            self.command = Command(  # bytes: pyghmi forgets a finished login only by those
                 bmc=self.host,
-                userid=self.user,
-                password=self._password,
+                userid=self.user.encode(),
+                password=self._password.encode(),
                 port=self.port,
                 privlevel=self.privilege,
                 keepalive=True,
