@@ -12,9 +12,12 @@ System GUID, channel info and access for IPMB channel 0 and the LAN channel; C1 
 the PICMG/VITA/HPM.2 probes ipmitool sends (netFn 2Ch) and for Serial over LAN, whose
 configuration parameters are all "not supported" (80h) so `ipmitool sol info` says so;
 Send Message with tracking to channel 0, nested for `-T/-B` (bridging.py); the SDR
-repository and SEL (repository.py) and its own FRU 0 (built with frugy). Every command
-has a privilege (`PRIVILEGE`; a bridged command is checked as the command it carries):
-a session below it gets D4 and nothing happens.
+repository (read-only: writes get C1) and SEL (repository.py) and its own FRU 0 (built
+with frugy); Get Chassis Status/Capabilities and Chassis Identify as a BMC that switches
+no power reports them (Chassis Control answers D5); its own Cold and Warm Reset, taken
+after the answer has gone (`restart`). Every command has a privilege (`PRIVILEGE`; a
+bridged command is checked as the command it carries): a session below it gets D4 and
+nothing happens.
 
 Hand-written: no Python library is a BMC's chassis side (pyghmi's BMC answers Get
 Device ID, resets and a few chassis commands; OpenIPMI's lanserv is C).
@@ -609,8 +612,8 @@ class BenchBmc:
 
     async def _chassis_status(self, req):
         """The bench BMC switches no power: power is "on" while a satellite of the
-        chassis answers (their management power is up), with no power fault, interlock,
-        overload or control fault known; the restore policy is unknown."""
+        chassis answers, with no power fault, interlock, overload or control fault
+        known; the restore policy is unknown."""
         await self._maybe_recheck()
         on = any(self.present.get(a) for a in self.addresses)
         return codes.CC_OK, bytes(

@@ -13,7 +13,9 @@ content does, and are kept per content in a state file, so a restarted BMC servi
 same records keeps them too (FreeIPMI's SDR cache stays valid while they match).
 
 The SEL is satmc's SQLite event log: each event is a 16-byte system event record (type
-02h) with the satellite as generator; records added by clients are kept as given.
+02h) with the satellite as generator; records added by clients are kept as given. Delete
+SEL Entry deletes the event from that log; the addition and erase timestamps are the
+log's own (kept across deletes and clears), in SEL time.
 
 Hand-written: no Python library keeps an SDR repository or a SEL for a BMC to serve.
 """
