@@ -426,7 +426,7 @@ def test_mc_reset_cold_and_warm(bmc, ipmitool_exe, iface, extra):
         mine = active()  # alice's (and any other client's still open)
         assert mine
         resets = dict(bmc.responder.resets)
-        r = ipmitool(ipmitool_exe, bmc.port, "mc", "reset", "cold", interface=iface,
+        ipmitool(ipmitool_exe, bmc.port, "mc", "reset", "cold", interface=iface,
                      extra=(*extra, "-L", "OPERATOR"), user="operator",
                      password="operatorpw")  # fmt: skip
         # (ipmitool does not wait for a cold reset's answer, so it cannot say D4)
