@@ -114,7 +114,7 @@ def freeipmi(bmc, need_tool):
     return run
 
 
-def _freeipmi(bmc, name, exe, driver, *args, user="admin", password="adminpw"):
+def _freeipmi(bmc, name, exe, driver, *args, user="admin", password="adminpw", level="ADMIN"):
     r = subprocess.run(
         [
             exe,
@@ -127,7 +127,7 @@ def _freeipmi(bmc, name, exe, driver, *args, user="admin", password="adminpw"):
             "-p",
             password,
             "-l",
-            "ADMIN",
+            level,
             "--session-timeout",
             "30000",
             *args,
@@ -210,7 +210,7 @@ def test_prometheus_ipmi_exporter_scrapes_the_satellites_sensors(bmc, tmp_path, 
                         "driver": "LAN_2_0",
                         "privilege": "operator",
                         "timeout": 30000,
-                        "collectors": ["bmc", "ipmi", "sel"],
+                        "collectors": ["bmc", "ipmi", "sel", "chassis"],
                         "custom_args": {
                             "ipmi": ["--bridge-sensors", "--sdr-cache-directory", str(tmp_path)]
                         },
@@ -239,6 +239,8 @@ def test_prometheus_ipmi_exporter_scrapes_the_satellites_sensors(bmc, tmp_path, 
         metrics = [line for line in text.splitlines() if not line.startswith("#")]
         assert 'ipmi_up{collector="ipmi"} 1' in metrics, text
         assert 'ipmi_up{collector="bmc"} 1' in metrics
+        assert 'ipmi_up{collector="chassis"} 1' in metrics  # Get Chassis Status answered
+        assert "ipmi_chassis_power_state 1" in metrics  # on: the chassis answers
         assert any(
             m.startswith("ipmi_temperature_celsius{id=")
             and 'name="Board Temp"' in m
@@ -266,20 +268,181 @@ def test_eight_clients_at_once_through_the_chassis(bmc, sim, ipmitool_exe):
         assert ("Board Temp" if i % 4 < 2 else "Device ID                 : 1") in out
 
 
-def test_satmc_reaches_a_satellite_through_the_bench_bmc_lan_url(bmc, sim):
+@pytest.mark.parametrize("scheme", ["lan", "lanplus"])
+def test_satmc_reaches_a_satellite_through_the_bench_bmc_lan_url(bmc, sim, scheme):
     import os
     import sys
 
-    url = f"lan://admin@127.0.0.1:{bmc.port}"
+    url = f"{scheme}://admin@127.0.0.1:{bmc.port}"
     env = dict(os.environ, SATMC_LAN_PASSWORD="adminpw")
     satmc = [sys.executable, "-m", "satmc.cli.main", "-t", url, "-a", f"0x{sim.address:02x}"]
-    r = subprocess.run([*satmc, "info"], capture_output=True, text=True, timeout=120, env=env)
+
+    def run(*args, **kw):
+        return subprocess.run([*satmc, *args], capture_output=True, text=True, timeout=120,
+                              env=kw.get("env", env))  # fmt: skip
+
+    r = run("info")
     assert r.returncode == 0, r.stderr
     assert f"IPMB address         : 0x{sim.address:02x}" in r.stdout
-    r = subprocess.run([*satmc, "sensors"], capture_output=True, text=True, timeout=120, env=env)
+    r = run("sensors")
     assert r.returncode == 0, r.stderr
     assert "Board Temp" in r.stdout
-    env["SATMC_LAN_PASSWORD"] = "wrong"
-    r = subprocess.run([*satmc, "info"], capture_output=True, text=True, timeout=120, env=env)
+    r = run("fru", "print")
+    assert r.returncode == 0 and "Simulated satellite" in r.stdout, r.stderr
+    r = run("sdr", "info")
+    assert r.returncode == 0 and "full sensor: 7" in r.stdout, r.stderr
+    r = run("info", env=dict(env, SATMC_LAN_PASSWORD="wrong"))
     assert r.returncode == 1
     assert r.stderr.startswith("satmc: error: 127.0.0.1:") and r.stderr.count("\n") == 1
+
+
+def test_lanplus_uses_rmcp_plus_suite_17_and_bridges(bmc, sim):
+    from satmc.transports import connect
+
+    with connect(f"lanplus://admin:adminpw@127.0.0.1:{bmc.port}", address=sim.address) as sat:
+        assert sat.ipmi.get_device_id().device_id == 0x01  # the satellite, bridged
+        suites = bmc.call(lambda: [s.suite.id for s in bmc.endpoint.sessions.values()])
+        assert suites and set(suites) == {17}
+    bmc_itself = connect(f"lanplus://operator:operatorpw@127.0.0.1:{bmc.port}?privilege=operator",
+                         address=0x20)  # fmt: skip
+    with bmc_itself as sat:
+        assert sat.raw(0x06, 0x01)[1][0] == 0x20
+        assert sat.raw(0x06, 0x02) == (0xD4, b"")  # cold reset: operator is not enough
+    url = f"lanplus://admin:adminpw@127.0.0.1:{bmc.port}"
+    with connect(url, address=0x20) as sat:
+        assert sat.raw(0x06, 0x02) == (0, b"")  # cold reset: the BMC drops every session
+    with connect(url, address=sim.address) as sat:  # a new login in the same process
+        assert sat.ipmi.get_device_id().device_id == 0x01
+
+
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("lanplus://nobody:x@127.0.0.1:{port}", "Unauthorized name"),
+        ("lanplus://admin:wrong@127.0.0.1:{port}", "Incorrect password"),
+        ("lanplus://admin:adminpw@127.0.0.1:{dead}", "no answer"),
+        ("lanplus://127.0.0.1:{port}", "use lanplus://USER"),
+    ],
+)
+def test_lanplus_a_wrong_user_password_or_port_is_one_clear_error(bmc, url, why):
+    from satmc.errors import AdapterError
+    from satmc.transports import connect
+
+    with pytest.raises(AdapterError, match=why) as e:
+        connect(url.format(port=bmc.port, dead=_free_port()), address=0x72)
+    assert "\n" not in str(e.value)
+
+
+ADD_SEL = ("raw", "0x0a", "0x44", "0", "0", "2", "0", "0", "0", "0", "0x41", "0", "4", "1",
+           "0x42", "1", "1", "0xff", "0xff")  # fmt: skip
+
+
+def _sel_ids(bmc) -> list[int]:
+    return bmc.responder.log.ids()
+
+
+@pytest.mark.parametrize("iface, extra", CLIENTS[:2])
+def test_sel_info_and_delete_with_ipmitool(bmc, ipmitool_exe, iface, extra):
+    tool(bmc, ipmitool_exe, *ADD_SEL, interface=iface, extra=extra)
+    out = tool(bmc, ipmitool_exe, "sel", "info", interface=iface, extra=extra)
+    assert "Supported Cmds   : 'Delete' 'Reserve' 'Get Alloc Info'" in out
+    assert "Alloc Unit Size  : 16" in out and "Last Del Time" in out
+    victim = _sel_ids(bmc)[-1]
+    out = tool(bmc, ipmitool_exe, "sel", "delete", str(victim), interface=iface, extra=extra)
+    assert f"Deleted entry {victim}" in out
+    assert victim not in _sel_ids(bmc)  # gone from the SQLite log
+    before = _sel_ids(bmc)
+    r = ipmitool(ipmitool_exe, bmc.port, "sel", "delete", str(victim), interface=iface,
+                 extra=extra)  # fmt: skip
+    assert r.returncode != 0 and "not found" in r.stderr
+    assert _sel_ids(bmc) == before
+
+
+@pytest.mark.parametrize("driver", ["LAN", "LAN_2_0"])
+def test_freeipmi_ipmi_sel_delete(bmc, ipmitool_exe, need_tool, driver):
+    exe = need_tool("ipmi-sel", "freeipmi-tools")
+    tool(bmc, ipmitool_exe, *ADD_SEL)
+    victim = _sel_ids(bmc)[-1]
+    with pytest.raises(AssertionError):  # a user may read the SEL, not delete from it
+        _freeipmi(bmc, "ipmi-sel", exe, driver, "--delete", str(victim), user="alice",
+                  password="alicepw", level="USER")  # fmt: skip
+    assert victim in _sel_ids(bmc)
+    _freeipmi(bmc, "ipmi-sel", exe, driver, "--delete", str(victim), user="operator",
+              password="operatorpw", level="OPERATOR")  # fmt: skip
+    assert victim not in _sel_ids(bmc)
+    out = _freeipmi(bmc, "ipmi-sel", exe, driver, "--info")
+    assert "Delete SEL Command                     : supported" in out
+
+
+def test_chassis_status_with_ipmitool_and_freeipmi(bmc, ipmitool_exe, need_tool):
+    out = tool(bmc, ipmitool_exe, "chassis", "status")
+    assert "System Power         : on" in out and "Main Power Fault     : false" in out
+    r = ipmitool(ipmitool_exe, bmc.port, "chassis", "power", "off")
+    assert r.returncode != 0 and "not supported in present state" in r.stderr
+    assert "Chassis Power is on" in tool(bmc, ipmitool_exe, "chassis", "power", "status")
+    exe = need_tool("ipmi-chassis", "freeipmi-tools")
+    for driver in ("LAN", "LAN_2_0"):
+        out = _freeipmi(bmc, "ipmi-chassis", exe, driver, "--get-chassis-status")
+        assert re.search(r"System Power\s+: on", out), out
+        assert re.search(r"Chassis Identify state\s+: off", out), out
+    _freeipmi(bmc, "ipmi-chassis", exe, "LAN_2_0", "--chassis-identify=force")
+    try:
+        out = _freeipmi(bmc, "ipmi-chassis", exe, "LAN_2_0", "--get-chassis-status")
+        assert re.search(r"Chassis Identify state\s+: Indefinite on", out), out
+    finally:
+        tool(bmc, ipmitool_exe, "chassis", "identify", "0")
+    out = _freeipmi(bmc, "ipmi-chassis", exe, "LAN_2_0", "--get-chassis-capabilities")
+    assert re.search(r"SEL Device Address\s+: 20h", out), out
+
+
+def test_sdr_writes_get_a_clear_refusal(bmc, ipmitool_exe):
+    before = tool(bmc, ipmitool_exe, "sdr", "list")
+    out = tool(bmc, ipmitool_exe, "sdr", "info")
+    assert "Free Space                          : none (full)" in out
+    assert "Delete SDR supported                : no" in out
+    r = ipmitool(ipmitool_exe, bmc.port, "sdr", "fill", "sensors")
+    assert r.returncode != 0 and "Unable to clear SDRR: Invalid command" in r.stderr
+    assert tool(bmc, ipmitool_exe, "sdr", "list").splitlines()[:3] == before.splitlines()[:3]
+
+
+@pytest.mark.parametrize("iface, extra", CLIENTS[:2])
+def test_mc_reset_cold_and_warm(bmc, ipmitool_exe, iface, extra):
+    import pyipmi
+    import pyipmi.interfaces
+
+    intf = pyipmi.interfaces.create_interface("rmcp", keep_alive_interval=0)
+    other = pyipmi.create_connection(intf)
+    other.session.set_session_type_rmcp("127.0.0.1", port=bmc.port)
+    other.session.set_auth_type_user("alice", "alicepw")
+    other.session.set_priv_level("USER")
+    intf.open()
+    other.session.establish()
+    try:
+
+        def active() -> set[int]:
+            ss = bmc.call(lambda: list(bmc.endpoint.sessions.values()))
+            return {x.bmc_sid for x in ss if x.state == "active"}
+
+        mine = active()  # alice's (and any other client's still open)
+        assert mine
+        resets = dict(bmc.responder.resets)
+        ipmitool(ipmitool_exe, bmc.port, "mc", "reset", "cold", interface=iface,
+                     extra=(*extra, "-L", "OPERATOR"), user="operator",
+                     password="operatorpw")  # fmt: skip
+        # (ipmitool does not wait for a cold reset's answer, so it cannot say D4)
+        assert mine <= active() and bmc.responder.resets == resets  # refused: no reset
+        out = tool(bmc, ipmitool_exe, "mc", "reset", "warm", interface=iface, extra=extra)
+        assert "Sent warm reset command to MC" in out
+        assert mine <= active()  # a warm reset keeps the sessions
+        out = tool(bmc, ipmitool_exe, "mc", "reset", "cold", interface=iface, extra=extra)
+        assert "Sent cold reset command to MC" in out
+        deadline = time.monotonic() + 30
+        while bmc.responder.resets["cold"] == resets["cold"] or mine & active():
+            assert time.monotonic() < deadline, "no cold reset"
+            time.sleep(0.05)
+        assert bmc.responder.resets["warm"] == resets["warm"] + 1
+        assert bmc.responder.resets["cold"] == resets["cold"] + 1  # not the operator's
+        out = tool(bmc, ipmitool_exe, "sdr", "list", interface=iface, extra=extra)  # again
+        assert "Board Temp" in out
+    finally:
+        intf.close()

@@ -26,3 +26,22 @@ def test_a_presence_deassertion():
 def test_a_request_without_event_data_is_refused(data):
     with pytest.raises(ValueError):
         parse_platform_event(0x72, data)
+
+
+def test_delete_and_clear_keep_the_last_addition_and_stamp_the_erase(tmp_path):
+    from satmc.eventlog import Event, EventLog
+
+    log = EventLog(tmp_path / "e.sqlite")
+    assert (log.last_added(), log.erased()) == (None, None)
+    ids = [log.add(Event(t, 0x72, 1, 1, 1, "assert", 7, b"\x57")) for t in (100.0, 50.0)]
+    assert log.last_added() == 50.0  # the newest addition, not the latest time stamp
+    assert log.delete(ids[1], when=200.0) and not log.delete(ids[1], when=300.0)
+    assert (log.ids(), log.last_added(), log.erased()) == ([ids[0]], 50.0, 200.0)
+    assert log.add(Event(10.0, 0x72, 1, 1, 1, "assert", 7, b"\x57")) > ids[1]  # never reused
+    assert log.last_added() == 10.0
+    log.clear(when=400.0)
+    assert (log.count(), log.last_added(), log.erased(), log.cleared()) == (0, 10.0, 400.0, 400.0)
+    reopened = EventLog(tmp_path / "e.sqlite")  # kept in the file
+    assert (reopened.last_added(), reopened.erased()) == (10.0, 400.0)
+    reopened.add(Event(20.0, 0x72, 1, 1, 1, "assert", 7, b"\x57"))
+    assert reopened.last_added() == 20.0  # after a clear, any new event is newer

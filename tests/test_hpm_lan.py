@@ -1,6 +1,7 @@
 """PICMG HPM.1 upgrade through the bench BMC: stock ipmitool -I lanplus bridged with -t
-to a simulated satellite, and satmc flash --via lan://. Each test has a satellite of its
-own (an upgrade changes which bundle boots) and a bench BMC in front of it."""
+to a simulated satellite, and satmc flash --via lan:// and lanplus://. Each test has a
+satellite of its own (an upgrade changes which bundle boots) and a bench BMC in front of
+it."""
 
 from __future__ import annotations
 
@@ -64,8 +65,9 @@ def test_ipmitool_lanplus_hpm_upgrade_bridged_to_the_satellite(ipmitool, board, 
         assert revision(sat) == expect(NEW)
 
 
-def test_satmc_flash_via_lan(board, bmc, tmp_path):
-    url = f"lan://admin@127.0.0.1:{bmc.port}"
+@pytest.mark.parametrize("scheme", ["lan", "lanplus"])
+def test_satmc_flash_via_lan(board, bmc, tmp_path, scheme):
+    url = f"{scheme}://admin@127.0.0.1:{bmc.port}"
     env = dict(os.environ, SATMC_LAN_PASSWORD="adminpw")
     with connect(board.url, address=board.address) as sat:
         assert revision(sat) == expect(OLD)

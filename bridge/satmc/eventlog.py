@@ -261,25 +261,69 @@ class EventLog:
         with self._lock:
             return self._db.execute("SELECT MAX(time) FROM events").fetchone()[0]
 
-    def clear(self) -> int:
-        """Delete every event; the next one gets id 1 again. The time is kept as meta
-        "cleared"."""
+    def last_added(self) -> float | None:
+        """When the newest event was logged, also if it was deleted since (None: never)."""
+        with self._lock:
+            newest = self._newest()
+        return None if newest is None else newest[1]
+
+    def _newest(self) -> tuple[int, float] | None:
+        """(id, time) of the last event added: the newest row, or the one remembered when
+        rows were deleted (id 0 after a clear: any row added since is newer)."""
+        row = self._db.execute("SELECT id, time FROM events ORDER BY id DESC LIMIT 1").fetchone()
+        saved, saved_id = self._meta("added"), self._meta("added_id") or 0
+        if row is not None and (saved is None or row[0] > saved_id):
+            return row[0], row[1]
+        return None if saved is None else (saved_id, saved)
+
+    def _remember_newest(self, after_clear: bool) -> None:
+        newest = self._newest()
+        if newest is not None:
+            self._set_meta("added", newest[1])
+            self._set_meta("added_id", 0 if after_clear else newest[0])
+
+    def _meta(self, key: str):
+        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+        return row[0] if row else None
+
+    def _set_meta(self, key: str, value) -> None:
+        self._db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+    def clear(self, when: float | None = None) -> int:
+        """Delete every event; the next one gets id 1 again. The time (`when`, else now)
+        is kept as meta "cleared" and "erased", the last addition's as "added"."""
         with self._lock, self._db:
+            self._remember_newest(after_clear=True)
             n = self._db.execute("DELETE FROM events").rowcount
             try:
                 self._db.execute("DELETE FROM sqlite_sequence WHERE name = 'events'")
             except sqlite3.OperationalError:
                 pass  # no row inserted yet: no sequence to restart
-            self._db.execute(
-                "INSERT OR REPLACE INTO meta (key, value) VALUES ('cleared', ?)", (time.time(),)
-            )
+            when = time.time() if when is None else when
+            self._set_meta("cleared", when)
+            self._set_meta("erased", when)
             return n
+
+    def delete(self, event_id: int, when: float | None = None) -> bool:
+        """Delete one event (its id is not given again); False when there is none. The
+        time (`when`, else now) is kept as meta "erased", the last addition's as "added"."""
+        with self._lock, self._db:
+            self._remember_newest(after_clear=False)
+            if not self._db.execute("DELETE FROM events WHERE id = ?", (event_id,)).rowcount:
+                return False
+            self._set_meta("erased", time.time() if when is None else when)
+            return True
 
     def cleared(self) -> float | None:
         """When the log was last cleared (None: never)."""
         with self._lock:
-            row = self._db.execute("SELECT value FROM meta WHERE key = 'cleared'").fetchone()
-        return row[0] if row else None
+            return self._meta("cleared")
+
+    def erased(self) -> float | None:
+        """When events were last removed, cleared or deleted one by one (None: never)."""
+        with self._lock:
+            stamp = self._meta("erased")
+            return self._meta("cleared") if stamp is None else stamp
 
     def close(self) -> None:
         self._db.close()

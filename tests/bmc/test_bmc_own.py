@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
 from satmc.bmc.api import OPERATOR, USER
@@ -83,3 +85,79 @@ def test_a_bmc_without_satellites_is_refused_in_one_line():
 
     with pytest.raises(BmcError, match="at least one satellite"):
         BenchBmc("sim:///nowhere.sock", [])
+
+
+C = codes.NETFN_CHASSIS
+
+
+def test_chassis_status_power_is_on_while_the_chassis_answers(session, bmc):
+    cc, d = session.call(C, codes.CMD_GET_CHASSIS_STATUS)
+    assert cc == 0 and len(d) == 3
+    assert d[0] == 0x61  # power on (the satellite answers), restore policy unknown, no faults
+    assert d[1] == 0 and d[2] & 0x40  # no last power event; identify state is reported
+    cc, d = session.call(C, codes.CMD_GET_CHASSIS_CAPABILITIES)
+    assert (cc, d) == (0, bytes((0, 0x20, 0x20, 0x20, 0x20, 0x20)))
+
+
+def test_chassis_status_of_a_chassis_that_does_not_answer(another_bmc):
+    s = another_bmc([0x7A])  # nothing at 0x7a
+    cc, d = s.call(C, codes.CMD_GET_CHASSIS_STATUS)
+    assert cc == 0 and d[0] & 0x01 == 0
+
+
+def test_chassis_identify_is_a_state_chassis_status_shows(session_as):
+    op, user = session_as(OPERATOR, 3), session_as(USER)
+    identify = lambda: user.call(C, codes.CMD_GET_CHASSIS_STATUS)[1][2] >> 4 & 0x03  # noqa: E731
+    try:
+        assert op.call(C, codes.CMD_CHASSIS_IDENTIFY, b"\x0a") == (0, b"")
+        assert identify() == codes.IDENTIFY_TIMED
+        assert op.call(C, codes.CMD_CHASSIS_IDENTIFY, b"\x00\x01") == (0, b"")
+        assert identify() == codes.IDENTIFY_ON
+        assert user.call(C, codes.CMD_CHASSIS_IDENTIFY, b"\x00") == (codes.CC_PRIVILEGE, b"")
+        for bad, cc in ((b"\x00\x02", codes.CC_INVALID_DATA), (b"\x00\x01\x00", codes.CC_LENGTH)):
+            assert op.call(C, codes.CMD_CHASSIS_IDENTIFY, bad) == (cc, b"")
+        assert identify() == codes.IDENTIFY_ON  # refused: nothing changed
+    finally:
+        assert op.call(C, codes.CMD_CHASSIS_IDENTIFY, b"\x00") == (0, b"")
+    assert identify() == codes.IDENTIFY_OFF
+
+
+def test_chassis_control_is_refused_there_is_no_power_to_switch(session_as, session):
+    op = session_as(OPERATOR, 3)
+    before = session.call(C, codes.CMD_GET_CHASSIS_STATUS)
+    for control in range(6):  # down, up, cycle, hard reset, diagnostic pulse, soft off
+        assert op.call(C, codes.CMD_CHASSIS_CONTROL, bytes((control,))) == (
+            codes.CC_NOT_IN_STATE, b"",
+        )  # fmt: skip
+    assert op.call(C, codes.CMD_CHASSIS_CONTROL, b"\x06")[0] == codes.CC_INVALID_DATA
+    assert op.call(C, codes.CMD_CHASSIS_CONTROL, b"")[0] == codes.CC_LENGTH
+    assert session_as(USER).call(C, codes.CMD_CHASSIS_CONTROL, b"\x01")[0] == codes.CC_PRIVILEGE
+    assert session.call(C, codes.CMD_GET_CHASSIS_STATUS) == before
+
+
+@pytest.mark.parametrize("cmd", [codes.CMD_COLD_RESET, codes.CMD_WARM_RESET])
+def test_a_reset_answers_first_then_resets(session, session_as, bmc, cmd):
+    dropped = []
+    s = codes.NETFN_STORAGE
+    sel_rid = session.call(s, codes.CMD_RESERVE_SEL)[1]
+    sdr_rid = session.call(s, codes.CMD_RESERVE_SDR_REPOSITORY)[1]
+    sel_before = session.call(s, codes.CMD_GET_SEL_INFO)[1][1:3]
+    sdr_before = session.call(s, codes.CMD_GET_SDR_REPOSITORY_INFO)[1]
+    resets = dict(bmc.resets)
+    for low in (session_as(USER), session_as(OPERATOR, 3)):
+        assert low.call(A, cmd) == (codes.CC_PRIVILEGE, b"")
+    assert session.call(A, cmd, b"\x00") == (codes.CC_LENGTH, b"")
+    assert bmc.resets == resets  # refused: no reset
+    assert session.call(A, cmd, drop_sessions=lambda: dropped.append(1)) == (0, b"")
+    kind = "cold" if cmd == codes.CMD_COLD_RESET else "warm"
+    deadline = time.monotonic() + 20
+    while bmc.resets[kind] == resets[kind]:
+        assert time.monotonic() < deadline, "the reset was not taken"
+        time.sleep(0.02)
+    assert session.out[-1][0] == "response"
+    assert dropped == ([1] if kind == "cold" else [])  # a cold reset closes the sessions
+    rsv = b"\x00\x00\x01\x04"  # a partial read under the old reservation id
+    assert session.call(s, codes.CMD_GET_SEL_ENTRY, sel_rid + rsv)[0] == codes.CC_RESERVATION
+    assert session.call(s, codes.CMD_GET_SDR, sdr_rid + rsv)[0] == codes.CC_RESERVATION
+    assert session.call(s, codes.CMD_GET_SEL_INFO)[1][1:3] == sel_before  # the SEL is kept
+    assert session.call(s, codes.CMD_GET_SDR_REPOSITORY_INFO)[1] == sdr_before  # same content

@@ -199,3 +199,12 @@ def test_without_presence_sensors_the_locator_alone_stands_before_the_satellites
     assert s.call(codes.NETFN_SENSOR, codes.CMD_GET_SENSOR_READING, b"\x01")[0] == (
         codes.CC_NOT_PRESENT
     )
+
+
+def test_repository_info_says_read_only(session):
+    cc, d = session.call(T, codes.CMD_GET_SDR_REPOSITORY_INFO)
+    assert cc == 0 and struct.unpack("<H", d[3:5])[0] == 0  # no free space
+    # allocation info and reserve supported; no delete, no partial add, no update mode
+    assert d[13] == 0x03
+    for cmd in (codes.CMD_PARTIAL_ADD_SDR, codes.CMD_DELETE_SDR):
+        assert session.call(T, cmd, bytes(6))[0] == codes.CC_INVALID_COMMAND

@@ -203,3 +203,85 @@ def test_below_the_needed_privilege_nothing_changes(empty, session_as):
     assert abs(struct.unpack("<I", s.call(T, codes.CMD_GET_SEL_TIME)[1])[0] - time.time()) < 60
     operator = session_as(OPERATOR, 3)
     assert operator.call(T, codes.CMD_ADD_SEL_ENTRY, record())[0] == 0
+
+
+def test_sel_info_says_what_is_supported_and_allocation_info_agrees(empty, bmc):
+    s = empty
+    assert sel_info(s)[4] == 0x0B  # delete, reserve, allocation info; no partial add
+    assert s.call(T, codes.CMD_PARTIAL_ADD_SEL_ENTRY, bytes(22))[0] == codes.CC_INVALID_COMMAND
+    s.call(T, codes.CMD_ADD_SEL_ENTRY, record())
+    cc, d = s.call(T, codes.CMD_GET_SEL_ALLOCATION_INFO)
+    units, size, free, largest, max_units = struct.unpack("<HHHHB", d)
+    assert cc == 0 and (units, size, max_units) == (bmc.sel.capacity, 16, 1)
+    assert free == largest == bmc.sel.capacity - sel_info(s)[0]
+    assert free * 16 == sel_info(s)[1]
+
+
+def delete(session, rid, record_id):
+    return session.call(T, codes.CMD_DELETE_SEL_ENTRY, struct.pack("<HH", rid, record_id))
+
+
+def test_delete_sel_entry_deletes_from_the_event_log(empty, bmc):
+    s = empty
+    ids = [struct.unpack("<H", s.call(T, codes.CMD_ADD_SEL_ENTRY, record(sensor=n))[1])[0]
+           for n in (1, 2, 3, 4)]  # fmt: skip
+    before = entries(s)
+    rid = reserve(s)
+    refused = [
+        (struct.pack("<HH", 0, ids[1]), codes.CC_RESERVATION),  # no reservation
+        (struct.pack("<HH", rid + 1, ids[1]), codes.CC_RESERVATION),
+        (struct.pack("<HH", rid, 0x7777), codes.CC_NOT_PRESENT),
+        (struct.pack("<HH", rid, ids[1])[:3], codes.CC_LENGTH),
+        (struct.pack("<HH", rid, ids[1]) + b"\x00", codes.CC_LENGTH),
+    ]
+    for data, cc in refused:
+        assert s.call(T, codes.CMD_DELETE_SEL_ENTRY, data) == (cc, b"")
+    assert entries(s) == before  # refused: nothing changed
+    assert delete(s, rid, ids[1]) == (0, struct.pack("<H", ids[1]))
+    assert bmc.log.get(ids[1]) is None  # gone from the SQLite log itself
+    assert delete(s, rid, ids[1])[0] == codes.CC_NOT_PRESENT
+    assert delete(s, rid, 0) == (0, struct.pack("<H", ids[0]))  # the first, same reservation
+    assert delete(s, rid, 0xFFFF) == (0, struct.pack("<H", ids[3]))  # the last
+    assert entries(s) == [before[2]]
+    reserve(s)
+    assert delete(s, rid, ids[2])[0] == codes.CC_RESERVATION  # a newer one cancels it
+    assert entries(s) == [before[2]]
+
+
+def test_addition_and_erase_timestamps_follow_the_spec(empty, bmc):
+    s = empty
+    try:
+        assert s.call(T, codes.CMD_SET_SEL_TIME, struct.pack("<I", 1_000_000))[0] == 0
+        first = struct.unpack("<H", s.call(T, codes.CMD_ADD_SEL_ENTRY, record())[1])[0]
+        s.call(T, codes.CMD_SET_SEL_TIME, struct.pack("<I", 2_000_000))
+        last = struct.unpack("<H", s.call(T, codes.CMD_ADD_SEL_ENTRY, record())[1])[0]
+        _, _, added, erased, _ = sel_info(s)
+        assert 2_000_000 <= added < 2_000_060  # SEL time of the newest addition
+        s.call(T, codes.CMD_SET_SEL_TIME, struct.pack("<I", 3_000_000))
+        assert delete(s, reserve(s), last)[0] == 0
+        _, _, added2, erased2, _ = sel_info(s)
+        assert added2 == added  # deleting the newest record does not move the addition
+        assert 3_000_000 <= erased2 < 3_000_060 and erased2 != erased
+        s.call(T, codes.CMD_SET_SEL_TIME, struct.pack("<I", 4_000_000))
+        clear(s)
+        count, _, added3, erased3, _ = sel_info(s)
+        assert (count, added3) == (0, added)  # kept: entries were made
+        assert 4_000_000 <= erased3 < 4_000_060
+        assert first
+    finally:
+        s.call(T, codes.CMD_SET_SEL_TIME, struct.pack("<I", int(time.time())))
+
+
+def test_a_user_may_not_delete(empty, session_as):
+    s = empty
+    rid_id = s.call(T, codes.CMD_ADD_SEL_ENTRY, record())[1]
+    before = entries(s)
+    user = session_as(USER)
+    rid = reserve(user)
+    assert user.call(T, codes.CMD_DELETE_SEL_ENTRY, struct.pack("<H", rid) + rid_id) == (
+        codes.CC_PRIVILEGE, b"",
+    )  # fmt: skip
+    assert entries(s) == before
+    assert user.call(T, codes.CMD_GET_SEL_ALLOCATION_INFO)[0] == 0
+    operator = session_as(OPERATOR, 3)
+    assert operator.call(T, codes.CMD_DELETE_SEL_ENTRY, struct.pack("<H", rid) + rid_id)[0] == 0

@@ -13,7 +13,8 @@ first, and the bridged satellite's response follows as a message of its own, in 
 order (ipmitool needs it). The responder calls emit only after handle() has returned,
 from the event loop's thread, at least one loop turn later; so the LAN side sends the
 response as soon as handle() returns (without awaiting in between), and each emitted
-message as it comes.
+message as it comes. `BmcRequest.drop_sessions` is the one thing the chassis side may
+ask of the LAN side: close every session (a Cold Reset does, after its response).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ class BmcRequest:
     channel: int = 1  # the LAN channel the session is on
     session_id: int = 0  # the BMC-side session ID (0 outside a session)
     emit: Callable[[bytes], None] = field(default=lambda msg: None, repr=False)
+    # closes every LAN session (a Cold Reset of the BMC, called after its response)
+    drop_sessions: Callable[[], None] = field(default=lambda: None, repr=False)
 
 
 class Responder(Protocol):

@@ -12,9 +12,12 @@ System GUID, channel info and access for IPMB channel 0 and the LAN channel; C1 
 the PICMG/VITA/HPM.2 probes ipmitool sends (netFn 2Ch) and for Serial over LAN, whose
 configuration parameters are all "not supported" (80h) so `ipmitool sol info` says so;
 Send Message with tracking to channel 0, nested for `-T/-B` (bridging.py); the SDR
-repository and SEL (repository.py) and its own FRU 0 (built with frugy). Every command
-has a privilege (`PRIVILEGE`; a bridged command is checked as the command it carries):
-a session below it gets D4 and nothing happens.
+repository (read-only: writes get C1) and SEL (repository.py) and its own FRU 0 (built
+with frugy); Get Chassis Status/Capabilities and Chassis Identify as a BMC that switches
+no power reports them (Chassis Control answers D5); its own Cold and Warm Reset, taken
+after the answer has gone (`restart`). Every command has a privilege (`PRIVILEGE`; a
+bridged command is checked as the command it carries): a session below it gets D4 and
+nothing happens.
 
 Hand-written: no Python library is a BMC's chassis side (pyghmi's BMC answers Get
 Device ID, resets and a few chassis commands; OpenIPMI's lanserv is C).
@@ -23,6 +26,7 @@ Device ID, resets and a few chassis commands; OpenIPMI's lanserv is C).
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import inspect
 import logging
@@ -55,6 +59,12 @@ PRODUCT_ID = 0x5342
 SEL_CAPACITY = 1024
 RECHECK_INTERVAL = 2.0  # seconds between SDR change indicator checks on Get SDR Repository Info
 MAX_NESTING = 2  # Send Message inside Send Message (ipmitool -T/-B), no deeper
+SDR_WRITES = (
+    codes.CMD_ADD_SDR,
+    codes.CMD_PARTIAL_ADD_SDR,
+    codes.CMD_DELETE_SDR,
+    codes.CMD_CLEAR_SDR_REPOSITORY,
+)
 
 FRU_SOURCE = {
     "BoardInfo": {
@@ -75,7 +85,14 @@ FRU_SOURCE = {
 }
 
 _A, _S, _T = codes.NETFN_APP, codes.NETFN_SENSOR, codes.NETFN_STORAGE
+_C = codes.NETFN_CHASSIS
 PRIVILEGE = {  # (netFn, cmd) -> the lowest privilege level allowed; absent: administrator
+    (_C, codes.CMD_GET_CHASSIS_CAPABILITIES): USER,
+    (_C, codes.CMD_GET_CHASSIS_STATUS): USER,
+    (_C, codes.CMD_CHASSIS_CONTROL): OPERATOR,
+    (_C, codes.CMD_CHASSIS_IDENTIFY): OPERATOR,
+    (_A, codes.CMD_COLD_RESET): ADMINISTRATOR,
+    (_A, codes.CMD_WARM_RESET): ADMINISTRATOR,
     (_A, codes.CMD_GET_DEVICE_ID): USER,
     (_A, codes.CMD_GET_SELF_TEST_RESULTS): USER,
     (_A, codes.CMD_GET_DEVICE_GUID): USER,
@@ -107,11 +124,14 @@ PRIVILEGE = {  # (netFn, cmd) -> the lowest privilege level allowed; absent: adm
     (_T, codes.CMD_GET_SDR_REPOSITORY_ALLOCATION_INFO): USER,
     (_T, codes.CMD_RESERVE_SDR_REPOSITORY): USER,
     (_T, codes.CMD_GET_SDR): USER,
+    **{(_T, c): OPERATOR for c in SDR_WRITES},  # refused: the repository is read-only
     (_T, codes.CMD_GET_SEL_INFO): USER,
     (_T, codes.CMD_RESERVE_SEL): USER,
     (_T, codes.CMD_GET_SEL_ENTRY): USER,
     (_T, codes.CMD_GET_SEL_TIME): USER,
+    (_T, codes.CMD_GET_SEL_ALLOCATION_INFO): USER,
     (_T, codes.CMD_ADD_SEL_ENTRY): OPERATOR,
+    (_T, codes.CMD_DELETE_SEL_ENTRY): OPERATOR,
     (_T, codes.CMD_CLEAR_SEL): OPERATOR,
     (_T, codes.CMD_SET_SEL_TIME): OPERATOR,
     (codes.NETFN_OEM, codes.CMD_GET_STATISTICS): USER,
@@ -228,6 +248,8 @@ class BenchBmc:
         self._checked = 0.0
         self.recheck_interval = RECHECK_INTERVAL
         self.faults = 0  # requests a fault in the BMC answered with FFh (each logged)
+        self.resets = {"cold": 0, "warm": 0}  # the BMC's own resets done
+        self.identify_until = 0.0  # chassis identify: monotonic deadline, inf: until off
         self._tasks: set[asyncio.Task] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -362,13 +384,18 @@ class BenchBmc:
         return cc, data
 
     @staticmethod
-    async def _emit_after(emit, messages: list[bytes]) -> None:
+    async def _emit_after(emit, follow: list) -> None:
+        """What follows the response, in order: messages (bytes) are emitted, actions
+        (coroutine functions, such as a reset) awaited."""
         # the LAN side sends the response when handle() returns, before it awaits again;
         # two turns of the loop put these after it even when handle() ran as a task
         await asyncio.sleep(0)
         await asyncio.sleep(0)
-        for m in messages:
-            emit(m)
+        for m in follow:
+            if callable(m):
+                await m()
+            else:
+                emit(m)
 
     async def _dispatch(self, req: BmcRequest, depth: int) -> tuple[int, bytes, list[bytes]]:
         if (req.netfn, req.cmd) == (_A, codes.CMD_SEND_MESSAGE):
@@ -382,9 +409,9 @@ class BenchBmc:
             return codes.CC_PRIVILEGE, b"", []
         if req.lun != 0:
             return codes.CC_INVALID_FOR_LUN, b"", []
-        result = handler(self, req)  # (cc, data), or a coroutine of it
-        cc, data = await result if inspect.isawaitable(result) else result
-        return cc, data, []
+        result = handler(self, req)  # (cc, data[, follow]), or a coroutine of it
+        result = await result if inspect.isawaitable(result) else result
+        return result if len(result) == 3 else (*result, [])
 
     # --- bridging --------------------------------------------------------------------------
 
@@ -569,9 +596,95 @@ class BenchBmc:
             return codes.CC_NOT_PRESENT, b""
         return codes.CC_FRU_WRITE_PROTECTED, b""  # built from its source, not stored
 
-    # (netFn, cmd) -> handler(bmc, request) -> (cc, data) or a coroutine of it
+    # --- chassis -------------------------------------------------------------------------
+
+    async def _chassis_capabilities(self, req):
+        """No intrusion sensor, front panel lockout, diagnostic interrupt or power
+        interlock; the BMC itself is the chassis' FRU, SDR, SEL, management and bridge
+        device."""
+        return codes.CC_OK, bytes((0x00,) + (self.address,) * 5)
+
+    def identify_state(self) -> int:
+        left = self.identify_until - time.monotonic()
+        if left <= 0:
+            return codes.IDENTIFY_OFF
+        return codes.IDENTIFY_ON if left == float("inf") else codes.IDENTIFY_TIMED
+
+    async def _chassis_status(self, req):
+        """The bench BMC switches no power: power is "on" while a satellite of the
+        chassis answers, with no power fault, interlock, overload or control fault
+        known; the restore policy is unknown."""
+        await self._maybe_recheck()
+        on = any(self.present.get(a) for a in self.addresses)
+        return codes.CC_OK, bytes(
+            (
+                codes.POWER_RESTORE_UNKNOWN << 5 | int(on),
+                0x00,  # no last power event known
+                codes.CHASSIS_IDENTIFY_SUPPORTED | self.identify_state() << 4,
+            )
+        )
+
+    async def _chassis_control(self, req):
+        if len(req.data) != 1:
+            return codes.CC_LENGTH, b""
+        if req.data[0] & 0x0F > codes.CHASSIS_CONTROL_LAST or req.data[0] & 0xF0:
+            return codes.CC_INVALID_DATA, b""
+        return codes.CC_NOT_IN_STATE, b""  # no power control on a bench: nothing done
+
+    async def _chassis_identify(self, req):
+        """Interval in seconds (default 15, 0 off) and force on: there is no light, so
+        it is a state (Get Chassis Status shows it) and a line in the BMC's log."""
+        if len(req.data) > 2:
+            return codes.CC_LENGTH, b""
+        if len(req.data) == 2 and req.data[1] & 0xFE:
+            return codes.CC_INVALID_DATA, b""
+        seconds = req.data[0] if req.data else codes.CHASSIS_IDENTIFY_DEFAULT_S
+        if len(req.data) == 2 and req.data[1] & 0x01:
+            self.identify_until = float("inf")
+        else:
+            self.identify_until = time.monotonic() + seconds
+        log.warning(
+            "bench BMC: chassis identify %s",
+            {codes.IDENTIFY_OFF: "off", codes.IDENTIFY_ON: "on"}.get(
+                self.identify_state(), f"on for {seconds} s"
+            ),
+        )
+        return codes.CC_OK, b""
+
+    # --- the BMC's own resets ----------------------------------------------------------
+
+    async def restart(self, cold: bool, drop_sessions=lambda: None) -> None:
+        """What a Cold or Warm Reset of the BMC does once it has answered: a cold one
+        drops every session (`drop_sessions`, from the LAN side), the identify state and
+        the event receivers' setting (set again); both cancel the reservations and scan
+        the chassis' SDRs again. The SEL, its time and the users are kept."""
+        kind = "cold" if cold else "warm"
+        log.warning("bench BMC: %s reset", kind)
+        if cold:
+            drop_sessions()
+            self.identify_until = 0.0
+        self.sdr.reservations.cancel()
+        self.sel.reservations.cancel()
+        if cold:
+            await asyncio.gather(*(self._set_receiver(link) for link in self.links))
+        await self.rescan()
+        self.resets[kind] += 1  # done
+
+    def _reset(self, req):
+        if req.data:
+            return codes.CC_LENGTH, b""
+        cold = req.cmd == codes.CMD_COLD_RESET
+        return codes.CC_OK, b"", [functools.partial(self.restart, cold, req.drop_sessions)]
+
+    # (netFn, cmd) -> handler(bmc, request) -> (cc, data[, follow]) or a coroutine of it
     _LOCAL = {
+        (_C, codes.CMD_GET_CHASSIS_CAPABILITIES): _chassis_capabilities,
+        (_C, codes.CMD_GET_CHASSIS_STATUS): _chassis_status,
+        (_C, codes.CMD_CHASSIS_CONTROL): _chassis_control,
+        (_C, codes.CMD_CHASSIS_IDENTIFY): _chassis_identify,
         (_A, codes.CMD_GET_DEVICE_ID): _device_id,
+        (_A, codes.CMD_COLD_RESET): _reset,
+        (_A, codes.CMD_WARM_RESET): _reset,
         (_A, codes.CMD_GET_SELF_TEST_RESULTS): _self_test,
         (_A, codes.CMD_GET_DEVICE_GUID): _guid,
         (_A, codes.CMD_GET_SYSTEM_GUID): _guid,
@@ -591,7 +704,12 @@ class BenchBmc:
         ),
         (_T, codes.CMD_RESERVE_SDR_REPOSITORY): lambda b, r: (0, b.sdr.reserve()),
         (_T, codes.CMD_GET_SDR): lambda b, r: b.sdr.get_sdr(r.data),
+        # the repository is read-only (built from the satellites): writes are not
+        # supported (C1, the spec's code for that), so ipmitool's "rebuild" changes nothing
+        **{(_T, c): lambda b, r: (codes.CC_INVALID_COMMAND, b"") for c in SDR_WRITES},
         (_T, codes.CMD_GET_SEL_INFO): lambda b, r: (0, b.sel.info()),
+        (_T, codes.CMD_GET_SEL_ALLOCATION_INFO): lambda b, r: (0, b.sel.allocation_info()),
+        (_T, codes.CMD_DELETE_SEL_ENTRY): lambda b, r: b.sel.delete_entry(r.data),
         (_T, codes.CMD_RESERVE_SEL): lambda b, r: (0, b.sel.reserve()),
         (_T, codes.CMD_GET_SEL_ENTRY): lambda b, r: b.sel.get_entry(r.data),
         (_T, codes.CMD_ADD_SEL_ENTRY): lambda b, r: b.sel.add_entry(r.data),

@@ -13,7 +13,9 @@ content does, and are kept per content in a state file, so a restarted BMC servi
 same records keeps them too (FreeIPMI's SDR cache stays valid while they match).
 
 The SEL is satmc's SQLite event log: each event is a 16-byte system event record (type
-02h) with the satellite as generator; records added by clients are kept as given.
+02h) with the satellite as generator; records added by clients are kept as given. Delete
+SEL Entry deletes the event from that log; the addition and erase timestamps are the
+log's own (kept across deletes and clears), in SEL time.
 
 Hand-written: no Python library keeps an SDR repository or a SEL for a BMC to serve.
 """
@@ -31,6 +33,14 @@ from ..ipmi import codes
 
 MAX_READ = 64  # bytes one Get SDR / Get SEL Entry answers at most (a full SDR is <= 64)
 LAST = 0xFFFF  # record id: the last record (request); no next record (response)
+
+
+# Get SEL Info operation support: delete, reserve, allocation info (no partial add)
+SEL_SUPPORTS = 0x08 | 0x02 | 0x01
+
+
+def _stamp(t: float | None) -> int:
+    return codes.TIMESTAMP_UNSPECIFIED if t is None else int(t) & 0xFFFFFFFF
 
 
 def _u16(b: bytes, i: int) -> int:
@@ -202,19 +212,24 @@ class Sel:
         )
 
     def info(self) -> bytes:
+        """Get SEL Info. The addition timestamp is the last event's, kept when it is
+        deleted or the SEL cleared; the erase timestamp the last delete or clear (SEL time)."""
         n = self.log.count()
-        last = self.log.last_time()
-        cleared = self.log.cleared()
         overflow = 0x80 if self.log.refused > self._refused_at_clear else 0
         return struct.pack(
             "<BHHIIB",
             codes.SEL_VERSION,
             n,
             min(0xFFFF, max(0, self.capacity - n) * codes.SEL_RECORD_SIZE),
-            codes.TIMESTAMP_UNSPECIFIED if last is None else int(last) & 0xFFFFFFFF,
-            codes.TIMESTAMP_UNSPECIFIED if cleared is None else int(cleared) & 0xFFFFFFFF,
-            overflow | 0x02,  # Reserve SEL supported
+            _stamp(self.log.last_added()),
+            _stamp(self.log.erased()),
+            overflow | SEL_SUPPORTS,
         )
+
+    def allocation_info(self) -> bytes:
+        """Get SEL Allocation Info: one 16-byte unit per record, the free ones in one block."""
+        free = max(0, self.capacity - self.log.count())
+        return struct.pack("<HHHHB", self.capacity, codes.SEL_RECORD_SIZE, free, free, 1)
 
     def reserve(self) -> bytes:
         return struct.pack("<H", self.reservations.reserve())
@@ -274,11 +289,27 @@ class Sel:
         if not self.reservations.valid(_u16(data, 0), True):
             return codes.CC_RESERVATION, b""
         if data[5] == codes.CLEAR_SEL_INITIATE:
-            self.log.clear()
+            self.log.clear(when=self.now())
             self._refused_at_clear = self.log.refused
         elif data[5] != codes.CLEAR_SEL_STATUS:
             return codes.CC_INVALID_DATA, b""
         return codes.CC_OK, bytes((codes.CLEAR_SEL_COMPLETED,))  # SQLite erases at once
+
+    def delete_entry(self, data: bytes) -> tuple[int, bytes]:
+        """Delete SEL Entry: reservation (2, required), record id (2; 0 first, FFFFh last)
+        -> the id deleted. The reservation stays (ipmitool deletes several under one)."""
+        if len(data) != 4:
+            return codes.CC_LENGTH, b""
+        if not self.reservations.valid(_u16(data, 0), True):
+            return codes.CC_RESERVATION, b""
+        record_id, ids = _u16(data, 2), self.log.ids()
+        if record_id == 0 and ids:
+            record_id = ids[0]
+        elif record_id == LAST and ids:
+            record_id = ids[-1]
+        if not self.log.delete(record_id, when=self.now()):
+            return codes.CC_NOT_PRESENT, b""
+        return codes.CC_OK, struct.pack("<H", record_id)
 
     def get_time(self) -> bytes:
         return struct.pack("<I", int(self.now()) & 0xFFFFFFFF)

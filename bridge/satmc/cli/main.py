@@ -65,8 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--target",
         default=os.environ.get("SATMC_TARGET"),
         help="sim://[SOCKET], ftdi://ftdi:232h[:SERIAL]/1[?freq=HZ&clockstretching=0|1], "
-        "serial:///dev/ttyACM0, lan://USER@BMC[:PORT] (default: $SATMC_TARGET, else the local "
-        "simulator)",
+        "serial:///dev/ttyACM0, lan://USER@BMC[:PORT] (IPMI 1.5), lanplus://USER@BMC[:PORT] "
+        "(RMCP+) (default: $SATMC_TARGET, else the local simulator)",
     )
     p.add_argument(
         "-a",

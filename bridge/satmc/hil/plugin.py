@@ -54,7 +54,7 @@ import pytest
 
 from ..board import load_board
 from ..errors import BusNackError, NoResponseError, SatmcError
-from ..transports import check_address, connect
+from ..transports import LAN_SCHEMES, check_address, connect
 from ..vbus.pcap import write_pcap
 from .lock import RigLock
 from .rig import CAPABILITIES, RP2EMU, Rig, load_rig
@@ -181,7 +181,7 @@ class _Lab:
             board=settings.get("board") or "sim",
             # frames of a test's own making reach the satellite unless a BMC bridges them
             capabilities=frozenset(caps)
-            | (frozenset() if self.ipmb.url.startswith("lan://") else {"raw-ipmb"}),
+            | (frozenset() if self.ipmb.url.startswith(LAN_SCHEMES) else {"raw-ipmb"}),
         )
         if settings.get("address"):
             self.ipmb.address = settings["address"]

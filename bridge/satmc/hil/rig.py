@@ -116,7 +116,9 @@ class Rig:
         if target in SIM_TARGETS:
             caps = SIM_CAPABILITIES | ({"master-write"} if target == "sim" else set())
             return cls(target, target, address or 0x72, board or "sim", caps)
-        caps = {"reset"} | (set() if target.startswith("lan://") else {"raw-ipmb"})
+        from ..transports import LAN_SCHEMES
+
+        caps = {"reset"} | (set() if target.startswith(LAN_SCHEMES) else {"raw-ipmb"})
         return cls(target, target, address or 0x72, board or "sim", frozenset(caps))
 
 

@@ -36,6 +36,17 @@ NETFNS = {
     "picmg": NETFN_GROUP,
 }
 
+# --- Chassis (00) -------------------------------------------------------------------------
+CMD_GET_CHASSIS_CAPABILITIES = 0x00
+CMD_GET_CHASSIS_STATUS = 0x01
+CMD_CHASSIS_CONTROL = 0x02
+CMD_CHASSIS_IDENTIFY = 0x04
+CHASSIS_CONTROL_LAST = 0x05  # power down, up, cycle, hard reset, diagnostic pulse, soft off
+POWER_RESTORE_UNKNOWN = 0x03  # Get Chassis Status byte 1 [6:5]
+CHASSIS_IDENTIFY_DEFAULT_S = 15
+CHASSIS_IDENTIFY_SUPPORTED = 0x40  # Get Chassis Status byte 3 [6]; the state in [5:4]
+IDENTIFY_OFF, IDENTIFY_TIMED, IDENTIFY_ON = 0, 1, 2
+
 # --- App (06) -----------------------------------------------------------------------------
 CMD_GET_DEVICE_ID = 0x01
 CMD_COLD_RESET = 0x02

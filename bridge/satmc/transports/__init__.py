@@ -12,7 +12,8 @@ URLs:
     serial:///dev/ttyACM0[?baud=N] IPMI Serial Basic Mode on a board's USB serial (pyserial)
     socket://HOST:PORT             the same over TCP (the simulator's serial line)
     lan://USER[:PASSWORD]@HOST[:PORT]  through a BMC on the LAN (the bench BMC, an MCH),
-                                   bridged to IPMB channel 0 (transports/lan.py)
+                                   bridged to IPMB channel 0: IPMI 1.5 (transports/lan.py)
+    lanplus://USER[:PASSWORD]@HOST[:PORT]  the same over RMCP+, IPMI 2.0 (transports/lanplus.py)
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ from ..errors import (
 )
 from ..ipmi.codes import CC_OK, CMD_GET_DEVICE_ID, NETFN_APP
 
-SCHEMES = ("sim", "ftdi", "serial", "socket", "lan")
+SCHEMES = ("sim", "ftdi", "serial", "socket", "lan", "lanplus")
+LAN_SCHEMES = ("lan://", "lanplus://")  # through a BMC: frames are the BMC's to build
 
 
 def default_sim_url() -> str:
@@ -168,6 +170,11 @@ def connect_many(
         check_address(a)
     if retries < 1:
         raise AdapterError(f"retries={retries}: a request is tried at least once (1 or more)")
+    if urlsplit(url).scheme == "lanplus":
+        from . import lanplus
+
+        intf = lanplus.open_session(url, timeout, retries)
+        return [Satellite(intf, lanplus.connection(intf, a), a) for a in addresses]
     if urlsplit(url).scheme == "lan":
         from . import lan
 

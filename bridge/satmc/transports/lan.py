@@ -25,10 +25,11 @@ MIN_TIMEOUT = 1.0  # seconds per try: a bridged answer crosses the LAN and the I
 
 
 def parse(url: str) -> tuple[str, int, str, str, str]:
-    """-> (host, port, user, password, privilege name as python-ipmi spells it)."""
+    """A lan:// or lanplus:// URL -> (host, port, user, password, privilege name as
+    python-ipmi spells it)."""
     parts = urlsplit(url)
     if not parts.hostname or parts.username is None:
-        raise AdapterError(f"{url!r}: use lan://USER[:PASSWORD]@HOST[:PORT]")
+        raise AdapterError(f"{url!r}: use {parts.scheme}://USER[:PASSWORD]@HOST[:PORT]")
     password = parts.password
     if password is None:
         password = os.environ.get("SATMC_LAN_PASSWORD")

@@ -96,6 +96,7 @@ class LanServer(asyncio.DatagramProtocol):
                 held.append(message)
 
         dispatch.request.emit = emit
+        dispatch.request.drop_sessions = self.endpoint.close_all
         try:
             async with asyncio.timeout(REQUEST_TIMEOUT):  # no task of its own, as wait_for
                 cc, data = await self.responder.handle(dispatch.request)

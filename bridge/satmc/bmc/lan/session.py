@@ -219,6 +219,13 @@ class Endpoint:
         self.sessions[s.bmc_sid] = s
         return s
 
+    def close_all(self) -> None:
+        """Close every session, pending and active (the BMC's Cold Reset)."""
+        active = sum(1 for s in self.sessions.values() if s.state == "active")
+        self.stats["sessions_closed"] += active
+        self.sessions.clear()
+        log.info("every session closed (%d active)", active)
+
     def _drop(self, s: Session) -> None:
         self.sessions.pop(s.bmc_sid, None)
 
