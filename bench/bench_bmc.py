@@ -268,9 +268,7 @@ def run() -> None:
             finally:
                 _stop(bmc)
                 _stop(isim)
-            cold_ratio = statistics.median(
-                _cold_ratios(sim, users, addresses, env, records, tmp)
-            )
+            cold_ratio = statistics.median(_cold_ratios(sim, users, addresses, env, records, tmp))
         print(
             f"{CHASSIS}: {len(addresses)} satellites, {sensors} sensors, {len(records)} SDR "
             f"records; ipmitool -I lanplus -C 3 sdr list, median of {RUNS} (farm-bench)"

@@ -4,7 +4,6 @@ under reservations, with timestamps that move only when the content does."""
 from __future__ import annotations
 
 import struct
-
 import time
 
 import pytest
