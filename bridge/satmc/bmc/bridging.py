@@ -120,21 +120,12 @@ class TrackingTable:
 
 
 class Link:
-    """One satellite: its connection and the worker thread its requests run on.
-
-    On an interface that hands responses over directly (the sim transport's expect()),
-    raw() sends from the worker but waits on the event loop: the response goes from the
-    bus target's thread straight to the loop, not through the worker (one thread hop
-    less per request). Its requests still go one at a time, as on the worker, and are
-    tried as python-ipmi tries them (max_retries tries of `timeout` each, 0.2 s x try
-    between)."""
+    """One satellite: its connection and the worker thread its requests run on."""
 
     def __init__(self, sat: Satellite):
         self.sat = sat
         self.address = sat.address
         self.worker = ThreadPoolExecutor(1, thread_name_prefix=f"bmc-ipmb-{sat.address:02x}")
-        self._direct = hasattr(sat.interface, "expect")
-        self._one: asyncio.Lock | None = None  # direct requests, one at a time
 
     async def run(self, fn, *args):
         """fn(sat, *args) on this satellite's worker."""
@@ -142,59 +133,10 @@ class Link:
 
     async def raw(self, netfn: int, cmd: int, data: bytes = b"", lun: int = 0):
         """(cc, data); NoResponseError, BusNackError (nothing at the address), BusError."""
-        if not self._direct:
-            return await self.run(lambda sat: sat.raw(netfn, cmd, data, lun))
-        if self._one is None:
-            self._one = asyncio.Lock()
-        async with self._one:
-            intf = self.sat.interface
-            for attempt in range(intf.max_retries):
-                if attempt:
-                    await asyncio.sleep(attempt * 0.2)
-                frame = await self._try(intf, netfn, cmd, bytes(data), lun)
-                if frame is not None:
-                    return frame[6], bytes(frame[7:-1])
-            raise NoResponseError(self.sat._no_answer())
-
-    async def _try(self, intf, netfn: int, cmd: int, data: bytes, lun: int) -> bytes | None:
-        """One try: the response frame, or None (no answer in time, or the bus said no)."""
-        loop = asyncio.get_running_loop()
-        answered = loop.create_future()
-
-        def deliver(frame: bytes) -> None:  # on the bus target's thread
-            loop.call_soon_threadsafe(_settle, answered, frame)
-
-        def send() -> int:  # on the worker: the sequence number and the write may block
-            header = IpmbHeaderReq()
-            header.netfn, header.rs_lun, header.rs_sa = netfn, lun, self.address
-            header.rq_sa, header.rq_lun, header.cmdid = intf.slave_address, 0, cmd
-            header.rq_seq = intf._inc_sequence_number()
-            intf.expect(self.address, netfn | 1, cmd, header.rq_seq, lun, deliver)
-            try:
-                intf.send_frame(encode_ipmb_msg(header, data))
-            except BaseException:
-                intf.unexpect(self.address, netfn, cmd, header.rq_seq, lun)
-                raise
-            return header.rq_seq
-
-        try:
-            seq = await loop.run_in_executor(self.worker, send)
-        except OSError:
-            return None  # as python-ipmi: tried again
-        try:
-            async with asyncio.timeout(intf.timeout):
-                return await answered
-        except TimeoutError:
-            intf.unexpect(self.address, netfn, cmd, seq, lun)
-            return None
+        return await self.run(lambda sat: sat.raw(netfn, cmd, data, lun))
 
     def close(self) -> None:
         self.worker.shutdown(wait=False, cancel_futures=True)
-
-
-def _settle(future: asyncio.Future, frame: bytes) -> None:
-    if not future.done():
-        future.set_result(frame)
 
 
 class Links:

@@ -23,7 +23,7 @@ import threading
 import time
 from collections import OrderedDict
 
-from pyipmi.interfaces.ipmb import IpmbInterface, checksum
+from pyipmi.interfaces.ipmb import IpmbInterface
 
 from ..errors import BusError
 from ..vbus.client import BusController, BusTarget
@@ -57,7 +57,6 @@ class SimInterface(IpmbInterface):
         self._deliveries_lock = threading.Lock()
         self.answered_elsewhere = 0  # requests another listener claimed and answered
         self._seq_next = self._seq_left = 0  # the block of sequence numbers in hand
-        self._expected: dict[tuple, object] = {}  # responses with a callback (expect())
         self._seq_drawn = 0.0
         self.responses_failed = 0  # answers the bus refused (satmc.transports.retry)
 
@@ -88,26 +87,7 @@ class SimInterface(IpmbInterface):
                 self._deliveries.move_to_end(key)
                 while len(self._deliveries) > 64:
                     self._deliveries.popitem(last=False)
-        elif self._expected and len(frame) >= 7 and not checksum(frame[:3]) | checksum(frame[3:]):
-            # a response someone waits for directly (expect())
-            key = (frame[3], frame[1] >> 2 & ~1, frame[5], frame[4] >> 2, frame[4] & 3)
-            with self._deliveries_lock:
-                callback = self._expected.pop(key, None)
-            if callback is not None:
-                callback(frame)
-                return
         self._receive_frame(frame)
-
-    def expect(self, rs_sa: int, netfn: int, cmd: int, seq: int, rs_lun: int, callback) -> None:
-        """Hand the response to this request to callback(frame) on the bus target's thread,
-        past python-ipmi's router (whose waiting takes a thread of the caller's); one
-        response per expectation. unexpect() withdraws it (the request timed out)."""
-        with self._deliveries_lock:
-            self._expected[(rs_sa, netfn & ~1, cmd, seq, rs_lun)] = callback
-
-    def unexpect(self, rs_sa: int, netfn: int, cmd: int, seq: int, rs_lun: int) -> None:
-        with self._deliveries_lock:
-            self._expected.pop((rs_sa, netfn & ~1, cmd, seq, rs_lun), None)
 
     def _may_answer(self, frame: bytes) -> bool:
         """For a response to a request this listener received: did it win the claim?"""
