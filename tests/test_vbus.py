@@ -278,3 +278,85 @@ def test_pcap_trace_decodes_as_ipmb_in_tshark(server, tmp_path, tshark):
     ).stdout
     assert "Get Device ID" in out
     assert "0x72" in out.lower() or "72" in out
+
+
+class _ByteLevelTarget:
+    """A target that never says T_CAPS (as the rp2emu port's): driven byte by byte."""
+
+    def __init__(self, path: str, addr7: int):
+        from satmc.vbus.client import connect
+        from satmc.vbus.wire import recv_msg, send_msg
+
+        self.got: list[bytes] = []
+        self.kinds: list[int] = []
+        self._sock = connect(path, w.ROLE_TARGET, "ipmb")
+        self._sock.settimeout(None)
+        send_msg(self._sock, w.ATTACH, bytes((addr7,)))
+        assert recv_msg(self._sock)[1] == bytes((w.ST_ACK,))
+
+        def serve():
+            buf = bytearray()
+            try:
+                while True:
+                    kind, p = recv_msg(self._sock)
+                    self.kinds.append(kind)
+                    if kind == w.T_ADDR:
+                        send_msg(self._sock, w.T_ACK, b"\x01")
+                    elif kind == w.T_WRITE:
+                        buf += p
+                        send_msg(self._sock, w.T_WROTE, bytes((len(p),)))
+                    elif kind == w.T_END:
+                        send_msg(self._sock, w.T_DONE)
+                        self.got.append(bytes(buf))
+                        buf = bytearray()
+            except OSError:
+                pass
+
+        threading.Thread(target=serve, daemon=True).start()
+
+    def close(self):
+        self._sock.close()
+
+
+def test_a_whole_write_reaches_a_target_in_one_message_with_the_same_accounting(server):
+    bus = server.buses["ipmb"]
+    whole, byte_level = [], _ByteLevelTarget(server.path, 0x11)
+    t = BusTarget(server.path, "ipmb", [0x10], lambda a, d: whole.append(d))
+    c = BusController(server.path, "ipmb")
+    try:
+        assert bus.targets[0x10].takes_transfers and not bus.targets[0x11].takes_transfers
+        seen = {}
+        for addr in (0x10, 0x11):
+            bus.faults.add({"kind": "corrupt", "addr": addr, "index": 2, "xor": 0x0F})
+            bus.faults.add({"kind": "nack", "addr": addr})
+            before, mark = dict(bus.stats), bus.trace_seq
+            with pytest.raises(BusNackError):
+                c.write(addr, b"\x01\x02\x03")
+            assert c.write(addr, b"\x01\x02\x03") == 3
+            assert c.write(addr, b"") == 0  # a probe
+            recs = bus.records_since(mark)[1]
+            stats = {k: round(bus.stats[k] - before[k], 9) for k in before}
+            seen[addr] = stats, [(r.status, bytes(r.data), r.acked, r.nacked_at) for r in recs]
+        assert seen[0x10] == seen[0x11]
+        assert seen[0x10][1][1] == (w.ST_ACK, b"\x01\x02\x0c", 3, None)  # corrupted, as seen
+        assert _wait_for(lambda: whole == [b"\x01\x02\x0c"])
+        assert _wait_for(lambda: byte_level.got == [b"\x01\x02\x0c", b""])
+        assert w.T_XFER not in byte_level.kinds
+        server.buses["ipmb"].pacing = True  # paced: byte by byte to every target
+        c.write(0x10, b"\x05")
+        assert _wait_for(lambda: whole[-1:] == [b"\x05"])
+    finally:
+        t.close()
+        byte_level.close()
+        c.close()
+
+
+def test_sequence_numbers_in_blocks_are_the_requesters_alone(server):
+    a, b = BusController(server.path, "ipmb"), BusController(server.path, "ipmb")
+    try:
+        first = a.next_seq(0x20, 8)
+        assert b.next_seq(0x20) == (first + 8) % 64
+        assert a.next_seq(0x20, 63) == (first + 9) % 64
+    finally:
+        a.close()
+        b.close()

@@ -50,3 +50,6 @@ class Responder(Protocol):
     nothing. It may await the IPMB; one slow satellite must not stall other sessions."""
 
     async def handle(self, req: BmcRequest) -> tuple[int, bytes]: ...
+
+    # Optional: answer_now(req) -> (cc, data) for a request answered without waiting (the
+    # LAN side then sends it at once, with no task), or None to have handle() answer it.

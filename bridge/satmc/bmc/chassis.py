@@ -57,7 +57,7 @@ DEVICE_ID = 0x20
 MANUFACTURER_ID = 32473  # IANA number reserved for documentation, as the boards use
 PRODUCT_ID = 0x5342
 SEL_CAPACITY = 1024
-RECHECK_INTERVAL = 2.0  # seconds between SDR change indicator checks on Get SDR Repository Info
+RECHECK_INTERVAL = 2.0  # seconds between SDR change indicator checks (in the background)
 MAX_NESTING = 2  # Send Message inside Send Message (ipmitool -T/-B), no deeper
 SDR_WRITES = (
     codes.CMD_ADD_SDR,
@@ -246,6 +246,7 @@ class BenchBmc:
         self._clients: dict[int, SensorClient] = {}
         self._scan_lock: asyncio.Lock | None = None
         self._checked = 0.0
+        self._recheck: asyncio.Task | None = None
         self.recheck_interval = RECHECK_INTERVAL
         self.faults = 0  # requests a fault in the BMC answered with FFh (each logged)
         self.resets = {"cold": 0, "warm": 0}  # the BMC's own resets done
@@ -362,9 +363,26 @@ class BenchBmc:
         self.present[link.address] = True
         return recs
 
-    async def _maybe_recheck(self) -> None:
-        if time.monotonic() - self._checked >= self.recheck_interval:
-            await self.rescan()
+    def _maybe_recheck(self) -> None:
+        """Check the satellites' SDR change indicators in the background when the last
+        check is older than recheck_interval: the request that asks goes on at once, with
+        the repository as it is; a change is served from the moment the check ends (a
+        listing under way loses its reservation and starts over), so no listing waits
+        for the check's transactions and a change is seen at most recheck_interval plus
+        one check after it was made, by the first listing after that."""
+        busy = self._recheck is not None and not self._recheck.done()
+        if busy or time.monotonic() - self._checked < self.recheck_interval:
+            return
+        self._checked = time.monotonic()
+        self._recheck = task = asyncio.get_running_loop().create_task(self.rescan())
+        self._tasks.add(task)
+        task.add_done_callback(self._rechecked)
+
+    def _rechecked(self, task: asyncio.Task) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            self.faults += 1
+            log.error("bench BMC: SDR recheck failed", exc_info=task.exception())
 
     # --- requests --------------------------------------------------------------------------
 
@@ -402,16 +420,37 @@ class BenchBmc:
             if req.privilege < required_privilege(req.netfn, req.cmd):
                 return codes.CC_PRIVILEGE, b"", []
             return await self._send_message(req, depth)
-        handler = self._LOCAL.get((req.netfn, req.cmd))
-        if handler is None:
-            return codes.CC_INVALID_COMMAND, b"", []  # PICMG, VITA, HPM.2 probes too
-        if req.privilege < required_privilege(req.netfn, req.cmd):
-            return codes.CC_PRIVILEGE, b"", []
-        if req.lun != 0:
-            return codes.CC_INVALID_FOR_LUN, b"", []
-        result = handler(self, req)  # (cc, data[, follow]), or a coroutine of it
+        result = self._local(req)  # (cc, data[, follow]), or a coroutine of it
         result = await result if inspect.isawaitable(result) else result
         return result if len(result) == 3 else (*result, [])
+
+    def _local(self, req: BmcRequest):
+        """(cc, data) of a command the BMC answers itself, or a coroutine of it."""
+        handler = self._LOCAL.get((req.netfn, req.cmd))
+        if handler is None:
+            return codes.CC_INVALID_COMMAND, b""  # PICMG, VITA, HPM.2 probes too
+        if req.privilege < required_privilege(req.netfn, req.cmd):
+            return codes.CC_PRIVILEGE, b""
+        if req.lun != 0:
+            return codes.CC_INVALID_FOR_LUN, b""
+        return handler(self, req)
+
+    def answer_now(self, req: BmcRequest) -> tuple[int, bytes] | None:
+        """The answer to a request the BMC gives without waiting for anything (its own
+        commands with a plain handler), or None: then handle() answers it. Called on
+        the event loop's thread; the LAN side sends the answer at once, with no task."""
+        if (req.netfn, req.cmd) == (_A, codes.CMD_SEND_MESSAGE):
+            return None
+        try:
+            result = self._local(req)
+        except Exception:  # noqa: BLE001 - a fault in one request answers that request
+            self.faults += 1
+            log.exception("bench BMC: netFn 0x%02x cmd 0x%02x failed", req.netfn, req.cmd)
+            return codes.CC_UNSPECIFIED, b""
+        if inspect.isawaitable(result):
+            result.close()  # never started, so nothing of it ran: handle() runs it
+            return None
+        return result
 
     # --- bridging --------------------------------------------------------------------------
 
@@ -477,7 +516,7 @@ class BenchBmc:
 
     # --- the BMC's own commands (each: request -> (cc, data)) ------------------------------
 
-    async def _device_id(self, req):
+    def _device_id(self, req):
         major, minor = (__version__.split(".") + ["0"])[:2]
         minor = int(minor) % 100
         manufacturer = struct.pack("<I", MANUFACTURER_ID)[:3]
@@ -492,10 +531,10 @@ class BenchBmc:
             )
         ) + manufacturer + struct.pack("<H", PRODUCT_ID)  # 11 bytes, no auxiliary revision
 
-    async def _self_test(self, req):
+    def _self_test(self, req):
         return codes.CC_OK, bytes((codes.SELF_TEST_OK, 0x00))
 
-    async def _guid(self, req):
+    def _guid(self, req):
         return codes.CC_OK, self.guid
 
     def _channel(self, number: int, req: BmcRequest) -> int | None:
@@ -504,7 +543,7 @@ class BenchBmc:
             number = req.channel
         return number if number in (codes.CHANNEL_IPMB, self.lan_channel) else None
 
-    async def _channel_info(self, req):
+    def _channel_info(self, req):
         if len(req.data) != 1:
             return codes.CC_LENGTH, b""
         ch = self._channel(req.data[0], req)
@@ -519,7 +558,7 @@ class BenchBmc:
             (ch, medium, codes.CHANNEL_PROTOCOL_IPMB, sessions)
         ) + iana + b"\0\0"
 
-    async def _channel_access(self, req):
+    def _channel_access(self, req):
         if len(req.data) != 2:
             return codes.CC_LENGTH, b""
         ch = self._channel(req.data[0], req)
@@ -528,10 +567,10 @@ class BenchBmc:
         # always available, PEF alerting off, privilege limit administrator
         return codes.CC_OK, bytes((0x20 | 0x02, ADMINISTRATOR))
 
-    async def _sol_configuration(self, req):
+    def _sol_configuration(self, req):
         return codes.CC_SOL_PARAMETER_NOT_SUPPORTED, b""  # no Serial over LAN here
 
-    async def _platform_event(self, req):
+    def _platform_event(self, req):
         """A Platform Event from a LAN client: logged with the client as generator."""
         try:
             ev = parse_platform_event(req.rq_addr, req.data, now=self.sel.now())
@@ -543,8 +582,8 @@ class BenchBmc:
         cc, _ = self.sel.add(ev)
         return cc, b""
 
-    async def _sdr_info(self, req):
-        await self._maybe_recheck()
+    def _sdr_info(self, req):
+        self._maybe_recheck()
         return codes.CC_OK, self.sdr.info()
 
     def _sensor(self, req) -> int | None:
@@ -553,30 +592,30 @@ class BenchBmc:
             return None
         return self.addresses[req.data[0] - 1]
 
-    async def _sensor_reading(self, req):
+    def _sensor_reading(self, req):
         if len(req.data) != 1:
             return codes.CC_LENGTH, b""
         address = self._sensor(req)
         if address is None:
             return codes.CC_NOT_PRESENT, b""
-        await self._maybe_recheck()
+        self._maybe_recheck()
         state = codes.PRESENCE_PRESENT if self.present.get(address) else codes.PRESENCE_ABSENT
         return codes.CC_OK, bytes((0x00, 0x40, state, 0x80))  # scanning on, events off
 
-    async def _sensor_other(self, req):
+    def _sensor_other(self, req):
         """Thresholds, hysteresis and factors of a presence sensor: there are none."""
         if self._sensor(req) is None:
             return codes.CC_NOT_PRESENT, b""
         return codes.CC_ILLEGAL_FOR_TYPE, b""
 
-    async def _fru_info(self, req):
+    def _fru_info(self, req):
         if len(req.data) != 1:
             return codes.CC_LENGTH, b""
         if req.data[0] != 0:
             return codes.CC_NOT_PRESENT, b""
         return codes.CC_OK, struct.pack("<HB", len(self.fru), 0x00)  # accessed by bytes
 
-    async def _fru_read(self, req):
+    def _fru_read(self, req):
         if len(req.data) != 4:
             return codes.CC_LENGTH, b""
         fru_id, offset, count = req.data[0], req.data[1] | req.data[2] << 8, req.data[3]
@@ -589,7 +628,7 @@ class BenchBmc:
         part = self.fru[offset : offset + count]
         return codes.CC_OK, bytes((len(part),)) + part
 
-    async def _fru_write(self, req):
+    def _fru_write(self, req):
         if len(req.data) < 3:
             return codes.CC_LENGTH, b""
         if req.data[0] != 0:
@@ -598,7 +637,7 @@ class BenchBmc:
 
     # --- chassis -------------------------------------------------------------------------
 
-    async def _chassis_capabilities(self, req):
+    def _chassis_capabilities(self, req):
         """No intrusion sensor, front panel lockout, diagnostic interrupt or power
         interlock; the BMC itself is the chassis' FRU, SDR, SEL, management and bridge
         device."""
@@ -610,11 +649,11 @@ class BenchBmc:
             return codes.IDENTIFY_OFF
         return codes.IDENTIFY_ON if left == float("inf") else codes.IDENTIFY_TIMED
 
-    async def _chassis_status(self, req):
+    def _chassis_status(self, req):
         """The bench BMC switches no power: power is "on" while a satellite of the
         chassis answers, with no power fault, interlock, overload or control fault
         known; the restore policy is unknown."""
-        await self._maybe_recheck()
+        self._maybe_recheck()
         on = any(self.present.get(a) for a in self.addresses)
         return codes.CC_OK, bytes(
             (
@@ -624,14 +663,14 @@ class BenchBmc:
             )
         )
 
-    async def _chassis_control(self, req):
+    def _chassis_control(self, req):
         if len(req.data) != 1:
             return codes.CC_LENGTH, b""
         if req.data[0] & 0x0F > codes.CHASSIS_CONTROL_LAST or req.data[0] & 0xF0:
             return codes.CC_INVALID_DATA, b""
         return codes.CC_NOT_IN_STATE, b""  # no power control on a bench: nothing done
 
-    async def _chassis_identify(self, req):
+    def _chassis_identify(self, req):
         """Interval in seconds (default 15, 0 off) and force on: there is no light, so
         it is a state (Get Chassis Status shows it) and a line in the BMC's log."""
         if len(req.data) > 2:
@@ -670,13 +709,14 @@ class BenchBmc:
         await self.rescan()
         self.resets[kind] += 1  # done
 
-    def _reset(self, req):
+    async def _reset(self, req):  # a coroutine: answer_now leaves it to handle()
         if req.data:
             return codes.CC_LENGTH, b""
         cold = req.cmd == codes.CMD_COLD_RESET
         return codes.CC_OK, b"", [functools.partial(self.restart, cold, req.drop_sessions)]
 
-    # (netFn, cmd) -> handler(bmc, request) -> (cc, data[, follow]) or a coroutine of it
+    # (netFn, cmd) -> handler(bmc, request) -> (cc, data[, follow]), or a coroutine of it
+    # for one that must wait or has a follow (answer_now leaves those to handle())
     _LOCAL = {
         (_C, codes.CMD_GET_CHASSIS_CAPABILITIES): _chassis_capabilities,
         (_C, codes.CMD_GET_CHASSIS_STATUS): _chassis_status,

@@ -20,6 +20,7 @@ first to claim that frame; the others count it in `answered_elsewhere`.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 
 from pyipmi.interfaces.ipmb import IpmbInterface
@@ -28,6 +29,9 @@ from ..errors import BusError
 from ..vbus.client import BusController, BusTarget
 from .readback import ReadbackPoller
 from .retry import is_response, write_answer, write_retrying_nack
+
+SEQ_BLOCK = 8  # sequence numbers drawn from the bus at once
+SEQ_BLOCK_LIFETIME = 1.0  # seconds a drawn block stays usable
 
 
 class SimInterface(IpmbInterface):
@@ -52,6 +56,8 @@ class SimInterface(IpmbInterface):
         self._deliveries: OrderedDict[tuple, int] = OrderedDict()
         self._deliveries_lock = threading.Lock()
         self.answered_elsewhere = 0  # requests another listener claimed and answered
+        self._seq_next = self._seq_left = 0  # the block of sequence numbers in hand
+        self._seq_drawn = 0.0
         self.responses_failed = 0  # answers the bus refused (satmc.transports.retry)
 
     def open(self) -> None:
@@ -102,10 +108,20 @@ class SimInterface(IpmbInterface):
             )
 
     def _inc_sequence_number(self) -> int:
+        """The next of a block of SEQ_BLOCK numbers drawn from the bus's shared counter at
+        once (one bus round trip per block, not per request); a block not used up
+        within SEQ_BLOCK_LIFETIME is dropped, so a number is never used long after the
+        bus gave it out (another process's numbers come round again 64 later)."""
         if self._controller is None:
             self.open()
         with self._sequence_lock:
-            self.next_sequence_number = self._controller.next_seq(self.slave_address)
+            now = time.monotonic()
+            if not self._seq_left or now - self._seq_drawn > SEQ_BLOCK_LIFETIME:
+                self._seq_next = self._controller.next_seq(self.slave_address, SEQ_BLOCK)
+                self._seq_left, self._seq_drawn = SEQ_BLOCK, now
+            self.next_sequence_number = self._seq_next
+            self._seq_next = (self._seq_next + 1) % 64
+            self._seq_left -= 1
             return self.next_sequence_number
 
     broadcast_next = False  # set by Satellite.broadcast_get_device_id for one frame

@@ -71,6 +71,23 @@ class Target(ABC):
         """
         self.ended()
 
+    # Whether transfer() may stand for addressed(), written() and ended() of a whole write.
+    takes_transfers = False
+
+    def transfer(self, addr7: int, data: bytes, delivery: int | None) -> tuple[bool, int]:
+        """A whole write ending in STOP, told at once: (address ACKed, bytes ACKed).
+
+        What addressed(addr7, False), then (when ACKed) written(data) (when there is data)
+        and ended() (listened(delivery) when a delivery is given) would answer."""
+        if not self.addressed(addr7, False):
+            return False, 0
+        n = self.written(data) if data else 0
+        if delivery is None:
+            self.ended()
+        else:
+            self.listened(delivery)
+        return True, n
+
 
 GENERAL_CALL = 0x00
 CLAIM_WINDOW = 256  # deliveries kept claimable
@@ -126,6 +143,24 @@ class _Fanout(Target):
             for i in range(n):
                 out[i] &= got[i]
         return bytes(out)
+
+    @property
+    def takes_transfers(self) -> bool:
+        return all(t.takes_transfers for t in self.targets)
+
+    def transfer(self, addr7: int, data: bytes, delivery: int | None) -> tuple[bool, int]:
+        if self._number and data:
+            delivery = self._number()
+        self.acked = []
+        ack, n = False, 0
+        for t in list(self.targets):
+            try:
+                got, wrote = t.transfer(addr7, data, delivery)
+            except TargetGone:
+                continue
+            if got:
+                ack, n = True, max(n, wrote)
+        return ack, n
 
     def ended(self) -> None:
         delivery = self._number() if self._number and self._wrote else None
@@ -275,52 +310,27 @@ class Bus:
             self._claimed.append(delivery)
             return True
 
-    def next_seq(self, rq_sa: int) -> int:
-        """The next IPMB sequence number (0..63) for requests from address rq_sa.
+    def next_seq(self, rq_sa: int, n: int = 1) -> int:
+        """The next IPMB sequence number (0..63) for requests from address rq_sa; with
+        n > 1, the first of n consecutive numbers (modulo 64) given out together.
 
         Every host process that requests as rq_sa draws from this one counter, so two
-        processes never have the same sequence number outstanding (until 64 requests
+        processes never have the same sequence number outstanding (until 64 numbers
         later), as if they were one BMC.
         """
         with self._cond:
             seq = (self._seqs.get(rq_sa, 0) + 1) % 64
-            self._seqs[rq_sa] = seq
+            self._seqs[rq_sa] = (seq + n - 1) % 64
             return seq
 
     # --- controller operations ------------------------------------------------------------
 
     def start(self, owner: object, addr7: int, read: bool, name: str = "?") -> int:
         """START (or repeated START) and the address byte. Returns a wire status."""
-        with self._cond:
-            fresh = self._owner is not owner
-            if fresh:
-                deadline = time.monotonic() + self.busy_timeout
-                while self._owner is not None:
-                    left = deadline - time.monotonic()
-                    if left <= 0:
-                        self.stats["timeouts"] += 1
-                        return w.ST_TIMEOUT
-                    self._cond.wait(left)
-                self._owner = owner
-                self.stats["transactions"] += 1
-            else:
-                self._end_segment()
-        self._charge(w.BIT_START + w.BITS_PER_BYTE, idle_before=fresh)
-        rec = Record(self.name, self.index, name, addr7, read, time.time(), self._wire_clock)
-        self._record = rec
-        self.stats["segments"] += 1
-        injected = self.faults.on_start(addr7, read)
+        injected = self._begin(owner, addr7, read, name)
         if injected is not None:
-            rec.status = injected
-            if injected == w.ST_ARB_LOST:
-                self.stats["arbitration_lost"] += 1
-                self._release(owner)
-            elif injected == w.ST_TIMEOUT:
-                self.stats["timeouts"] += 1
-                self._release(owner)
-            else:
-                self.stats["address_nacks"] += 1
             return injected
+        rec = self._record
         if addr7 == GENERAL_CALL and not read:
             target = _Fanout(
                 [
@@ -367,6 +377,61 @@ class Bus:
                 n = 0
             except Exception as e:
                 n = self._target_failed(target, e)
+        return self._wrote(rec, data, n)
+
+    def write_transfer(self, owner: object, addr7: int, data: bytes, name: str = "?"):
+        """START, address, data and STOP: start(), write() and stop() in one, with the
+        target told once (Target.transfer) when it takes whole writes. Returns
+        (status, bytes ACKed), as write() does after a start() that ACKed.
+
+        The accounting is start()'s, write()'s and stop()'s: the same trace record,
+        stats, wire time and faults (consulted before the target hears anything, as byte
+        by byte). With pacing on (each byte held to wire time), for a general call, or a
+        target that does not take whole writes, it is those three calls.
+        """
+        target = self.targets.get(addr7)
+        if (
+            self.pacing
+            or addr7 == GENERAL_CALL
+            or len(data) > w.XFER_MAX
+            or target is None
+            or not target.takes_transfers
+        ):
+            st, n = self.start(owner, addr7, False, name), 0
+            if st == w.ST_ACK:
+                st, n = self.write(owner, data)
+            self.stop(owner)
+            return st, n
+        injected = self._begin(owner, addr7, False, name)
+        if injected is not None:
+            self.stop(owner)
+            return injected, 0
+        rec = self._record
+        target = self.targets.get(addr7)
+        delay = self.faults.target_delay(addr7)
+        if delay:
+            time.sleep(delay)
+        data = self.faults.on_write(addr7, 0, bytes(data))
+        ack, n = False, 0
+        if target is not None:
+            try:
+                ack, n = target.transfer(addr7, data, None)
+            except TargetGone:
+                pass
+            except Exception as e:
+                ack = self._target_failed(target, e)
+        if ack:
+            st, n = self._wrote(rec, data, max(0, min(len(data), n)))
+        else:
+            rec.status = st = w.ST_NACK
+            self.stats["address_nacks"] += 1
+            n = 0
+        self._target = None  # told already: the STOP ends the segment without it
+        self.stop(owner)
+        return st, n
+
+    def _wrote(self, rec: Record, data: bytes, n: int) -> tuple[int, int]:
+        """Account data bytes of which the target ACKed n."""
         # The controller stops at the first NACKed byte; that byte was still clocked.
         sent = data if n == len(data) else data[: n + 1]
         rec.data += sent
@@ -426,6 +491,41 @@ class Bus:
             self.stop(owner)
 
     # --- internals ------------------------------------------------------------------------
+
+    def _begin(self, owner: object, addr7: int, read: bool, name: str) -> int | None:
+        """START and the address byte up to the target: take the bus (or keep it, for a
+        repeated START), charge, open the trace record and consult the faults. A status
+        when a fault decided the START, else None."""
+        with self._cond:
+            fresh = self._owner is not owner
+            if fresh:
+                deadline = time.monotonic() + self.busy_timeout
+                while self._owner is not None:
+                    left = deadline - time.monotonic()
+                    if left <= 0:
+                        self.stats["timeouts"] += 1
+                        return w.ST_TIMEOUT
+                    self._cond.wait(left)
+                self._owner = owner
+                self.stats["transactions"] += 1
+            else:
+                self._end_segment()
+        self._charge(w.BIT_START + w.BITS_PER_BYTE, idle_before=fresh)
+        rec = Record(self.name, self.index, name, addr7, read, time.time(), self._wire_clock)
+        self._record = rec
+        self.stats["segments"] += 1
+        injected = self.faults.on_start(addr7, read)
+        if injected is not None:
+            rec.status = injected
+            if injected == w.ST_ARB_LOST:
+                self.stats["arbitration_lost"] += 1
+                self._release(owner)
+            elif injected == w.ST_TIMEOUT:
+                self.stats["timeouts"] += 1
+                self._release(owner)
+            else:
+                self.stats["address_nacks"] += 1
+        return injected
 
     def _target_failed(self, target: Target, e: Exception) -> int:
         """A target (a device model) raised: count it, keep the bus serving. The part

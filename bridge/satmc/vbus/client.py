@@ -101,9 +101,10 @@ class BusController:
         return self._ask(w.STOP, b"")[1][0]
 
     # several host processes at one address (see BusTarget(listen=True))
-    def next_seq(self, rq_sa: int) -> int:
-        """The bus's next IPMB sequence number for requests from rq_sa (shared by all)."""
-        return self._ask(w.SEQ, bytes((rq_sa,)))[1][1]
+    def next_seq(self, rq_sa: int, n: int = 1) -> int:
+        """The bus's next IPMB sequence number for requests from rq_sa (shared by all);
+        with n > 1 the first of n consecutive ones (modulo 64), all this host's."""
+        return self._ask(w.SEQ, bytes((rq_sa, n)))[1][1]
 
     def claim(self, delivery: int) -> bool:
         """True when this host is the one to answer the frame numbered `delivery`."""
@@ -135,6 +136,10 @@ class BusTarget:
         listen: bool = False,
     ):
         self._sock = connect(path, w.ROLE_TARGET, bus)
+        send_msg(self._sock, w.T_CAPS, bytes((w.CAP_XFER,)))  # whole writes in one message
+        if recv_msg(self._sock)[1][:1] != bytes((w.ST_ACK,)):
+            self._sock.close()
+            raise BusError(f"the virtual bus at {path} refused T_CAPS")
         send_msg(self._sock, w.LISTEN if listen else w.ATTACH, bytes(addresses))
         kind, p = recv_msg(self._sock)
         if p[:1] != bytes((w.ST_ACK,)):
@@ -164,13 +169,20 @@ class BusTarget:
                 elif kind == w.T_END:
                     send_msg(self._sock, w.T_DONE)
                     if writing and buf:
-                        if p:  # a listener's frame, numbered
-                            self.on_message(addr, bytes(buf), struct.unpack("<I", p)[0])
-                        else:
-                            self.on_message(addr, bytes(buf))
+                        self._deliver(addr, bytes(buf), p)
                     buf = bytearray()
+                elif kind == w.T_XFER:  # a whole write: address, bytes and STOP
+                    send_msg(self._sock, w.T_XFERRED, bytes((1, len(p) - 5)))
+                    if len(p) > 5:
+                        self._deliver(p[0], p[5:], p[1:5] if p[1:5] != bytes(4) else b"")
         except (ConnectionError, OSError) as e:
             self.lost = str(e) or type(e).__name__
+
+    def _deliver(self, addr: int, data: bytes, delivery: bytes) -> None:
+        if delivery:  # a listener's frame, numbered
+            self.on_message(addr, data, struct.unpack("<I", delivery)[0])
+        else:
+            self.on_message(addr, data)
 
     def close(self) -> None:
         try:

@@ -49,11 +49,12 @@ class RemoteTarget(Target):
 
     stretches_scl = True
 
-    def __init__(self, sock: socket.socket, name: str, stretch_timeout: float):
+    def __init__(self, sock: socket.socket, name: str, stretch_timeout: float, caps: int = 0):
         self.sock = sock
         self.name = name
         self.stretch_timeout = stretch_timeout
         self.gone = threading.Event()
+        self.takes_transfers = bool(caps & w.CAP_XFER)  # it said T_CAPS CAP_XFER
 
     def hung_up(self) -> bool:
         """True when the peer has closed its end (checked without blocking)."""
@@ -101,6 +102,16 @@ class RemoteTarget(Target):
 
     def listened(self, delivery: int) -> None:
         self._ask(w.T_END, struct.pack("<I", delivery), w.T_DONE)
+
+    def transfer(self, addr7: int, data: bytes, delivery: int | None) -> tuple[bool, int]:
+        if not self.takes_transfers:
+            return super().transfer(addr7, data, delivery)
+        head = bytes((addr7,)) + struct.pack("<I", delivery or 0)
+        p = self._ask(w.T_XFER, head + bytes(data), w.T_XFERRED)
+        if len(p) != 2:
+            self.gone.set()
+            raise TargetGone(f"{self.name}: T_XFERRED of {len(p)} bytes")
+        return p[0] == 1, p[1]
 
 
 class _Handler(socketserver.BaseRequestHandler):
@@ -152,6 +163,9 @@ class _Handler(socketserver.BaseRequestHandler):
                     send_msg(sock, w.DATA, bytes((st,)) + data)
                 elif kind == w.STOP:
                     send_msg(sock, w.STATUS, bytes((bus.stop(me),)))
+                elif kind == w.XFER_W and p[1]:  # a whole write: the target told at once
+                    st, n = bus.write_transfer(me, p[0], p[2:], name)
+                    send_msg(sock, w.WROTE, bytes((st, n)))
                 elif kind == w.XFER_W:
                     st, n = bus.start(me, p[0], False, name), 0
                     if st == w.ST_ACK:
@@ -167,7 +181,10 @@ class _Handler(socketserver.BaseRequestHandler):
                         bus.stop(me)
                     send_msg(sock, w.DATA, bytes((st,)) + data)
                 elif kind == w.SEQ:
-                    send_msg(sock, w.DATA, bytes((w.ST_ACK, bus.next_seq(p[0]))))
+                    n = p[1] if len(p) > 1 else 1
+                    if not 1 <= n <= 63:
+                        raise ProtocolError(f"SEQ for {n} numbers")
+                    send_msg(sock, w.DATA, bytes((w.ST_ACK, bus.next_seq(p[0], n))))
                 elif kind == w.CLAIM:
                     won = bus.claim(struct.unpack("<I", p)[0])
                     send_msg(sock, w.STATUS, bytes((w.ST_ACK if won else w.ST_NACK,)))
@@ -180,10 +197,15 @@ class _Handler(socketserver.BaseRequestHandler):
 
     def _target(self, sock: socket.socket, bus: Bus) -> None:
         kind, p = recv_msg(sock)
+        caps = 0
+        if kind == w.T_CAPS and len(p) == 1:
+            caps = p[0]
+            send_msg(sock, w.STATUS, bytes((w.ST_ACK,)))
+            kind, p = recv_msg(sock)
         if kind not in (w.ATTACH, w.LISTEN) or not p:
             raise ProtocolError("a target must ATTACH (or LISTEN at) its addresses")
         owner = self.server.owner
-        target = RemoteTarget(sock, f"target@{bus.name}:{p.hex()}", owner.stretch_timeout)
+        target = RemoteTarget(sock, f"target@{bus.name}:{p.hex()}", owner.stretch_timeout, caps)
         for addr in p:
             for old in [bus.targets.get(addr), *bus.listeners_at(addr)]:
                 if isinstance(old, RemoteTarget) and old.hung_up():

@@ -36,6 +36,8 @@ Controller (ROLE_CONTROLLER): each message is answered before the next is sent
     XFER_R addr7 n stop        -> DATA st bytes... (START, address, n bytes, [STOP])
     SEQ    rq_sa               -> DATA st seq      (the bus's next IPMB rqSeq for rq_sa, 0..63,
                                   one counter shared by every host requesting as rq_sa)
+    SEQ    rq_sa n             -> DATA st seq      (n numbers at once, 1..63: seq and the n - 1
+                                  after it, modulo 64, are this host's to use in order)
     CLAIM  delivery (u32)      -> STATUS st        (ST_ACK: this host answers that frame;
                                   ST_NACK: another listener took it, or it is too old)
     rw, stop, last_nack: booleans. n and n_acked are one byte: a transfer is 0..255 bytes.
@@ -55,6 +57,18 @@ Target (ROLE_TARGET): after HELLO, one of
     T_END   delivery (u32)     -> T_DONE           (to listeners, after a write: the frame's
                                   number on the bus, for CLAIM)
     A target that does not answer within the bus's stretch timeout is dropped.
+
+Whole writes (a target that says it takes them)
+    Before ATTACH or LISTEN a target may send
+    T_CAPS  caps               -> STATUS st        (caps: CAP_XFER)
+    and the bus then hands it a write that ends in STOP (XFER_W with stop) as one message:
+    T_XFER  addr7 delivery (u32) bytes...  -> T_XFERRED ack n_acked
+        exactly what T_ADDR addr7 0, then (when ack) T_WRITE bytes... (when there are
+        bytes) and T_END [delivery] would have been, answered as they would have been;
+        delivery is 0 for no frame number (not a listener, or no bytes). At most XFER_MAX
+        bytes. The bus's accounting (trace, stats, wire time, faults) is the same as
+        byte by byte; with pacing on, a general call, a write without STOP or a longer
+        one, the bus drives the target byte by byte as before.
 
 Control (ROLE_CONTROL): requests and replies are UTF-8 JSON objects
     CTRL   {"op": ..., ...}    -> CTRL_OK {...}    ({"error": text} when the request failed)
@@ -117,6 +131,12 @@ T_ACK = const(0xA0)
 T_WROTE = const(0xA1)
 T_DATA = const(0xA2)
 T_DONE = const(0xA3)
+
+T_CAPS = const(0x24)
+T_XFER = const(0x25)
+T_XFERRED = const(0xA5)
+CAP_XFER = const(0x01)
+XFER_MAX = const(250)  # data bytes a T_XFER carries at most (its payload: 5 + that)
 
 CTRL = const(0x30)
 CTRL_OK = const(0xB0)

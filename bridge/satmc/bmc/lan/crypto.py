@@ -69,20 +69,48 @@ def v15_auth_code(auth_type: int, password: bytes, sid: int, message: bytes, seq
     raise ValueError(f"auth type {auth_type} is not supported")
 
 
-def aes_encrypt(k2: bytes, payload: bytes) -> bytes:
-    """IV, then AES-CBC-128 of payload + pad 01 02 .. n + n (table 13-20)."""
+class Keys:
+    """A session's integrity and confidentiality keys, set up once for all its packets:
+    the HMAC keyed with K1 (copied per packet, not keyed again) and the AES key K2."""
+
+    def __init__(self, suite: Suite, k1: bytes, k2: bytes):
+        self.suite = suite
+        self._mac = hmac.new(k1, digestmod=suite.digest)
+        self._aes = algorithms.AES(k2[:16])
+
+    def icv(self, data: bytes) -> bytes:
+        """The integrity check value of a packet's signed part (icv_len bytes)."""
+        h = self._mac.copy()
+        h.update(data)
+        return h.digest()[: self.suite.icv_len]
+
+    def encrypt(self, payload: bytes) -> bytes:
+        return aes_encrypt(self._aes, payload)
+
+    def decrypt(self, data: bytes) -> bytes | None:
+        return aes_decrypt(self._aes, data)
+
+
+def _aes(key) -> algorithms.AES:
+    return key if isinstance(key, algorithms.AES) else algorithms.AES(key[:16])
+
+
+def aes_encrypt(k2, payload: bytes) -> bytes:
+    """IV, then AES-CBC-128 of payload + pad 01 02 .. n + n (table 13-20).
+    k2: the key's bytes, or its algorithms.AES (made once per session)."""
     n = (-(len(payload) + 1)) % 16
     plain = payload + bytes(range(1, n + 1)) + bytes((n,))
     iv = os.urandom(16)
-    enc = Cipher(algorithms.AES(k2[:16]), modes.CBC(iv)).encryptor()
+    enc = Cipher(_aes(k2), modes.CBC(iv)).encryptor()
     return iv + enc.update(plain) + enc.finalize()
 
 
-def aes_decrypt(k2: bytes, data: bytes) -> bytes | None:
-    """The payload, or None when the data is not a well-formed encrypted payload."""
+def aes_decrypt(k2, data: bytes) -> bytes | None:
+    """The payload, or None when the data is not a well-formed encrypted payload.
+    k2: the key's bytes, or its algorithms.AES (made once per session)."""
     if len(data) < 32 or len(data) % 16:
         return None
-    dec = Cipher(algorithms.AES(k2[:16]), modes.CBC(data[:16])).decryptor()
+    dec = Cipher(_aes(k2), modes.CBC(data[:16])).decryptor()
     plain = dec.update(data[16:]) + dec.finalize()
     n = plain[-1]
     if n >= 16 or plain[-1 - n : -1] != bytes(range(1, n + 1)):

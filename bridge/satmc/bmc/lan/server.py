@@ -1,5 +1,6 @@
 """The bench BMC's UDP server on asyncio: datagrams through `session.Endpoint`, requests
-to the chassis side's `Responder`, each in a task of its own so one slow satellite
+to the chassis side's `Responder`: answered at once when the responder can answer
+without waiting (its `answer_now`), else each in a task of its own so one slow satellite
 stalls no other session.
 
     transport, server = await serve(endpoint, responder, "127.0.0.1", 623)
@@ -33,6 +34,8 @@ class LanServer(asyncio.DatagramProtocol):
         self.tasks: set[asyncio.Task] = set()
         self._per_session: dict[int, int] = {}
         self._expirer: asyncio.Task | None = None
+        # a responder's answer_now(request) -> (cc, data), or None when it must wait
+        self._answer_now = getattr(responder, "answer_now", None)
 
     def connection_made(self, transport):
         self.transport = transport
@@ -59,6 +62,11 @@ class LanServer(asyncio.DatagramProtocol):
         for r in replies:
             self.transport.sendto(r, addr)
         if dispatch is None:
+            return
+        now = self._answer_now(dispatch.request) if self._answer_now else None
+        if now is not None:  # answered without waiting: no task, no timeout
+            cc, data = now
+            self._send(dispatch, addr, self.endpoint.answer(dispatch, cc, bytes(data)))
             return
         sid = dispatch.session.bmc_sid
         if (

@@ -126,6 +126,7 @@ class Session:
     uname: bytes = b""
     k1: bytes = b""
     k2: bytes = b""
+    keys: crypto.Keys | None = None  # made from k1 and k2 once, for every packet
     # sequence numbers
     out_seq: int = 0
     in_hi: int | None = None  # the highest inbound sequence number seen
@@ -422,7 +423,7 @@ class Endpoint:
         if not p.authenticated:
             self.refuse("unauthenticated", peer)
             return [], None
-        if not hmac.compare_digest(s.suite.hmac(s.k1, p.signed)[: s.suite.icv_len], p.auth_code):
+        if not hmac.compare_digest(s.keys.icv(p.signed), p.auth_code):
             self.refuse("bad_integrity", peer)
             return [], None
         if not self._accept_seq(s, p.seq):
@@ -431,7 +432,7 @@ class Endpoint:
         if not p.encrypted:
             self.refuse("unencrypted", peer)
             return [], None
-        payload = crypto.aes_decrypt(s.k2, p.payload)
+        payload = s.keys.decrypt(p.payload)
         if payload is None:
             self.refuse("bad_encryption", peer)
             return [], None
@@ -442,12 +443,12 @@ class Endpoint:
 
     def _v2_frame(self, s: Session, payload: bytes, ptype: int = wire.PAYLOAD_IPMI) -> bytes:
         s.out_seq = (s.out_seq + 1) & 0xFFFFFFFF or 1
-        enc = crypto.aes_encrypt(s.k2, payload)
+        enc = s.keys.encrypt(payload)
         head = wire.encode_v2_unsigned(
             wire.ENCRYPTED | wire.AUTHENTICATED | ptype, s.console_sid, s.out_seq, enc
         )
         signed = head + wire.integrity_pad(len(head))
-        icv = s.suite.hmac(s.k1, signed)[: s.suite.icv_len]
+        icv = s.keys.icv(signed)
         return wire.rmcp_header(wire.CLASS_IPMI) + signed + icv
 
     @staticmethod
@@ -571,6 +572,7 @@ class Endpoint:
         kg = crypto.key20(self.users.kg) if self.users.kg else kuid
         sik = s.suite.hmac(kg, s.rm + s.rc + name_part)
         s.k1, s.k2 = s.suite.hmac(sik, crypto.CONST_1), s.suite.hmac(sik, crypto.CONST_2)
+        s.keys = crypto.Keys(s.suite, s.k1, s.k2)
         icv = s.suite.hmac(sik, s.rm + sidc + self.options.guid)[: s.suite.rakp4_len]
         priv = s.role & 0x0F
         s.state, s.max_privilege, s.privilege = "active", priv, min(api.USER, priv)

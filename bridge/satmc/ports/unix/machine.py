@@ -393,6 +393,10 @@ class I2CTarget:
         self._reading = False
         self._write_matched = False
         self._sock = _connect(_w.ROLE_TARGET, _net(scl, sda))
+        # whole writes in one message (T_XFER): the same IRQs, one socket round trip
+        _w.send_msg(self._sock, _w.T_CAPS, bytes((_w.CAP_XFER,)))
+        if _w.recv_msg(self._sock)[1][0] != _w.ST_ACK:
+            raise OSError(errno.ENODEV, "the virtual bus refused T_CAPS")
         _w.send_msg(self._sock, _w.ATTACH, bytes((addr,)))
         if _w.recv_msg(self._sock)[1][0] != _w.ST_ACK:
             raise OSError(errno.EADDRINUSE, "address 0x%02x is taken on the bus" % addr)
@@ -481,8 +485,18 @@ class I2CTarget:
                     out[3] = 1 if self._on_addr(pay[1]) else 0
                     self._reply(_w.T_ACK, 1)
                 elif kind == _w.T_WRITE:
-                    out[3] = self._on_write(pay, n)
+                    out[3] = self._on_write(pay, n, 0)
                     self._reply(_w.T_WROTE, 1)
+                elif kind == _w.T_XFER:  # T_ADDR addr 0, T_WRITE bytes, T_END in one
+                    acked = 0
+                    ack = self._on_addr(0)
+                    if ack:
+                        if n > 5:
+                            acked = self._on_write(pay, n - 5, 5)
+                        self._on_end()
+                    out[3] = 1 if ack else 0
+                    out[4] = acked
+                    self._reply(_w.T_XFERRED, 2)
                 elif kind == _w.T_READ:
                     self._on_read(pay[0], pay[1], out, _w.HEADER_LEN)
                     self._reply(_w.T_DATA, pay[0])
@@ -511,12 +525,13 @@ class I2CTarget:
             self._write_matched = False  # rp2 reports the match with the first data byte
         return True
 
-    def _on_write(self, data, n):
+    def _on_write(self, data, n, at):
+        """The n written bytes data[at:at + n]; how many were ACKed."""
         if not self._write_matched:
             self._write_matched = True
             self._fire(IRQ_ADDR_MATCH_WRITE)
         if self._mem is not None:
-            for i in range(n):
+            for i in range(at, at + n):
                 if self._mem_addr_left:
                     self._mem_ptr = ((self._mem_ptr << 8) | data[i]) % len(self._mem)
                     self._mem_addr_left -= 1
@@ -525,7 +540,7 @@ class I2CTarget:
                     self._mem_ptr = (self._mem_ptr + 1) % len(self._mem)
             return n
         accepted = 0
-        for i in range(n):
+        for i in range(at, at + n):
             if self._rx_len == self._FIFO:
                 self._fire(IRQ_WRITE_REQ)  # a full FIFO stretches SCL until the handler reads
                 if self._rx_len == self._FIFO:
