@@ -30,7 +30,6 @@ from .ipmi import client, codes
 SIGNATURE = b"PICMGFWU"
 ARCHIVE_MAGIC = b"SATMCBA1"
 DESCRIPTION_LEN = 21
-INACCESSIBLE_S = 30  # the board is away this long at most while it resets into a bundle
 IMAGE_CAPABILITIES = 0x07  # self test, automatic rollback, manual rollback
 
 
@@ -82,7 +81,7 @@ def image(board: Board, bundle: Bundle, when: int | None = None) -> bytes:
     cfg = board.config
     dev = cfg["device"]
     rev = revision(bundle.manifest["firmware_version"], dev["aux_firmware_revision"])
-    trial = -(-cfg["upgrade_deadline_ms"] // (codes.HPM_TIMEOUT_UNIT_S * 1000))
+    t = {k: -(-v // codes.HPM_TIMEOUT_UNIT_S) for k, v in cfg["hpm_timeouts"].items()}
     if when is None:
         when = int(os.environ.get("SOURCE_DATE_EPOCH") or time.time())
     header = bytearray(SIGNATURE)
@@ -90,8 +89,8 @@ def image(board: Board, bundle: Bundle, when: int | None = None) -> bytes:
     header += dev["manufacturer_id"].to_bytes(3, "little")
     header += dev["product_id"].to_bytes(2, "little")
     header += struct.pack("<I", when & 0xFFFFFFFF)
-    header += bytes((IMAGE_CAPABILITIES, 0x01, trial, trial))
-    header += bytes((-(-INACCESSIBLE_S // codes.HPM_TIMEOUT_UNIT_S),))
+    header += bytes((IMAGE_CAPABILITIES, 0x01, t["self_test_s"], t["rollback_s"]))
+    header += bytes((t["inaccessibility_s"],))
     header += bytes((0, 0))  # earliest compatible revision: any
     header += rev
     header += struct.pack("<H", 0)  # no OEM data
@@ -227,9 +226,9 @@ def upgrade(
         return result
     client.activate_firmware(sat)
     back = caps["inaccessible_s"] + caps["self_test_s"] + caps["rollback_s"]
-    result["self_test"] = _until_back(sat, client.query_self_test_results, back)
+    result["self_test_s"] = _until_back(sat, client.query_self_test_results, back)
     result["rolled_back"] = _until_back(sat, client.query_rollback_status, back)
-    if result["self_test"][0] != codes.SELF_TEST_OK or result["rolled_back"]:
+    if result["self_test_s"][0] != codes.SELF_TEST_OK or result["rolled_back"]:
         raise HpmError(
             f"the new bundle failed its trial (self test {result['self_test'][0]:02x} "
             f"{result['self_test'][1]:02x}): the previous bundle was rolled back"

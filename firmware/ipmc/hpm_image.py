@@ -1,7 +1,12 @@
 """The staged HPM.1 upload's checks and unpacking (ipmc.hpm loads this while it needs it).
 
 The archive format is ipmc.hpm's docstring. Everything reads through the caller's
-buffer, a chunk at a time: memory stays bounded whatever the bundle's size.
+buffer, a chunk at a time: memory stays bounded whatever the bundle's size. check() and
+unpack() are generators that yield after each chunk (Finish Firmware Upload steps them
+while the firmware goes on serving); their value is the outcome:
+
+    ok = yield from check(stage, size, buf)
+    yield from unpack(stage, into, buf)
 """
 
 import os
@@ -62,6 +67,7 @@ def check(stage, size, buf):
 
     if size < len(MAGIC) + 1 + 32:
         return False
+    yield
     h = hashlib.sha256()
     body = size - 32
     with open(stage, "rb") as f:
@@ -74,6 +80,7 @@ def check(stage, size, buf):
                 k = body - at
             h.update(memoryview(buf)[:k])
             at += k
+            yield
         f.seek(body)
         want = f.read(32)
         if h.digest() != want:
@@ -95,6 +102,7 @@ def check(stage, size, buf):
             n = int.from_bytes(f.read(4), "little")
             f.seek(f.tell() + n)
             last = name
+            yield
         if f.tell() != body or last != b"manifest.json":
             return False
     return True
@@ -102,6 +110,7 @@ def check(stage, size, buf):
 
 def unpack(stage, into, buf):
     """Copy every entry of the staged archive below `into` (manifest.json last)."""
+    yield
     with open(stage, "rb") as f:
         f.seek(len(MAGIC))
         while True:
@@ -116,5 +125,8 @@ def unpack(stage, into, buf):
             with open(path, "wb") as out:
                 while n:
                     m = f.readinto(memoryview(buf)[: min(n, len(buf))])
+                    if not m:
+                        raise OSError(5)  # EIO: the staged file ended early
                     out.write(memoryview(buf)[:m])
                     n -= m
+                    yield
