@@ -157,6 +157,20 @@ def _long(sat, fn, cmd: int, timeout: float, *args) -> None:
         _wait_done(sat, cmd, timeout)
 
 
+def finish_upload(sat, length: int, timeout: float = 30.0) -> None:
+    """Finish Firmware Upload of component 0: its outcome, answered at once or (80h, a
+    board whose flash is slow) read from Get Upgrade Status; CompletionCodeError on a
+    refusal (81h length, 82h integrity)."""
+    _long(
+        sat,
+        client.finish_firmware_upload,
+        codes.CMD_HPM_FINISH_FIRMWARE_UPLOAD,
+        timeout,
+        0,
+        length,
+    )
+
+
 def _until_back(sat, fn, timeout: float):
     """fn(sat) once the satellite answers it with something other than 80h (in progress)."""
     deadline = time.monotonic() + timeout
@@ -213,22 +227,15 @@ def upgrade(
         n += 1
         if progress:
             progress(min(at + block, len(payload)), len(payload))
-    _long(
-        sat,
-        client.finish_firmware_upload,
-        codes.CMD_HPM_FINISH_FIRMWARE_UPLOAD,
-        wait,
-        0,
-        len(payload),
-    )
+    finish_upload(sat, len(payload), wait)
     result = {"sent": len(payload), "blocks": n, "self_test": None, "rolled_back": 0}
     if not activate:
         return result
     client.activate_firmware(sat)
     back = caps["inaccessible_s"] + caps["self_test_s"] + caps["rollback_s"]
-    result["self_test_s"] = _until_back(sat, client.query_self_test_results, back)
+    result["self_test"] = _until_back(sat, client.query_self_test_results, back)
     result["rolled_back"] = _until_back(sat, client.query_rollback_status, back)
-    if result["self_test_s"][0] != codes.SELF_TEST_OK or result["rolled_back"]:
+    if result["self_test"][0] != codes.SELF_TEST_OK or result["rolled_back"]:
         raise HpmError(
             f"the new bundle failed its trial (self test {result['self_test'][0]:02x} "
             f"{result['self_test'][1]:02x}): the previous bundle was rolled back"
