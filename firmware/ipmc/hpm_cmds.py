@@ -32,7 +32,7 @@ _CMD_ACTIVATE = const(0x35)
 _CMD_ROLLBACK = const(0x38)
 
 _CAPS = const(0x07)  # [0] self test, [1] automatic rollback, [2] manual rollback
-_GENERAL = const(0x05)  # [1:0] 01b rollback, [2] preparation supported
+_GENERAL = const(0x0D)  # [1:0] 01b rollback, [2] preparation, [3] comparison supported
 _EXTENSION = const(0x14)  # PICMG extension 4.1 (AMC.0)
 
 STAGE = "hpm/stage"
@@ -42,6 +42,7 @@ _STEP_MS = const(10)  # Finish's steps in the background: this long between othe
 _IDLE = const(0)
 _UPLOADING = const(1)
 _FINISHING = const(3)  # Finish's steps run (_finish_steps)
+_COMPARING = const(4)  # upload for compare: blocks are compared, never stored
 _UPLOADED = const(2)
 
 
@@ -53,6 +54,7 @@ class _State:
         self.size = 0
         self.slot = None  # the slot the last finished upload went to
         self.work = None  # Finish's steps while they run (a generator)
+        self.installed = None  # upload for compare: hpm_image.Installed
         self.buf = bytearray(_CHUNK)
 
 
@@ -94,6 +96,9 @@ def _drop_stage():
 
 
 def _forget_stage():
+    if _st.installed is not None:  # a compare ends: its stream and module go
+        _st.installed = None
+        _unload()
     if _st.file is not None:
         try:
             _st.file.close()
@@ -197,9 +202,19 @@ def initiate_upgrade_action(mc, rq, rs):
     mask, action = rq.data[1], rq.data[2]
     if mask != 0x01:
         return rs.fail(_CC_81)
-    if action > 3 or (action == 3) or (satboot is None and action < 2):
-        return rs.fail(_CC_82)  # 3: upload for compare, not supported
-    if action == 2:
+    if action > 3 or (satboot is None and action != 2):
+        return rs.fail(_CC_82)
+    if action == 3:  # upload for compare, with the bundle that runs
+        _drop_stage()
+        try:
+            _st.installed = _image().Installed(satboot.read()[0], _st.buf)
+        except (OSError, ValueError, KeyError):
+            _unload()
+            return _done(_CMD_INITIATE, CC_NOT_PRESENT, rs)  # no manifest to compare with
+        _st.phase = _COMPARING
+        _st.block = 0
+        _st.size = 0
+    elif action == 2:
         _drop_stage()
         try:
             import os
@@ -227,13 +242,18 @@ def upload_firmware_block(mc, rq, rs):
     if not _picmg(rq, rs):
         return 0
     st = _st
-    if st.phase != _UPLOADING:
+    if st.phase != _UPLOADING and st.phase != _COMPARING:
         return rs.fail(CC_NOT_IN_STATE)
     n = rq.data[1]
     if n == (st.block - 1) & 0xFF and st.size:
         return rs.ok(1)
     if n != st.block:
         return rs.fail(CC_INVALID_DATA)
+    if st.phase == _COMPARING:
+        st.installed.compare(memoryview(rq.data)[2 : rq.data_len])
+        st.size += rq.data_len - 2
+        st.block = (n + 1) & 0xFF
+        return _done(_CMD_UPLOAD, 0, rs)
     try:
         st.file.write(rq.data[2 : rq.data_len])
     except OSError:
@@ -260,10 +280,16 @@ def finish_firmware_upload(mc, rq, rs):
         return rs.fail(_IN_PROGRESS)
     if st.phase == _UPLOADED and _LAST[0] == _CMD_FINISH:
         return rs.ok(1)  # ... after its work was done
-    if st.phase != _UPLOADING or satboot is None:
-        return rs.fail(CC_NOT_IN_STATE)
     d = rq.data
     length = d[2] | d[3] << 8 | d[4] << 16 | d[5] << 24
+    if st.phase == _COMPARING:
+        if length != st.size:
+            return rs.fail(_CC_81)
+        same = st.installed.same and st.installed.ended()
+        _drop_stage()
+        return _done(_CMD_FINISH, 0 if same else _CC_83, rs)  # 83h: the images differ
+    if st.phase != _UPLOADING or satboot is None:
+        return rs.fail(CC_NOT_IN_STATE)
     if length != st.size:
         return rs.fail(_CC_81)  # the upload stays open: blocks can still come
     st.file.close()

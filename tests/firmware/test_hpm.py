@@ -150,3 +150,36 @@ def _exists(p):
         return True
     except OSError:
         return False
+
+
+def _install_root(files):
+    """A root bundle on the board's filesystem: the files and a manifest naming them."""
+    os.mkdir("ipmc")
+    names = [n for n, _ in files] + [b"main.py"]  # main.py stays out of an archive
+    manifest = '{"files": {%s}}' % ", ".join('"%s": {}' % n.decode() for n in names)
+    for name, data in files + [(b"main.py", b"import satboot\n")]:
+        with open(name, "wb") as f:
+            f.write(data)
+    with open("manifest.json", "w") as f:
+        f.write(manifest)
+    return files + [(b"manifest.json", manifest.encode())]
+
+
+def _compare(mc, data):
+    assert ask(mc, _PICMG, _INITIATE, b"\x00\x01\x03")[0] == 0  # upload for compare
+    for n, at in enumerate(range(0, len(data), _BLOCK)):
+        assert ask(mc, _PICMG, _UPLOAD, bytes((0, n & 0xFF)) + data[at : at + _BLOCK])[0] == 0
+    return _finish(mc, data)[0]
+
+
+def test_upload_for_compare_tells_whether_the_image_is_the_installed_bundle():
+    mc, cmds = _fresh("compare")
+    files = _install_root([(b"board_config.mpy", b"c" * 300), (b"ipmc/x.mpy", b"x" * 700)])
+    assert _compare(mc, _archive(files)) == 0  # the same bytes
+    other = list(files)
+    other[1] = (b"ipmc/x.mpy", b"x" * 699 + b"y")
+    assert _compare(mc, _archive(other)) == 0x83  # one byte differs
+    assert _compare(mc, _archive(files)[:-1]) == 0x83  # one byte short
+    assert ask(mc, _PICMG, _ACTIVATE, b"\x00")[0] == 0xD5  # a compare stages nothing
+    assert not _exists("hpm/stage") and not _exists("hpm/a")
+    assert cmds._st.installed is None
