@@ -126,7 +126,7 @@ def ipmitool(board, *args, timeout=120):
         timeout=timeout,
     )
     assert r.returncode == 0, r.stdout + r.stderr
-    return r.stdout
+    return r.stdout + r.stderr  # ipmitool hpm prints its notices on stderr
 
 
 def test_ipmitool_serial_basic_mc_info_sdr_list_fru_print(board):
