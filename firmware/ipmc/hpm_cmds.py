@@ -336,7 +336,6 @@ async def _finish_later():
             _run(work, _STEP_MS)
 
 
-
 def _stop_work():
     """Abort or a new upload while Finish's steps run: they stop where they are."""
     if _st.work is not None:

@@ -3,6 +3,7 @@ the budget, the outcome in Get Upgrade Status, a repeated request answered, not 
 
 import asyncio
 import hashlib
+import json
 import os
 import time
 
@@ -156,7 +157,7 @@ def _install_root(files):
     """A root bundle on the board's filesystem: the files and a manifest naming them."""
     os.mkdir("ipmc")
     names = [n for n, _ in files] + [b"main.py"]  # main.py stays out of an archive
-    manifest = '{"files": {%s}}' % ", ".join('"%s": {}' % n.decode() for n in names)
+    manifest = json.dumps({"files": {n.decode(): {} for n in names}})
     for name, data in files + [(b"main.py", b"import satboot\n")]:
         with open(name, "wb") as f:
             f.write(data)
