@@ -184,3 +184,17 @@ def test_upload_for_compare_tells_whether_the_image_is_the_installed_bundle():
     assert ask(mc, _PICMG, _ACTIVATE, b"\x00")[0] == 0xD5  # a compare stages nothing
     assert not _exists("hpm/stage") and not _exists("hpm/a")
     assert cmds._st.installed is None
+
+
+def test_the_advertised_timeouts_are_the_board_files():
+    mc, _ = _fresh("caps")
+    mc.config = dict(mc.config)
+    mc.config["hpm_timeouts"] = {
+        "upgrade_s": 300,
+        "self_test_s": 61,
+        "rollback_s": 65,
+        "inaccessibility_s": 1275,
+    }
+    cc, d = ask(mc, _PICMG, 0x2E, b"\x00")
+    assert cc == 0
+    assert tuple(d[3:7]) == (60, 13, 13, 255)  # 5 s units, rounded up
