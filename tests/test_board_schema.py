@@ -62,6 +62,8 @@ BROKEN = [
     ("pico", _set("ipmb.target.speed", 1)),
     ("pico", _set("watchdog_ms", "5000")),
     ("pico", _set("scan_period_ms", 10)),
+    ("pico", _set("hpm_timeouts.upgrade_s", 1)),
+    ("pico", _set("hpm_timeouts.reboot_s", 30)),
     ("pico", _set("device", KeyError)),
     ("pico", _set("device.device_revision", 16)),
     ("pico", _set("leds.status", 5)),

@@ -59,7 +59,7 @@ def _set(path, value):
         *parents, last = path.split(".")
         d = data
         for k in parents:
-            d = d[k]
+            d = d.setdefault(k, {})  # a section the file leaves out: given now
         if value is KeyError:
             del d[last]
         else:
@@ -107,6 +107,20 @@ BROKEN = [
     ("pico", "leds.status", 15, "pico.leds.status: unknown LED"),
     ("pico", "watchdog_ms", 9000, "pico.watchdog_ms: 9000 is not an integer in 0..8388"),
     ("pico", "scan_period_ms", 10, "pico.scan_period_ms: 10 is not an integer in 100..60000"),
+    ("pico", "hpm_timeouts", 30, "pico.hpm_timeouts: expected a mapping of upgrade_s"),
+    ("pico", "hpm_timeouts.reboot_s", 30, "pico.hpm_timeouts.reboot_s: unknown field"),
+    (
+        "pico",
+        "hpm_timeouts.upgrade_s",
+        2000,
+        "pico.hpm_timeouts.upgrade_s: 2000 is not an integer in 5..1275",
+    ),
+    (
+        "pico",
+        "hpm_timeouts.rollback_s",
+        30,
+        "pico.hpm_timeouts.rollback_s: 30 s is shorter than upgrade_deadline_ms (60000)",
+    ),
     (
         "pico",
         "ipmb.ga_pins",

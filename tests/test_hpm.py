@@ -176,8 +176,8 @@ def test_a_damaged_image_is_refused_and_nothing_changes(board, tmp_path):
         with pytest.raises(CompletionCodeError) as e:
             client.finish_firmware_upload(sat, 0, len(payload) + 1)
         assert e.value.cc == codes.CC_HPM_81  # length mismatch
-        with pytest.raises(CompletionCodeError) as e:
-            client.finish_firmware_upload(sat, 0, len(payload))
+        with pytest.raises(CompletionCodeError) as e:  # answered, or 80h then the status
+            hpm.finish_upload(sat, len(payload))
         assert e.value.cc == codes.CC_HPM_82  # integrity check failed
         assert client.get_upgrade_status(sat) == (
             codes.CMD_HPM_FINISH_FIRMWARE_UPLOAD,
@@ -285,7 +285,7 @@ def test_a_power_cut_anywhere_leaves_a_bundle_that_boots(board, tmp_path):
                     if stage == "finish":
                         cut = threading.Timer(at, _kill, (board,))
                         cut.start()
-                    client.finish_firmware_upload(sat, 0, len(payload))
+                    hpm.finish_upload(sat, len(payload))
                     client.activate_firmware(sat)
                     if stage == "activate":
                         time.sleep(at)
@@ -337,3 +337,19 @@ def test_satmc_upgrades_over_serial_and_the_ft232h_twin(board, tmp_path, link):
     assert r["self_test"] == (codes.SELF_TEST_OK, 0)
     with connect(board.url, address=board.address) as sat:
         assert revision(sat) == expect(NEW)
+
+
+def test_ipmitool_hpm_compare_tells_the_installed_bundle_from_another(ipmitool, board, tmp_path):
+    same, other = tmp_path / "same.hpm", tmp_path / "other.hpm"
+    same.write_bytes(new_image(tmp_path, OLD))  # the bundle the board runs, built again
+    other.write_bytes(new_image(tmp_path, NEW))
+    rc, out = ipmitool_hpm(ipmitool, board, "compare", str(same))
+    assert rc == 0 and "Comparison passed" in out, out
+    rc, out = ipmitool_hpm(ipmitool, board, "compare", str(other))
+    assert "Component's active copy doesn't match the upgrade image" in out, out
+    with connect(board.url, address=board.address) as sat:
+        assert revision(sat) == expect(OLD)  # a compare changes nothing
+        with pytest.raises(CompletionCodeError) as e:
+            client.activate_firmware(sat)
+        assert e.value.cc == codes.CC_NOT_IN_STATE
+    assert not (board.bundle_dir / "hpm" / "stage").exists()

@@ -30,7 +30,6 @@ from .ipmi import client, codes
 SIGNATURE = b"PICMGFWU"
 ARCHIVE_MAGIC = b"SATMCBA1"
 DESCRIPTION_LEN = 21
-INACCESSIBLE_S = 30  # the board is away this long at most while it resets into a bundle
 IMAGE_CAPABILITIES = 0x07  # self test, automatic rollback, manual rollback
 
 
@@ -82,7 +81,7 @@ def image(board: Board, bundle: Bundle, when: int | None = None) -> bytes:
     cfg = board.config
     dev = cfg["device"]
     rev = revision(bundle.manifest["firmware_version"], dev["aux_firmware_revision"])
-    trial = -(-cfg["upgrade_deadline_ms"] // (codes.HPM_TIMEOUT_UNIT_S * 1000))
+    t = {k: -(-v // codes.HPM_TIMEOUT_UNIT_S) for k, v in cfg["hpm_timeouts"].items()}
     if when is None:
         when = int(os.environ.get("SOURCE_DATE_EPOCH") or time.time())
     header = bytearray(SIGNATURE)
@@ -90,8 +89,8 @@ def image(board: Board, bundle: Bundle, when: int | None = None) -> bytes:
     header += dev["manufacturer_id"].to_bytes(3, "little")
     header += dev["product_id"].to_bytes(2, "little")
     header += struct.pack("<I", when & 0xFFFFFFFF)
-    header += bytes((IMAGE_CAPABILITIES, 0x01, trial, trial))
-    header += bytes((-(-INACCESSIBLE_S // codes.HPM_TIMEOUT_UNIT_S),))
+    header += bytes((IMAGE_CAPABILITIES, 0x01, t["self_test_s"], t["rollback_s"]))
+    header += bytes((t["inaccessibility_s"],))
     header += bytes((0, 0))  # earliest compatible revision: any
     header += rev
     header += struct.pack("<H", 0)  # no OEM data
@@ -158,6 +157,20 @@ def _long(sat, fn, cmd: int, timeout: float, *args) -> None:
         _wait_done(sat, cmd, timeout)
 
 
+def finish_upload(sat, length: int, timeout: float = 30.0) -> None:
+    """Finish Firmware Upload of component 0: its outcome, answered at once or (80h, a
+    board whose flash is slow) read from Get Upgrade Status; CompletionCodeError on a
+    refusal (81h length, 82h integrity)."""
+    _long(
+        sat,
+        client.finish_firmware_upload,
+        codes.CMD_HPM_FINISH_FIRMWARE_UPLOAD,
+        timeout,
+        0,
+        length,
+    )
+
+
 def _until_back(sat, fn, timeout: float):
     """fn(sat) once the satellite answers it with something other than 80h (in progress)."""
     deadline = time.monotonic() + timeout
@@ -214,14 +227,7 @@ def upgrade(
         n += 1
         if progress:
             progress(min(at + block, len(payload)), len(payload))
-    _long(
-        sat,
-        client.finish_firmware_upload,
-        codes.CMD_HPM_FINISH_FIRMWARE_UPLOAD,
-        wait,
-        0,
-        len(payload),
-    )
+    finish_upload(sat, len(payload), wait)
     result = {"sent": len(payload), "blocks": n, "self_test": None, "rolled_back": 0}
     if not activate:
         return result

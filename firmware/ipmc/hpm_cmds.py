@@ -32,16 +32,17 @@ _CMD_ACTIVATE = const(0x35)
 _CMD_ROLLBACK = const(0x38)
 
 _CAPS = const(0x07)  # [0] self test, [1] automatic rollback, [2] manual rollback
-_GENERAL = const(0x05)  # [1:0] 01b rollback, [2] preparation supported
-_UPGRADE_TIMEOUT = const(6)  # 5 s units: the longest a long-duration command takes
-_INACCESS_TIMEOUT = const(6)  # 5 s units: a reset into the new bundle, booted
+_GENERAL = const(0x0D)  # [1:0] 01b rollback, [2] preparation, [3] comparison supported
 _EXTENSION = const(0x14)  # PICMG extension 4.1 (AMC.0)
 
 STAGE = "hpm/stage"
 _CHUNK = const(256)
+_STEP_MS = const(10)  # Finish's steps in the background: this long between other tasks
 
 _IDLE = const(0)
 _UPLOADING = const(1)
+_FINISHING = const(3)  # Finish's steps run (_finish_steps)
+_COMPARING = const(4)  # upload for compare: blocks are compared, never stored
 _UPLOADED = const(2)
 
 
@@ -52,10 +53,13 @@ class _State:
         self.block = 0  # the next block number (mod 256)
         self.size = 0
         self.slot = None  # the slot the last finished upload went to
+        self.work = None  # Finish's steps while they run (a generator)
+        self.installed = None  # upload for compare: hpm_image.Installed
         self.buf = bytearray(_CHUNK)
 
 
 _st = _State()
+FINISH_BUDGET_MS = 50  # Finish answers its outcome when its work takes no longer
 HANDLERS = {}  # cmd -> handler; ipmc.hpm registers the commands and calls these
 
 
@@ -87,6 +91,14 @@ def _done(cmd, cc, rs, n=1):
 
 
 def _drop_stage():
+    _stop_work()
+    _forget_stage()
+
+
+def _forget_stage():
+    if _st.installed is not None:  # a compare ends: its stream and module go
+        _st.installed = None
+        _unload()
     if _st.file is not None:
         try:
             _st.file.close()
@@ -130,14 +142,14 @@ def get_picmg_properties(mc, rq, rs):
 def get_target_upgrade_capabilities(mc, rq, rs):
     if not _picmg(rq, rs):
         return 0
-    trial = (mc.config["upgrade_deadline_ms"] + 4999) // 5000
+    t = mc.config["hpm_timeouts"]  # seconds (board file), sent in 5 s units
     d = rs.data
     d[1] = 0x00  # HPM.1 version
     d[2] = _CAPS if satboot else 0x01
-    d[3] = _UPGRADE_TIMEOUT
-    d[4] = trial  # self-test timeout
-    d[5] = trial  # rollback timeout
-    d[6] = _INACCESS_TIMEOUT
+    d[3] = (t["upgrade_s"] + 4) // 5  # the longest a long-duration command takes
+    d[4] = (t["self_test_s"] + 4) // 5
+    d[5] = (t["rollback_s"] + 4) // 5
+    d[6] = (t["inaccessibility_s"] + 4) // 5  # a reset into a bundle, until it answers
     d[7] = 0x01  # components present: 0
     return rs.ok(8)
 
@@ -190,9 +202,19 @@ def initiate_upgrade_action(mc, rq, rs):
     mask, action = rq.data[1], rq.data[2]
     if mask != 0x01:
         return rs.fail(_CC_81)
-    if action > 3 or (action == 3) or (satboot is None and action < 2):
-        return rs.fail(_CC_82)  # 3: upload for compare, not supported
-    if action == 2:
+    if action > 3 or (satboot is None and action != 2):
+        return rs.fail(_CC_82)
+    if action == 3:  # upload for compare, with the bundle that runs
+        _drop_stage()
+        try:
+            _st.installed = _image().Installed(satboot.read()[0], _st.buf)
+        except (OSError, ValueError, KeyError):
+            _unload()
+            return _done(_CMD_INITIATE, CC_NOT_PRESENT, rs)  # no manifest to compare with
+        _st.phase = _COMPARING
+        _st.block = 0
+        _st.size = 0
+    elif action == 2:
         _drop_stage()
         try:
             import os
@@ -220,13 +242,18 @@ def upload_firmware_block(mc, rq, rs):
     if not _picmg(rq, rs):
         return 0
     st = _st
-    if st.phase != _UPLOADING:
+    if st.phase != _UPLOADING and st.phase != _COMPARING:
         return rs.fail(CC_NOT_IN_STATE)
     n = rq.data[1]
     if n == (st.block - 1) & 0xFF and st.size:
         return rs.ok(1)
     if n != st.block:
         return rs.fail(CC_INVALID_DATA)
+    if st.phase == _COMPARING:
+        st.installed.compare(memoryview(rq.data)[2 : rq.data_len])
+        st.size += rq.data_len - 2
+        st.block = (n + 1) & 0xFF
+        return _done(_CMD_UPLOAD, 0, rs)
     try:
         st.file.write(rq.data[2 : rq.data_len])
     except OSError:
@@ -241,25 +268,118 @@ def upload_firmware_block(mc, rq, rs):
 
 @_handler(_CMD_FINISH)
 def finish_firmware_upload(mc, rq, rs):
+    """The check and the unpacking run as steps (_finish_steps): within FINISH_BUDGET_MS
+    the answer is their outcome; a slower flash gets 80h, the steps go on in a task and
+    Get Upgrade Status reports the outcome (HPM.1 3.3: a long-duration command)."""
     if not _picmg(rq, rs):
         return 0
     st = _st
     if rq.data[1] != 0:
         return rs.fail(_CC_82)
-    if st.phase != _UPLOADING or satboot is None:
-        return rs.fail(CC_NOT_IN_STATE)
+    if st.phase == _FINISHING:  # the same request again (its answer was lost)
+        return rs.fail(_IN_PROGRESS)
+    if st.phase == _UPLOADED and _LAST[0] == _CMD_FINISH:
+        return rs.ok(1)  # ... after its work was done
     d = rq.data
     length = d[2] | d[3] << 8 | d[4] << 16 | d[5] << 24
+    if st.phase == _COMPARING:
+        if length != st.size:
+            return rs.fail(_CC_81)
+        same = st.installed.same and st.installed.ended()
+        _drop_stage()
+        return _done(_CMD_FINISH, 0 if same else _CC_83, rs)  # 83h: the images differ
+    if st.phase != _UPLOADING or satboot is None:
+        return rs.fail(CC_NOT_IN_STATE)
     if length != st.size:
         return rs.fail(_CC_81)  # the upload stays open: blocks can still come
     st.file.close()
     st.file = None
+    st.phase = _FINISHING
+    _LAST[0] = _CMD_FINISH
+    _LAST[1] = _IN_PROGRESS
+    st.work = _finish_steps()
+    cc = _run(st.work, FINISH_BUDGET_MS)
+    if cc is None:
+        import asyncio
+
+        asyncio.create_task(_finish_later())
+        return rs.fail(_IN_PROGRESS)
+    return rs.ok(1) if cc == 0 else rs.fail(cc)
+
+
+def _run(work, budget_ms):
+    """Step `work` for up to budget_ms: its completion code, or None while it goes on."""
+    import time
+
+    t0 = time.ticks_ms()
+    try:
+        while time.ticks_diff(time.ticks_ms(), t0) < budget_ms:
+            next(work)
+    except StopIteration as e:
+        _st.work = None
+        return e.value
+    except Exception:  # a fault in the steps: nothing half done stays (see _finish_steps)
+        _st.work = None
+        _forget_stage()
+        _LAST[1] = 0xFF
+        return 0xFF
+    return None
+
+
+async def _finish_later():
+    import asyncio
+
+    while _st.work is not None:
+        await asyncio.sleep_ms(0)  # the link and the serial line are served in between
+        work = _st.work
+        if work is not None:
+            _run(work, _STEP_MS)
+
+
+def _stop_work():
+    """Abort or a new upload while Finish's steps run: they stop where they are."""
+    if _st.work is not None:
+        work, _st.work = _st.work, None
+        work.close()  # its finally closes the files; a slot without manifest counts as none
+
+
+def _finish_steps():
+    """Check the staged archive and unpack it into the free slot, a chunk per step;
+    returns the completion code (also in Get Upgrade Status)."""
+    st = _st
     img = _image()
     try:
-        return _finish(mc, rs, img)
+        ok = yield from img.check(STAGE, st.size, st.buf)
+        if not ok:
+            _forget_stage()
+            return _end(_CC_82)
+        r = satboot.read()
+        slot = "b" if r[0] == "a" else "a"
+        if r[1] == slot:  # the rollback bundle is about to be overwritten: no rollback then
+            r[1] = satboot.NONE
+            satboot.write(r)
+        into = satboot.slot_dir(slot)
+        img.rmtree(into)
+        img.mkdirs(into)
+        try:
+            yield from img.unpack(STAGE, into, st.buf)
+        except (OSError, IndexError):
+            img.rmtree(into)
+            _forget_stage()
+            return _end(CC_OUT_OF_SPACE)
+        _forget_stage()
+        st.phase = _UPLOADED
+        st.slot = slot
+        return _end(0)
     finally:
         del img
         _unload()
+
+
+def _end(cc):
+    _LAST[0] = _CMD_FINISH
+    _LAST[1] = cc
+    return cc
 
 
 def _image():
@@ -276,31 +396,6 @@ def _unload():
     from . import main
 
     main._unload("hpm_image")
-
-
-def _finish(mc, rs, img):
-    st = _st
-    if not img.check(STAGE, st.size, st.buf):
-        _drop_stage()
-        return _done(_CMD_FINISH, _CC_82, rs)
-    r = satboot.read()
-    slot = "b" if r[0] == "a" else "a"
-    if r[1] == slot:  # the rollback bundle is about to be overwritten: no rollback then
-        r[1] = satboot.NONE
-        satboot.write(r)
-    into = satboot.slot_dir(slot)
-    img.rmtree(into)
-    img.mkdirs(into)
-    try:
-        img.unpack(STAGE, into, st.buf)
-    except (OSError, IndexError):
-        img.rmtree(into)
-        _drop_stage()
-        return _done(_CMD_FINISH, CC_OUT_OF_SPACE, rs)
-    _drop_stage()
-    st.phase = _UPLOADED
-    st.slot = slot
-    return _done(_CMD_FINISH, 0, rs)
 
 
 @_handler(0x34)

@@ -1,7 +1,12 @@
 """The staged HPM.1 upload's checks and unpacking (ipmc.hpm loads this while it needs it).
 
 The archive format is ipmc.hpm's docstring. Everything reads through the caller's
-buffer, a chunk at a time: memory stays bounded whatever the bundle's size.
+buffer, a chunk at a time: memory stays bounded whatever the bundle's size. check() and
+unpack() are generators that yield after each chunk (Finish Firmware Upload steps them
+while the firmware goes on serving); their value is the outcome:
+
+    ok = yield from check(stage, size, buf)
+    yield from unpack(stage, into, buf)
 """
 
 import os
@@ -62,6 +67,7 @@ def check(stage, size, buf):
 
     if size < len(MAGIC) + 1 + 32:
         return False
+    yield
     h = hashlib.sha256()
     body = size - 32
     with open(stage, "rb") as f:
@@ -74,6 +80,7 @@ def check(stage, size, buf):
                 k = body - at
             h.update(memoryview(buf)[:k])
             at += k
+            yield
         f.seek(body)
         want = f.read(32)
         if h.digest() != want:
@@ -95,6 +102,7 @@ def check(stage, size, buf):
             n = int.from_bytes(f.read(4), "little")
             f.seek(f.tell() + n)
             last = name
+            yield
         if f.tell() != body or last != b"manifest.json":
             return False
     return True
@@ -102,6 +110,7 @@ def check(stage, size, buf):
 
 def unpack(stage, into, buf):
     """Copy every entry of the staged archive below `into` (manifest.json last)."""
+    yield
     with open(stage, "rb") as f:
         f.seek(len(MAGIC))
         while True:
@@ -116,5 +125,86 @@ def unpack(stage, into, buf):
             with open(path, "wb") as out:
                 while n:
                     m = f.readinto(memoryview(buf)[: min(n, len(buf))])
+                    if not m:
+                        raise OSError(5)  # EIO: the staged file ended early
                     out.write(memoryview(buf)[:m])
                     n -= m
+                    yield
+
+
+def _names(d):
+    """The archive's entries of the bundle whose manifest is in d: its files under ipmc/
+    and board_config.mpy, sorted, then manifest.json (what satmc.hpm.slot_files picks)."""
+    import json
+
+    with open((d + "/" if d else "") + "manifest.json") as f:
+        files = json.load(f)["files"]
+    names = sorted(n for n in files if n.startswith("ipmc/") or n == "board_config.mpy")
+    del files
+    names.append("manifest.json")
+    return names
+
+
+def _chunks(d, buf):
+    """The bundle archive of the bundle installed in d, a chunk (memoryview) at a time."""
+    import hashlib
+
+    h = hashlib.sha256()
+    yield from _hashed(h, MAGIC)
+    for name in _names(d):
+        raw = name.encode()
+        path = (d + "/" if d else "") + name
+        n = os.stat(path)[6]
+        yield from _hashed(h, bytes((len(raw),)) + raw + n.to_bytes(4, "little"))
+        with open(path, "rb") as f:
+            while True:
+                k = f.readinto(buf)
+                if not k:
+                    break
+                yield from _hashed(h, memoryview(buf)[:k])
+    yield from _hashed(h, b"\x00")
+    yield h.digest()
+
+
+def _hashed(h, chunk):
+    h.update(chunk)
+    yield chunk
+
+
+class Installed:
+    """The installed bundle's archive as a stream to compare uploaded blocks with
+    (Initiate Upgrade Action 03h, upload for compare): a chunk in memory at a time."""
+
+    def __init__(self, slot, buf):
+        self._gen = _chunks(satboot.slot_dir(slot), buf)
+        self._cur = b""
+        self._at = 0
+        self.same = True
+
+    def compare(self, data):
+        """The next len(data) bytes of the stream against data (same stays False after
+        the first difference, or when the stream ends first)."""
+        i = 0
+        while i < len(data) and self.same:
+            if self._at == len(self._cur):
+                try:
+                    self._cur = next(self._gen)
+                except StopIteration:
+                    self.same = False
+                    break
+                self._at = 0
+            k = min(len(data) - i, len(self._cur) - self._at)
+            if bytes(self._cur[self._at : self._at + k]) != bytes(data[i : i + k]):
+                self.same = False
+            self._at += k
+            i += k
+
+    def ended(self):
+        """True when every byte of the stream was compared."""
+        if self._at < len(self._cur):
+            return False
+        for chunk in self._gen:
+            if len(chunk):
+                self._cur, self._at = chunk, 0
+                return False
+        return True

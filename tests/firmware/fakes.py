@@ -148,6 +148,12 @@ CONFIG = {
     "watchdog_ms": 0,
     "scan_period_ms": 1000,
     "upgrade_deadline_ms": 60000,
+    "hpm_timeouts": {
+        "upgrade_s": 30,
+        "self_test_s": 60,
+        "rollback_s": 60,
+        "inaccessibility_s": 30,
+    },
     "fru": [],
     "sensors": [],
     "fru_locators": [],

@@ -99,6 +99,12 @@ CONFIG = {
     "watchdog_ms": int,
     "scan_period_ms": int,
     "upgrade_deadline_ms": int,
+    "hpm_timeouts": {
+        "upgrade_s": int,
+        "self_test_s": int,
+        "rollback_s": int,
+        "inaccessibility_s": int,
+    },
     "fru": [FRU],
     "sensors": [SENSOR],
     "fru_locators": [{"id": int, "name": str}],

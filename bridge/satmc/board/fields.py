@@ -32,7 +32,7 @@ def integer(d: dict, key: str, where: str, lo: int, hi: int, default=_NO_DEFAULT
         return default
     v = need(d, key, where)
     if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
-        f = "d" if key.endswith(("_ms", "freq")) else "#x"  # times and rates in decimal
+        f = "d" if key.endswith(("_ms", "_s", "freq")) else "#x"  # times and rates in decimal
         raise BoardFileError(f"{where}.{key}: {v!r} is not an integer in {lo:{f}}..{hi:{f}}")
     return v
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import yaml
 
 from ..errors import BoardFileError
+from ..ipmi import codes
 from ..resources import BOARDS_DIR, FIRMWARE_DIR, checkout
 from . import firewall, fru, ipmb, sensors, simulation
 from .fields import boolean, integer, need, only
@@ -31,6 +32,12 @@ UPGRADE_DEADLINE_MIN_MS, UPGRADE_DEADLINE_MAX_MS, UPGRADE_DEADLINE_DEFAULT_MS = 
     60_000,
 )
 SCAN_PERIOD_MIN_MS, SCAN_PERIOD_MAX_MS, SCAN_PERIOD_DEFAULT_MS = 100, 60_000, 1000
+# The timeouts HPM.1's Get Target Upgrade Capabilities advertises (ipmitool waits that long),
+# in seconds; the command counts them in 5 s steps, one byte each. self_test and rollback
+# default to the upgrade deadline (rounded up to 5 s) and may not be shorter than it.
+HPM_TIMEOUT_MIN_S, HPM_TIMEOUT_MAX_S = codes.HPM_TIMEOUT_UNIT_S, 255 * codes.HPM_TIMEOUT_UNIT_S
+HPM_TIMEOUTS = ("upgrade_s", "self_test_s", "rollback_s", "inaccessibility_s")
+HPM_TIMEOUT_DEFAULTS_S = {"upgrade_s": 30, "inaccessibility_s": 30}
 TOP_FIELDS = (
     "name",
     "description",
@@ -44,6 +51,7 @@ TOP_FIELDS = (
     "watchdog_ms",
     "scan_period_ms",
     "upgrade_deadline_ms",
+    "hpm_timeouts",
     "device",
     "firewall",
     "sim",
@@ -131,6 +139,27 @@ def _device(data: dict, where: str) -> dict:
     }
 
 
+def _hpm_timeouts(data: dict, where: str, deadline_ms: int) -> dict:
+    """hpm_timeouts: {upgrade_s, self_test_s, rollback_s, inaccessibility_s}."""
+    w = f"{where}.hpm_timeouts"
+    given = data.get("hpm_timeouts", {})
+    if not isinstance(given, dict):
+        raise BoardFileError(f"{w}: expected a mapping of {', '.join(HPM_TIMEOUTS)}")
+    only(given, HPM_TIMEOUTS, w)
+    step = codes.HPM_TIMEOUT_UNIT_S
+    trial = max(step, -(-deadline_ms // (step * 1000)) * step)
+    out = {}
+    for key in HPM_TIMEOUTS:
+        default = HPM_TIMEOUT_DEFAULTS_S.get(key, trial)
+        out[key] = integer(given, key, w, HPM_TIMEOUT_MIN_S, HPM_TIMEOUT_MAX_S, default=default)
+        if key in ("self_test_s", "rollback_s") and out[key] * 1000 < deadline_ms:
+            raise BoardFileError(
+                f"{w}.{key}: {out[key]} s is shorter than upgrade_deadline_ms ({deadline_ms}): "
+                "a client would give up before the board decides"
+            )
+    return out
+
+
 def named_file(name_or_path: str | Path, directory: Path) -> Path:
     """A YAML file by path, or by name in directory (boards/, chassis/)."""
     p = Path(name_or_path)
@@ -191,6 +220,14 @@ def board_config(
         SCAN_PERIOD_MAX_MS,
         default=SCAN_PERIOD_DEFAULT_MS,
     )
+    deadline = integer(
+        data,
+        "upgrade_deadline_ms",
+        where,
+        UPGRADE_DEADLINE_MIN_MS,
+        UPGRADE_DEADLINE_MAX_MS,
+        default=UPGRADE_DEADLINE_DEFAULT_MS,
+    )
     config = {
         "name": name,
         "mcu": mcu_name,
@@ -205,14 +242,8 @@ def board_config(
             data, "watchdog_ms", where, 0, mcu.watchdog_max_ms, default=WATCHDOG_DEFAULT_MS
         ),
         "scan_period_ms": scan_period,
-        "upgrade_deadline_ms": integer(
-            data,
-            "upgrade_deadline_ms",
-            where,
-            UPGRADE_DEADLINE_MIN_MS,
-            UPGRADE_DEADLINE_MAX_MS,
-            default=UPGRADE_DEADLINE_DEFAULT_MS,
-        ),
+        "upgrade_deadline_ms": deadline,
+        "hpm_timeouts": _hpm_timeouts(data, where, deadline),
     }
     config.update(fru.config(data, where, base))
     config.update(sensors.config(data, where, scan_period, [] if warnings is None else warnings))

@@ -213,6 +213,10 @@ def schema() -> dict:
         "watchdog_ms": _int(0, max(m.watchdog_max_ms for m in MCUS.values())),
         "scan_period_ms": _int(load.SCAN_PERIOD_MIN_MS, load.SCAN_PERIOD_MAX_MS),
         "upgrade_deadline_ms": _int(load.UPGRADE_DEADLINE_MIN_MS, load.UPGRADE_DEADLINE_MAX_MS),
+        "hpm_timeouts": _closed(
+            {k: _int(load.HPM_TIMEOUT_MIN_S, load.HPM_TIMEOUT_MAX_S) for k in load.HPM_TIMEOUTS},
+            [],
+        ),
         "device": _device(),
         "firewall": _firewall(),
         "sim": {

@@ -170,6 +170,7 @@ class Runner {
     if (scratch) wd.scratchData.set(scratch);
     wd.onWatchdogTrigger = () => this.reboot(wd.reason, wd.scratchData);
     this.hookFlash(rp2040);
+    this.watchBreak(rp2040);
     this.joinUsb(rp2040);
     this.conns = [];
     this.bridges = [];
@@ -204,12 +205,47 @@ class Runner {
     this.targets = [];
   }
 
+  // A BKPT with no debugger attached: pico-sdk's panic() and a failed hard_assert end in
+  // one (the chip locks up in a HardFault there). Said once per boot, with the calls that
+  // led to it (RP2EMU_DEBUG keeps the last 32 BL/BLX targets).
+  watchBreak(rp2040) {
+    const core = rp2040.core;
+    let said = false;
+    rp2040.onBreak = (code) => {
+      if (said) return;
+      said = true;
+      const r = Array.from(core.registers.slice(0, 4), (v) => (v >>> 0).toString(16));
+      say(`breakpoint ${code} at pc ${(core.PC >>> 0).toString(16)} lr ${(core.LR >>> 0).toString(16)} r0-r3 ${r.join(" ")}`);
+      if (this.calls) say(`calls ${this.calls.map((c) => c.toString(16)).join(" ")}`);
+      if (this.calls) {
+        const sp = core.SP >>> 0;
+        for (let i = 0; i < 24; i++) {
+          const w = rp2040.readUint32(sp + 4 * i) >>> 0;
+          let text = "";
+          if ((w >= 0x10000000 && w < 0x10200000) || (w >= 0x20000000 && w < 0x20042000)) {
+            for (let k = 0; k < 80; k++) {
+              const c = rp2040.readUint8(w + k);
+              if (!c) break;
+              text += c >= 32 && c < 127 ? String.fromCharCode(c) : ".";
+            }
+          }
+          say(`sp+${4 * i} ${w.toString(16)} ${JSON.stringify(text)}`);
+        }
+      }
+    };
+  }
+
   hookFlash(rp2040) {
     const erase = romFunction(rp2040, "R", "E");
     const program = romFunction(rp2040, "R", "P");
     const core = rp2040.core;
+    this.calls = process.env.RP2EMU_DEBUG ? [] : null;
     core.blTaken = () => {
       const pc = core.PC;
+      if (this.calls) {
+        this.calls.push(pc, core.LR >>> 0);
+        if (this.calls.length > 64) this.calls.splice(0, 2);
+      }
       if (pc === erase) {
         this.flash.erase(core.registers[0], core.registers[1]);
       } else if (pc === program) {
@@ -332,7 +368,13 @@ class Runner {
     this.cdc = new USBCDC(usb);
     this.cdc.onSerialData = (buf) => process.stdout.write(Buffer.from(buf));
     this.pendingOut = null;
+    // Only the CDC's bulk OUT endpoint carries the host's bytes, and only once armed:
+    // completing any other endpoint the device arms (EP0 during enumeration, before the
+    // CDC is configured) with serial bytes made TinyUSB panic ("Can't continue xfer on
+    // inactive ep") when the host was already sending as the chip came out of a reset.
+    const cdcRead = usb.onEndpointRead;
     usb.onEndpointRead = (endpoint, size) => {
+      if (endpoint !== this.cdc.outEndpoint) return cdcRead(endpoint, size);
       this.pendingOut = [endpoint, size];
       this.topUpInput();
     };
