@@ -7,6 +7,8 @@ errors: a clear one-line message) are fine; any other exception escaping is a fi
     board    board files (YAML text) through the board loader
     serial   Serial Basic Mode bytes through the host decoder and, on the firmware,
              SerialBasic.feed(): every answer it writes is a well-formed response
+    bmc      the bench BMC's UDP datagrams through its LAN endpoint, from a world of
+             sessions at every stage (fuzz.bmc: how bytes become a datagram, properties)
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import io
 import tempfile
 from pathlib import Path
 
-NAMES = ("fru", "board", "serial")
+NAMES = ("fru", "board", "serial", "bmc")
 
 
 def _expected(e: Exception) -> bool:
@@ -32,6 +34,8 @@ def make(name: str):
         return _board()
     if name == "serial":
         return _serial()
+    if name == "bmc":
+        return _bmc()
     raise ValueError(f"unknown target {name!r}; targets: {', '.join(NAMES)}")
 
 
@@ -104,5 +108,18 @@ def _serial():
             # every answer answers a request the line received, and is well formed
             if not any(response_problem(rq, rsp, 40) is None for rq in asked):
                 raise AssertionError(f"answer {rsp.hex(' ')} is no well-formed response")
+
+    return one
+
+
+def _bmc():
+    from .bmc import World, check
+
+    world = World()
+
+    def one(data: bytes) -> None:
+        problem = check(world, data)
+        if problem:
+            raise AssertionError(f"{problem}: input {data.hex(' ')}")
 
     return one
