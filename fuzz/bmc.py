@@ -15,7 +15,8 @@ layer instead of dying at its integrity check:
   mode 1       RMCP+ in a session: byte 1 picks the session, byte 2 the sequence number
                (relative to the window), byte 3 flags (unencrypted, unauthenticated,
                integrity code spoiled, message checksums left as given, payload type);
-               the rest is the IPMI message, signed and encrypted with the session keys
+               the rest (up to 250 bytes) is the IPMI message, signed and encrypted with
+               the session keys
   mode 2       IPMI 1.5 in a session (pending or active): the same, MD5-signed with the
                user's password; flag 4 fills in the session's challenge of an Activate
   mode 3       IPMI 1.5 outside a session: the message, checksums made right
@@ -26,7 +27,7 @@ Bit 3 of byte 0 moves the clock on by (byte 0 >> 4) * 5 s first (idle and login 
 
 The properties (replies are decoded and verified as the console would: its session's
 keys or password, the request it sent):
-  - no exception escapes receive(), and it takes at most TIME_LIMIT_S;
+  - no exception escapes receive(), and it takes at most TIME_LIMIT_S of CPU time;
   - a datagram is dropped with exactly one refusal counted, or answered with one
     well-formed datagram: RMCP header, the session's integrity code and encryption,
     the response to the request (addresses, netFn + 1, sequence and command echoed,
@@ -269,7 +270,7 @@ def datagram_from(world: World, data: bytes) -> bytes:
     if head & 0x08:
         world.clock.now += (head >> 4) * 5.0
     if mode in (1, 2) and len(data) >= 4:
-        pick, delta, flags, rest = data[1], _int8(data[2]) >> 2, data[3], data[4:]
+        pick, delta, flags, rest = data[1], _int8(data[2]) >> 2, data[3], data[4:254]
         names = [n for n in NAMES if n.startswith("v2" if mode == 1 else "v15")]
         s = world.session(names[pick % len(names)])
         if s is None:
@@ -486,14 +487,14 @@ def check(world: World, data: bytes) -> str | None:
     before = _fingerprint(ep)
     sent = Sent(world, datagram)
     stats = dict(ep.stats)
-    t0 = time.perf_counter()
+    t0 = time.thread_time()  # CPU time: a loop burns it, a loaded machine's waits do not
     try:
         replies, dispatch = ep.receive(datagram, PEER)
     except Exception as e:  # noqa: BLE001 - what escapes is the finding
         return f"receive raised {type(e).__name__}: {e}"
-    took = time.perf_counter() - t0
+    took = time.thread_time() - t0
     if took > TIME_LIMIT_S:
-        return f"took {took:.3f} s"
+        return f"took {took:.3f} s of CPU"
     refused = ep.stats["refused"] - stats.get("refused", 0)
     if not isinstance(replies, list) or len(replies) > 1:
         return f"{len(replies)} replies to one datagram"
