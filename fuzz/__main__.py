@@ -71,10 +71,9 @@ def run_rp2emu(seconds: int, seed: int, out: Path) -> dict:
         why = missing or "--rp2emu-seconds 0"
         print(f"rp2emu slice skipped: {why}")
         return {"skipped": why}
-    from satmc.sim.rp2emu import Rp2emuSimulator
-
     from fuzz.rp2emu import flashed_image, run_slice
     from fuzz.seeds import write_seeds
+    from satmc.sim.rp2emu import Rp2emuSimulator
 
     work = out / "rp2emu"
     work.mkdir(parents=True, exist_ok=True)
@@ -87,8 +86,13 @@ def run_rp2emu(seconds: int, seed: int, out: Path) -> dict:
         shutil.rmtree(work / "b")
     sim.start()
     try:
-        r = run_slice(sim.socket_path, work / "seeds.bin", seconds=seconds, seed=seed,
-                      timeout=0.25 * sim.time_factor)
+        r = run_slice(
+            sim.socket_path,
+            work / "seeds.bin",
+            seconds=seconds,
+            seed=seed,
+            timeout=0.25 * sim.time_factor,
+        )
     finally:
         sim.stop()
     c, h = r["counters"], r["heap"]

@@ -157,7 +157,9 @@ def rakp1(bmc_sid: int, rm: bytes, role: int, name: bytes, tag: int = 2) -> byte
 def rakp3_code(s, password: bytes) -> bytes:
     """RAKP 3's HMAC as the console computes it from the RAKP 2 it received."""
     name_part = bytes((s.role, len(s.uname))) + s.uname
-    return s.suite.hmac(crypto.key20(password), s.rc + struct.pack("<I", s.console_sid) + name_part)
+    return s.suite.hmac(
+        crypto.key20(password), s.rc + struct.pack("<I", s.console_sid) + name_part
+    )
 
 
 def rakp3(s, password: bytes, tag: int = 3) -> bytes:
@@ -197,7 +199,7 @@ class World:
 
     def _login(self, ep) -> None:
         app = codes.NETFN_APP
-        admin, alice = self.passwords[b"admin"], self.passwords[b"alice"]
+        alice = self.passwords[b"alice"]
         for name in (b"admin", b"alice"):
             rsp = self._one(
                 ep,
@@ -211,7 +213,9 @@ class World:
             self.sids["v15_pending" if name == b"admin" else "v15_active"] = sid
         s = ep.sessions[self.sids["v15_active"]]
         act = bytes((2, 2)) + s.challenge + struct.pack("<I", 1)
-        self._one(ep, v15_signed(s.bmc_sid, alice, 0, message(app, codes.CMD_ACTIVATE_SESSION, act)))
+        self._one(
+            ep, v15_signed(s.bmc_sid, alice, 0, message(app, codes.CMD_ACTIVATE_SESSION, act))
+        )
         for name, suite, csid in (
             ("v2_opened", 17, 0xC0000001),
             ("v2_rakp2", 3, 0xC0000002),
@@ -228,7 +232,9 @@ class World:
                 continue
             self._one(ep, rakp3(ep.sessions[sid], self.passwords[uname]))
         s = ep.sessions[self.sids["v2_admin"]]
-        self._one(ep, v2_sealed(s, next_seq(s), message(app, codes.CMD_SET_SESSION_PRIVILEGE, b"\x04")))
+        self._one(
+            ep, v2_sealed(s, next_seq(s), message(app, codes.CMD_SET_SESSION_PRIVILEGE, b"\x04"))
+        )
         assert ep.sessions[self.sids["v2_admin"]].privilege == 4
 
     def reset(self) -> None:
@@ -404,7 +410,11 @@ def reply_problem(sent: Sent, reply: bytes, sessions: dict) -> str | None:
 
 def _v2_reply_problem(sent: Sent, body: bytes, sessions: dict) -> str | None:
     sid = struct.unpack_from("<I", body, 2)[0] if len(body) >= 6 else 0
-    s = next((t for t in sessions.values() if t.v2 and t.console_sid == sid), None) if sid else None
+    s = (
+        next((t for t in sessions.values() if t.v2 and t.console_sid == sid), None)
+        if sid
+        else None
+    )
     if sid and s is None:
         return f"RMCP+ reply to console session {sid:08x}, which is none of ours"
     try:
@@ -551,7 +561,9 @@ def corpus(world: World | None = None) -> dict[str, bytes]:
     world.reset()
     app = codes.NETFN_APP
     ws = world.session
-    ping = wire.rmcp_header(wire.CLASS_ASF) + struct.pack(">IBBBB", wire.ASF_IANA, wire.ASF_PING, 7, 0, 0)
+    ping = wire.rmcp_header(wire.CLASS_ASF) + struct.pack(
+        ">IBBBB", wire.ASF_IANA, wire.ASF_PING, 7, 0, 0
+    )
     auth_caps = message(app, codes.CMD_GET_CHANNEL_AUTH_CAPABILITIES, bytes((0x0E, 4)))
     auth_caps_v2 = message(app, codes.CMD_GET_CHANNEL_AUTH_CAPABILITIES, bytes((0x8E, 4)))
     ciphers = message(app, codes.CMD_GET_CHANNEL_CIPHER_SUITES, bytes((0x0E, 0, 0x80)))
@@ -598,22 +610,26 @@ def corpus(world: World | None = None) -> dict[str, bytes]:
     ]
     for cmd, data in session_cmds:
         for mode, pick, who in ((1, 2, "admin"), (1, 3, "user"), (2, 1, "v15")):
-            out[f"mode{mode}-{who}-cmd{cmd:02x}-{len(data)}"] = (
-                bytes((mode, pick, 0, 0)) + _fields(app, cmd, data)
-            )
+            out[f"mode{mode}-{who}-cmd{cmd:02x}-{len(data)}"] = bytes(
+                (mode, pick, 0, 0)
+            ) + _fields(app, cmd, data)
     out["mode1-admin-bridged-netfn-sensor"] = b"\x01\x02\x00\x00" + _fields(0x04, 0x2D, b"\x01")
     out["mode1-admin-after-65s"] = b"\xd9\x02\x00\x00" + _fields(app, codes.CMD_GET_DEVICE_ID)
     out["mode1-admin-seq-behind"] = b"\x01\x02\xf0\x00" + _fields(app, codes.CMD_GET_DEVICE_ID)
     out["mode2-activate"] = b"\x02\x00\x00\x04" + _fields(
         app, codes.CMD_ACTIVATE_SESSION, bytes((2, 4)) + bytes(16) + b"\x01\0\0\0"
     )
-    out["mode3-auth-caps"] = b"\x03" + _fields(app, codes.CMD_GET_CHANNEL_AUTH_CAPABILITIES, b"\x0e\x04")
+    out["mode3-auth-caps"] = b"\x03" + _fields(
+        app, codes.CMD_GET_CHANNEL_AUTH_CAPABILITIES, b"\x0e\x04"
+    )
     out["mode3-challenge"] = b"\x03" + _fields(
         app, codes.CMD_GET_SESSION_CHALLENGE, b"\x02" + b"admin".ljust(16, b"\0")
     )
     rq1 = bytes((2, 0, 0, 0)) + bytes(4) + bytes(16) + bytes((4, 0, 0, 5)) + b"admin"
     out["mode4-rakp1"] = bytes((4, wire.PAYLOAD_RAKP1, 2, 0)) + rq1
-    out["mode4-rakp3-signed"] = bytes((4, wire.PAYLOAD_RAKP3, 3, 1)) + bytes((3, 0, 0, 0)) + bytes(4)
+    out["mode4-rakp3-signed"] = (
+        bytes((4, wire.PAYLOAD_RAKP3, 3, 1)) + bytes((3, 0, 0, 0)) + bytes(4)
+    )
     return out
 
 

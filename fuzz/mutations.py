@@ -8,6 +8,7 @@ the rp2emu slice (fuzz.rp2emu, under CPython). Uses only what both Pythons have.
 A frame is the bytes after the satellite's address (0x72), as a controller writes them.
 """
 
+
 def seeds(path):
     out = []
     with open(path, "rb") as f:

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from satmc.errors import BusError, BusNackError, NoResponseError
 from satmc.ipmi import codes
-from satmc.ipmi.client import read_counters, read_heap
+from satmc.ipmi.client import read_heap
 from satmc.ipmi.messages import COUNTER_NAMES
 from satmc.vbus.client import BusController, BusTarget
 
@@ -168,7 +168,7 @@ def run_slice(
     try:
         heap0 = read_heap(host)
         c0, w0, rx0 = host.counters()
-        start_written, start_received = host.written, host.received
+        start_written = host.written
         tried = skip = empty = 0
         t0 = time.monotonic()
         while (frames is None or tried < frames) and (
@@ -200,9 +200,13 @@ def run_slice(
         )
     problems += received_problems(d)
     if outgoing(d) != delivered(d):
-        problems.append(f"frames queued {outgoing(d)} != sent + read back + expired {delivered(d)}")
+        problems.append(
+            f"frames queued {outgoing(d)} != sent + read back + expired {delivered(d)}"
+        )
     if rx1 - rx0 != d["sent"]:
-        problems.append(f"the host's targets received {rx1 - rx0} frames, the satellite sent {d['sent']}")
+        problems.append(
+            f"the host's targets received {rx1 - rx0} frames, the satellite sent {d['sent']}"
+        )
     return {
         "frames": tried,
         "written": blast,
