@@ -2,7 +2,7 @@
 
     python -m fuzz [--seconds S] [--frames N] [--rp2emu-seconds R] [--seed K] [--out DIR]
 
-1. atheris, S seconds per target (ipmb, fru, board, serial, bmc), each from its corpus in
+1. atheris, S seconds per target (ipmb, fru, board, serial, users, bmc), each from its corpus in
    fuzz/corpus (copied: the repository's corpus stays small). Findings (crash-*,
    timeout-* for a hang) are kept under DIR/findings/<target>/.
 2. N random and mutated frames (default 1,000,000) through the firmware's real receive
@@ -32,6 +32,7 @@ TARGETS = {  # name -> module args
     "fru": ["fuzz.host_target", "fru"],
     "board": ["fuzz.host_target", "board"],
     "serial": ["fuzz.host_target", "serial"],
+    "users": ["fuzz.host_target", "users"],
     "bmc": ["fuzz.host_target", "bmc"],
 }
 

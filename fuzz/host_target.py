@@ -14,6 +14,7 @@ def main(argv: list[str]) -> None:
     firmware.import_firmware(atheris.instrument_imports)
     with atheris.instrument_imports():
         import satmc.bmc.lan.session  # noqa: F401
+        import satmc.bmc.lan.users  # noqa: F401
         import satmc.bmc.lan.wire  # noqa: F401
         import satmc.board  # noqa: F401
         import satmc.fru.image  # noqa: F401

@@ -34,7 +34,7 @@ def test_the_corpus_holds_every_property():
     assert summary["dropped"] > 0
 
 
-@pytest.mark.parametrize("target", ["fru", "board", "serial", "bmc"])
+@pytest.mark.parametrize("target", ["fru", "board", "serial", "users", "bmc"])
 def test_the_host_corpora_get_clear_errors_only(target):
     """FRU images, board files and Serial Basic Mode streams (with the inputs that once
     escaped as tracebacks: finding-*) meet satmc's own errors, never another exception;
