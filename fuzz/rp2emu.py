@@ -9,7 +9,8 @@ The frames are fuzz.mutations' (the generator the unix port run uses, from the s
 corpus seeds). Everything the host writes to the satellite, the counter reads included,
 goes through one counted controller; an I2C target at every other 7-bit address takes
 what the satellite writes (responses to whatever requester address a frame names, and
-Platform Events), so no answer NACKs for want of a listener. Frames that are valid
+Platform Events, which it answers as an event receiver), so no answer NACKs for
+want of a listener. Frames that are valid
 requests to reset the chip, change its firewall policy or run an HPM.1 upgrade are
 left out (counted: `skipped`): a reboot would restart the counters mid-slice.
 
@@ -23,6 +24,7 @@ and the heap (Get Heap Info) before and after.
 
 from __future__ import annotations
 
+import queue
 import random
 import threading
 import time
@@ -73,40 +75,67 @@ class Host:
         self.nacked = 0  # frames whose address the satellite NACKed (never received)
         self.cut = 0  # of the written, frames the satellite NACKed part of
         self.received = 0  # frames the satellite wrote to our targets
-        self.marks: list[int] = []  # written after each Get Statistics page was answered
+        self.marks: list[int] = []  # written up to each answered Get Statistics page
         self.received_marks: list[int] = []  # received when each page's answer came
         self.received_mark = 0
         self._seq = 0
         self._want: tuple | None = None
         self._got: bytes | None = None
         self._cond = threading.Condition()
+        self.events_answered = 0
+        self._write_lock = threading.Lock()
+        self._answers: queue.Queue = queue.Queue()
+        self._answerer = threading.Thread(target=self._answer, daemon=True)
+        self._answerer.start()
         others = [a for a in range(0x08, 0x78) if a != self.addr7]
         self.target = BusTarget(socket_path, "ipmb", others, self._on_message)
 
     def close(self) -> None:
+        self._answers.put(None)
+        self._answerer.join(10)
         self.target.close()
         self.ctl.close()
+
+    def _answer(self) -> None:
+        """Answer the satellite's Platform Events (whatever receiver address a frame set),
+        as an event receiver does, so they settle instead of being retried and dropped;
+        the answers are written, and counted, like any frame."""
+        while (f := self._answers.get()) is not None:
+            rsp = request_frame(
+                f[3], (f[1] >> 2 | 1) << 2 | f[4] & 3, f[0], f[4] & 0xFC | f[1] & 3, f[5], b"\0"
+            )
+            if self.write(rsp[1:]):
+                self.events_answered += 1
 
     def _on_message(self, addr7: int, data: bytes) -> None:
         with self._cond:
             self.received += 1
             frame = bytes((addr7 << 1,)) + data
+            if (
+                len(frame) >= 7
+                and frame[3] == self.address
+                and (frame[1] >> 2, frame[5]) == (codes.NETFN_SENSOR, codes.CMD_PLATFORM_EVENT)
+            ):
+                self._answers.put(frame)
             w = self._want
             if w and len(frame) >= 8 and (frame[0], frame[1] >> 2, frame[4] >> 2, frame[5]) == w:
                 self._got = frame
                 self.received_mark = self.received
                 self._cond.notify_all()
 
-    def write(self, f: bytes) -> bool:
-        try:
-            n = self.ctl.write(self.addr7, f)
-        except BusNackError:
-            self.nacked += 1
-            return False
-        self.written += 1
-        if n != len(f):
-            self.cut += 1
-        return True
+    def write(self, f: bytes) -> int:
+        """Write f to the satellite; how many frames are written so far, this one included
+        (0: its address was NACKed). One writer at a time, so the count is the bus order."""
+        with self._write_lock:
+            try:
+                n = self.ctl.write(self.addr7, f)
+            except BusNackError:
+                self.nacked += 1
+                return 0
+            self.written += 1
+            if n != len(f):
+                self.cut += 1
+            return self.written
 
     def raw(self, netfn: int, cmd: int, data: bytes = b"", lun: int = 0) -> tuple[int, bytes]:
         """A request from HOST through the counted controller; (cc, data). Retried on a
@@ -116,7 +145,8 @@ class Host:
             f = request_frame(self.address, netfn << 2 | lun, HOST, self._seq << 2, cmd, data)
             with self._cond:
                 self._want, self._got = (HOST, netfn | 1, self._seq, cmd), None
-            if not self.write(f[1:]):
+            mark = self.write(f[1:])
+            if not mark:
                 time.sleep(0.05)
                 continue
             deadline = time.monotonic() + self.timeout
@@ -126,7 +156,7 @@ class Host:
                 rsp, self._want = self._got, None
             if rsp is not None:
                 if (netfn, cmd) == (codes.NETFN_OEM, codes.CMD_GET_STATISTICS):  # mark the page
-                    self.marks.append(self.written)
+                    self.marks.append(mark)
                     self.received_marks.append(self.received_mark)
                 return rsp[6], bytes(rsp[7:-1])
         raise NoResponseError(f"no answer from 0x{self.address:02x} to {netfn:#04x}/{cmd:#04x}")
@@ -213,6 +243,7 @@ def run_slice(
         "skipped": skip,
         "empty": empty,
         "nacked": host.nacked,
+        "events_answered": host.events_answered,
         "cut": host.cut,
         "seconds": round(took, 1),
         "rate": round(tried / took, 1) if took else None,
