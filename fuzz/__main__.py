@@ -97,6 +97,9 @@ def run_rp2emu(seconds: int, seed: int, out: Path) -> dict:
     finally:
         sim.stop()
     c, h = r["counters"], r["heap"]
+    if not c:
+        print(f"rp2emu {r['frames']:,} frames in {r['seconds']:.0f} s: {r['problems'][0]}")
+        return r
     print(
         f"rp2emu {r['frames']:,} frames in {r['seconds']:.0f} s ({r['rate']} frames/s): "
         f"{c['requests']:,} answered, {c['malformed'] + c['not_for_us'] + c['oversize']:,} "
