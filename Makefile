@@ -85,11 +85,13 @@ bench: setup
 	$(PY) -m bench
 
 # The long fuzzing campaign (the short form runs in make test): SECONDS of atheris per
-# target, FRAMES random frames on the MicroPython unix port; build/fuzz/summary.json, fuzz.png
+# target, FRAMES random frames on the MicroPython unix port, RP2EMU_SECONDS of them on the
+# emulated RP2040 (RP2_UF2, RP2_BOOTROM); build/fuzz/summary.json, fuzz.png
 SECONDS ?= 60
 FRAMES ?= 1000000
+RP2EMU_SECONDS ?= 180
 fuzz: setup
-	$(PY) -m fuzz --seconds $(SECONDS) --frames $(FRAMES)
+	$(PY) -m fuzz --seconds $(SECONDS) --frames $(FRAMES) --rp2emu-seconds $(RP2EMU_SECONDS)
 
 # The soak (a slice runs in make test): contention, the fault matrix at full load, mixed
 # traffic with resets, for DURATION (90s, 10m, 1h); build/soak/summary.json, soak.png

@@ -1,13 +1,16 @@
 """`make fuzz`: the long form of the fuzzing campaign, with a JSON summary and a plot.
 
-    python -m fuzz [--seconds S] [--frames N] [--seed K] [--out DIR]
+    python -m fuzz [--seconds S] [--frames N] [--rp2emu-seconds R] [--seed K] [--out DIR]
 
-1. atheris, S seconds per target (ipmb, fru, board, serial), each from its corpus in
+1. atheris, S seconds per target (ipmb, fru, board, serial, users, bmc), each from its corpus in
    fuzz/corpus (copied: the repository's corpus stays small). Findings (crash-*,
    timeout-* for a hang) are kept under DIR/findings/<target>/.
 2. N random and mutated frames (default 1,000,000) through the firmware's real receive
    path on the MicroPython unix port, with heap sampled every 10,000 frames and every
    frame accounted for.
+3. The rp2emu slice: the same generator through the emulated RP2040's real I2C target
+   path (the official MicroPython rp2 image; fuzz.rp2emu) for R seconds, with the same
+   accounting and the rate printed; skipped, with the reason, where rp2emu cannot run.
 Writes DIR/summary.json and DIR/fuzz.png (heap over the run, latency percentiles) and
 prints the headline figures; exits 1 when anything was found.
 """
@@ -29,6 +32,8 @@ TARGETS = {  # name -> module args
     "fru": ["fuzz.host_target", "fru"],
     "board": ["fuzz.host_target", "board"],
     "serial": ["fuzz.host_target", "serial"],
+    "users": ["fuzz.host_target", "users"],
+    "bmc": ["fuzz.host_target", "bmc"],
 }
 
 
@@ -58,6 +63,55 @@ def run_atheris(name: str, seconds: int, out: Path) -> dict:
     }
 
 
+def run_rp2emu(seconds: int, seed: int, out: Path) -> dict:
+    """The rp2emu slice for `seconds` on a board flashed once (kept in DIR/rp2emu-cache)."""
+    from satmc.ports import rp2emu
+
+    missing = rp2emu.missing()
+    if not seconds or missing:
+        why = missing or "--rp2emu-seconds 0"
+        print(f"rp2emu slice skipped: {why}")
+        return {"skipped": why}
+    from fuzz.rp2emu import flashed_image, run_slice
+    from fuzz.seeds import write_seeds
+    from satmc.sim.rp2emu import Rp2emuSimulator
+
+    work = out / "rp2emu"
+    work.mkdir(parents=True, exist_ok=True)
+    write_seeds(work / "seeds.bin")
+    image = flashed_image(out / "rp2emu-cache")
+    sim = Rp2emuSimulator(
+        "pico_sim", image=image, socket_path=str(work / "sim.sock"), build_dir=work / "b"
+    )
+    if (work / "b").exists():
+        shutil.rmtree(work / "b")
+    sim.start()
+    try:
+        r = run_slice(
+            sim.socket_path,
+            work / "seeds.bin",
+            seconds=seconds,
+            seed=seed,
+            timeout=0.25 * sim.time_factor,
+        )
+    finally:
+        sim.stop()
+    c, h = r["counters"], r["heap"]
+    if not c:
+        print(f"rp2emu {r['frames']:,} frames in {r['seconds']:.0f} s: {r['problems'][0]}")
+        return r
+    print(
+        f"rp2emu {r['frames']:,} frames in {r['seconds']:.0f} s ({r['rate']} frames/s): "
+        f"{c['requests']:,} answered, {c['malformed'] + c['not_for_us'] + c['oversize']:,} "
+        f"dropped and counted, {r['skipped']} left out (resets, firewall, HPM), "
+        f"problems {len(r['problems'])}, heap used {h['before']['used']:,} -> "
+        f"{h['after']['used']:,} B (free {h['before']['free']:,} -> {h['after']['free']:,})"
+    )
+    for p in r["problems"]:
+        print("  problem:", p)
+    return r
+
+
 def plot(summary: dict, path: Path) -> None:
     import matplotlib
 
@@ -84,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="make fuzz", description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=int, default=60, help="atheris time per target")
     ap.add_argument("--frames", type=int, default=1_000_000, help="frames on MicroPython")
+    ap.add_argument("--rp2emu-seconds", type=int, default=180, help="rp2emu slice (0: none)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "fuzz")
     a = ap.parse_args(argv)
@@ -115,6 +170,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for p in m["problems"]:
         print("  problem:", p)
+    summary["rp2emu"] = rp = run_rp2emu(a.rp2emu_seconds, a.seed, a.out)
+    lost += len(rp.get("problems", []))
     found = sum(len(r["crashes"]) + len(r["hangs"]) for r in summary["atheris"]) + lost
     summary["found"] = found
     (a.out / "summary.json").write_text(json.dumps(summary, indent=1))

@@ -12,7 +12,7 @@ from __future__ import annotations
 ADDRESS = 0x72
 
 
-def _frame(rs_sa, netfn_lun, rq_sa, seq_lun, cmd, data) -> bytes:
+def request_frame(rs_sa, netfn_lun, rq_sa, seq_lun, cmd, data) -> bytes:
     h = bytes((rs_sa, netfn_lun))
     b = bytes((rq_sa, seq_lun, cmd)) + bytes(data)
     return h + bytes((-sum(h) & 0xFF,)) + b + bytes((-sum(b) & 0xFF,))
@@ -25,9 +25,9 @@ def frame_from(data: bytes, registered, address: int = ADDRESS) -> bytes:
     if mode == 0:
         return bytes((address,)) + data[1:40]
     if mode == 1:
-        return _frame(address, a, 0x20 | (b & 0xC0) >> 5, c, b, rest)
+        return request_frame(address, a, 0x20 | (b & 0xC0) >> 5, c, b, rest)
     netfn, cmd = registered[(a << 8 | b) % len(registered)]
-    f = _frame(address, netfn << 2 | (c & 3 if c & 0x80 else 0), 0x20, c & 0xFC, cmd, rest)
+    f = request_frame(address, netfn << 2 | (c & 3 if c & 0x80 else 0), 0x20, c & 0xFC, cmd, rest)
     if mode == 3 and f:
         i = c % len(f)
         f = f[:i] + bytes((f[i] ^ (1 << (b & 7)),)) + f[i + 1 :]

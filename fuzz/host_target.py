@@ -13,6 +13,9 @@ def main(argv: list[str]) -> None:
     name, argv = argv[1], argv[:1] + argv[2:]
     firmware.import_firmware(atheris.instrument_imports)
     with atheris.instrument_imports():
+        import satmc.bmc.lan.session  # noqa: F401
+        import satmc.bmc.lan.users  # noqa: F401
+        import satmc.bmc.lan.wire  # noqa: F401
         import satmc.board  # noqa: F401
         import satmc.fru.image  # noqa: F401
         import satmc.transports.serial  # noqa: F401

@@ -7,6 +7,10 @@ errors: a clear one-line message) are fine; any other exception escaping is a fi
     board    board files (YAML text) through the board loader
     serial   Serial Basic Mode bytes through the host decoder and, on the firmware,
              SerialBasic.feed(): every answer it writes is a well-formed response
+    users    the bench BMC's users file (TOML) through satmc.bmc.lan.users.load; role
+             logins only when the file says role_logins = true
+    bmc      the bench BMC's UDP datagrams through its LAN endpoint, from a world of
+             sessions at every stage (fuzz.bmc: how bytes become a datagram, properties)
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import io
 import tempfile
 from pathlib import Path
 
-NAMES = ("fru", "board", "serial")
+NAMES = ("fru", "board", "serial", "users", "bmc")
 
 
 def _expected(e: Exception) -> bool:
@@ -32,6 +36,10 @@ def make(name: str):
         return _board()
     if name == "serial":
         return _serial()
+    if name == "bmc":
+        return _bmc()
+    if name == "users":
+        return _users()
     raise ValueError(f"unknown target {name!r}; targets: {', '.join(NAMES)}")
 
 
@@ -104,5 +112,41 @@ def _serial():
             # every answer answers a request the line received, and is well formed
             if not any(response_problem(rq, rsp, 40) is None for rq in asked):
                 raise AssertionError(f"answer {rsp.hex(' ')} is no well-formed response")
+
+    return one
+
+
+def _bmc():
+    from .bmc import World, check
+
+    world = World()
+
+    def one(data: bytes) -> None:
+        problem = check(world, data)
+        if problem:
+            raise AssertionError(f"{problem}: input {data.hex(' ')}")
+
+    return one
+
+
+def _users():
+    import tomllib
+
+    from satmc.bmc.lan.users import load
+
+    work = Path(tempfile.mkdtemp(prefix="satmc-fuzz-users-"))
+
+    def one(data: bytes) -> None:
+        path = work / "users.toml"
+        path.write_bytes(data)
+        path.chmod(0o600)
+        try:
+            users = load(path)
+        except Exception as e:
+            if not _expected(e):
+                raise AssertionError(f"load: {type(e).__name__}: {e}") from e
+            return
+        if users.role_logins and tomllib.loads(data.decode()).get("role_logins") is not True:
+            raise AssertionError("role logins on without role_logins = true")
 
     return one

@@ -79,11 +79,25 @@ def test_users_file_readable_by_others_is_refused(tmp_path):
         ('kg = 1\n[[user]]\nname = "a"\npassword = "x"\nprivilege = "user"\n', "kg must be"),
         ("colour = 'red'\n", "unknown key"),
         ("[[user\n", "not TOML"),
+        # found by fuzzing (fuzz/corpus/users/finding-*): "false" in quotes switched role
+        # logins on
+        (
+            'role_logins = "false"\n[[user]]\nname = "a"\npassword = "x"\nprivilege = "user"\n',
+            "role_logins must be true or false",
+        ),
     ],
 )
 def test_users_file_errors_are_one_line(tmp_path, text, match):
     with pytest.raises(UsersFileError, match=match) as e:
         users.load(users_file(tmp_path, text))
+    assert "\n" not in str(e.value)
+
+
+def test_a_users_file_that_is_not_utf8_is_one_line(tmp_path):
+    path = users_file(tmp_path)
+    path.write_bytes(b'[[user]]\nname = "\xff"\n')  # found by fuzzing: it was a traceback
+    with pytest.raises(UsersFileError, match="not UTF-8") as e:
+        users.load(path)
     assert "\n" not in str(e.value)
 
 

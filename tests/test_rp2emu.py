@@ -234,3 +234,34 @@ def test_ipmitool_hpm_upgrade_activate_on_the_real_port(fresh, tmp_path):
     assert "breakpoint" not in "\n".join(fresh.output)  # no panic on the chip
     assert "No Firmware rollback occurred" in ipmitool(fresh, "hpm", "rollbackstatus")
     assert "Result1 = 55" in ipmitool(fresh, "hpm", "selftestresult")  # 55h: passed
+
+
+def test_a_slice_of_random_frames_is_all_accounted_for(board, tmp_path):
+    """fuzz.rp2emu's slice, short: random and mutated frames through the chip's real I2C
+    target path, every one accounted for by the firmware's counters (make fuzz runs the
+    long one and prints the rate). On the module's board, last: the frames may change its
+    thresholds, event receiver and FRU (resets and firewall changes are left out)."""
+    fresh = board
+    root = Path(__file__).resolve().parents[1]
+    # the seeds come from the firmware under CPython's shims: in a process of their own
+    subprocess.run(
+        [sys.executable, "-m", "fuzz.seeds", str(tmp_path / "seeds.bin")], cwd=root, check=True
+    )
+    sys.path.insert(0, str(root))
+    try:
+        from fuzz.rp2emu import run_slice
+    finally:
+        sys.path.pop(0)
+    r = run_slice(
+        fresh.socket_path,
+        tmp_path / "seeds.bin",
+        frames=60,
+        seed=3,
+        timeout=0.25 * fresh.time_factor,
+    )
+    assert r["problems"] == [], r
+    c = r["counters"]
+    assert r["written"] >= 25 and c["requests"] > 5 and c["malformed"] > 2
+    assert c["handler_errors"] == c["task_errors"] == 0
+    with connect(fresh.url, address=fresh.address, timeout=TIMEOUT) as s:  # still serving
+        assert get_device_id(s)["device_id"] == BOARD.config["device"]["device_id"]

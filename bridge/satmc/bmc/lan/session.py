@@ -7,8 +7,9 @@
     extra = ep.frame(dispatch, ipmb_message)     # a further message in the same session
 
 No sockets and no awaiting: `receive` is a pure step over the endpoint's session table,
-so a fuzzer drives it directly. The clock is injected (`clock`), randomness comes from
-`os.urandom` (session IDs, challenges, RAKP random numbers).
+so a fuzzer drives it directly. The clock is injected (`clock`), and so is the source
+of session IDs, challenges and RAKP random numbers (`random`, `os.urandom` unless given:
+the fuzzer's is seeded, so its corpus can name sessions and sign for them).
 
 What it answers itself (IPMI 2.0 ch. 13 and 22): ASF presence ping, Get Channel
 Authentication Capabilities (with and without the v2 bit), Get Session Challenge and
@@ -147,18 +148,21 @@ def _u32(data: bytes, at: int) -> int:
     return struct.unpack_from("<I", data, at)[0]
 
 
-def _nonzero_sid(taken) -> int:
+def _nonzero_sid(taken, random) -> int:
     while True:
-        sid = _u32(os.urandom(4), 0)
+        sid = _u32(random(4), 0)
         if sid and sid not in taken:
             return sid
 
 
 class Endpoint:
-    def __init__(self, users: Users, options: Options | None = None, clock=time.monotonic):
+    def __init__(
+        self, users: Users, options: Options | None = None, clock=time.monotonic, random=None
+    ):
         self.users = users
         self.options = options or Options()
         self.clock = clock
+        self.random = random or os.urandom
         self.sessions: dict[int, Session] = {}  # by BMC session ID
         self.stats: collections.Counter = collections.Counter()
         self._failures: dict[str, collections.deque] = {}
@@ -216,7 +220,7 @@ class Endpoint:
         handles = {s.handle for s in self.sessions.values()}
         handle = next(h for h in range(1, 64) if h not in handles)
         now = self.clock()
-        s = Session(handle, _nonzero_sid(self.sessions), peer, v2, now, now)
+        s = Session(handle, _nonzero_sid(self.sessions, self.random), peer, v2, now, now)
         self.sessions[s.bmc_sid] = s
         return s
 
@@ -297,11 +301,7 @@ class Endpoint:
         if not self._v15_auth_ok(s, p):
             self.refuse("bad_auth_code", peer)
             return [], None
-        if not self._accept_seq(s, p.seq):
-            self.refuse("replay", peer, f"sequence {p.seq}")
-            return [], None
-        m = wire.decode_message(p.message)
-        return self._in_session(s, m, peer)
+        return self._in_session(s, p.seq, wire.decode_message(p.message), peer)
 
     def _v15_auth_ok(self, s: Session, p: wire.V15Packet, password: bytes | None = None) -> bool:
         if s.auth_type == wire.AUTH_NONE:
@@ -338,7 +338,7 @@ class Endpoint:
         s = self._new_session(peer, v2=False)
         if s is None:
             return codes.CC_OUT_OF_SPACE, b""
-        s.auth_type, s.uname, s.challenge = auth_type, name, os.urandom(16)
+        s.auth_type, s.uname, s.challenge = auth_type, name, self.random(16)
         return codes.CC_OK, struct.pack("<I", s.bmc_sid) + s.challenge
 
     def _v15_auth_types(self) -> set[int]:
@@ -348,6 +348,9 @@ class Endpoint:
 
     def _activate(self, s: Session, p: wire.V15Packet, peer):
         m = wire.decode_message(p.message)
+        if m.rs_addr != BMC_ADDR:
+            self.refuse("wrong_address", peer, f"rsAddr {m.rs_addr:#04x}")
+            return [], None
         if (m.netfn, m.cmd) != (codes.NETFN_APP, codes.CMD_ACTIVATE_SESSION) or len(m.data) != 22:
             self.refuse("not_activated", peer)
             return [], None
@@ -380,13 +383,14 @@ class Endpoint:
         if first_seq == 0:
             out = reply(CC_SEQ_OUT_OF_RANGE)
             self._drop(s)
+            self.refuse("sequence_out_of_range", peer, "initial outbound sequence 0")
             return out
         s.state, s.max_privilege = "active", want_priv
         s.privilege = min(api.USER, want_priv)
         # the console numbers its packets from the inbound number announced here; ours
         # start at the outbound number it proposed, with this very response (22.17;
         # FreeIPMI takes its window from this packet's sequence number)
-        inbound = _u32(os.urandom(4), 0) & 0x7FFFFFFF or 1
+        inbound = _u32(self.random(4), 0) & 0x7FFFFFFF or 1
         s.in_hi, s.in_seen = (inbound - 1) & 0xFFFFFFFF, 1
         s.out_seq = first_seq
         s.last_seen = self.clock()
@@ -426,9 +430,6 @@ class Endpoint:
         if not hmac.compare_digest(s.keys.icv(p.signed), p.auth_code):
             self.refuse("bad_integrity", peer)
             return [], None
-        if not self._accept_seq(s, p.seq):
-            self.refuse("replay", peer, f"sequence {p.seq}")
-            return [], None
         if not p.encrypted:
             self.refuse("unencrypted", peer)
             return [], None
@@ -439,7 +440,7 @@ class Endpoint:
         if p.payload_type != wire.PAYLOAD_IPMI:
             self.refuse("payload_type", peer, f"{p.payload_type:#x}")
             return [], None
-        return self._in_session(s, wire.decode_message(payload), peer)
+        return self._in_session(s, p.seq, wire.decode_message(payload), peer)
 
     def _v2_frame(self, s: Session, payload: bytes, ptype: int = wire.PAYLOAD_IPMI) -> bytes:
         s.out_seq = (s.out_seq + 1) & 0xFFFFFFFF or 1
@@ -532,7 +533,7 @@ class Endpoint:
             self._drop(s)
             self._login_failed(peer, "privilege_exceeds_user")
             return status(RAKP_UNAUTHORIZED_ROLE, s.console_sid)
-        s.user, s.rm, s.role, s.uname, s.rc = user, rm, role, uname, os.urandom(16)
+        s.user, s.rm, s.role, s.uname, s.rc = user, rm, role, uname, self.random(16)
         s.last_seen = self.clock()
         kuid = crypto.key20(user.password)
         sidm, sidc = struct.pack("<I", s.console_sid), struct.pack("<I", s.bmc_sid)
@@ -629,12 +630,17 @@ class Endpoint:
         start = (data[2] & 0x3F) * 16
         return codes.CC_OK, bytes((self.options.channel,)) + records[start : start + 16]
 
-    def _in_session(self, s: Session, m: wire.Message, peer):
-        s.last_seen = self.clock()
-        self.stats["requests"] += 1
+    def _in_session(self, s: Session, seq: int, m: wire.Message, peer):
+        """An authenticated message: its sequence number is taken (and the session kept
+        alive) only once nothing else refuses it, so a refused packet changes nothing."""
         if m.rs_addr != BMC_ADDR:
             self.refuse("wrong_address", peer, f"rsAddr {m.rs_addr:#04x}")
             return [], None
+        if not self._accept_seq(s, seq):
+            self.refuse("replay", peer, f"sequence {seq}")
+            return [], None
+        s.last_seen = self.clock()
+        self.stats["requests"] += 1
         if m.netfn == codes.NETFN_APP and m.cmd in COMMAND_PRIVILEGE:
             if s.privilege < COMMAND_PRIVILEGE[m.cmd]:
                 self.refuse("privilege", peer, f"command {m.cmd:#04x}")

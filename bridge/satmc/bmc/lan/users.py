@@ -80,7 +80,10 @@ def parse(text: str, path="users file") -> Users:
         raise UsersFileError(f"{path}: no [[user]] entries (a BMC without users admits nobody)")
     if len(entries) > MAX_USERS:
         raise UsersFileError(f"{path}: {len(entries)} users; at most {MAX_USERS}")
-    users = Users(role_logins=bool(doc.get("role_logins", False)))
+    role_logins = doc.get("role_logins", False)
+    if not isinstance(role_logins, bool):  # a string "false" must not switch them on
+        raise UsersFileError(f"{path}: role_logins must be true or false (no quotes)")
+    users = Users(role_logins=role_logins)
     if "kg" in doc:
         users.kg = _bytes(doc["kg"], "kg", 20, path)
     for i, e in enumerate(entries):
@@ -111,4 +114,10 @@ def load(path: str | os.PathLike) -> Users:
             f"{p}: readable or writable by others (mode {stat.S_IMODE(st.st_mode):o}); "
             f"it holds passwords: chmod 600 {p}"
         )
-    return parse(p.read_text(), p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except UnicodeDecodeError as e:
+        raise UsersFileError(
+            f"{p}: not UTF-8 text (byte {e.start}); a users file is TOML"
+        ) from None
+    return parse(text, p)
