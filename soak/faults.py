@@ -192,6 +192,8 @@ def run(sim, seconds: float, seed: int = 1) -> dict:
         "crossings": crossings[0],
         "events_received": received,
         "host": dict(host.counts),
+        # event answers the bus refused, counted (each event's retry is answered)
+        "answers_lost": host.sat.interface.responses_failed,
         "recovery_s": {"max": rec[-1], "p50": rec[len(rec) // 2]} if rec else {},
         "counters": d,
         "problems": problems,

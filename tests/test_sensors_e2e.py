@@ -324,3 +324,27 @@ def test_events_go_to_the_persistent_log(sim, sat, tmp_path, baseline):
     ev = [e for e in events if e.sensor == TEMP][0]
     assert (ev.sensor_name, ev.direction, ev.offset) == ("Board Temp", "assert", 7)
     assert ev.reading_value == 62.0 and ev.threshold_value == 60.0 and ev.unit == "C"
+
+
+def test_an_event_answer_the_bus_refuses_does_not_stop_the_receiver(sim, sat, receiver):
+    """python-ipmi's router answers requests on one worker thread and catches only OSError
+    from send_frame. An answer the bus refused (the satellite's address NACKed it three
+    times: BusNackError) ended that thread, and no event on the connection was answered
+    again: the satellite gave each one up after its tries (the soak's events left open
+    after its fault part). The answer is lost, counted; the retry is answered."""
+    intf = sat.interface
+    before, lost = read_counters(sat), intf.responses_failed
+    nacks = sim.control("stats", bus="ipmb")["fired"]["nack"]
+    sim.control("fault", bus="ipmb", rule={"kind": "nack", "addr": sim.address >> 1, "count": 3})
+    set_temp(sim, 62)  # UNC going high: the answer meets the NACKs (the host tries 3 times)
+    deadline = time.monotonic() + 15
+    while sim.control("stats", bus="ipmb")["fired"]["nack"] < nacks + 3:
+        assert time.monotonic() < deadline, "the event's answer never met the NACKs"
+        time.sleep(0.05)
+    settle(sim, sat, 62)
+    d = {k: v - before[k] for k, v in read_counters(sat).items()}
+    assert d["events_retried"] >= 1 and d["events_dropped"] == 0
+    assert d["events_acked"] == d["events_queued"] >= 1
+    assert intf.responses_failed == lost + 1
+    settle(sim, sat, 25)  # and the next events are answered too
+    assert ("deassert", 7) in [(e[0], e[1]) for e in temp_events(receiver)]

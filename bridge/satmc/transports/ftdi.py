@@ -34,7 +34,7 @@ from pyipmi.interfaces.ipmb import IpmbInterface
 from ..errors import AdapterError, BusError, BusNackError
 from . import ftdi_batch
 from .readback import ReadbackPoller
-from .retry import write_retrying_nack
+from .retry import is_response, write_answer, write_retrying_nack
 
 DEFAULT_FREQUENCY = 100_000
 FREQUENCY_RANGE = (10_000, 1_000_000)
@@ -157,6 +157,7 @@ class FtdiInterface(IpmbInterface):
         self.clockstretching = options["clockstretching"]
         self.batched = batched
         self.twin = twin
+        self.responses_failed = 0  # answers the bus refused (satmc.transports.retry)
         self.i2c = None
         self._lock = threading.Lock()
         self.poller = ReadbackPoller(self._read)
@@ -216,6 +217,8 @@ class FtdiInterface(IpmbInterface):
         self.poller.watch(addr7, self.timeout * (self.max_retries + 1) + 1.0)
         if self.broadcast_next:
             self._write(0x00, frame)
+        elif is_response(frame):
+            write_answer(self, lambda: self._write(addr7, frame[1:]))
         else:
             write_retrying_nack(lambda: self._write(addr7, frame[1:]))
 

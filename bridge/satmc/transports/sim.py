@@ -27,7 +27,7 @@ from pyipmi.interfaces.ipmb import IpmbInterface
 from ..errors import BusError
 from ..vbus.client import BusController, BusTarget
 from .readback import ReadbackPoller
-from .retry import write_retrying_nack
+from .retry import is_response, write_answer, write_retrying_nack
 
 
 class SimInterface(IpmbInterface):
@@ -52,6 +52,7 @@ class SimInterface(IpmbInterface):
         self._deliveries: OrderedDict[tuple, int] = OrderedDict()
         self._deliveries_lock = threading.Lock()
         self.answered_elsewhere = 0  # requests another listener claimed and answered
+        self.responses_failed = 0  # answers the bus refused (satmc.transports.retry)
 
     def open(self) -> None:
         if self._controller is not None:
@@ -114,14 +115,18 @@ class SimInterface(IpmbInterface):
         if self._controller is None:
             self.open()
         addr7 = frame[0] >> 1
-        if frame[1] >> 2 & 1 and not self._may_answer(frame):
+        answer = is_response(frame)
+        if answer and not self._may_answer(frame):
             return  # another host process answers that request
         if self.poller:
             self.poller.watch(addr7, self.timeout * (self.max_retries + 1) + 1.0)
         if self.broadcast_next:
             self._controller.write(0x00, frame)
             return
-        write_retrying_nack(lambda: self._write(addr7, frame[1:]))
+        if answer:
+            write_answer(self, lambda: self._write(addr7, frame[1:]))
+        else:
+            write_retrying_nack(lambda: self._write(addr7, frame[1:]))
 
     def _write(self, addr7: int, data: bytes) -> None:
         n = self._controller.write(addr7, data)
