@@ -5,10 +5,11 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
+import time
 
 import pytest
 
-from satmc.ipmi.client import read_counters
+from satmc.ipmi.client import get_sensor_reading, read_counters
 from satmc.sim.simulator import Simulator
 from satmc.transports import connect
 
@@ -38,6 +39,24 @@ def sim(sim_dir, request):
     finally:
         s.stop()
     assert not absorbed, f"the firmware survived faults it should never meet: {absorbed}"
+
+
+@pytest.fixture(scope="module")
+def scanned_sim(sim):
+    """`sim` once every sensor of its board has been scanned (its reading available: a
+    tach's first reading counts a whole period), however slowly the loaded host boots it."""
+    numbers = [s["number"] for s in sim.board.data["sensors"]]
+    deadline = time.monotonic() + 30
+    with connect(sim.url, address=sim.address) as sat:
+        while True:
+            # python-ipmi names bit 5 for its 0 value: set, the reading is unavailable
+            waiting = [
+                n for n in numbers if get_sensor_reading(sat, n).config.initial_update_in_progress
+            ]
+            if not waiting:
+                return sim
+            assert time.monotonic() < deadline, f"sensors {waiting} never read"
+            time.sleep(0.05)
 
 
 def absorbed_faults(sim) -> dict[str, int]:

@@ -13,6 +13,7 @@ from pyftdi.i2c import I2cController, I2cNackError
 
 from satmc import twin
 from satmc.errors import AdapterError, BusNackError
+from satmc.ipmi.client import events_open, read_counters
 from satmc.ipmi.codes import CMD_GET_DEVICE_ID, NETFN_APP
 from satmc.transports import connect
 from satmc.transports.ftdi import FtdiInterface, open_i2c
@@ -28,15 +29,28 @@ ABSENT = 0x2A
 GET_DEVICE_ID = bytes.fromhex("1876200401DB")  # 72 | 18 76 20 04 01 DB, seq 1
 
 
+@pytest.fixture(scope="module")
+def quiet_sim(sim, scanned_sim):
+    """`sim` once its boot has nothing more to say: every sensor scanned and every event
+    that raised settled. On a loaded host the first scan can come late, and its event
+    (Module Present) would be the frame a readback finds instead of the response."""
+    deadline = time.monotonic() + 30
+    with connect(sim.url, address=sim.address) as sat:
+        while events_open(read_counters(sat)):
+            assert time.monotonic() < deadline, "the satellite's boot events never settled"
+            time.sleep(0.05)
+    return sim
+
+
 @pytest.fixture
-def chip(sim):
+def chip(sim, quiet_sim):
     backend = twin.install(sim.socket_path, serials=["SATMC01"])
     yield backend.chip("SATMC01")
     twin.uninstall()
 
 
 @pytest.fixture
-def twin_socket(sim):
+def twin_socket(sim, quiet_sim):
     """For the transport, which installs the twin itself on open."""
     yield sim.socket_path
     twin.uninstall()

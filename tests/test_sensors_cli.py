@@ -12,7 +12,7 @@ from satmc.cli.main import main
 
 
 @pytest.fixture
-def satmc(sim, tmp_path, monkeypatch, capsys):
+def satmc(sim, scanned_sim, tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setenv("SATMC_EVENT_LOG", str(tmp_path / "events.sqlite"))
 
@@ -21,7 +21,6 @@ def satmc(sim, tmp_path, monkeypatch, capsys):
         out = capsys.readouterr()
         return code, out.out + out.err
 
-    time.sleep(1.2)  # every sensor scanned once, the fan counted
     return run
 
 

@@ -22,13 +22,12 @@ COLUMNS = ("lnr", "lc", "lnc", "unc", "uc", "unr")  # ipmitool's sensor list ord
 
 
 @pytest.fixture(scope="module")
-def ipmitool(sim):
+def ipmitool(sim, scanned_sim):
     exe = shutil.which("ipmitool")
     if exe is None:
         if os.environ.get("CI"):
             pytest.fail("ipmitool is missing; .ci/run installs it")
         pytest.skip("ipmitool not installed (apt-get install ipmitool)")
-    time.sleep(1.2)  # every sensor scanned once
 
     def run(*args: str) -> str:
         r = subprocess.run(
@@ -78,9 +77,11 @@ def test_sensor_list_matches_the_board_file(ipmitool):
 def test_threshold_set_by_ipmitool_moves_the_sensor_status(ipmitool, sim):
     try:
         ipmitool("sensor", "thresh", "Board Temp", "unc", "20")
-        time.sleep(0.6)
-        rows = _rows(ipmitool("sensor", "list"))
-        assert rows["Board Temp"][2] == "nc" and float(rows["Board Temp"][6]) == 20.0
+        deadline = time.monotonic() + 10  # the next scan asserts it (period 200 ms)
+        while (rows := _rows(ipmitool("sensor", "list")))["Board Temp"][2] != "nc":
+            assert time.monotonic() < deadline, f"Board Temp stayed {rows['Board Temp'][2]}"
+            time.sleep(0.1)
+        assert float(rows["Board Temp"][6]) == 20.0
     finally:
         ipmitool("sensor", "thresh", "Board Temp", "unc", "60")
         deadline = time.monotonic() + 5  # the next scan deasserts: leave the sensor ok

@@ -4,7 +4,8 @@
     fan.read()          # milli-RPM over the time since the previous read
 
 The hard IRQ handler only increments a small int (no allocation); read() takes the
-count with IRQs masked (critical: the pair disable_irq, enable_irq).
+count and the time together with IRQs masked (critical: the pair disable_irq, enable_irq),
+so a window's edges and its length always match, however late the read runs.
 """
 
 import time
@@ -27,8 +28,8 @@ class Tach:
         st = self.disable_irq()
         n = self.edges
         self.edges = 0
+        now = time.ticks_ms()  # with the count: an edge after it belongs to the next window
         self.enable_irq(st)
-        now = time.ticks_ms()
         dt = time.ticks_diff(now, self._since)
         self._since = now
         if dt <= 0:

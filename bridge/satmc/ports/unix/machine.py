@@ -215,6 +215,7 @@ _irq_masked_by_main = [False]
 def disable_irq():
     if _irq_masked_by_main[0]:
         return False
+    deliver_edges()  # what a board's pin IRQs would have counted by now
     _irq_lock.acquire()
     _irq_masked_by_main[0] = True
     return True
@@ -228,7 +229,7 @@ def enable_irq(state=True):
 
 # --- Pin, ADC (machine_pins.py) ------------------------------------------------------------
 
-from machine_pins import ADC, Pin  # noqa: E402, F401  (needs the names above; re-exported)
+from machine_pins import ADC, Pin, deliver_edges  # noqa: E402, F401  (needs the names above)
 
 # --- I2C controller ----------------------------------------------------------------------------
 

@@ -18,6 +18,21 @@ import vbus_wire as _w
 
 # --- Pin --------------------------------------------------------------------------------------
 
+_edge_lock = _thread.allocate_lock()
+
+
+def deliver_edges():
+    """Fire every edge owed by now on every armed pin (machine.disable_irq, before it masks)."""
+    if not Pin._armed:
+        return
+    micropython.heap_lock()  # as in the edge thread: hard handlers run with the heap locked
+    try:
+        with _edge_lock:
+            for pin in Pin._armed:
+                pin._deliver()
+    finally:
+        micropython.heap_unlock()
+
 
 class _PinIRQ:
     def __init__(self, pin):
@@ -48,6 +63,7 @@ class Pin:
     IRQ_RISING = 8
 
     _levels = {}  # pin id -> level, shared by every Pin object of that id
+    _armed = []  # pins with an edge thread (deliver_edges)
     _EDGE_TICK_MS = 10
     _RATE_POLL_MS = 250
 
@@ -106,39 +122,65 @@ class Pin:
         self._handler, self._trigger, self._hard = handler, trigger, hard
         if handler is not None and not self._edges_running:
             self._edges_running = True
+            self._arm_edges()
             _thread.start_new_thread(self._edges, ())
         return _PinIRQ(self)
+
+    # Edges are owed from the moment the IRQ is armed (a fan turns before the firmware
+    # counts it) at the rate last polled; _deliver() fires what is owed by now. The edge
+    # thread delivers every tick, and machine.disable_irq() delivers before it masks: on
+    # a board an edge reaches its handler within microseconds, so whatever the firmware
+    # reads inside a critical section counts every edge up to that moment, however late
+    # the host schedules the edge thread. _edge_lock makes each delivery whole.
+
+    def _arm_edges(self):
+        self._since = time.ticks_ms()  # armed now; the rate's round trip takes a while
+        self._rate = _EdgeRate(self.id) if os.getenv("SATMC_VBUS") else None
+        self._milli_hz = self._polled_rate()  # edges per 1000 s
+        self._carry = 0  # edge fraction in 1/1_000_000
+        Pin._armed.append(self)
+
+    def _polled_rate(self):
+        if self._rate is None:
+            return 0
+        milli_hz = self._rate.poll()
+        if self._trigger & Pin.IRQ_FALLING and self._trigger & Pin.IRQ_RISING:
+            milli_hz *= 2
+        return milli_hz
+
+    def _deliver(self):
+        """Fire the edges owed since the last delivery (the caller holds _edge_lock)."""
+        now = time.ticks_ms()
+        self._carry += self._milli_hz * time.ticks_diff(now, self._since)
+        self._since = now
+        while self._carry >= 1_000_000:
+            self._carry -= 1_000_000
+            self._fire()
 
     def _edges(self):
         # Nothing here allocates once started: this thread runs beside the firmware, whose
         # heap figures (gc.mem_alloc around each request) would count its allocations. As
         # in the I2CTarget bus thread, the loop runs with the heap locked to make sure
         # (its blocking socket read allocated now and then).
-        rate = _EdgeRate(self.id) if os.getenv("SATMC_VBUS") else None
-        milli_hz, carry = 0, 0  # edges per 1000 s; edge fraction in 1/1_000_000
-        polled = last = time.ticks_ms()
-        first = True
+        polled = time.ticks_ms()
         micropython.heap_lock()
         try:
             while self._handler is not None:
                 time.sleep_ms(self._EDGE_TICK_MS)
-                now = time.ticks_ms()
-                if rate is not None and (
-                    first or time.ticks_diff(now, polled) >= self._RATE_POLL_MS
-                ):
-                    milli_hz = rate.poll()
-                    if self._trigger & Pin.IRQ_FALLING and self._trigger & Pin.IRQ_RISING:
-                        milli_hz *= 2
-                    polled, first = now, False
-                carry += milli_hz * time.ticks_diff(now, last)
-                last = now
-                while carry >= 1_000_000:
-                    carry -= 1_000_000
-                    self._fire()
+                milli_hz = None
+                if time.ticks_diff(time.ticks_ms(), polled) >= self._RATE_POLL_MS:
+                    milli_hz = self._polled_rate()  # a round trip: outside the lock
+                    polled = time.ticks_ms()
+                with _edge_lock:
+                    self._deliver()  # at the rate polled before: up to now
+                    if milli_hz is not None:
+                        self._milli_hz = milli_hz
         finally:
             micropython.heap_unlock()
-        if rate is not None:
-            rate.close()
+        with _edge_lock:
+            Pin._armed.remove(self)
+        if self._rate is not None:
+            self._rate.close()
         self._edges_running = False
 
     def _fire(self):
