@@ -17,6 +17,21 @@ class BusNackError(BusError):
         self.addr7 = addr7
 
 
+class SendMessageError(BusError):
+    """A BMC could not deliver a bridged request: its Send Message answered a completion
+    code other than 00 (82h bus error, 83h NAK on write: nothing took the request)."""
+
+    def __init__(self, address: int, netfn: int, cmd: int, cc: int):
+        from .ipmi.codes import CMD_SEND_MESSAGE, NETFN_APP, cc_text, command_name
+
+        name = command_name(netfn, cmd) or f"netFn 0x{netfn:02x} cmd 0x{cmd:02x}"
+        super().__init__(
+            f"{name} to IPMB 0x{address:02x}: the BMC's Send Message answered completion "
+            f"code 0x{cc:02x} ({cc_text(cc, NETFN_APP, CMD_SEND_MESSAGE)})"
+        )
+        self.address, self.netfn, self.cmd, self.cc = address, netfn, cmd, cc
+
+
 class BusTimeoutError(BusError):
     """The bus stayed busy (or stuck) longer than allowed."""
 

@@ -46,7 +46,7 @@ def register(sub) -> None:
         "--via",
         metavar="URL",
         help="without --port: upgrade over IPMB with PICMG HPM.1 through this URL (sim://, "
-        "ftdi://ftdi:232h/1, serial://, socket://); with --port: deploy over the USB serial "
+        "ftdi://ftdi:232h/1, serial://, socket://, lan://, lanplus://); with --port: deploy over the USB serial "
         "and verify over IPMB through it",
     )
     p.add_argument(

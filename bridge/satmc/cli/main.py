@@ -210,6 +210,11 @@ def _run(argv: list[str]) -> int:
             raise
         print(f"satmc: error: {_failure(e)}", file=sys.stderr)
         return 3 if getattr(args, "check", False) else 1  # --check: Nagios UNKNOWN
+    except Exception as e:  # python-ipmi's, where a transport did not translate it
+        if args.debug or not type(e).__module__.startswith("pyipmi."):
+            raise
+        print(f"satmc: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 3 if getattr(args, "check", False) else 1  # --check: Nagios UNKNOWN
     except KeyboardInterrupt:
         print("satmc: interrupted", file=sys.stderr)
         return 2

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 import pyipmi
+from pyipmi.errors import CompletionCodeError as SendMessageFailed
 from pyipmi.errors import IpmiTimeoutError, RetryError
 from pyipmi.interfaces.ipmb import IpmbHeaderReq
 
@@ -32,8 +33,9 @@ from ..errors import (
     BusError,
     CompletionCodeError,
     NoResponseError,
+    SendMessageError,
 )
-from ..ipmi.codes import CC_OK, CMD_GET_DEVICE_ID, NETFN_APP
+from ..ipmi.codes import CC_OK, CC_SEND_NAK_ON_WRITE, CMD_GET_DEVICE_ID, NETFN_APP
 
 SCHEMES = ("sim", "ftdi", "serial", "socket", "lan", "lanplus")
 LAN_SCHEMES = ("lan://", "lanplus://")  # through a BMC: frames are the BMC's to build
@@ -85,14 +87,27 @@ class Satellite:
     address: int
 
     def raw(self, netfn: int, cmd: int, data: bytes = b"", lun: int = 0) -> tuple[int, bytes]:
-        """Send a request; returns (completion code, response data)."""
-        try:
-            rsp = self.interface.send_and_receive_raw(
-                self.ipmi.target, lun, netfn, bytes((cmd,)) + bytes(data)
-            )
-        except (IpmiTimeoutError, RetryError) as e:
-            raise NoResponseError(self._no_answer()) from e
-        return rsp[0], bytes(rsp[1:])
+        """Send a request; returns (completion code, response data).
+
+        Through a BMC (lan://, lanplus://) the BMC's own Send Message may fail: a NAK on
+        write (83h: the satellite did not take the request, e.g. busy or resetting) is
+        sent again like a lost request, up to the connection's tries; then, or on another
+        Send Message code, SendMessageError (a BusError) names the command and the code."""
+        tries = max(1, getattr(self.interface, "max_retries", 1))
+        for attempt in range(tries):
+            try:
+                rsp = self.interface.send_and_receive_raw(
+                    self.ipmi.target, lun, netfn, bytes((cmd,)) + bytes(data)
+                )
+            except (IpmiTimeoutError, RetryError) as e:
+                raise NoResponseError(self._no_answer()) from e
+            except SendMessageFailed as e:  # python-ipmi's, from the bridging BMC
+                if e.cc != CC_SEND_NAK_ON_WRITE or attempt == tries - 1:
+                    raise SendMessageError(self.address, netfn, cmd, e.cc) from None
+                time.sleep(0.05 * (attempt + 1))
+                continue
+            return rsp[0], bytes(rsp[1:])
+        raise AssertionError("unreachable")
 
     def call(self, netfn: int, cmd: int, data: bytes = b"", what: str = "") -> bytes:
         """Send a request; returns its data, raising CompletionCodeError unless cc is 00."""
