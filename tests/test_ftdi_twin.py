@@ -156,7 +156,12 @@ def test_ftdi_transport_on_the_twin(sim, twin_socket):
 
 
 def test_ftdi_transport_stock_pyftdi_path(sim, twin_socket):
-    with connect(URL, address=sim.address, twin=twin_socket) as sat:
+    # Stock pyftdi costs a USB round trip per written byte and three per read, each one a
+    # socket exchange with the twin here: a try takes tens of them. The satellite is not
+    # slow (the unix port has no time factor, unlike rp2emu); a loaded host is, so the
+    # default 250 ms per try (a real adapter's round trip is well under a millisecond)
+    # is too short here: 5 s still fails a path that does not answer.
+    with connect(URL, address=sim.address, twin=twin_socket, timeout=5.0) as sat:
         sat.interface.batched = False
         assert sat.raw(NETFN_APP, CMD_GET_DEVICE_ID)[0] == 0
 
