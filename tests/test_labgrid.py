@@ -147,27 +147,28 @@ def _target_with_ipmb(sim):
 
 def test_a_bench_bmc_resource_names_what_it_needs(sim):
     from satmc.labgrid import SatmcBMC, SatmcIPMBDriver
-    from satmc.transports import SCHEMES
 
     t = _target("bmc-rig")
     SatmcBMC(t, "bmc", host="127.0.0.1", port=6230, user="lab", address=0x74)
     drv = SatmcIPMBDriver(t, "ipmb")
-    assert drv.url == "lan://lab@127.0.0.1:6230" and drv.ipmb_address == 0x74
-    if "lan" in SCHEMES:  # the session itself: test_the_suite_runs_through_the_bench_bmc
-        t.activate(drv)
-    else:
-        with pytest.raises(Exception, match="no lan:// transport"):
-            t.activate(drv)
+    # RMCP+ unless the resource says otherwise, as ipmitool users write -I lanplus
+    assert drv.url == "lanplus://lab@127.0.0.1:6230" and drv.ipmb_address == 0x74
+    t.activate(drv)  # the session itself: test_the_suite_runs_through_the_bench_bmc
     t.cleanup()
+    t = _target("bmc-rig-15")
+    SatmcBMC(t, "bmc", host="127.0.0.1", port=6230, user="lab", protocol="lan")
+    drv = SatmcIPMBDriver(t, "ipmb")
+    assert drv.url == "lan://lab@127.0.0.1:6230" and drv.ipmb_address == 0x72
+    t.activate(drv)
+    t.cleanup()
+    with pytest.raises(ValueError, match="SatmcBMC protocol 'ssh': use one of lan, lanplus"):
+        SatmcBMC(_target("bmc-rig-bad"), "bmc", host="127.0.0.1", protocol="ssh")
 
 
 def test_the_suite_runs_through_the_bench_bmc(lab):
     """The remote IPMB path: the place's SatmcBMC (a `satmc bmc` in front of the simulator,
-    IPMI over LAN on UDP) is what the suite's connections go through."""
-    from satmc.transports import SCHEMES
-
-    if "lan" not in SCHEMES:
-        pytest.skip("pending: this satmc has no bench BMC yet (satmc bmc, the lan:// transport)")
+    IPMI over LAN on UDP, lanplus:// as the resource's default protocol) is what the
+    suite's connections go through."""
     [rig] = lab.add_rigs(["satmc-sim-bmc"], bmc=True)
     lab.acquire(rig.place)
     # not the sequence-number tests: they write raw IPMB frames, and behind a BMC the IPMB

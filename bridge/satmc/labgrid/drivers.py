@@ -33,8 +33,9 @@ class SatmcIPMBDriver(Driver):
     """A satmc `Satellite` connection to the rig's satellite.
 
     Bound to one of: SatmcIPMB (sim://, ftdi:// on this host), SatmcBMC (IPMI over LAN
-    through the bench BMC on the exporter host), or the board's serial port (Serial Basic
-    Mode: NetworkSerialPort, USBSerialPort, RawSerialPort).
+    through the bench BMC on the exporter host: lanplus:// or lan://, as its protocol
+    says), or the board's serial port (Serial Basic Mode: NetworkSerialPort,
+    USBSerialPort, RawSerialPort).
 
     Args:
         address (int): the satellite's IPMB address, if the resource does not give it
@@ -53,7 +54,8 @@ class SatmcIPMBDriver(Driver):
         if kind == "SatmcIPMB":
             return self.port.url
         if kind == "SatmcBMC":
-            return f"lan://{self.port.user}@{self.port.host}:{self.port.port}"
+            p = self.port
+            return f"{p.protocol}://{p.user}@{p.host}:{p.port}"
         return serial_url(self.port)
 
     @property

@@ -10,7 +10,9 @@ import attr
 from labgrid.factory import target_factory
 from labgrid.resource.common import NetworkResource, Resource
 
-from ..transports import SCHEMES
+from ..transports import LAN_SCHEMES, SCHEMES
+
+LAN_PROTOCOLS = tuple(s.split(":", 1)[0] for s in LAN_SCHEMES)  # lan, lanplus
 
 
 def _ipmb_address(value) -> int:
@@ -24,6 +26,11 @@ def _local_url(instance, attribute, value):
     scheme = value.split("://", 1)[0] if "://" in value else ""
     if scheme not in SCHEMES:
         raise ValueError(f"SatmcIPMB url {value!r}: use sim://SOCKET or ftdi://...")
+
+
+def _lan_protocol(instance, attribute, value):
+    if value not in LAN_PROTOCOLS:
+        raise ValueError(f"SatmcBMC protocol {value!r}: use one of {', '.join(LAN_PROTOCOLS)}")
 
 
 @target_factory.reg_resource
@@ -52,8 +59,11 @@ class SatmcBMC(NetworkResource):
         port (int): its UDP port (623)
         user (str): the login; the password is $SATMC_LAN_PASSWORD on the client
         address (int): the satellite's 8-bit IPMB address behind the BMC (0x72)
+        protocol (str): "lanplus" (RMCP+, IPMI 2.0, as ipmitool -I lanplus; the default)
+            or "lan" (IPMI 1.5): the scheme of the URL the driver opens
     """
 
     port = attr.ib(default=623, validator=attr.validators.instance_of(int))
     user = attr.ib(default="admin", validator=attr.validators.instance_of(str))
     address = attr.ib(default=0x72, converter=_ipmb_address)
+    protocol = attr.ib(default="lanplus", validator=_lan_protocol)
