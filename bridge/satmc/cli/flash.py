@@ -46,8 +46,8 @@ def register(sub) -> None:
         "--via",
         metavar="URL",
         help="without --port: upgrade over IPMB with PICMG HPM.1 through this URL (sim://, "
-        "ftdi://ftdi:232h/1, serial://, socket://, lan://, lanplus://); with --port: deploy over the USB serial "
-        "and verify over IPMB through it",
+        "ftdi://ftdi:232h/1, serial://, socket://, lan://, lanplus://); with --port: deploy "
+        "over the USB serial and verify over IPMB through it",
     )
     p.add_argument(
         "--ipmb-address",
