@@ -15,6 +15,11 @@ one counter on the bus, so two processes never wait for the same rqSeq. A reques
 the BMC (a satellite's Platform Event) is answered by the processes that handle it
 (`satmc events --follow`), and the bus lets exactly one of them send the answer: the
 first to claim that frame; the others count it in `answered_elsewhere`.
+
+A try that timed out holds its rqSeq back for IPMB's sequence lifetime
+(satmc.transports.sequence): the satellite may still deliver that answer late, and it
+must not be taken for a new request's. The hold is this process's own: another process
+on the bus may still draw that number.
 """
 
 from __future__ import annotations
@@ -22,12 +27,14 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 
+from pyipmi.errors import IpmiTimeoutError
 from pyipmi.interfaces.ipmb import IpmbInterface
 
 from ..errors import BusError
 from ..vbus.client import BusController, BusTarget
 from .readback import ReadbackPoller
 from .retry import is_response, write_answer, write_retrying_nack
+from .sequence import HeldSequences
 
 
 class SimInterface(IpmbInterface):
@@ -53,6 +60,7 @@ class SimInterface(IpmbInterface):
         self._deliveries_lock = threading.Lock()
         self.answered_elsewhere = 0  # requests another listener claimed and answered
         self.responses_failed = 0  # answers the bus refused (satmc.transports.retry)
+        self.held_sequences = HeldSequences()  # unanswered rqSeqs kept back (sequence.py)
 
     def open(self) -> None:
         if self._controller is not None:
@@ -105,8 +113,18 @@ class SimInterface(IpmbInterface):
         if self._controller is None:
             self.open()
         with self._sequence_lock:
-            self.next_sequence_number = self._controller.next_seq(self.slave_address)
+            self.next_sequence_number = self.held_sequences.draw(
+                lambda: self._controller.next_seq(self.slave_address)
+            )
             return self.next_sequence_number
+
+    def _request(self, header, payload):
+        """One try; a try that timed out holds its rqSeq back (its answer may come late)."""
+        try:
+            return super()._request(header, payload)
+        except IpmiTimeoutError:
+            self.held_sequences.hold(header.rq_seq)
+            raise
 
     broadcast_next = False  # set by Satellite.broadcast_get_device_id for one frame
 
