@@ -11,7 +11,6 @@ import pytest
 from satmc.board import load_board
 from satmc.errors import BusNackError, CompletionCodeError, NoResponseError
 from satmc.ipmi.client import decode_device_id, read_counters
-from satmc.ipmi.messages import STATISTICS_PAGES
 from satmc.ipmi.codes import (
     CMD_COLD_RESET,
     CMD_GET_DEVICE_GUID,
@@ -21,6 +20,7 @@ from satmc.ipmi.codes import (
     NETFN_APP,
     NETFN_OEM,
 )
+from satmc.ipmi.messages import STATISTICS_PAGES
 from satmc.transports import connect, wait_until_answering
 from satmc.vbus.client import BusController, BusTarget
 
