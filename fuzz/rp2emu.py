@@ -34,7 +34,7 @@ from pathlib import Path
 from satmc.errors import BusError, BusNackError, NoResponseError
 from satmc.ipmi import codes
 from satmc.ipmi.client import read_heap
-from satmc.ipmi.messages import COUNTER_NAMES
+from satmc.ipmi.messages import COUNTER_NAMES, COUNTERS_PER_PAGE, STATISTICS_PAGES
 from satmc.vbus.client import BusController, BusTarget
 
 from .frames import request_frame
@@ -42,7 +42,6 @@ from .mutations import mutate, seeds
 
 ADDRESS = 0x72
 HOST = 0x20  # the requester address of the counter reads
-PAGE = 11  # counters per Get Statistics page (satmc.ipmi.client.read_counters)
 # valid requests left out of the slice: (netFn, cmd), or (netFn, None) for a whole netFn
 SKIP = {
     (codes.NETFN_APP, codes.CMD_COLD_RESET),
@@ -169,12 +168,12 @@ class Host:
 
         self.marks, self.received_marks = [], []
         c = settled(self, timeout=30 * self.timeout)
-        pages = -(-len(c) // PAGE)
+        pages = STATISTICS_PAGES
         marks, received = self.marks[-pages:], self.received_marks[-pages:]
         return (
             c,
-            marks[COUNTER_NAMES.index("frames_in") // PAGE],
-            received[COUNTER_NAMES.index("sent") // PAGE],
+            marks[COUNTER_NAMES.index("frames_in") // COUNTERS_PER_PAGE],
+            received[COUNTER_NAMES.index("sent") // COUNTERS_PER_PAGE],
         )
 
 

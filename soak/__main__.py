@@ -81,7 +81,12 @@ def headline(s: dict) -> list[tuple[str, str, bool | None]]:
         ("contention: hosts at full rate", rates, None),
         (
             "wrong or stray responses",
-            str(sum(h["wrong"] + h["stray"] for h in c["hosts"].values())),
+            # every checking host: the contention hosts and the faults part's BMC
+            str(
+                sum(h["wrong"] + h["stray"] for h in c["hosts"].values())
+                + f["host"]["wrong"]
+                + f["host"]["stray"]
+            ),
             None,
         ),
         (

@@ -57,7 +57,7 @@ def run(sim, seconds: float) -> dict:
     problems = silent_losses(d)
     written = sum(h.counts["req_frames"] for h in hosts)
     received = sum(h.counts["rsp_frames"] for h in hosts)
-    # the statistics reads themselves: the settled() reads after `before` (3 pages each)
+    # the statistics reads themselves: the settled() reads after `before` (STATISTICS_PAGES each)
     ours = d["requests"] - written
     if d["malformed"] or d["not_for_us"]:
         problems.append(f"requests dropped on the way in: {d}")

@@ -194,6 +194,8 @@ def run(sim, seconds: float, seed: int = 1) -> dict:
         "host": dict(host.counts),
         # event answers the bus refused, counted (each event's retry is answered)
         "answers_lost": host.sat.interface.responses_failed,
+        # rqSeqs held back after a timed-out try (a late answer is never a new request's)
+        "seqs_held": host.sat.interface.held_sequences.held,
         "recovery_s": {"max": rec[-1], "p50": rec[len(rec) // 2]} if rec else {},
         "counters": d,
         "problems": problems,

@@ -7,9 +7,10 @@ sensor readings, whole SDR walks, Read FRU Data (checked against the image: soak
 Write FRU Data (the image's own bytes written back, so the FRU stays as it was), and a
 threshold crossing of Board Temp now and then (events); every `reset_s` a Cold Reset.
 The run falls into epochs between resets (the firmware's counters start again at each
-boot, and the OEM statistics report 16 bits): each epoch ends settled and its counter
-deltas must show no silent loss. Every `sample_s`: the firmware's heap (OEM Get Heap
-Info), its counters, and the latency percentiles of the calls in that window.
+boot; the OEM statistics carry them as u32, and they stop at 2**30 - 2): each epoch
+ends settled and its counter deltas must show no silent loss. Every `sample_s`: the
+firmware's heap (OEM Get Heap Info), its counters, and the latency percentiles of the
+calls in that window.
 
 Heap "in use" on MicroPython includes garbage not yet collected (the unix port's bus
 emulation makes plenty), so the heap is read every HEAP_EVERY calls and the first

@@ -179,3 +179,31 @@ def test_heap_measured_only_once_get_heap_info_arms_it_as_on_rp2():
         assert mc.hot_frames == 3 and mc.hot_alloc >= 64
     finally:
         entry[0] = saved
+
+
+def test_statistics_carry_counters_past_16_bits_whole():
+    # a 16-bit field saturated after ~9 minutes of the soak (65535 requests): counters
+    # preset past it, and at the cap, read back exactly as u32 LE, 5 a page
+    from fakes import ask
+
+    from ipmc import counters
+
+    mc = _mc()
+    names = counters.NAMES
+    for i, name in enumerate(names):
+        mc.stats[name] = 0x10000 + 0x01020304 * i if i < 13 else 0xFFFF + i
+    mc.stats["withdrawn"] = counters.CAP
+    got = {}
+    page = 0
+    while True:
+        cc, d = ask(mc, 0x30, 0x01, bytes((page,)))
+        assert cc == 0 and d[0] == len(names) and d[1] == 5 * page and len(d) <= 22
+        for i in range((len(d) - 2) // 4):
+            got[names[d[1] + i]] = int.from_bytes(d[2 + 4 * i : 6 + 4 * i], "little")
+        if d[1] + (len(d) - 2) // 4 >= d[0]:
+            break
+        page += 1
+    want = {n: mc.stats[n] for n in names}
+    assert 0x10000 + 0x01020304 * 5 <= got.pop("requests") <= want.pop("requests")
+    assert got == want and got["withdrawn"] == counters.CAP
+    assert ask(mc, 0x30, 0x01, bytes((page + 1,)))[0] == 0xC9  # past the last page

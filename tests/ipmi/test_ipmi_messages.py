@@ -34,8 +34,8 @@ def test_statistics_and_heap_bytes():
     req.page = 2
     assert encode_message(req) == b"\x02"
     rsp = messages.SatmcGetStatisticsRsp()
-    decode_message(rsp, bytes.fromhex("00 17 16 05 00 ff ff"))
-    assert (rsp.total, rsp.first, bytes(rsp.values)) == (23, 22, b"\x05\x00\xff\xff")
+    decode_message(rsp, bytes.fromhex("00 1a 19 05 00 01 00"))
+    assert (rsp.total, rsp.first, bytes(rsp.values)) == (26, 25, b"\x05\x00\x01\x00")
     heap = messages.SatmcGetHeapInfoRsp()
     decode_message(heap, b"\x00" + bytes(range(16)))
     assert heap.free == 0x03020100 and heap.hot_frames == 0x0F0E0D0C

@@ -6,7 +6,7 @@
     client.read_counters(sat)["malformed"]
     rsp = client.send(sat, GetDeviceGuidReq())   # any python-ipmi request message
 
-Each function sends exactly one request (read_counters one per page of 11). A
+Each function sends exactly one request (read_counters one per page of COUNTERS_PER_PAGE). A
 completion code other than 00 raises CompletionCodeError (its .cc says which); an
 answer that does not decode as its message raises MalformedResponseError. python-ipmi
 is an implementation independent of the firmware's encoders (DESIGN.md decision 6),
@@ -196,11 +196,11 @@ def read_counters(sat) -> dict[str, int]:
         req.page = page
         r = send(sat, req, "Get Statistics")
         raw = bytes(r.values)
-        for i in range(len(raw) // 2):
+        for i in range(len(raw) // 4):  # u32 LE each
             idx = r.first + i
             name = COUNTER_NAMES[idx] if idx < len(COUNTER_NAMES) else f"counter_{idx}"
-            values[name] = raw[2 * i] | raw[2 * i + 1] << 8
-        if r.first + len(raw) // 2 >= r.total:
+            values[name] = int.from_bytes(raw[4 * i : 4 * i + 4], "little")
+        if r.first + len(raw) // 4 >= r.total:
             return values
         page += 1
 

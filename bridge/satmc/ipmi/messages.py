@@ -47,11 +47,13 @@ def _firmware_counter_names() -> tuple[str, ...]:
 
 
 COUNTER_NAMES = _firmware_counter_names()
+COUNTERS_PER_PAGE = 5  # u32 LE each in a Get Statistics answer (firmware/ipmc/app.py)
+STATISTICS_PAGES = -(-len(COUNTER_NAMES) // COUNTERS_PER_PAGE)  # requests per read_counters
 
 
 @register_message_class
 class SatmcGetStatisticsReq(Message):
-    """One page of the satellite's counters (11 a page)."""
+    """One page of the satellite's counters (COUNTERS_PER_PAGE a page)."""
 
     __netfn__ = codes.NETFN_OEM
     __cmdid__ = codes.CMD_GET_STATISTICS
@@ -60,8 +62,8 @@ class SatmcGetStatisticsReq(Message):
 
 @register_message_class
 class SatmcGetStatisticsRsp(Message):
-    """total: how many counters; first: index of the first one here; values: u16 LE each
-    (saturating at FFFFh)."""
+    """total: how many counters; first: index of the first one here; values: u32 LE each
+    (a counter stops at 2**30 - 2 in the firmware, counters.CAP; none wraps)."""
 
     __netfn__ = codes.NETFN_OEM | 1
     __cmdid__ = codes.CMD_GET_STATISTICS

@@ -15,6 +15,11 @@ one counter on the bus, so two processes never wait for the same rqSeq. A reques
 the BMC (a satellite's Platform Event) is answered by the processes that handle it
 (`satmc events --follow`), and the bus lets exactly one of them send the answer: the
 first to claim that frame; the others count it in `answered_elsewhere`.
+
+A try that timed out holds its rqSeq back for IPMB's sequence lifetime
+(satmc.transports.sequence): the satellite may still deliver that answer late, and it
+must not be taken for a new request's. The hold is this process's own: another process
+on the bus may still draw that number.
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ import threading
 import time
 from collections import OrderedDict
 
+from pyipmi.errors import IpmiTimeoutError
 from pyipmi.interfaces.ipmb import IpmbInterface
 
 from ..errors import BusError
 from ..vbus.client import BusController, BusTarget
 from .readback import ReadbackPoller
 from .retry import is_response, write_answer, write_retrying_nack
+from .sequence import HeldSequences
 
 SEQ_BLOCK = 8  # sequence numbers drawn from the bus at once
 SEQ_BLOCK_LIFETIME = 1.0  # seconds a drawn block stays usable
@@ -59,6 +66,7 @@ class SimInterface(IpmbInterface):
         self._seq_next = self._seq_left = 0  # the block of sequence numbers in hand
         self._seq_drawn = 0.0
         self.responses_failed = 0  # answers the bus refused (satmc.transports.retry)
+        self.held_sequences = HeldSequences()  # unanswered rqSeqs kept back (sequence.py)
 
     def open(self) -> None:
         if self._controller is not None:
@@ -111,18 +119,30 @@ class SimInterface(IpmbInterface):
         """The next of a block of SEQ_BLOCK numbers drawn from the bus's shared counter at
         once (one bus round trip per block, not per request); a block not used up
         within SEQ_BLOCK_LIFETIME is dropped, so a number is never used long after the
-        bus gave it out (another process's numbers come round again 64 later)."""
+        bus gave it out (another process's numbers come round again 64 later). Numbers
+        held back after an unanswered try (held_sequences) are skipped."""
         if self._controller is None:
             self.open()
         with self._sequence_lock:
-            now = time.monotonic()
-            if not self._seq_left or now - self._seq_drawn > SEQ_BLOCK_LIFETIME:
-                self._seq_next = self._controller.next_seq(self.slave_address, SEQ_BLOCK)
-                self._seq_left, self._seq_drawn = SEQ_BLOCK, now
-            self.next_sequence_number = self._seq_next
-            self._seq_next = (self._seq_next + 1) % 64
-            self._seq_left -= 1
+            self.next_sequence_number = self.held_sequences.draw(self._block_seq)
             return self.next_sequence_number
+
+    def _block_seq(self) -> int:
+        now = time.monotonic()
+        if not self._seq_left or now - self._seq_drawn > SEQ_BLOCK_LIFETIME:
+            self._seq_next = self._controller.next_seq(self.slave_address, SEQ_BLOCK)
+            self._seq_left, self._seq_drawn = SEQ_BLOCK, now
+        seq, self._seq_next = self._seq_next, (self._seq_next + 1) % 64
+        self._seq_left -= 1
+        return seq
+
+    def _request(self, header, payload):
+        """One try; a try that timed out holds its rqSeq back (its answer may come late)."""
+        try:
+            return super()._request(header, payload)
+        except IpmiTimeoutError:
+            self.held_sequences.hold(header.rq_seq)
+            raise
 
     broadcast_next = False  # set by Satellite.broadcast_get_device_id for one frame
 
