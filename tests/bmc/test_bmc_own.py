@@ -141,7 +141,15 @@ def test_a_reset_answers_first_then_resets(session, session_as, bmc, cmd):
     s = codes.NETFN_STORAGE
     sel_rid = session.call(s, codes.CMD_RESERVE_SEL)[1]
     sdr_rid = session.call(s, codes.CMD_RESERVE_SDR_REPOSITORY)[1]
-    sel_before = session.call(s, codes.CMD_GET_SEL_INFO)[1][1:3]
+    # a record of our own, to find again after the reset (events may come in meanwhile)
+    rec = bytes((0, 0, 0x02, 0, 0, 0, 0, 0x41, 0x04, 0x04, 0x01, 0x42, 0x01, 0x01, 0xFF, 0xFF))
+    cc, rid = session.call(s, codes.CMD_ADD_SEL_ENTRY, rec)
+    assert cc == 0
+    entry = rid + b"\x00\xff"  # Get SEL Entry of that id, whole (no reservation needed)
+    kept = session.call(s, codes.CMD_GET_SEL_ENTRY, b"\x00\x00" + entry)
+    assert kept[0] == 0
+    kept = kept[1][2:]  # the record (the next record id before it moves as events come)
+    sel_rid = session.call(s, codes.CMD_RESERVE_SEL)[1]
     sdr_before = session.call(s, codes.CMD_GET_SDR_REPOSITORY_INFO)[1]
     resets = dict(bmc.resets)
     for low in (session_as(USER), session_as(OPERATOR, 3)):
@@ -159,5 +167,5 @@ def test_a_reset_answers_first_then_resets(session, session_as, bmc, cmd):
     rsv = b"\x00\x00\x01\x04"  # a partial read under the old reservation id
     assert session.call(s, codes.CMD_GET_SEL_ENTRY, sel_rid + rsv)[0] == codes.CC_RESERVATION
     assert session.call(s, codes.CMD_GET_SDR, sdr_rid + rsv)[0] == codes.CC_RESERVATION
-    assert session.call(s, codes.CMD_GET_SEL_INFO)[1][1:3] == sel_before  # the SEL is kept
+    assert session.call(s, codes.CMD_GET_SEL_ENTRY, b"\x00\x00" + entry)[1][2:] == kept  # kept
     assert session.call(s, codes.CMD_GET_SDR_REPOSITORY_INFO)[1] == sdr_before  # same content
