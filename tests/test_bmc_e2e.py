@@ -358,6 +358,28 @@ def test_sel_info_and_delete_with_ipmitool(bmc, ipmitool_exe, iface, extra):
     assert _sel_ids(bmc) == before
 
 
+def test_a_full_sel_with_ipmitool_overflow_out_of_space_and_clear(bmc, ipmitool_exe):
+    """Filled to its capacity (through the BMC's own Add SEL Entry, in-process: hundreds
+    of ipmitool runs would take minutes), the SEL refuses ipmitool's add with C4h and
+    `sel info` shows the overflow flag; `sel clear` makes room and drops the flag."""
+    sel = bmc.responder.sel
+    one = bytes(int(b, 0) for b in ADD_SEL[3:])
+    while sel.log.count() < sel.capacity:  # a satellite's event may take a place too
+        assert sel.add_entry(one)[0] == 0
+    r = ipmitool(ipmitool_exe, bmc.port, *ADD_SEL)
+    assert r.returncode != 0 and "Out of space" in r.stderr, r.stderr
+    out = tool(bmc, ipmitool_exe, "sel", "info")
+    assert re.search(rf"^Entries\s*: {sel.capacity}$", out, re.M), out
+    assert re.search(r"^Free Space\s*: 0 bytes", out, re.M), out
+    assert re.search(r"^Overflow\s*: true$", out, re.M), out
+    tool(bmc, ipmitool_exe, "sel", "clear")
+    deadline = time.monotonic() + 10
+    while "Erase in progress" in (out := tool(bmc, ipmitool_exe, "sel", "info")):
+        assert time.monotonic() < deadline
+    assert re.search(r"^Overflow\s*: false$", out, re.M), out
+    tool(bmc, ipmitool_exe, *ADD_SEL)  # room again
+
+
 @pytest.mark.parametrize("driver", ["LAN", "LAN_2_0"])
 def test_freeipmi_ipmi_sel_delete(bmc, ipmitool_exe, need_tool, driver):
     exe = need_tool("ipmi-sel", "freeipmi-tools")

@@ -4,6 +4,7 @@ so a change in how many round trips a request costs shows up here."""
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import sys
 import time
@@ -12,12 +13,13 @@ import pytest
 from pyftdi.i2c import I2cController, I2cNackError
 
 from satmc import twin
-from satmc.errors import AdapterError, BusNackError
+from satmc.errors import AdapterError, BusNackError, NoResponseError
 from satmc.ipmi.client import events_open, read_counters
-from satmc.ipmi.codes import CMD_GET_DEVICE_ID, NETFN_APP
+from satmc.ipmi.codes import CMD_GET_DEVICE_ID, CMD_GET_SENSOR_READING, NETFN_APP, NETFN_SENSOR
 from satmc.transports import connect
 from satmc.transports.ftdi import FtdiInterface, open_i2c
 from satmc.transports.ftdi_batch import check_pyftdi, read_frame, write_frame
+from satmc.transports.sequence import SEQUENCES
 from satmc.twin.mpsse import MPSSE
 from satmc.vbus import wire as w
 from satmc.vbus.bus import Target
@@ -424,3 +426,44 @@ def test_a_pyftdi_without_the_internals_the_batch_uses_is_refused(chip):
     finally:
         ctrl.close()
     check_pyftdi(open_i2c(URL))  # the pinned pyftdi has them
+
+
+# --- late answers after the rqSeqs wrap --------------------------------------------------
+
+
+def test_a_late_readback_answer_after_a_wrap_is_not_the_newer_requests(sim, twin_socket, caplog):
+    """The soak's fault: a request's answer stays at the satellite (its readback fails),
+    the host goes round the 64 rqSeqs on requests a NACKed bus never took, and the kept
+    answer comes out when the next request is read back. python-ipmi matched it to that
+    request whenever the rqSeq came round to the same number; the held rqSeq prevents it.
+    The absent sensor's answer is CBh, the present one's 00: a late CBh taken for the
+    newer request would say a present sensor is absent."""
+    present = sim.board.data["sensors"][0]["number"]
+    absent = 0xEE
+    addr7 = sim.address >> 1
+    caplog.set_level(logging.DEBUG, logger="satmc.transports.ftdi")
+    with connect(URL, address=sim.address, twin=twin_socket, timeout=0.3, retries=1) as sat:
+        intf = sat.interface
+        assert sat.raw(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((present,)))[0] == 0
+        # the request goes out, every readback of its answer is NACKed: no answer in time
+        readback_nack = {"kind": "nack", "addr": addr7, "read": True, "count": -1}
+        sim.control("fault", bus="ipmb", rule=readback_nack)
+        with pytest.raises(NoResponseError):
+            sat.raw(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((absent,)))
+        late = intf.next_sequence_number
+        assert intf.held_sequences.is_held(late)
+        # the bus NACKs everything now: the host draws the other 63 numbers, nothing goes out
+        sim.control("fault", bus="ipmb", rule={"kind": "nack", "addr": addr7, "count": -1})
+        for _ in range(SEQUENCES - 1):
+            with pytest.raises(BusNackError):
+                sat.raw(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((present,)))
+        sim.control("clear_faults", bus="ipmb")
+        assert intf.held_sequences.is_held(late), "the wrap took longer than the 5 s hold"
+        caplog.clear()
+        cc, _ = sat.raw(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((present,)))
+        assert cc == 0, "the absent sensor's late answer was taken for the newer request"
+        assert intf.next_sequence_number != late
+    # the late answer did come out, and was dropped: its rqSeq matched no request
+    received = [r.getMessage() for r in caplog.records if "IPMB RX" in r.getMessage()]
+    rq_seqs = [int(m.split("[")[1].split()[4], 16) >> 2 for m in received]
+    assert late in rq_seqs, received

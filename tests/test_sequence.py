@@ -7,11 +7,16 @@ back for IPMB's sequence lifetime."""
 
 from __future__ import annotations
 
+import os
+import signal
+import threading
+import time
+
 import pytest
 
 from satmc.errors import BusNackError, NoResponseError
-from satmc.ipmi.codes import CMD_GET_DEVICE_ID, NETFN_APP
-from satmc.transports import connect_many
+from satmc.ipmi.codes import CMD_GET_DEVICE_ID, CMD_GET_SENSOR_READING, NETFN_APP, NETFN_SENSOR
+from satmc.transports import connect, connect_many
 from satmc.transports.sequence import SEQUENCES, HeldSequences
 from satmc.vbus.client import BusTarget
 
@@ -78,3 +83,47 @@ def test_a_request_that_never_left_holds_nothing(sim):
         assert sat.interface.held_sequences.held == 0
     finally:
         sat.close()
+
+
+def test_a_stalled_boards_late_serial_answer_after_a_wrap_is_not_the_newer_requests(sim):
+    """serial:// on the sim board's pty. The board stalls (its process stopped): the
+    absent sensor's request and 63 more go unanswered, then the board answers them all
+    in order. python-ipmi sent the next request at once with the first one's rqSeq, and
+    took the absent sensor's CBh for it; now every unanswered number is held, so the
+    next request waits for a free one and gets its own answer."""
+    present = sim.board.data["sensors"][0]["number"]
+    with connect(f"serial://{sim.serial.pty_path}", address=0x20, timeout=0.3, retries=1) as sat:
+        assert sat.raw(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((present,)))[0] == 0
+        newer: list = []
+        os.kill(sim.proc.pid, signal.SIGSTOP)
+        try:
+            with pytest.raises(NoResponseError):
+                sat.raw(NETFN_SENSOR, CMD_GET_SENSOR_READING, b"\xee")  # no such sensor
+            # the other 63 numbers at once: one by one, python-ipmi's pause after each
+            # failed try would outlast the 5 s hold
+            failed: list = []
+
+            def unanswered():
+                try:
+                    sat.raw(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((present,)))
+                except NoResponseError as e:
+                    failed.append(e)
+
+            threads = [threading.Thread(target=unanswered) for _ in range(SEQUENCES - 1)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(30)
+            assert len(failed) == SEQUENCES - 1
+            sat.interface.timeout = 10.0  # the newer request waits out the stall
+            later = threading.Thread(
+                target=lambda: newer.append(
+                    sat.raw(NETFN_SENSOR, CMD_GET_SENSOR_READING, bytes((present,)))
+                )
+            )
+            later.start()
+            time.sleep(1.0)  # python-ipmi's counter: it is on the line by now
+        finally:
+            os.kill(sim.proc.pid, signal.SIGCONT)
+        later.join(30)
+        assert newer and newer[0][0] == 0, "the absent sensor's late answer was taken for it"

@@ -177,6 +177,35 @@ def test_a_full_sel_refuses_with_out_of_space_and_says_overflow(empty, bmc):
     assert sel_info(s)[4] & 0x80 == 0
 
 
+def test_a_satellites_event_into_a_full_sel_is_refused_counted_and_kept_until_cleared(
+    empty, bmc, sim
+):
+    """The satellite's Platform Event meets a full SEL: the BMC answers C4h (out of
+    space) and counts it, so Get SEL Info says overflow; the satellite, not acked, keeps
+    the event and tries again (events.py: TRIES tries, TRY_MS apart), so once the SEL is
+    cleared its next try is logged. Nothing is lost silently."""
+    s = empty
+    while sel_info(s)[0] < bmc.sel.capacity:
+        assert s.call(T, codes.CMD_ADD_SEL_ENTRY, record())[0] == 0
+    refused = bmc.log.refused
+    sim.control("device", name="temp0", set={"temperature": 65.0})
+    try:
+        deadline = time.monotonic() + 15
+        while bmc.log.refused == refused:  # its first try: refused with out of space
+            assert time.monotonic() < deadline, "the satellite's event never reached the BMC"
+            time.sleep(0.02)
+        count, free, _, _, ops = sel_info(s)
+        assert (count, free) == (bmc.sel.capacity, 0) and ops & 0x80
+        clear(s)  # well within the satellite's next tries
+        deadline = time.monotonic() + 15
+        while not [r for r in entries(s) if r[11] == TEMP and not r[12] & 0x80]:
+            assert time.monotonic() < deadline, "the refused event was not tried again"
+            time.sleep(0.05)
+    finally:
+        sim.control("device", name="temp0", set={"temperature": 25.0})
+    assert sel_info(s)[4] & 0x80 == 0  # cleared: the overflow flag with it
+
+
 def test_a_platform_event_from_the_lan_is_logged_with_the_client_as_generator(empty):
     s = empty
     assert s.call(S, codes.CMD_PLATFORM_EVENT, bytes.fromhex("04 01 05 01 57 50 3c"))[0] == 0

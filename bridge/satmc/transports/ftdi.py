@@ -15,6 +15,8 @@ URL options (after `?`, joined by `&`): `freq` (I2C clock in Hz, 10000..1000000,
 default 100000) and `clockstretching` (1/0, default 1: pyftdi's adaptive clocking,
 each clock waits for SCL to read high on AD7; an RP2040 target holds SCL low while
 its IRQ handler supplies each byte it sends, so without it the adapter reads garbage).
+A try that timed out holds its rqSeq back for IPMB's 5 s (satmc.transports.sequence):
+the satellite keeps an answer it could not deliver, and a readback may fetch it late.
 Caveats: only the FT232H has true open-drain outputs (AD1 and AD2 joined as SDA);
 clock stretching needs AD7 wired to SCL.
 
@@ -35,6 +37,7 @@ from ..errors import AdapterError, BusError, BusNackError
 from . import ftdi_batch
 from .readback import ReadbackPoller
 from .retry import is_response, write_answer, write_retrying_nack
+from .sequence import HoldsSequences
 
 DEFAULT_FREQUENCY = 100_000
 FREQUENCY_RANGE = (10_000, 1_000_000)
@@ -133,7 +136,7 @@ def _present_urls() -> list[str]:
     return [url for url, _ in strings]
 
 
-class FtdiInterface(IpmbInterface):
+class FtdiInterface(HoldsSequences, IpmbInterface):
     NAME = "ftdi"
 
     def __init__(

@@ -1,6 +1,9 @@
 """rqSeqs held back after a request went unanswered: a late answer is never another's.
 
-    held = HeldSequences()
+    class MyInterface(HoldsSequences, IpmbInterface): ...   # an IPMB transport
+    intf.held_sequences.is_held(seq)                       # after a try timed out
+
+    held = HeldSequences()      # the mechanism alone
     seq = held.draw(fresh)      # fresh(): the next number (0..63); held ones skipped
     held.hold(seq)              # its request was written and timed out
 
@@ -13,6 +16,10 @@ soak's faults part saw five (a stuck bus let a queued answer out after the host 
 round the 64 numbers). IPMB's rule is that a requester does not reuse a sequence number
 within that lifetime; python-ipmi's counter does not keep it, hence this module.
 Requests that never left (a stuck bus, an address NACK) hold nothing: nothing can answer.
+
+Every IPMB-format transport (sim, ftdi, serial) takes it through HoldsSequences. On a
+serial line a late answer is one a stalled board sends after the host gave up: when all
+64 numbers are held, the next request waits for the first to be free.
 """
 
 from __future__ import annotations
@@ -20,6 +27,8 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+
+from pyipmi.errors import IpmiTimeoutError
 
 SEQUENCE_LIFETIME_S = 5.0  # IPMB: a response may be delivered up to 5 s late
 SEQUENCES = 64
@@ -57,3 +66,31 @@ class HeldSequences:
             with self._lock:
                 wait = min(self._until.values(), default=self.clock()) - self.clock()
             time.sleep(min(max(wait, 0.001), self.lifetime))
+
+
+class HoldsSequences:
+    """For an IpmbInterface subclass, listed before IpmbInterface in its bases: a try
+    that timed out holds its rqSeq back (held_sequences), and no request draws a held
+    one. Numbers come from _fresh_sequence(): python-ipmi's counter, one more than the
+    last, unless the transport has its own (the sim's shared bus counter)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.held_sequences = HeldSequences()
+
+    def _fresh_sequence(self) -> int:
+        self.next_sequence_number = (self.next_sequence_number + 1) % SEQUENCES
+        return self.next_sequence_number
+
+    def _inc_sequence_number(self) -> int:
+        with self._sequence_lock:
+            self.next_sequence_number = self.held_sequences.draw(self._fresh_sequence)
+            return self.next_sequence_number
+
+    def _request(self, header, payload):
+        """One try; a try that timed out holds its rqSeq back (its answer may come late)."""
+        try:
+            return super()._request(header, payload)
+        except IpmiTimeoutError:
+            self.held_sequences.hold(header.rq_seq)
+            raise

@@ -6,7 +6,8 @@
 Frames are A0, the escaped IPMB-format message, A5 (A0, A5, A6, AA and 1B travel as
 AA followed by B0, B5, B6, BA, 3B); A6 alone is a handshake. Responses arrive on the
 same line, so no readback is needed. The requester address defaults to 0x81 (remote
-software ID), as ipmitool uses.
+software ID), as ipmitool uses. A try that timed out holds its rqSeq back for IPMB's 5 s
+(satmc.transports.sequence): a stalled board may still answer it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import threading
 from pyipmi.interfaces.ipmb import IpmbInterface
 
 from ..errors import AdapterError
+from .sequence import HoldsSequences
 
 START, STOP, HANDSHAKE, ESCAPE = 0xA0, 0xA5, 0xA6, 0xAA
 ESCAPES = {0xA0: 0xB0, 0xA5: 0xB5, 0xA6: 0xB6, 0xAA: 0xBA, 0x1B: 0x3B}
@@ -97,7 +99,7 @@ def _open_failure(url: str, e: Exception) -> str:
     return str(e)
 
 
-class SerialInterface(IpmbInterface):
+class SerialInterface(HoldsSequences, IpmbInterface):
     NAME = "serial"
 
     def __init__(self, url: str, baudrate: int = 115200, slave_address: int = 0x81, router=None):

@@ -28,20 +28,19 @@ import threading
 import time
 from collections import OrderedDict
 
-from pyipmi.errors import IpmiTimeoutError
 from pyipmi.interfaces.ipmb import IpmbInterface
 
 from ..errors import BusError
 from ..vbus.client import BusController, BusTarget
 from .readback import ReadbackPoller
 from .retry import is_response, write_answer, write_retrying_nack
-from .sequence import HeldSequences
+from .sequence import HoldsSequences
 
 SEQ_BLOCK = 8  # sequence numbers drawn from the bus at once
 SEQ_BLOCK_LIFETIME = 1.0  # seconds a drawn block stays usable
 
 
-class SimInterface(IpmbInterface):
+class SimInterface(HoldsSequences, IpmbInterface):
     NAME = "sim"
 
     def __init__(
@@ -66,7 +65,6 @@ class SimInterface(IpmbInterface):
         self._seq_next = self._seq_left = 0  # the block of sequence numbers in hand
         self._seq_drawn = 0.0
         self.responses_failed = 0  # answers the bus refused (satmc.transports.retry)
-        self.held_sequences = HeldSequences()  # unanswered rqSeqs kept back (sequence.py)
 
     def open(self) -> None:
         if self._controller is not None:
@@ -115,19 +113,14 @@ class SimInterface(IpmbInterface):
                 f"({self._target.lost}); frames to 0x{self.slave_address:02x} are not received"
             )
 
-    def _inc_sequence_number(self) -> int:
+    def _fresh_sequence(self) -> int:
         """The next of a block of SEQ_BLOCK numbers drawn from the bus's shared counter at
         once (one bus round trip per block, not per request); a block not used up
         within SEQ_BLOCK_LIFETIME is dropped, so a number is never used long after the
         bus gave it out (another process's numbers come round again 64 later). Numbers
-        held back after an unanswered try (held_sequences) are skipped."""
+        held back after an unanswered try (HoldsSequences) are skipped."""
         if self._controller is None:
             self.open()
-        with self._sequence_lock:
-            self.next_sequence_number = self.held_sequences.draw(self._block_seq)
-            return self.next_sequence_number
-
-    def _block_seq(self) -> int:
         now = time.monotonic()
         if not self._seq_left or now - self._seq_drawn > SEQ_BLOCK_LIFETIME:
             self._seq_next = self._controller.next_seq(self.slave_address, SEQ_BLOCK)
@@ -135,14 +128,6 @@ class SimInterface(IpmbInterface):
         seq, self._seq_next = self._seq_next, (self._seq_next + 1) % 64
         self._seq_left -= 1
         return seq
-
-    def _request(self, header, payload):
-        """One try; a try that timed out holds its rqSeq back (its answer may come late)."""
-        try:
-            return super()._request(header, payload)
-        except IpmiTimeoutError:
-            self.held_sequences.hold(header.rq_seq)
-            raise
 
     broadcast_next = False  # set by Satellite.broadcast_get_device_id for one frame
 

@@ -7,8 +7,10 @@
     bus.faults.add({"kind": "slow", "addr": 0x39, "ms": 20})   # the address ACK comes late
     bus.faults.add({"kind": "stretch", "addr": 0x39, "us": 30, "count": -1})  # SCL held
 
-A rule without "addr" applies to every address; "count" (default 1) is how many times
-it fires, -1 for ever. Fired counts are kept so a test can check a fault really hit.
+A rule without "addr" applies to every address; "read" (true/false) limits a nack to
+reads or to writes (a readback that fails while requests still go out). "count"
+(default 1) is how many times it fires, -1 for ever. Fired counts are kept so a test
+can check a fault really hit.
 `stretch`: the target holds SCL low for "us" microseconds before it supplies the bytes
 of a read (each read operation; the FTDI twin reads byte by byte).
 """
@@ -48,10 +50,12 @@ class Faults:
         with self._lock:
             self._rules.clear()
 
-    def _take(self, kind: str, addr7: int) -> dict | None:
+    def _take(self, kind: str, addr7: int, read: bool | None = None) -> dict | None:
         with self._lock:
             for rule in self._rules:
                 if rule["kind"] != kind or rule.get("addr", addr7) != addr7:
+                    continue
+                if read is not None and rule.get("read", read) != read:
                     continue
                 if rule["count"] > 0:
                     rule["count"] -= 1
@@ -72,7 +76,7 @@ class Faults:
             return w.ST_TIMEOUT
         if self._take("arb_lost", addr7):
             return w.ST_ARB_LOST
-        if self._take("nack", addr7):
+        if self._take("nack", addr7, read):
             return w.ST_NACK
         return None
 
