@@ -417,6 +417,24 @@ def test_chassis_status_with_ipmitool_and_freeipmi(bmc, ipmitool_exe, need_tool)
     assert re.search(r"SEL Device Address\s+: 20h", out), out
 
 
+def test_poh_counter_and_restart_cause_with_ipmitool_and_freeipmi(bmc, ipmitool_exe, need_tool):
+    chassis = bmc.responder
+    chassis.powered_since = time.monotonic() - (50 * 3600 + 30 * 60 + 5)  # up 50 h 30 min
+    for iface in ("lan", "lanplus"):  # a user may read both
+        out = tool(bmc, ipmitool_exe, "chassis", "poh", interface=iface, user="alice",
+                   password="alicepw", extra=("-L", "USER"))  # fmt: skip
+        assert "POH Counter  : 2 days, 2 hours, 30 minutes" in out, out
+        out = tool(bmc, ipmitool_exe, "chassis", "restart_cause", interface=iface)
+        assert "System restart cause: unknown" in out, out
+    exe = need_tool("ipmi-chassis", "freeipmi-tools")
+    for driver in ("LAN", "LAN_2_0"):
+        out = _freeipmi(bmc, "ipmi-chassis", exe, driver, "--get-power-on-hours-counter",
+                        user="alice", password="alicepw", level="USER")  # fmt: skip
+        assert re.search(r"Power on hours\s+: 50\b", out), out
+        out = _freeipmi(bmc, "ipmi-chassis", exe, driver, "--get-system-restart-cause")
+        assert re.search(r"Restart cause\s+: unknown", out, re.I), out
+
+
 def test_sdr_writes_get_a_clear_refusal(bmc, ipmitool_exe):
     before = tool(bmc, ipmitool_exe, "sdr", "list")
     out = tool(bmc, ipmitool_exe, "sdr", "info")

@@ -14,7 +14,8 @@ configuration parameters are all "not supported" (80h) so `ipmitool sol info` sa
 Send Message with tracking to channel 0, nested for `-T/-B` (bridging.py); the SDR
 repository (read-only: writes get C1) and SEL (repository.py) and its own FRU 0 (built
 with frugy); Get Chassis Status/Capabilities and Chassis Identify as a BMC that switches
-no power reports them (Chassis Control answers D5); its own Cold and Warm Reset, taken
+no power reports them (Chassis Control answers D5), Get POH Counter (the BMC's own
+running minutes) and Get System Restart Cause ("unknown"); its own Cold and Warm Reset, taken
 after the answer has gone (`restart`). Every command has a privilege (`PRIVILEGE`; a
 bridged command is checked as the command it carries): a session below it gets D4 and
 nothing happens.
@@ -91,6 +92,8 @@ PRIVILEGE = {  # (netFn, cmd) -> the lowest privilege level allowed; absent: adm
     (_C, codes.CMD_GET_CHASSIS_STATUS): USER,
     (_C, codes.CMD_CHASSIS_CONTROL): OPERATOR,
     (_C, codes.CMD_CHASSIS_IDENTIFY): OPERATOR,
+    (_C, codes.CMD_GET_SYSTEM_RESTART_CAUSE): USER,
+    (_C, codes.CMD_GET_POH_COUNTER): USER,
     (_A, codes.CMD_COLD_RESET): ADMINISTRATOR,
     (_A, codes.CMD_WARM_RESET): ADMINISTRATOR,
     (_A, codes.CMD_GET_DEVICE_ID): USER,
@@ -251,6 +254,7 @@ class BenchBmc:
         self.faults = 0  # requests a fault in the BMC answered with FFh (each logged)
         self.resets = {"cold": 0, "warm": 0}  # the BMC's own resets done
         self.identify_until = 0.0  # chassis identify: monotonic deadline, inf: until off
+        self.powered_since = time.monotonic()  # the POH counter's start: the BMC's own
         self._tasks: set[asyncio.Task] = set()
 
     # --- lifecycle -------------------------------------------------------------------------
@@ -690,6 +694,21 @@ class BenchBmc:
         )
         return codes.CC_OK, b""
 
+    def _restart_cause(self, req):
+        """The bench BMC restarts no system (Chassis Control does nothing), so the
+        cause it knows is "unknown", with channel 0: no command caused one."""
+        if req.data:
+            return codes.CC_LENGTH, b""
+        return codes.CC_OK, bytes((codes.RESTART_CAUSE_UNKNOWN, 0))
+
+    def _poh_counter(self, req):
+        """One count a minute of the BMC's own running time (kept across its own Cold
+        and Warm Resets, which restart no power)."""
+        if req.data:
+            return codes.CC_LENGTH, b""
+        minutes = int((time.monotonic() - self.powered_since) // 60)
+        return codes.CC_OK, struct.pack("<BI", 1, min(minutes, 0xFFFFFFFF))
+
     # --- the BMC's own resets ----------------------------------------------------------
 
     async def restart(self, cold: bool, drop_sessions=lambda: None) -> None:
@@ -722,6 +741,8 @@ class BenchBmc:
         (_C, codes.CMD_GET_CHASSIS_STATUS): _chassis_status,
         (_C, codes.CMD_CHASSIS_CONTROL): _chassis_control,
         (_C, codes.CMD_CHASSIS_IDENTIFY): _chassis_identify,
+        (_C, codes.CMD_GET_SYSTEM_RESTART_CAUSE): _restart_cause,
+        (_C, codes.CMD_GET_POH_COUNTER): _poh_counter,
         (_A, codes.CMD_GET_DEVICE_ID): _device_id,
         (_A, codes.CMD_COLD_RESET): _reset,
         (_A, codes.CMD_WARM_RESET): _reset,
