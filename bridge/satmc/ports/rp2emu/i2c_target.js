@@ -107,6 +107,7 @@ class I2CTargetMode {
     this.reading = false;
     this.firstByte = false;
     this.waiter = null; // the bus side waiting for FIFO space or a byte to send
+    this.clocking = 0; // wire-time alarms the bus side waits for
     this.stretchedNanos = 0;
     this.served = 0;
     this.stopAt = null;
@@ -301,11 +302,18 @@ class I2CTargetMode {
     });
   }
 
-  // Resolves after `nanos` of emulated time.
+  // Resolves after `nanos` of emulated time: a byte's or a STOP's wire time. Meanwhile
+  // the bus side waits on the chip's clock (`clocking`), so the CPU must run even while
+  // its own controller waits for this bus (see the runner's blocked()).
   after(nanos) {
     return new Promise((resolve) => {
-      const alarm = this.rp2040.clock.createAlarm(() => resolve());
+      this.clocking++;
+      const alarm = this.rp2040.clock.createAlarm(() => {
+        this.clocking--;
+        resolve();
+      });
       alarm.schedule(nanos);
+      this.onWait();
     });
   }
 

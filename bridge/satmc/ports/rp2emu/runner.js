@@ -283,10 +283,15 @@ class Runner {
   }
 
   // The CPU stays still while the bus answers a question it asked, except that an I2C
-  // target stretching SCL for its firmware needs it (see bridgeController).
+  // target in the middle of another controller's transfer needs it (see
+  // bridgeController): stretching SCL for its firmware, or clocking a byte, whose wire
+  // time is the chip's clock. Held then, a controller waiting for the bus (the START of
+  // a response while the host writes to the chip) and the host waiting for the chip's
+  // byte held each other until the bus server gave the target up (2 s), and the chip's
+  // target was off the bus for good.
   blocked() {
     if (!this.holds) return false;
-    const targetWaits = this.targets.some((t) => t.waiter);
+    const targetWaits = this.targets.some((t) => t.waiter || t.clocking);
     return !(targetWaits && this.holds === this.controllerHolds);
   }
 
@@ -459,7 +464,14 @@ class Runner {
         if (p[0] !== wire.ST_ACK) say(`I2C${block} target: address 0x${addr7.toString(16)} taken`);
       })
       .catch((e) => say(`I2C${block} target: ${e.message}`));
-    conn.onClose = () => target.abandon();
+    conn.onClose = () => {
+      target.abandon();
+      // the bus server gave up on the target (it did not answer in the stretch timeout):
+      // said, so that a board that stops answering says why
+      if (target.conn === conn && this.rp2040 === rp2040 && !this.stopped) {
+        say(`I2C${block} target: the virtual bus dropped it (no answer within its stretch timeout)`);
+      }
+    };
     let chain = Promise.resolve();
     conn.onMessage = (kind, p) => {
       chain = chain.then(() => this.serveTarget(target, conn, kind, p)).catch(() => {});
