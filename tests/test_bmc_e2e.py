@@ -296,6 +296,57 @@ def test_satmc_reaches_a_satellite_through_the_bench_bmc_lan_url(bmc, sim, schem
     assert r.stderr.startswith("satmc: error: 127.0.0.1:") and r.stderr.count("\n") == 1
 
 
+ABSENT = 0x7A  # nothing at this address behind the bench BMC
+
+
+def _satmc(url, *args):
+    import os
+    import sys
+
+    env = dict(os.environ, SATMC_LAN_PASSWORD="adminpw")
+    return subprocess.run([sys.executable, "-m", "satmc.cli.main", "-t", url, *args],
+                          capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+
+
+@pytest.mark.parametrize("scheme", ["lan"])
+def test_satmc_to_an_absent_satellite_names_the_command_the_satellite_and_the_bmc(bmc, scheme):
+    r = _satmc(f"{scheme}://admin@127.0.0.1:{bmc.port}", "-a", f"0x{ABSENT:02x}", "sensors")
+    assert r.returncode == 1
+    [line] = r.stderr.splitlines()
+    assert line == (
+        "satmc: error: Get Device SDR Info to IPMB 0x7a: the satellite at 0x7a did not take "
+        f"it; the BMC at 127.0.0.1:{bmc.port} answered its Send Message with completion code "
+        "0x83 (NAK on write): nothing at that address, or a satellite busy or resetting"
+    )
+
+
+def test_lan_no_answer_says_what_was_tried_through_which_bmc(bmc, sim):
+    from bmc_lan import Relay
+
+    from satmc.errors import NoResponseError
+    from satmc.transports import connect
+
+    relay = Relay(bmc.port)
+    try:
+        url = f"lan://admin:adminpw@127.0.0.1:{relay.port}"
+        with connect(url, address=sim.address, retries=2) as sat:
+            assert sat.raw(0x06, 0x01)[0] == 0
+            relay.drop = True  # the BMC goes silent
+            with pytest.raises(NoResponseError) as e:
+                sat.raw(0x06, 0x01)
+            assert str(e.value) == (
+                f"no response through the BMC at 127.0.0.1:{relay.port}: Get Device ID to "
+                f"IPMB 0x{sim.address:02x} by Send Message after 2 tries (1000 ms each); is "
+                "the BMC up, this session still open and the satellite answering?"
+            )
+            sat.retarget(0x20)
+            with pytest.raises(NoResponseError, match="^no response from the BMC at 127.0.0.1:"):
+                sat.raw(0x06, 0x01)
+            relay.drop = False
+    finally:
+        relay.close()
+
+
 def test_lanplus_uses_rmcp_plus_suite_17_and_bridges(bmc, sim):
     from satmc.transports import connect
 

@@ -66,6 +66,8 @@ def open_session(url: str, timeout: float, retries: int):
             "check the user, the password and that the BMC serves IPMI 1.5"
         ) from None
     intf.timeout = max(timeout, MIN_TIMEOUT)
+    intf.tries = retries  # python-ipmi's max_retries counts the tries after the first
+    intf.via = f"{host}:{port}"
     return intf, ipmi
 
 
