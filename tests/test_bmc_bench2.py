@@ -78,10 +78,10 @@ def test_sdr_list_has_every_satellites_sensors_with_their_own_readings(bmc, chas
         chassis.control("device", address=0x74, name="temp0", set={"temperature": 25.0})
 
 
-@pytest.mark.parametrize("scheme", ["lan"])
+@pytest.mark.parametrize("scheme", ["lan", "lanplus"])
 def test_satmc_scan_through_the_bmc_lists_it_and_every_satellite(bmc, chassis, scheme):
-    """satmc scan over lan://: Get Device ID bridged to each address (the BMC's own at
-    0x20); the empty addresses are the BMC's 83h, each sent once."""
+    """satmc scan over lan:// and lanplus://: Get Device ID bridged to each address (the
+    BMC's own at 0x20); the empty addresses are the BMC's 83h, each sent once."""
     url = f"{scheme}://admin@127.0.0.1:{bmc.port}"
     r = subprocess.run(
         [sys.executable, "-m", "satmc.cli.main", "-t", url, "scan", "--first", "0x10",

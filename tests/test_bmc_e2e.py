@@ -308,8 +308,10 @@ def _satmc(url, *args):
                           capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
 
 
-@pytest.mark.parametrize("scheme", ["lan"])
+@pytest.mark.parametrize("scheme", ["lan", "lanplus"])
 def test_satmc_to_an_absent_satellite_names_the_command_the_satellite_and_the_bmc(bmc, scheme):
+    """The BMC's Send Message 83h, over lanplus:// too (pyghmi's synchronous call waited
+    ~40 s for a bridged answer that never comes, then said the session was gone)."""
     r = _satmc(f"{scheme}://admin@127.0.0.1:{bmc.port}", "-a", f"0x{ABSENT:02x}", "sensors")
     assert r.returncode == 1
     [line] = r.stderr.splitlines()
@@ -318,6 +320,28 @@ def test_satmc_to_an_absent_satellite_names_the_command_the_satellite_and_the_bm
         f"it; the BMC at 127.0.0.1:{bmc.port} answered its Send Message with completion code "
         "0x83 (NAK on write): nothing at that address, or a satellite busy or resetting"
     )
+
+
+def test_lanplus_absent_satellite_then_present_ones_on_the_same_session(bmc, sim):
+    from satmc.errors import SendMessageError
+    from satmc.transports import connect
+
+    url = f"lanplus://admin:adminpw@127.0.0.1:{bmc.port}"
+    with connect(url, address=ABSENT) as sat:
+        opened = bmc.stats()["sessions_opened"]
+        for _ in range(3):
+            with pytest.raises(SendMessageError) as e:
+                sat.raw(0x06, 0x01)
+            assert e.value.cc == 0x83 and e.value.address == ABSENT
+            sat.retarget(sim.address)
+            assert sat.ipmi.get_device_id().device_id == 0x01  # the satellite, bridged
+            # HPM.1 Get Upgrade Status is command 34h too: the satellite's answer, not taken
+            # for a Send Message response
+            assert sat.raw(0x2C, 0x34, b"\x00") == (0, b"\x00\x00\x00")
+            sat.retarget(0x20)
+            assert sat.raw(0x06, 0x01)[1][0] == 0x20  # the BMC itself
+            sat.retarget(ABSENT)
+        assert bmc.stats()["sessions_opened"] == opened  # no new login: the session held
 
 
 def test_lan_no_answer_says_what_was_tried_through_which_bmc(bmc, sim):

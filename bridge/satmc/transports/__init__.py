@@ -177,7 +177,8 @@ class Satellite:
 
     def _no_answer(self, netfn: int, cmd: int) -> str:
         i = self.interface
-        tries = f"after {self._tries()} tries ({i.timeout * 1000:.0f} ms each)"
+        tries = getattr(i, "tries_text", None)
+        tries = tries or f"after {self._tries()} tries ({i.timeout * 1000:.0f} ms each)"
         if not self.via:
             return f"no response from IPMB 0x{self.address:02x} {tries}"
         name = command_title(netfn, cmd)

@@ -10,20 +10,27 @@ first, then 3 (HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128) if the BMC refuses 17. One 
 (pyghmi shares a session per BMC and user within a process) serves every satellite of a
 connect_many(). This module only adapts pyghmi's `Command.raw_command` to python-ipmi's
 interface contract (`send_and_receive_raw`), so `pyipmi.Ipmi` and satmc's clients work
-over it unchanged.
+over it unchanged. A bridged request takes pyghmi's first response through its callback
+(see `_bridged`), so a Send Message error such as 83h (nothing at that address) is
+python-ipmi's CompletionCodeError at once, as over lan://.
 """
 
 from __future__ import annotations
 
+import time
+
 import pyipmi
+from pyipmi.errors import CompletionCodeError as SendMessageFailed
 from pyipmi.errors import IpmiTimeoutError
 from pyipmi.interfaces.base import Interface
 
 from ..errors import AdapterError
+from ..ipmi.codes import CMD_SEND_MESSAGE, NETFN_APP
 from .lan import BMC, parse
 
 LEVELS = {"USER": 2, "OPERATOR": 3, "ADMINISTRATOR": 4}  # pyghmi's privlevel numbers
 TIMEOUT_CODE = 0xFFFF  # pyghmi's response code when its retries ran out
+BRIDGED_WAIT = 60.0  # s: a bound only; pyghmi's own timers answer (0xFFFF) long before
 
 
 class LanplusInterface(Interface):
@@ -35,6 +42,7 @@ class LanplusInterface(Interface):
         self.command = None
         self.timeout = 1.0  # informative: pyghmi keeps its own retry timers
         self.max_retries = 1
+        self.tries_text = "after pyghmi's retries"  # for satmc's "no response" message
 
     def open(self) -> None:
         from pyghmi.exceptions import IpmiException
@@ -80,22 +88,48 @@ class LanplusInterface(Interface):
 
         if self.command is None:
             raise IpmiTimeoutError()
-        bridge = None
-        if target.ipmb_address != BMC:
-            bridge = {"addr": target.ipmb_address, "channel": 0}
+        request = dict(netfn=netfn, command=raw_bytes[0], data=bytes(raw_bytes[1:]), rslun=lun)
         try:
-            rsp = self.command.raw_command(
-                netfn=netfn,
-                command=raw_bytes[0],
-                data=bytes(raw_bytes[1:]),
-                bridge_request=bridge,
-                rslun=lun,
-            )
+            if target.ipmb_address == BMC:
+                rsp = self.command.raw_command(**request)
+            else:
+                rsp = self._bridged(target.ipmb_address, request)
         except IpmiException:  # pyghmi: "Session no longer connected" after its retries
             raise IpmiTimeoutError() from None
-        if rsp.get("code") == TIMEOUT_CODE:
+        if rsp is None or rsp.get("code") == TIMEOUT_CODE:
             raise IpmiTimeoutError()
+        send_message = (rsp.get("netfn"), rsp.get("command")) == (NETFN_APP + 1, CMD_SEND_MESSAGE)
+        if send_message and (netfn, raw_bytes[0]) != (NETFN_APP, CMD_SEND_MESSAGE):
+            raise SendMessageFailed(rsp["code"], CMD_SEND_MESSAGE, NETFN_APP)
         return bytes((rsp["code"],)) + bytes(rsp.get("data", b""))
+
+    def _bridged(self, address: int, request: dict) -> dict | None:
+        """One request bridged by Send Message to IPMB channel 0 -> pyghmi's response dict:
+        the satellite's response, or the Send Message response when the BMC could not
+        deliver it (83h: nothing took it).
+
+        pyghmi's synchronous raw_command waits for the satellite's response only: a
+        failed Send Message stops its retries but not its wait (about 40 s, and then it
+        counts the session as broken). With a callback pyghmi hands over the first
+        response that settles the request, whichever it is; its event loop
+        (Session.wait_for_rsp: its timers, its retries) runs here until then, and the
+        command state it leaves to callback users is reset after."""
+        from pyghmi.ipmi.private.session import Session
+
+        session = self.command.ipmi_session
+        got: list[dict] = []
+        session.raw_command(
+            bridge_request={"addr": address, "channel": 0}, callback=got.append, **request
+        )
+        deadline = time.monotonic() + BRIDGED_WAIT
+        try:
+            while not got and time.monotonic() < deadline:
+                Session.wait_for_rsp(timeout=min(0.1, max(0.0, deadline - time.monotonic())))
+        finally:  # what pyghmi's raw_command does after its own wait
+            session.incommand = False
+            while session.evq:
+                session.evq.popleft().set()
+        return got[0] if got else None
 
 
 def open_session(url: str, timeout: float, retries: int) -> LanplusInterface:
