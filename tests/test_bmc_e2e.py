@@ -390,6 +390,81 @@ def test_lanplus_uses_rmcp_plus_suite_17_and_bridges(bmc, sim):
         assert sat.ipmi.get_device_id().device_id == 0x01
 
 
+def _suites(server) -> set[int]:
+    return server.call(lambda: {s.suite.id for s in server.endpoint.sessions.values() if s.suite})
+
+
+def _closed(server) -> bool:
+    """True once the server holds no session (pyghmi's logout does not wait for its Close
+    Session to be answered)."""
+    deadline = time.monotonic() + 10
+    while _suites(server):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_lanplus_cipher_17_is_the_suite_negotiated(bmc, sim):
+    from satmc.transports import connect
+
+    url = f"lanplus://admin:adminpw@127.0.0.1:{bmc.port}?cipher=17"
+    with connect(url, address=sim.address) as sat:
+        assert sat.ipmi.get_device_id().device_id == 0x01
+        assert sat.interface.cipher_suite == 17 and _suites(bmc) == {17}
+
+
+def test_lanplus_cipher_3_to_a_bmc_that_takes_17_is_one_line_naming_pyghmi(bmc):
+    from satmc.errors import AdapterError
+    from satmc.transports import connect
+
+    url = f"lanplus://admin:adminpw@127.0.0.1:{bmc.port}?cipher=3"
+    with pytest.raises(AdapterError) as e:
+        connect(url, address=0x20)
+    assert str(e.value) == (
+        f"127.0.0.1:{bmc.port}: ?cipher=3 asks for cipher suite 3, the session negotiated "
+        "suite 17: pyghmi proposes 17 first and cannot ask a BMC that takes it for 3 "
+        "(ipmitool -I lanplus -C 3 can)"
+    )
+    assert _closed(bmc)  # logged out again
+
+
+@pytest.fixture(scope="module")
+def suite3_bmc(tmp_path_factory):
+    """A BMC that offers cipher suite 3 only (as many older ones do)."""
+    s = Server(load(users_file(tmp_path_factory.mktemp("bmc-suite3"))), cipher_suites=(3,))
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("query", ["", "?cipher=3"])
+def test_lanplus_to_a_bmc_with_suite_3_only_negotiates_3(suite3_bmc, query):
+    from satmc.transports import connect
+
+    url = f"lanplus://admin:adminpw@127.0.0.1:{suite3_bmc.port}{query}"
+    with connect(url, address=0x20) as sat:
+        assert sat.raw(0x06, 0x01)[0] == 0
+        assert sat.interface.cipher_suite == 3 and _suites(suite3_bmc) == {3}
+
+
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("lanplus://admin:adminpw@127.0.0.1:{port}?cipher=17", "negotiated suite 3: the BMC "),
+        ("lanplus://admin:adminpw@127.0.0.1:{port}?cipher=18", "cipher must be 3 or 17"),
+        ("lan://admin:adminpw@127.0.0.1:{port}?cipher=3", "use lanplus://"),
+    ],
+)
+def test_lanplus_cipher_option_errors_are_one_line(suite3_bmc, url, why):
+    from satmc.errors import AdapterError
+    from satmc.transports import connect
+
+    with pytest.raises(AdapterError, match=why) as e:
+        connect(url.format(port=suite3_bmc.port), address=0x20)
+    assert "\n" not in str(e.value)
+    assert _closed(suite3_bmc)
+
+
 @pytest.mark.parametrize(
     "url, why",
     [

@@ -2,11 +2,15 @@
 through pyghmi's client, with Send Message bridging to IPMB channel 0. The scheme is
 named after ipmitool's `-I lanplus`; `lan://` is the IPMI 1.5 session (transports/lan.py).
 
-    lanplus://USER[:PASSWORD]@HOST[:PORT][?privilege=operator]
+    lanplus://USER[:PASSWORD]@HOST[:PORT][?privilege=operator][&cipher=17]
     satmc -t lanplus://admin@bench-bmc:6230 -a 0x74 sensors   # password: $SATMC_LAN_PASSWORD
 
 pyghmi negotiates the cipher suite itself: 17 (HMAC-SHA256, HMAC-SHA256-128, AES-CBC-128)
-first, then 3 (HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128) if the BMC refuses 17. One session
+first, then 3 (HMAC-SHA1, HMAC-SHA1-96, AES-CBC-128) if the BMC refuses 17; it has no
+way to propose 3 first. `?cipher=17` or `?cipher=3` is the suite the session must use:
+the login is refused in one line when pyghmi negotiated the other one (17 where the BMC
+has no 17; 3 only where the BMC refuses 17, pyghmi cannot ask a BMC that takes 17 for 3:
+use ipmitool -C 3 for that). Without it, either is taken. One session
 (pyghmi shares a session per BMC and user within a process) serves every satellite of a
 connect_many(). This module only adapts pyghmi's `Command.raw_command` to python-ipmi's
 interface contract (`send_and_receive_raw`), so `pyipmi.Ipmi` and satmc's clients work
@@ -18,6 +22,7 @@ python-ipmi's CompletionCodeError at once, as over lan://.
 from __future__ import annotations
 
 import time
+from urllib.parse import parse_qs, urlsplit
 
 import pyipmi
 from pyipmi.errors import CompletionCodeError as SendMessageFailed
@@ -29,6 +34,7 @@ from ..ipmi.codes import CMD_SEND_MESSAGE, NETFN_APP
 from .lan import BMC, parse
 
 LEVELS = {"USER": 2, "OPERATOR": 3, "ADMINISTRATOR": 4}  # pyghmi's privlevel numbers
+SUITE_BY_INTEGRITY = {256: 17, 1: 3}  # pyghmi's record of the integrity hash it logged in with
 TIMEOUT_CODE = 0xFFFF  # pyghmi's response code when its retries ran out
 BRIDGED_WAIT = 60.0  # s: a bound only; pyghmi's own timers answer (0xFFFF) long before
 
@@ -39,6 +45,8 @@ class LanplusInterface(Interface):
     def __init__(self, url: str):
         self.host, self.port, self.user, self._password, priv = parse(url)
         self.privilege = LEVELS[priv]
+        self.cipher = cipher_option(url)  # None: whichever pyghmi negotiates
+        self.cipher_suite = None  # the one negotiated, once open
         self.command = None
         self.timeout = 1.0  # informative: pyghmi keeps its own retry timers
         self.max_retries = 1
@@ -63,6 +71,20 @@ class LanplusInterface(Interface):
                 f"{self.host}:{self.port}: no RMCP+ session as {self.user!r} ({why}); "
                 "check the host, the port, the user and the password"
             ) from None
+        self.cipher_suite = SUITE_BY_INTEGRITY.get(self.command.ipmi_session.integrityalgo)
+        if self.cipher is not None and self.cipher_suite != self.cipher:
+            got = self.cipher_suite
+            self.close()
+            hint = (
+                "pyghmi proposes 17 first and cannot ask a BMC that takes it for 3 "
+                "(ipmitool -I lanplus -C 3 can)"
+                if self.cipher == 3
+                else "the BMC does not take 17"
+            )
+            raise AdapterError(
+                f"{self.host}:{self.port}: ?cipher={self.cipher} asks for cipher suite "
+                f"{self.cipher}, the session negotiated suite {got}: {hint}"
+            )
 
     def close(self) -> None:
         command, self.command = self.command, None
@@ -130,6 +152,16 @@ class LanplusInterface(Interface):
             while session.evq:
                 session.evq.popleft().set()
         return got[0] if got else None
+
+
+def cipher_option(url: str) -> int | None:
+    """The URL's ?cipher= (3 or 17), None without it."""
+    values = parse_qs(urlsplit(url).query).get("cipher")
+    if not values:
+        return None
+    if values[-1] not in ("3", "17"):
+        raise AdapterError(f"{url!r}: cipher must be 3 or 17 (the RMCP+ suites with AES)")
+    return int(values[-1])
 
 
 def open_session(url: str, timeout: float, retries: int) -> LanplusInterface:
