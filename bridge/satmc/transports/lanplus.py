@@ -145,7 +145,10 @@ class LanplusInterface(Interface):
         )
         deadline = time.monotonic() + BRIDGED_WAIT
         try:
-            while not got and time.monotonic() < deadline:
+            # the session gone (its relogin failed) ends the wait, as it does pyghmi's
+            while not got and (session.logged or session.logging):
+                if time.monotonic() > deadline:
+                    break
                 Session.wait_for_rsp(timeout=min(0.1, max(0.0, deadline - time.monotonic())))
         finally:  # what pyghmi's raw_command does after its own wait
             session.incommand = False
