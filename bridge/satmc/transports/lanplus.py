@@ -36,7 +36,7 @@ from .lan import BMC, parse
 LEVELS = {"USER": 2, "OPERATOR": 3, "ADMINISTRATOR": 4}  # pyghmi's privlevel numbers
 SUITE_BY_INTEGRITY = {256: 17, 1: 3}  # pyghmi's record of the integrity hash it logged in with
 TIMEOUT_CODE = 0xFFFF  # pyghmi's response code when its retries ran out
-BRIDGED_WAIT = 60.0  # s: a bound only; pyghmi's own timers answer (0xFFFF) long before
+BRIDGED_WAIT = 60.0  # s: a backstop; pyghmi answers 0xFFFF or gives the session up before
 
 
 class LanplusInterface(Interface):
