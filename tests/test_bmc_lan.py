@@ -185,6 +185,19 @@ def test_ipmitool_without_c_takes_suite_17_from_the_sessionless_cipher_list(serv
     assert "17   N/A     hmac_sha256     sha256_128      aes_cbc_128" in r.stdout
 
 
+def test_a_bmc_offering_suite_3_only_lists_and_takes_only_3(fresh, ipmitool_exe):
+    s = fresh(cipher_suites=(3,))
+    r = ipmitool(ipmitool_exe, s.port, "channel", "getciphers", "ipmi", extra=("-C", "3"))
+    assert r.returncode == 0, r.stderr
+    assert "3    N/A     hmac_sha1       hmac_sha1_96    aes_cbc_128" in r.stdout
+    assert "17   N/A" not in r.stdout
+    r = ipmitool(ipmitool_exe, s.port, "session", "info", "active")  # no -C: 3 from the list
+    assert r.returncode == 0, r.stderr
+    r = ipmitool(ipmitool_exe, s.port, "user", "list", extra=("-C", "17"))
+    assert r.returncode != 0
+    assert s.stats()["no_cipher_suite_match"] >= 1
+
+
 @pytest.mark.parametrize("auth", ["MD5", "PASSWORD"])
 def test_ipmitool_lan_ipmi15(server, ipmitool_exe, auth):
     r = ipmitool(ipmitool_exe, server.port, "user", "list", interface="lan", extra=("-A", auth))
