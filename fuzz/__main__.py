@@ -103,7 +103,7 @@ def run_rp2emu(seconds: int, seed: int, out: Path) -> dict:
     print(
         f"rp2emu {r['frames']:,} frames in {r['seconds']:.0f} s ({r['rate']} frames/s): "
         f"{c['requests']:,} answered, {c['malformed'] + c['not_for_us'] + c['oversize']:,} "
-        f"dropped and counted, {r['skipped']} left out (resets, firewall, HPM), "
+        f"dropped and counted, {r['skipped']} left out (resets, firewall, HPM, self-addressed), "
         f"problems {len(r['problems'])}, heap used {h['before']['used']:,} -> "
         f"{h['after']['used']:,} B (free {h['before']['free']:,} -> {h['after']['free']:,})"
     )

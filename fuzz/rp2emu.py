@@ -12,7 +12,8 @@ what the satellite writes (responses to whatever requester address a frame names
 Platform Events, which it answers as an event receiver), so no answer NACKs for
 want of a listener. Frames that are valid
 requests to reset the chip, change its firewall policy or run an HPM.1 upgrade are
-left out (counted: `skipped`): a reboot would restart the counters mid-slice.
+left out (counted: `skipped`): a reboot would restart the counters mid-slice; so are
+those that make the satellite write to its own address (see skipped()).
 
 The accounting over the slice (counter deltas between two settled reads):
   written = frames_in + oversize + rx_overflow (over frames_in's page of counters);
@@ -43,6 +44,7 @@ from .mutations import mutate, seeds
 ADDRESS = 0x72
 HOST = 0x20  # the requester address of the counter reads
 # valid requests left out of the slice: (netFn, cmd), or (netFn, None) for a whole netFn
+# (and those that make the satellite write to itself: see skipped())
 SKIP = {
     (codes.NETFN_APP, codes.CMD_COLD_RESET),
     (codes.NETFN_APP, codes.CMD_WARM_RESET),
@@ -54,10 +56,23 @@ SKIP = {
 
 
 def skipped(f: bytes, address: int = ADDRESS) -> bool:
-    """Is f (the bytes after our address) a valid request the slice leaves out?"""
+    """Is f (the bytes after our address) a valid request the slice leaves out?
+
+    Besides SKIP: a request naming the satellite (or the general call) as its requester,
+    and a Set Event Receiver naming either. The chip's controller would write the
+    response or its events to its own I2C target, where no host target counts them (the satellite
+    counts them in frames_in all the same), so the accounting could not close."""
     if len(f) < 6 or (address + f[0] + f[1]) & 0xFF or sum(f[2:]) & 0xFF:
         return False
     netfn = f[0] >> 2
+    # 7-bit: 0x73 goes to the same target as 0x72; 0x00 and 0x01 are the general call,
+    # which the satellite's own target takes too
+    to_itself = (address >> 1, 0)
+    if netfn % 2 == 0 and f[2] >> 1 in to_itself:
+        return True
+    if (netfn, f[4]) == (codes.NETFN_SENSOR, codes.CMD_SET_EVENT_RECEIVER) and len(f) > 6:
+        if f[5] >> 1 in to_itself:
+            return True
     return (netfn, f[4]) in SKIP or (netfn, None) in SKIP
 
 
