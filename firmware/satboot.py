@@ -24,7 +24,7 @@ one-shot timer of DEADLINE_MS. The firmware calls commit() once it serves and it
 test passes. A record still at "try" at boot (the trial boot crashed, hung into a
 watchdog or lost power), a trial that raises, a failed self test (rollback()) and the
 timer running out all put PREVIOUS back and reset. The root bundle is always there.
-While a boot after an activation or a rollback comes up, Ctrl-C is off (_quiet_line).
+While a boot comes up, Ctrl-C is off (_quiet_line); main.py turns it off first.
 
 This module, not ipmc.wiring, imports `machine`: it runs before a bundle is chosen,
 and resetting out of a failed trial must not depend on the failing bundle's code.
@@ -162,9 +162,7 @@ def choose():
 
 
 def boot():
-    upgrading = read()[2] != "ok"  # an HPM.1 activation or rollback reset: see _quiet_line
-    if upgrading:
-        _quiet_line(True)
+    _quiet_line(True)  # main.py's first line did so already: see _quiet_line
     slot = choose()
     trial = read()[2] == "try"
     path = slot_dir(slot)
@@ -182,16 +180,16 @@ def boot():
             rollback()
         raise
     finally:
-        if upgrading:
-            _quiet_line(False)
+        _quiet_line(False)
 
 
 def _quiet_line(on):
-    """Ctrl-C off while a boot an HPM.1 client waits through comes up: the client keeps
-    sending frames on the serial line (Serial Basic Mode), and a 0x03 among their bytes
-    would stop the boot in the REPL, never serving. Serial Basic Mode takes the line over
-    once the firmware serves (0x03 between frames asks for the REPL there); a boot that
-    raises gets Ctrl-C back for the REPL."""
+    """Ctrl-C off while the boot comes up: a host that goes on sending Serial Basic Mode
+    frames through a reset (ipmitool after a Cold Reset or an HPM.1 activation) would
+    stop the boot in the REPL with a 0x03 among their bytes, and the board would never
+    serve. Serial Basic Mode takes the line over once the firmware serves (CR, Ctrl-C
+    between frames asks for the REPL there, which mpremote sends); a boot that raises
+    or ends gets Ctrl-C back for the REPL."""
     import micropython
 
     micropython.kbd_intr(-1 if on else 3)
