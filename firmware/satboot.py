@@ -43,6 +43,8 @@ ROOT = "-"
 
 _committed = [False]
 _timer = [None]
+BOOT_QUIET_MS = 30000  # a boot not serving by then gets Ctrl-C back (see _quiet_line)
+_quiet_timer = [None]
 
 
 def slot_dir(slot):
@@ -161,8 +163,43 @@ def choose():
     return r[0]
 
 
+def served():
+    """The firmware serves (ipmc.hpm.serving): its Serial Basic Mode reader has the
+    line, and the boot's Ctrl-C timer is called off."""
+    t, _quiet_timer[0] = _quiet_timer[0], None
+    if t is not None:
+        t.deinit()
+
+
+def _boot_too_long(t):
+    """The boot did not serve in time: Ctrl-C on, and the line's unread bytes (a
+    host's frames, Ctrl-Cs sent while it was off) dropped, so the REPL starts clean."""
+    if _quiet_timer[0] is None:
+        return
+    _quiet_timer[0] = None
+    _quiet_line(False)
+    import select
+
+    line = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+    p = select.poll()
+    p.register(line, select.POLLIN)
+    one = bytearray(1)
+    while p.poll(0) and line.readinto(one):
+        pass
+
+
+def quiet_boot(ms=BOOT_QUIET_MS):
+    """Ctrl-C off until the firmware serves, for at most ms (see _quiet_line)."""
+    import machine
+
+    _quiet_line(True)  # main.py's first line did so already
+    _quiet_timer[0] = machine.Timer(
+        -1, mode=machine.Timer.ONE_SHOT, period=ms, callback=_boot_too_long
+    )
+
+
 def boot():
-    _quiet_line(True)  # main.py's first line did so already: see _quiet_line
+    quiet_boot()
     slot = choose()
     trial = read()[2] == "try"
     path = slot_dir(slot)
@@ -180,6 +217,7 @@ def boot():
             rollback()
         raise
     finally:
+        served()
         _quiet_line(False)
 
 
@@ -189,7 +227,8 @@ def _quiet_line(on):
     stop the boot in the REPL with a 0x03 among their bytes, and the board would never
     serve. Serial Basic Mode takes the line over once the firmware serves (CR, Ctrl-C
     between frames asks for the REPL there, which mpremote sends); a boot that raises
-    or ends gets Ctrl-C back for the REPL."""
+    or ends gets Ctrl-C back for the REPL, and so does one that does not serve within
+    BOOT_QUIET_MS (a firmware hung in its set-up stays reachable without BOOTSEL)."""
     import micropython
 
     micropython.kbd_intr(-1 if on else 3)

@@ -279,3 +279,28 @@ def test_frames_through_a_cold_reset_do_not_stop_the_boot_in_the_repl(board, tmp
     assert _device_id(board)[0] == 0
     result = _flash(board, "sim", tmp_path)  # mpremote: CR, Ctrl-C, then the raw REPL
     assert result.copied == [] and result.device_id[2:4] == b"\x00\x01"
+
+
+def test_a_firmware_hung_in_its_boot_gets_ctrl_c_back(tmp_path):
+    """Ctrl-C is off while the firmware boots; one that never serves gets it back after
+    satboot's BOOT_QUIET_MS, so mpremote reaches the REPL without BOOTSEL."""
+    b = PtyBoard(
+        "sim", flash_dir=tmp_path / "fs", socket_path=str(tmp_path / "s.sock"), build_dir=tmp_path
+    )
+    b.start()
+    try:
+        _flash(b, "sim", tmp_path)
+        (b.flash_dir / "main.py").write_text(
+            "import micropython\nmicropython.kbd_intr(-1)\nimport satboot, time\n"
+            "satboot.quiet_boot(1500)\nprint('hung in set-up')\n"
+            "while True:\n    time.sleep_ms(10)\n"
+        )
+        b.reset()
+        assert b.wait_for_output("hung in set-up", 20)
+        conn = Connection(b.port)  # CR, Ctrl-C until the REPL answers (about 10 s)
+        try:
+            assert conn.run("print(6 * 7)") == 42
+        finally:
+            conn.close()
+    finally:
+        b.stop()
