@@ -206,8 +206,11 @@ def boot():
     if path:
         sys.path.insert(0, path)
     try:
+        import gc
+
         import board_config
 
+        gc.collect()  # the record's reading and the bundle choice leave garbage
         from ipmc import main
 
         main.run(board_config.CONFIG)
