@@ -128,7 +128,8 @@ def ipmitool(
 
 class Relay:
     """A UDP relay between one client and the BMC that records the client's datagrams and
-    can send more from the same source address (replays, tampered copies)."""
+    can send more from the same source address (replays, tampered copies); with `drop`
+    set, what the client sends goes nowhere (a BMC gone silent)."""
 
     def __init__(self, port):
         self.bmc = ("127.0.0.1", port)
@@ -139,6 +140,7 @@ class Relay:
         self.port = self.front.getsockname()[1]
         self.sent: list[bytes] = []
         self.client = None
+        self.drop = False
         self._stop = False
         self._threads = [threading.Thread(target=f, daemon=True) for f in (self._up, self._down)]
         for t in self._threads:
@@ -152,7 +154,8 @@ class Relay:
             except (TimeoutError, OSError):
                 continue
             self.sent.append(data)
-            self.back.sendto(data, self.bmc)
+            if not self.drop:
+                self.back.sendto(data, self.bmc)
 
     def _down(self):
         self.back.settimeout(0.2)

@@ -4,8 +4,11 @@ sensors, each reading bridged to its own satellite."""
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import subprocess
+import sys
 import time
 
 import pytest
@@ -73,3 +76,21 @@ def test_sdr_list_has_every_satellites_sensors_with_their_own_readings(bmc, chas
         assert r.stdout.count("Board Temp") == 2 and "40.00" in r.stdout
     finally:
         chassis.control("device", address=0x74, name="temp0", set={"temperature": 25.0})
+
+
+@pytest.mark.parametrize("scheme", ["lan", "lanplus"])
+def test_satmc_scan_through_the_bmc_lists_it_and_every_satellite(bmc, chassis, scheme):
+    """satmc scan over lan:// and lanplus://: Get Device ID bridged to each address (the
+    BMC's own at 0x20); the empty addresses are the BMC's 83h, each sent once."""
+    url = f"{scheme}://admin@127.0.0.1:{bmc.port}"
+    r = subprocess.run(
+        [sys.executable, "-m", "satmc.cli.main", "-t", url, "scan", "--first", "0x10",
+         "--last", "0x7e", "--json"],
+        capture_output=True, text=True, timeout=300,
+        env=dict(os.environ, SATMC_LAN_PASSWORD="adminpw"),
+    )  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    found = {d["address"]: d for d in json.loads(r.stdout)}
+    assert sorted(found) == [0x20, *(s.address for s in chassis.satellites)]
+    assert found[0x20]["device_id"] == 0x20  # the bench BMC itself
+    assert {found[s.address]["device_id"] for s in chassis.satellites[:2]} == {0x01}

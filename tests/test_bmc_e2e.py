@@ -296,6 +296,87 @@ def test_satmc_reaches_a_satellite_through_the_bench_bmc_lan_url(bmc, sim, schem
     assert r.stderr.startswith("satmc: error: 127.0.0.1:") and r.stderr.count("\n") == 1
 
 
+ABSENT = 0x7A  # nothing at this address behind the bench BMC
+
+
+def _satmc(url, *args):
+    import os
+    import sys
+
+    env = dict(os.environ, SATMC_LAN_PASSWORD="adminpw")
+    return subprocess.run([sys.executable, "-m", "satmc.cli.main", "-t", url, *args],
+                          capture_output=True, text=True, timeout=120, env=env)  # fmt: skip
+
+
+@pytest.mark.parametrize("scheme", ["lan", "lanplus"])
+def test_satmc_to_an_absent_satellite_names_the_command_the_satellite_and_the_bmc(bmc, scheme):
+    """The BMC's Send Message 83h, over lanplus:// too (pyghmi's synchronous call waited
+    ~40 s for a bridged answer that never comes, then said the session was gone)."""
+    r = _satmc(f"{scheme}://admin@127.0.0.1:{bmc.port}", "-a", f"0x{ABSENT:02x}", "sensors")
+    assert r.returncode == 1
+    [line] = r.stderr.splitlines()
+    assert line == (
+        "satmc: error: Get Device SDR Info to IPMB 0x7a: the satellite at 0x7a did not take "
+        f"it; the BMC at 127.0.0.1:{bmc.port} answered its Send Message with completion code "
+        "0x83 (NAK on write): nothing at that address, or a satellite busy or resetting"
+    )
+
+
+def test_lanplus_absent_satellite_then_present_ones_on_the_same_session(bmc, sim):
+    from satmc.errors import SendMessageError
+    from satmc.transports import connect
+
+    url = f"lanplus://admin:adminpw@127.0.0.1:{bmc.port}"
+    with connect(url, address=ABSENT) as sat:
+        opened = bmc.stats()["sessions_opened"]
+        for _ in range(3):
+            with pytest.raises(SendMessageError) as e:
+                sat.raw(0x06, 0x01)
+            assert e.value.cc == 0x83 and e.value.address == ABSENT
+            sat.retarget(sim.address)
+            assert sat.ipmi.get_device_id().device_id == 0x01  # the satellite, bridged
+            # HPM.1 Get Upgrade Status is command 34h too: the satellite's answer, not taken
+            # for a Send Message response
+            assert sat.raw(0x2C, 0x34, b"\x00") == (0, b"\x00\x00\x00")
+            sat.retarget(0x20)
+            assert sat.raw(0x06, 0x01)[1][0] == 0x20  # the BMC itself
+            sat.retarget(ABSENT)
+        assert bmc.stats()["sessions_opened"] == opened  # no new login: the session held
+
+
+@pytest.mark.parametrize(
+    "scheme, tries",
+    [("lan", "after 2 tries (1000 ms each)"), ("lanplus", "after pyghmi's retries")],
+)
+def test_no_answer_says_what_was_tried_through_which_bmc(bmc, sim, scheme, tries):
+    """The BMC goes silent mid-session; lanplus:// waits out pyghmi's retries and its
+    failed relogin (about 30 s), as pyghmi's own synchronous call does."""
+    from bmc_lan import Relay
+
+    from satmc.errors import NoResponseError
+    from satmc.transports import connect
+
+    relay = Relay(bmc.port)
+    try:
+        url = f"{scheme}://admin:adminpw@127.0.0.1:{relay.port}"
+        with connect(url, address=sim.address, retries=2) as sat:
+            assert sat.raw(0x06, 0x01)[0] == 0
+            relay.drop = True  # the BMC goes silent
+            with pytest.raises(NoResponseError) as e:
+                sat.raw(0x06, 0x01)
+            assert str(e.value) == (
+                f"no response through the BMC at 127.0.0.1:{relay.port}: Get Device ID to "
+                f"IPMB 0x{sim.address:02x} by Send Message {tries}; is the BMC up, this "
+                "session still open and the satellite answering?"
+            )
+            sat.retarget(0x20)
+            with pytest.raises(NoResponseError, match="^no response from the BMC at 127.0.0.1:"):
+                sat.raw(0x06, 0x01)
+            relay.drop = False
+    finally:
+        relay.close()
+
+
 def test_lanplus_uses_rmcp_plus_suite_17_and_bridges(bmc, sim):
     from satmc.transports import connect
 
@@ -313,6 +394,81 @@ def test_lanplus_uses_rmcp_plus_suite_17_and_bridges(bmc, sim):
         assert sat.raw(0x06, 0x02) == (0, b"")  # cold reset: the BMC drops every session
     with connect(url, address=sim.address) as sat:  # a new login in the same process
         assert sat.ipmi.get_device_id().device_id == 0x01
+
+
+def _suites(server) -> set[int]:
+    return server.call(lambda: {s.suite.id for s in server.endpoint.sessions.values() if s.suite})
+
+
+def _closed(server) -> bool:
+    """True once the server holds no session (pyghmi's logout does not wait for its Close
+    Session to be answered)."""
+    deadline = time.monotonic() + 10
+    while _suites(server):
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
+
+
+def test_lanplus_cipher_17_is_the_suite_negotiated(bmc, sim):
+    from satmc.transports import connect
+
+    url = f"lanplus://admin:adminpw@127.0.0.1:{bmc.port}?cipher=17"
+    with connect(url, address=sim.address) as sat:
+        assert sat.ipmi.get_device_id().device_id == 0x01
+        assert sat.interface.cipher_suite == 17 and _suites(bmc) == {17}
+
+
+def test_lanplus_cipher_3_to_a_bmc_that_takes_17_is_one_line_naming_pyghmi(bmc):
+    from satmc.errors import AdapterError
+    from satmc.transports import connect
+
+    url = f"lanplus://admin:adminpw@127.0.0.1:{bmc.port}?cipher=3"
+    with pytest.raises(AdapterError) as e:
+        connect(url, address=0x20)
+    assert str(e.value) == (
+        f"127.0.0.1:{bmc.port}: ?cipher=3 asks for cipher suite 3, the session negotiated "
+        "suite 17: pyghmi proposes 17 first and cannot ask a BMC that takes it for 3 "
+        "(ipmitool -I lanplus -C 3 can)"
+    )
+    assert _closed(bmc)  # logged out again
+
+
+@pytest.fixture(scope="module")
+def suite3_bmc(tmp_path_factory):
+    """A BMC that offers cipher suite 3 only (as many older ones do)."""
+    s = Server(load(users_file(tmp_path_factory.mktemp("bmc-suite3"))), cipher_suites=(3,))
+    yield s
+    s.close()
+
+
+@pytest.mark.parametrize("query", ["", "?cipher=3"])
+def test_lanplus_to_a_bmc_with_suite_3_only_negotiates_3(suite3_bmc, query):
+    from satmc.transports import connect
+
+    url = f"lanplus://admin:adminpw@127.0.0.1:{suite3_bmc.port}{query}"
+    with connect(url, address=0x20) as sat:
+        assert sat.raw(0x06, 0x01)[0] == 0
+        assert sat.interface.cipher_suite == 3 and _suites(suite3_bmc) == {3}
+
+
+@pytest.mark.parametrize(
+    "url, why",
+    [
+        ("lanplus://admin:adminpw@127.0.0.1:{port}?cipher=17", "negotiated suite 3: the BMC "),
+        ("lanplus://admin:adminpw@127.0.0.1:{port}?cipher=18", "cipher must be 3 or 17"),
+        ("lan://admin:adminpw@127.0.0.1:{port}?cipher=3", "use lanplus://"),
+    ],
+)
+def test_lanplus_cipher_option_errors_are_one_line(suite3_bmc, url, why):
+    from satmc.errors import AdapterError
+    from satmc.transports import connect
+
+    with pytest.raises(AdapterError, match=why) as e:
+        connect(url.format(port=suite3_bmc.port), address=0x20)
+    assert "\n" not in str(e.value)
+    assert _closed(suite3_bmc)
 
 
 @pytest.mark.parametrize(

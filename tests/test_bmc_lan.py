@@ -132,6 +132,26 @@ def test_aes_round_trip_and_bad_padding():
     assert crypto.aes_decrypt(k2, bytes(31)) is None
 
 
+def test_session_keys_chain_cbc_as_cryptography_does():
+    # a session's Keys chain the blocks themselves over one ECB context each way: what
+    # they encrypt, cryptography's AES-CBC decrypts, and the other way round
+    k2 = bytes(range(3, 23))
+    keys = crypto.Keys(crypto.SUITES[17], bytes(20), k2)
+    for n in (0, 1, 15, 16, 17, 40, 63):
+        payload = bytes(range(100, 100 + n))
+        for _ in range(3):  # the contexts carry nothing from one packet to the next
+            assert crypto.aes_decrypt(k2, keys.encrypt(payload)) == payload
+            assert keys.decrypt(crypto.aes_encrypt(k2, payload)) == payload
+    sealed = crypto.aes_encrypt(k2, b"0123456789")
+    assert keys.decrypt(sealed[:-1]) is None and keys.decrypt(sealed[:16]) is None
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+    iv = bytes(16)
+    enc = Cipher(algorithms.AES(k2[:16]), modes.CBC(iv)).encryptor()
+    bad_pad = iv + enc.update(bytes(15) + b"\x20") + enc.finalize()  # pad length 32
+    assert keys.decrypt(bad_pad) is None and crypto.aes_decrypt(k2, bad_pad) is None
+
+
 def test_sequence_window_drops_replays_and_far_jumps():
     ep = session.Endpoint(users.Users())
     s = session.Session(1, 1, ("h", 1), True, 0, 0)
@@ -183,6 +203,19 @@ def test_ipmitool_without_c_takes_suite_17_from_the_sessionless_cipher_list(serv
     assert r.returncode == 0, r.stderr
     assert "3    N/A     hmac_sha1       hmac_sha1_96    aes_cbc_128" in r.stdout
     assert "17   N/A     hmac_sha256     sha256_128      aes_cbc_128" in r.stdout
+
+
+def test_a_bmc_offering_suite_3_only_lists_and_takes_only_3(fresh, ipmitool_exe):
+    s = fresh(cipher_suites=(3,))
+    r = ipmitool(ipmitool_exe, s.port, "channel", "getciphers", "ipmi", extra=("-C", "3"))
+    assert r.returncode == 0, r.stderr
+    assert "3    N/A     hmac_sha1       hmac_sha1_96    aes_cbc_128" in r.stdout
+    assert "17   N/A" not in r.stdout
+    r = ipmitool(ipmitool_exe, s.port, "session", "info", "active")  # no -C: 3 from the list
+    assert r.returncode == 0, r.stderr
+    r = ipmitool(ipmitool_exe, s.port, "user", "list", extra=("-C", "17"))
+    assert r.returncode != 0
+    assert s.stats()["no_cipher_suite_match"] >= 1
 
 
 @pytest.mark.parametrize("auth", ["MD5", "PASSWORD"])

@@ -19,16 +19,29 @@ class BusNackError(BusError):
 
 class SendMessageError(BusError):
     """A BMC could not deliver a bridged request: its Send Message answered a completion
-    code other than 00 (82h bus error, 83h NAK on write: nothing took the request)."""
+    code other than 00 (82h bus error, 83h NAK on write: nothing took the request).
+    via: the BMC's HOST:PORT, named in the message when given."""
 
-    def __init__(self, address: int, netfn: int, cmd: int, cc: int):
-        from .ipmi.codes import CMD_SEND_MESSAGE, NETFN_APP, cc_text, command_name
-
-        name = command_name(netfn, cmd) or f"netFn 0x{netfn:02x} cmd 0x{cmd:02x}"
-        super().__init__(
-            f"{name} to IPMB 0x{address:02x}: the BMC's Send Message answered completion "
-            f"code 0x{cc:02x} ({cc_text(cc, NETFN_APP, CMD_SEND_MESSAGE)})"
+    def __init__(self, address: int, netfn: int, cmd: int, cc: int, via: str = ""):
+        from .ipmi.codes import (
+            CC_SEND_NAK_ON_WRITE,
+            CMD_SEND_MESSAGE,
+            NETFN_APP,
+            cc_text,
+            command_title,
         )
+
+        bmc = f"the BMC at {via}" if via else "the BMC"
+        code = f"completion code 0x{cc:02x} ({cc_text(cc, NETFN_APP, CMD_SEND_MESSAGE)})"
+        if cc == CC_SEND_NAK_ON_WRITE:
+            why = (
+                f"the satellite at 0x{address:02x} did not take it; {bmc} answered its Send "
+                f"Message with {code}: nothing at that address, or a satellite busy or "
+                "resetting"
+            )
+        else:
+            why = f"{bmc} could not deliver it; its Send Message answered {code}"
+        super().__init__(f"{command_title(netfn, cmd)} to IPMB 0x{address:02x}: {why}")
         self.address, self.netfn, self.cmd, self.cc = address, netfn, cmd, cc
 
 

@@ -102,7 +102,7 @@ def get_heap_info(mc, rq, rs):
     """satmc OEM: heap free, heap used, bytes allocated handling requests, requests (u32 LE).
 
     Arms the request path's heap measurement (mc.heap_armed): hot_alloc counts from the
-    first Get Heap Info on rp2, from boot on the unix port."""
+    first Get Heap Info on (a heap walk each side of a request costs its turnaround)."""
     import gc
 
     mc.heap_armed = True

@@ -9,7 +9,6 @@ results in `mc.self_test_bits`, a hook for responses to our own requests.
 """
 
 import gc
-import sys
 import time
 
 from micropython import const
@@ -31,9 +30,8 @@ _BROADCAST_FOR_US = const(1)
 _BROADCAST_OTHER = const(2)
 _GET_DEVICE_ID = const(0x01)
 # gc.mem_alloc() walks the whole heap: on rp2 two calls cost the request ~20 ms (1/4 of
-# its 200 KB heap per ms at 125 MHz), so there the request path is measured only once
-# Get Heap Info has armed it; the unix port measures from boot (its tests read hot_alloc).
-_MEASURE_FROM_BOOT = sys.platform != "rp2"
+# its 200 KB heap per ms at 125 MHz), on the unix port (2 MB heap) ~0.36 ms, the most of
+# its turnaround; so the request path is measured only once Get Heap Info has armed it.
 
 
 class MC:
@@ -60,7 +58,7 @@ class MC:
         self.response = Response()
         self.hot_alloc = 0  # bytes allocated while handling requests (target: 0)
         self.hot_frames = 0  # requests handled (counted always)
-        self.heap_armed = _MEASURE_FROM_BOOT  # hot_alloc measured (Get Heap Info arms it)
+        self.heap_armed = False  # hot_alloc measured (Get Heap Info arms it)
 
     def handle_frame(self, rq):
         """One frame received on IPMB: its response goes out through the link."""
@@ -74,8 +72,8 @@ class MC:
         rs is the channel's response (its capacity is the channel's limit); IPMB's,
         self.response, by default. Counts the heap the request took (hot_alloc, over
         hot_frames requests): the commands on hot paths allocate nothing. The heap is
-        measured only while heap_armed (from boot on the unix port, from the first Get
-        Heap Info on rp2, where measuring costs the request a heap walk each side).
+        measured only while heap_armed (from the first Get Heap Info on: measuring costs
+        the request a heap walk each side).
         """
         armed = self.heap_armed
         before = gc.mem_alloc() if armed else 0

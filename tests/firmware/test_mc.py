@@ -108,6 +108,7 @@ def test_send_message_allocates_nothing_from_its_first_use_and_counts_once():
     # ipmitool over serial-basic wraps sensor requests in Send Message: its inner
     # buffers were made at the first one, and the inner request was counted twice
     mc = _mc()
+    mc.heap_armed = True  # as Get Heap Info arms it
     raw = frame(0x20, 0x06, 0x34, b"\x40" + frame(0x72, 0x04, 0x2D, b"\x01"), rq_sa=0x81)
     rq = Request()
     rq.buf[: len(raw)] = raw
@@ -154,11 +155,11 @@ def test_send_message_elsewhere_or_nested_or_broken_is_refused():
     assert _send_message(mc, frame(0x72, 0x06, 0x04)[:-1] + b"\x00")[0] == 0xCC
 
 
-def test_heap_measured_only_once_get_heap_info_arms_it_as_on_rp2():
-    # on rp2 gc.mem_alloc() walks the heap: the request path measures only when armed
+def test_heap_measured_only_once_get_heap_info_arms_it():
+    # gc.mem_alloc() walks the heap (rp2 and unix port): the request path measures only
+    # when armed
     mc = _mc()
-    assert mc.heap_armed  # the unix port measures from boot
-    mc.heap_armed = False  # as rp2 boots
+    assert not mc.heap_armed
     waste = []
 
     def allocating(mc, rq, rs):

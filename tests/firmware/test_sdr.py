@@ -148,6 +148,7 @@ def test_sdr_info_serves_the_indicator_without_big_ints():
     # On 32-bit ports ints beyond 2**30 - 1 are heap objects: an Adler-32 kept as one
     # int made every Get Device SDR Info allocate there (shifting it makes new ones)
     mc = _mc()
+    mc.heap_armed = True  # as Get Heap Info arms it
     repo = mc.sdrs
     assert all(_small(v) for v in repo.__dict__.values())
     s1, s2 = 1, 0

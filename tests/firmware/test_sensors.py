@@ -126,6 +126,7 @@ def test_a_failed_read_makes_the_reading_unavailable_until_the_chip_answers():
 
 def test_get_sensor_reading_allocates_nothing():
     mc, s, reader = _mc()
+    mc.heap_armed = True  # as Get Heap Info arms it
     s.scan()
     raw = frame(0x72, 0x04, 0x2D, b"\x01")
     rq = Request()

@@ -187,6 +187,7 @@ def test_send_message_over_the_serial_line_allocates_nothing():
     import micropython
 
     mc = MC(CONFIG)
+    mc.heap_armed = True  # as Get Heap Info arms it
     mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, critical=CRITICAL, stats=mc.stats)
     sink = _Sink()
     sb = SerialBasic(mc, None, sink)
@@ -234,6 +235,7 @@ def test_serving_the_line_allocates_nothing_per_byte_or_frame():
     import micropython
 
     mc = MC(CONFIG)
+    mc.heap_armed = True  # as Get Heap Info arms it
     mc.link = IPMBLink(FakeTarget(), FakeController(), 0x72, critical=CRITICAL, stats=mc.stats)
     host, line = _socket_pair("/tmp/satmc-unit-serial.sock")
     sink = _Sink()

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from ..errors import BusNackError, CompletionCodeError, MalformedResponseError, NoResponseError
+from ..errors import (
+    BusNackError,
+    CompletionCodeError,
+    MalformedResponseError,
+    NoResponseError,
+    SendMessageError,
+)
 from ..ipmi.client import decode_device_id, get_device_id
-from ..ipmi.codes import NETFNS, cc_text
+from ..ipmi.codes import CMD_GET_DEVICE_ID, NETFN_APP, NETFNS, cc_text
 from . import output
 from .progress import Progress
 
@@ -120,6 +126,8 @@ def scan(args, sat) -> int:
     # Each address gets the connection's tries (--retries), as a BMC's scan retries: a
     # busy controller may miss one timeout. An empty address NACKs the first write and
     # costs no retry; only a controller that takes the request and stays silent does.
+    # Through a BMC (lan://, lanplus://) each address is a Send Message to it on IPMB
+    # channel 0, and 0x20 is the BMC itself; the BMC's 83h (nothing took it) costs none.
     with Progress(how, unit="addr", total=len(addresses)) as bar:
         for i, addr in enumerate(addresses):
             dev = _device_at(sat, addr, args.broadcast)
@@ -140,11 +148,20 @@ def _device_at(sat, addr: int, broadcast: bool) -> dict | None:
     if broadcast:
         d = sat.broadcast_get_device_id(addr)
         return decode_device_id(d) if d else None
-    sat.ipmi.target.ipmb_address = addr
-    sat.address = addr
+    sat.retarget(addr)
     try:
-        return get_device_id(sat)
-    except (NoResponseError, BusNackError, CompletionCodeError, MalformedResponseError):
+        if not sat.via:
+            return get_device_id(sat)
+        # through a BMC an empty address is its Send Message's 83h: not sent again
+        cc, data = sat.raw(NETFN_APP, CMD_GET_DEVICE_ID, nak_tries=1)
+        return decode_device_id(data) if cc == 0 else None
+    except (
+        NoResponseError,
+        BusNackError,
+        SendMessageError,
+        CompletionCodeError,
+        MalformedResponseError,
+    ):
         return None
 
 

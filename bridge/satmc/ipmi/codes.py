@@ -243,6 +243,19 @@ def command_name(netfn: int, cmd: int) -> str | None:
     return None
 
 
+ACRONYMS = {"id": "ID", "sdr": "SDR", "fru": "FRU", "guid": "GUID", "hpm": "HPM", "oem": "OEM"}
+ACRONYMS.update(iana="IANA", netfn="NetFn")
+
+
+def command_title(netfn: int, cmd: int) -> str:
+    """A request as the specification names it (Get Device SDR Info), else by its numbers
+    (netFn 0x2c cmd 0x2e): for messages."""
+    name = command_name(netfn, cmd)
+    if name is None:
+        return f"netFn 0x{netfn:02x} cmd 0x{cmd:02x}"
+    return " ".join(ACRONYMS.get(w, w.capitalize()) for w in name.split("_"))
+
+
 # commands with sub-functions (the firewall may switch single ones off): what picks one
 SUBFUNCTIONS = {
     (NETFN_STORAGE, CMD_GET_FRU_INVENTORY_AREA_INFO): "FRU device id",

@@ -19,6 +19,7 @@ URLs:
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
@@ -35,7 +36,13 @@ from ..errors import (
     NoResponseError,
     SendMessageError,
 )
-from ..ipmi.codes import CC_OK, CC_SEND_NAK_ON_WRITE, CMD_GET_DEVICE_ID, NETFN_APP
+from ..ipmi.codes import (
+    CC_OK,
+    CC_SEND_NAK_ON_WRITE,
+    CMD_GET_DEVICE_ID,
+    NETFN_APP,
+    command_title,
+)
 
 SCHEMES = ("sim", "ftdi", "serial", "socket", "lan", "lanplus")
 LAN_SCHEMES = ("lan://", "lanplus://")  # through a BMC: frames are the BMC's to build
@@ -78,32 +85,55 @@ def create_interface(
     )
 
 
+def _ipmb_target(address: int) -> pyipmi.Target:
+    return pyipmi.Target(ipmb_address=address)
+
+
 @dataclass
 class Satellite:
-    """A connection to one satellite: python-ipmi's Ipmi plus raw access."""
+    """A connection to one satellite: python-ipmi's Ipmi plus raw access.
+
+    via: through a BMC on the LAN (lan://, lanplus://), its HOST:PORT, else "";
+    target_for: the python-ipmi Target of an address on this connection (lan:// routes
+    it through the BMC)."""
 
     interface: object
     ipmi: pyipmi.Ipmi
     address: int
+    via: str = ""
+    target_for: Callable[[int], pyipmi.Target] = _ipmb_target
 
-    def raw(self, netfn: int, cmd: int, data: bytes = b"", lun: int = 0) -> tuple[int, bytes]:
+    def retarget(self, address: int) -> None:
+        """Address the controller at `address` from now on (satmc scan)."""
+        self.ipmi.target = self.target_for(address)
+        self.address = address
+
+    def _tries(self) -> int:
+        i = self.interface
+        return getattr(i, "tries", None) or max(1, getattr(i, "max_retries", 1))
+
+    def raw(
+        self, netfn: int, cmd: int, data: bytes = b"", lun: int = 0, nak_tries: int = 0
+    ) -> tuple[int, bytes]:
         """Send a request; returns (completion code, response data).
 
         Through a BMC (lan://, lanplus://) the BMC's own Send Message may fail: a NAK on
         write (83h: the satellite did not take the request, e.g. busy or resetting) is
         sent again like a lost request, up to the connection's tries; then, or on another
-        Send Message code, SendMessageError (a BusError) names the command and the code."""
-        tries = max(1, getattr(self.interface, "max_retries", 1))
+        Send Message code, SendMessageError (a BusError) names the command and the code.
+        nak_tries: send it that often on 83h instead (1: never again, as satmc scan does,
+        where an empty address is the common case)."""
+        tries = nak_tries or self._tries()
         for attempt in range(tries):
             try:
                 rsp = self.interface.send_and_receive_raw(
                     self.ipmi.target, lun, netfn, bytes((cmd,)) + bytes(data)
                 )
             except (IpmiTimeoutError, RetryError) as e:
-                raise NoResponseError(self._no_answer()) from e
+                raise NoResponseError(self._no_answer(netfn, cmd)) from e
             except SendMessageFailed as e:  # python-ipmi's, from the bridging BMC
                 if e.cc != CC_SEND_NAK_ON_WRITE or attempt == tries - 1:
-                    raise SendMessageError(self.address, netfn, cmd, e.cc) from None
+                    raise SendMessageError(self.address, netfn, cmd, e.cc, self.via) from None
                 time.sleep(0.05 * (attempt + 1))
                 continue
             return rsp[0], bytes(rsp[1:])
@@ -120,6 +150,11 @@ class Satellite:
         """Broadcast Get Device ID to `address` (never retried); response data or None.
         timeout: the connection's request timeout unless given."""
         intf = self.interface
+        if self.via:
+            raise AdapterError(
+                f"Broadcast Get Device ID needs the bus itself; through the BMC at {self.via} "
+                "use Get Device ID (satmc scan without --broadcast)"
+            )
         timeout = intf.timeout if timeout is None else timeout
         header = IpmbHeaderReq()
         header.netfn, header.rs_lun, header.rq_lun, header.cmdid = (
@@ -140,11 +175,19 @@ class Satellite:
             intf.broadcast_next = False
         return frame[7:-1] if frame[6] == CC_OK else None
 
-    def _no_answer(self) -> str:
+    def _no_answer(self, netfn: int, cmd: int) -> str:
         i = self.interface
+        tries = getattr(i, "tries_text", None)
+        tries = tries or f"after {self._tries()} tries ({i.timeout * 1000:.0f} ms each)"
+        if not self.via:
+            return f"no response from IPMB 0x{self.address:02x} {tries}"
+        name = command_title(netfn, cmd)
+        if self.address == 0x20:
+            return f"no response from the BMC at {self.via}: {name} to it {tries}"
         return (
-            f"no response from IPMB 0x{self.address:02x} after {i.max_retries} tries "
-            f"({i.timeout * 1000:.0f} ms each)"
+            f"no response through the BMC at {self.via}: {name} to IPMB "
+            f"0x{self.address:02x} by Send Message {tries}; is the BMC up, this session "
+            "still open and the satellite answering?"
         )
 
     def close(self) -> None:
@@ -189,7 +232,8 @@ def connect_many(
         from . import lanplus
 
         intf = lanplus.open_session(url, timeout, retries)
-        return [Satellite(intf, lanplus.connection(intf, a), a) for a in addresses]
+        via = f"{intf.host}:{intf.port}"
+        return [Satellite(intf, lanplus.connection(intf, a), a, via) for a in addresses]
     if urlsplit(url).scheme == "lan":
         from . import lan
 
@@ -198,7 +242,7 @@ def connect_many(
         for i, a in enumerate(addresses):
             ipmi = first if i == 0 else pyipmi.Ipmi(interface=intf, session=None)
             ipmi.target = lan.target(a)
-            out.append(Satellite(intf, ipmi, a))
+            out.append(Satellite(intf, ipmi, a, intf.via, lan.target))
         return out
     intf = create_interface(url, slave_address=slave_address, readback=readback, twin=twin)
     intf.timeout = timeout

@@ -48,6 +48,8 @@ def parse(url: str) -> tuple[str, int, str, str, str]:
 def open_session(url: str, timeout: float, retries: int):
     """-> (the RMCP interface, an Ipmi holding the established session)."""
     host, port, user, password, priv = parse(url)
+    if "cipher" in parse_qs(urlsplit(url).query):
+        raise AdapterError(f"{url!r}: cipher suites are RMCP+'s: use lanplus:// (lan:// is 1.5)")
     intf = pyipmi.interfaces.create_interface("rmcp", keep_alive_interval=0)
     intf.max_retries = retries - 1
     ipmi = pyipmi.create_connection(intf)
@@ -66,6 +68,8 @@ def open_session(url: str, timeout: float, retries: int):
             "check the user, the password and that the BMC serves IPMI 1.5"
         ) from None
     intf.timeout = max(timeout, MIN_TIMEOUT)
+    intf.tries = retries  # python-ipmi's max_retries counts the tries after the first
+    intf.via = f"{host}:{port}"
     return intf, ipmi
 
 

@@ -71,12 +71,19 @@ def v15_auth_code(auth_type: int, password: bytes, sid: int, message: bytes, seq
 
 class Keys:
     """A session's integrity and confidentiality keys, set up once for all its packets:
-    the HMAC keyed with K1 (copied per packet, not keyed again) and the AES key K2."""
+    the HMAC keyed with K1 (copied per packet, not keyed again) and AES with K2 in one
+    ECB context each way, made once; the CBC chaining of each packet is done here
+    (C[i] = E(P[i] ^ C[i-1]), C[0] = the packet's IV). A CBC context per packet would
+    set up the cipher and its key schedule again for every packet: that took 8 to 13 us
+    of the 60 us a request spends in the BMC's Python."""
 
     def __init__(self, suite: Suite, k1: bytes, k2: bytes):
         self.suite = suite
         self._mac = hmac.new(k1, digestmod=suite.digest)
         self._aes = algorithms.AES(k2[:16])
+        # ECB contexts: fed whole blocks only, so they never hold data between calls
+        self._e = Cipher(self._aes, modes.ECB()).encryptor()
+        self._d = Cipher(self._aes, modes.ECB()).decryptor()
 
     def __deepcopy__(self, memo) -> Keys:
         return self  # never changed once made (the keyed HMAC is only copied), so shared
@@ -88,10 +95,40 @@ class Keys:
         return h.digest()[: self.suite.icv_len]
 
     def encrypt(self, payload: bytes) -> bytes:
-        return aes_encrypt(self._aes, payload)
+        """As aes_encrypt(K2, payload): IV, then AES-CBC-128 of the padded payload."""
+        plain = _pad(payload)
+        iv = os.urandom(16)
+        out = [iv]
+        prev = int.from_bytes(iv, "big")
+        for i in range(0, len(plain), 16):
+            block = int.from_bytes(plain[i : i + 16], "big") ^ prev
+            c = self._e.update(block.to_bytes(16, "big"))
+            out.append(c)
+            prev = int.from_bytes(c, "big")
+        return b"".join(out)
 
     def decrypt(self, data: bytes) -> bytes | None:
-        return aes_decrypt(self._aes, data)
+        """As aes_decrypt(K2, data): the payload, or None when not well-formed."""
+        if len(data) < 32 or len(data) % 16:
+            return None
+        d = self._d.update(data[16:])  # every block at once: P[i] = D(C[i]) ^ C[i-1]
+        plain = (int.from_bytes(d, "big") ^ int.from_bytes(data[:-16], "big")).to_bytes(
+            len(d), "big"
+        )
+        return _unpad(plain)
+
+
+def _pad(payload: bytes) -> bytes:
+    """payload + pad 01 02 .. n + n, a multiple of 16 bytes (table 13-20)."""
+    n = (-(len(payload) + 1)) % 16
+    return payload + bytes(range(1, n + 1)) + bytes((n,))
+
+
+def _unpad(plain: bytes) -> bytes | None:
+    n = plain[-1]
+    if n >= 16 or plain[-1 - n : -1] != bytes(range(1, n + 1)):
+        return None
+    return plain[: -1 - n]
 
 
 def _aes(key) -> algorithms.AES:
@@ -101,11 +138,9 @@ def _aes(key) -> algorithms.AES:
 def aes_encrypt(k2, payload: bytes) -> bytes:
     """IV, then AES-CBC-128 of payload + pad 01 02 .. n + n (table 13-20).
     k2: the key's bytes, or its algorithms.AES (made once per session)."""
-    n = (-(len(payload) + 1)) % 16
-    plain = payload + bytes(range(1, n + 1)) + bytes((n,))
     iv = os.urandom(16)
     enc = Cipher(_aes(k2), modes.CBC(iv)).encryptor()
-    return iv + enc.update(plain) + enc.finalize()
+    return iv + enc.update(_pad(payload)) + enc.finalize()
 
 
 def aes_decrypt(k2, data: bytes) -> bytes | None:
@@ -114,8 +149,4 @@ def aes_decrypt(k2, data: bytes) -> bytes | None:
     if len(data) < 32 or len(data) % 16:
         return None
     dec = Cipher(_aes(k2), modes.CBC(data[:16])).decryptor()
-    plain = dec.update(data[16:]) + dec.finalize()
-    n = plain[-1]
-    if n >= 16 or plain[-1 - n : -1] != bytes(range(1, n + 1)):
-        return None
-    return plain[: -1 - n]
+    return _unpad(dec.update(data[16:]) + dec.finalize())

@@ -100,6 +100,7 @@ class Options:
     login_failures: int = 5  # failed logins from one host within login_window ...
     login_window: float = 30.0  # ... refuse its new logins until the window has passed
     guid: bytes = field(default_factory=lambda: os.urandom(16))
+    cipher_suites: tuple = (3, 17)  # offered (a BMC without 17, to test clients' fallback)
 
 
 @dataclass
@@ -480,7 +481,7 @@ class Endpoint:
                 return status(RAKP_ILLEGAL_PARAMETER)
             algs.append(rec[4] & 0x3F)
         suite = crypto.BY_ALGORITHMS.get(tuple(algs))
-        if suite is None:
+        if suite is None or suite.id not in self.options.cipher_suites:
             self.refuse("no_cipher_suite_match", peer, f"algorithms {algs}")
             return status(RAKP_NO_CIPHER_SUITE_MATCH)
         if want_priv > api.ADMINISTRATOR or console_sid == 0:
@@ -626,7 +627,8 @@ class Endpoint:
             return codes.CC_LENGTH, b""
         if not self._channel_ok(data[0]):
             return codes.CC_INVALID_DATA, b""
-        records = b"".join(s.record() for s in crypto.SUITES.values()) if data[1] == 0 else b""
+        offered = [s for s in crypto.SUITES.values() if s.id in self.options.cipher_suites]
+        records = b"".join(s.record() for s in offered) if data[1] == 0 else b""
         start = (data[2] & 0x3F) * 16
         return codes.CC_OK, bytes((self.options.channel,)) + records[start : start + 16]
 
