@@ -24,7 +24,7 @@ one-shot timer of DEADLINE_MS. The firmware calls commit() once it serves and it
 test passes. A record still at "try" at boot (the trial boot crashed, hung into a
 watchdog or lost power), a trial that raises, a failed self test (rollback()) and the
 timer running out all put PREVIOUS back and reset. The root bundle is always there.
-While a boot after an activation or a rollback comes up, Ctrl-C is off (_quiet_line).
+While a boot comes up, Ctrl-C is off (_quiet_line); main.py turns it off first.
 
 This module, not ipmc.wiring, imports `machine`: it runs before a bundle is chosen,
 and resetting out of a failed trial must not depend on the failing bundle's code.
@@ -43,6 +43,8 @@ ROOT = "-"
 
 _committed = [False]
 _timer = [None]
+BOOT_QUIET_MS = 30000  # a boot not serving by then gets Ctrl-C back (see _quiet_line)
+_quiet_timer = [None]
 
 
 def slot_dir(slot):
@@ -161,18 +163,54 @@ def choose():
     return r[0]
 
 
+def served():
+    """The firmware serves (ipmc.hpm.serving): its Serial Basic Mode reader has the
+    line, and the boot's Ctrl-C timer is called off."""
+    t, _quiet_timer[0] = _quiet_timer[0], None
+    if t is not None:
+        t.deinit()
+
+
+def _boot_too_long(t):
+    """The boot did not serve in time: Ctrl-C on, and the line's unread bytes (a
+    host's frames, Ctrl-Cs sent while it was off) dropped, so the REPL starts clean."""
+    if _quiet_timer[0] is None:
+        return
+    _quiet_timer[0] = None
+    _quiet_line(False)
+    import select
+
+    line = sys.stdin.buffer if hasattr(sys.stdin, "buffer") else sys.stdin
+    p = select.poll()
+    p.register(line, select.POLLIN)
+    one = bytearray(1)
+    while p.poll(0) and line.readinto(one):
+        pass
+
+
+def quiet_boot(ms=BOOT_QUIET_MS):
+    """Ctrl-C off until the firmware serves, for at most ms (see _quiet_line)."""
+    import machine
+
+    _quiet_line(True)  # main.py's first line did so already
+    _quiet_timer[0] = machine.Timer(
+        -1, mode=machine.Timer.ONE_SHOT, period=ms, callback=_boot_too_long
+    )
+
+
 def boot():
-    upgrading = read()[2] != "ok"  # an HPM.1 activation or rollback reset: see _quiet_line
-    if upgrading:
-        _quiet_line(True)
+    quiet_boot()
     slot = choose()
     trial = read()[2] == "try"
     path = slot_dir(slot)
     if path:
         sys.path.insert(0, path)
     try:
+        import gc
+
         import board_config
 
+        gc.collect()  # the record's reading and the bundle choice leave garbage
         from ipmc import main
 
         main.run(board_config.CONFIG)
@@ -182,16 +220,18 @@ def boot():
             rollback()
         raise
     finally:
-        if upgrading:
-            _quiet_line(False)
+        served()
+        _quiet_line(False)
 
 
 def _quiet_line(on):
-    """Ctrl-C off while a boot an HPM.1 client waits through comes up: the client keeps
-    sending frames on the serial line (Serial Basic Mode), and a 0x03 among their bytes
-    would stop the boot in the REPL, never serving. Serial Basic Mode takes the line over
-    once the firmware serves (0x03 between frames asks for the REPL there); a boot that
-    raises gets Ctrl-C back for the REPL."""
+    """Ctrl-C off while the boot comes up: a host that goes on sending Serial Basic Mode
+    frames through a reset (ipmitool after a Cold Reset or an HPM.1 activation) would
+    stop the boot in the REPL with a 0x03 among their bytes, and the board would never
+    serve. Serial Basic Mode takes the line over once the firmware serves (CR, Ctrl-C
+    between frames asks for the REPL there, which mpremote sends); a boot that raises
+    or ends gets Ctrl-C back for the REPL, and so does one that does not serve within
+    BOOT_QUIET_MS (a firmware hung in its set-up stays reachable without BOOTSEL)."""
     import micropython
 
     micropython.kbd_intr(-1 if on else 3)

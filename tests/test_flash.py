@@ -217,3 +217,90 @@ def test_a_firmware_that_fails_at_boot_is_reported_with_where_to_look(tmp_path):
         assert "the board is at its REPL" in str(e.value) and "Ctrl-D" in str(e.value)
     finally:
         b.stop()
+
+
+def _get_device_id_frame(seq: int, extra: bytes = b"") -> bytes:
+    """A Serial Basic Mode frame: Get Device ID to the BMC address, from 0x81."""
+    from satmc.transports.serial import encode_basic_mode
+
+    head = bytes((0x20, NETFN_APP << 2))
+    body = bytes((0x81, seq << 2, CMD_GET_DEVICE_ID)) + extra
+    msg = head + bytes(((-sum(head)) & 0xFF,)) + body + bytes(((-sum(body)) & 0xFF,))
+    return encode_basic_mode(msg)
+
+
+def test_frames_through_a_cold_reset_do_not_stop_the_boot_in_the_repl(board, tmp_path):
+    """ipmitool goes on sending while a board reboots after a Cold Reset: a 0x03 among
+    its frames' bytes used to stop the new boot in the REPL (the board never served
+    again). Ctrl-C is off from main.py's first line; mpremote still gets in (CR, Ctrl-C
+    between frames) once the board serves."""
+    import threading
+
+    import serial
+
+    from satmc.ipmi.codes import CMD_COLD_RESET
+
+    _flash(board, "sim", tmp_path)
+    board.wait_ready(20)
+    # 0x03 inside the frames (the rqSeq/LUN byte, and CR, Ctrl-C as data), as ipmitool's are
+    frames = [_get_device_id_frame(0, b"\x0d\x03"), _get_device_id_frame(0x03 >> 2 | 0x30)]
+    frames[1] = frames[1][:5] + b"\x03" + frames[1][6:]  # a torn one: its checksum fails
+    line = serial.Serial(board.port, 115200, timeout=0)
+    sending = threading.Event()
+    sending.set()
+
+    def flood():
+        k = 0
+        while sending.is_set():
+            line.write(frames[k % 2] + b"\x03")
+            line.read(4096)  # the board's answers and boot text: read, not kept
+            k += 1
+            time.sleep(0.02)
+
+    t = threading.Thread(target=flood, daemon=True)
+    t.start()
+    mark = len(board.output)
+    try:
+        resets = board.resets
+        with connect(board.url, address=0x72) as sat:
+            sat.raw(NETFN_APP, CMD_COLD_RESET, b"")
+        deadline = time.monotonic() + 20
+        while board.resets == resets and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert board.resets > resets, "no reboot after the Cold Reset"
+        board.wait_ready(20)
+        time.sleep(1.0)  # frames keep coming while it serves
+        board.wait_ready(1)
+    finally:
+        sending.clear()
+        t.join(5)
+        line.close()
+    assert not [x for x in board.output[mark:] if "KeyboardInterrupt" in x]
+    assert _device_id(board)[0] == 0
+    result = _flash(board, "sim", tmp_path)  # mpremote: CR, Ctrl-C, then the raw REPL
+    assert result.copied == [] and result.device_id[2:4] == b"\x00\x01"
+
+
+def test_a_firmware_hung_in_its_boot_gets_ctrl_c_back(tmp_path):
+    """Ctrl-C is off while the firmware boots; one that never serves gets it back after
+    satboot's BOOT_QUIET_MS, so mpremote reaches the REPL without BOOTSEL."""
+    b = PtyBoard(
+        "sim", flash_dir=tmp_path / "fs", socket_path=str(tmp_path / "s.sock"), build_dir=tmp_path
+    )
+    b.start()
+    try:
+        _flash(b, "sim", tmp_path)
+        (b.flash_dir / "main.py").write_text(
+            "import micropython\nmicropython.kbd_intr(-1)\nimport satboot, time\n"
+            "satboot.quiet_boot(1500)\nprint('hung in set-up')\n"
+            "while True:\n    time.sleep_ms(10)\n"
+        )
+        b.reset()
+        assert b.wait_for_output("hung in set-up", 20)
+        conn = Connection(b.port)  # CR, Ctrl-C until the REPL answers (about 10 s)
+        try:
+            assert conn.run("print(6 * 7)") == 42
+        finally:
+            conn.close()
+    finally:
+        b.stop()

@@ -84,13 +84,16 @@ def test_garbage_and_half_frames_do_not_stop_the_firmware(ipmitool, sim):
     assert sim.alive()
 
 
-def test_ctrl_c_between_frames_leaves_the_line_to_the_repl(sim):
+def test_cr_ctrl_c_between_frames_leaves_the_line_to_the_repl(sim):
     with socket.create_connection(("127.0.0.1", sim.serial.port)) as line:
         line.settimeout(5)
         line.sendall(b"\xa0\x20\x03\x03\xa5")  # 0x03 inside a frame is data
         time.sleep(0.3)
         assert not sim.wait_for_output("KeyboardInterrupt", timeout=0.1)
-        line.sendall(b"\x03")  # what mpremote sends first
+        line.sendall(b"\xa5\x03")  # a lone Ctrl-C between frames: a host's byte, not a key
+        time.sleep(0.3)
+        assert not sim.wait_for_output("KeyboardInterrupt", timeout=0.1)
+        line.sendall(b"\r\x03")  # what mpremote sends first
         assert sim.wait_for_output("KeyboardInterrupt")
         line.sendall(b"\r\x01")  # enter the raw REPL, as mpremote does next
         got = b""

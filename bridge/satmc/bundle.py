@@ -35,7 +35,12 @@ PROVIDERS: list[str] = ["satmc.fru.provision:bundle_files"]  # FRU images of fil
 
 # main.py runs the boot selector (firmware/satboot.py): it picks the bundle an HPM.1
 # upgrade left active (or the one at the root), and rolls a failed new one back.
+# Ctrl-C is off from its first line (firmware/satboot.py, _quiet_line): a host's frames
+# during the boot must not stop it in the REPL; the firmware gives it back when it ends.
 MAIN_PY = '''"""satmc firmware entry point (generated)."""
+import micropython
+
+micropython.kbd_intr(-1)
 import satboot
 
 satboot.boot()

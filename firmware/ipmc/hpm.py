@@ -83,6 +83,8 @@ for _cmd, _lo, _hi in _COMMANDS:
 
 def serving(mc):
     """Called once the firmware serves: a trial bundle stays if its self test passed."""
+    if satboot is not None:
+        satboot.served()  # the line is Serial Basic Mode's now: Ctrl-C stays off
     if satboot is None or not satboot.in_trial():
         return
     if mc.self_test_bits:

@@ -30,7 +30,6 @@ from . import wiring
 from . import app, faults, firewall, fru  # noqa: F401  (importing registers their commands)
 from .link import IPMBLink
 from .mc import MC
-from .serial_basic import SerialBasic
 
 
 def make_guid(uid, name):
@@ -142,6 +141,8 @@ async def serve(mc):
     if mc.heartbeat is not None:
         faults.task(mc.stats, _heartbeat, mc.heartbeat)
     import sys
+
+    from .serial_basic import SerialBasic  # loaded once build()'s boot-only code is freed
 
     faults.task(mc.stats, SerialBasic(mc, sys.stdin.buffer, sys.stdout.buffer).serve)
     gc.collect()

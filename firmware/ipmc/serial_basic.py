@@ -14,9 +14,15 @@ Device SDR answers 30 record bytes at a time). Bytes between frames are ignored,
 messages and line noise do no harm; a frame with a bad escape or too long is
 dropped and counted.
 
-The REPL stays reachable: a Ctrl-C (0x03) *between* frames ends the firmware and
-leaves the line to the REPL, which is what mpremote sends before it enters the raw
-REPL, so deploying works on a running board. Inside a frame 0x03 is data.
+The REPL stays reachable: CR then Ctrl-C (0D 03) *between* frames ends the firmware
+and leaves the line to the REPL. That is what mpremote sends before it enters the raw
+REPL, so deploying works on a running board; at a terminal, press Enter, then Ctrl-C.
+Inside a frame 0x03 and 0x0D are data, and so are the bytes of a frame whose start
+was lost (a host that went on sending through a reset): anything but a start, a stop
+a CR or a Ctrl-C between frames is skipped up to the next stop. A half frame, or such a tail,
+quiet for STALE_MS counts as between frames again (a half frame counted dropped).
+Ctrl-C itself is off from main.py's first line (bundle.MAIN_PY): a 0x03 in the frames
+of a host that goes on sending through a Cold Reset cannot stop the boot in the REPL.
 
 While serve() runs, the line carries frames only: faults.quiet keeps tracebacks off it
 (a handler's fault is answered FF; a fault in one frame is counted in task_errors and
@@ -46,9 +52,13 @@ MAX_MESSAGE = const(40)  # ipmitool sends up to 33 request data bytes on this li
 _POLL_BUSY_MS = const(1)  # how often the line is looked at while bytes are coming in,
 _POLL_IDLE_MS = const(10)  # and after _BUSY_FOR_MS without a byte
 _BUSY_FOR_MS = const(200)
-_IDLE = const(0)
+_CR = const(0x0D)
+STALE_MS = const(1000)  # a half frame quiet this long is given up
+_IDLE = const(0)  # between frames
 _IN_FRAME = const(1)
 _AFTER_ESCAPE = const(2)
+_AFTER_CR = const(3)  # a CR between frames: a Ctrl-C next asks for the REPL
+_SKIP = const(4)  # bytes of no frame we saw start: skipped up to a stop
 
 
 def escape_code(b):
@@ -117,14 +127,26 @@ class SerialBasic:
         self.stats = mc.stats
 
     def feed(self, b):
-        """One received byte; returns True when the REPL was asked for (Ctrl-C between frames)."""
+        """One received byte; returns True when the REPL was asked for (CR, Ctrl-C
+        between frames)."""
         st = self._state
         if b == START:  # a start always begins a new frame, even inside one
             self._state = _IN_FRAME
             self._len = 0
             self._too_long = False
-        elif st == _IDLE:
-            return b == _CTRL_C
+        elif st == _IDLE or st == _AFTER_CR:
+            if b == _CTRL_C and st == _AFTER_CR:
+                self._state = _IDLE
+                return True
+            if b == _CR:
+                self._state = _AFTER_CR
+            elif b == STOP or b == HANDSHAKE or b == _CTRL_C:
+                self._state = _IDLE  # a lone Ctrl-C (a key, a host's byte) is ignored
+            else:
+                self._state = _SKIP
+        elif st == _SKIP:
+            if b == STOP:
+                self._state = _IDLE
         elif st == _AFTER_ESCAPE:
             v = unescape(b)
             if v < 0:
@@ -141,6 +163,12 @@ class SerialBasic:
         elif b != HANDSHAKE:
             self._put(b)
         return False
+
+    def stale(self):
+        """The line was quiet for STALE_MS: what came before is no frame any more."""
+        if self._state == _IN_FRAME or self._state == _AFTER_ESCAPE:
+            self.stats["serial_dropped"] += 1
+        self._state = _IDLE
 
     def _put(self, b):
         if self._len < MAX_MESSAGE:
@@ -194,7 +222,10 @@ class SerialBasic:
                     if asked:
                         faults.quiet = False  # the REPL has the line: text is welcome again
                         raise KeyboardInterrupt
-                busy = time.ticks_diff(time.ticks_ms(), last) < _BUSY_FOR_MS
+                quiet = time.ticks_diff(time.ticks_ms(), last)
+                if quiet >= STALE_MS and self._state != _IDLE:
+                    self.stale()
+                busy = quiet < _BUSY_FOR_MS
                 await asyncio.sleep_ms(_POLL_BUSY_MS if busy else _POLL_IDLE_MS)
         finally:
             micropython.kbd_intr(3)

@@ -73,10 +73,34 @@ def test_broken_frames_are_dropped_and_counted():
     assert out.getvalue().count(b"\xa5") == 1
 
 
-def test_ctrl_c_between_frames_asks_for_the_repl_but_not_inside_one():
+def test_cr_ctrl_c_between_frames_asks_for_the_repl_but_not_inside_one():
     sb, out, mc = _sb()
-    assert not _feed(sb, b"\xa0\x20\x03")
-    assert _feed(sb, b"\xa5\x03")
+    assert not _feed(sb, b"\xa0\x20\x03\x0d\x03")  # inside a frame: data
+    assert not _feed(sb, b"\xa5\x03")  # a lone Ctrl-C: a byte of a host's frame
+    assert not _feed(sb, b"\xa5\x03\x0d")
+    assert _feed(sb, b"\x03")  # CR, Ctrl-C: what mpremote sends first
+    assert _feed(sb, b"\r\r\x03")
+
+
+def test_the_tail_of_a_frame_whose_start_was_lost_is_skipped_to_its_stop():
+    # a host that went on sending through a reset: the board sees the rest of a frame
+    sb, out, mc = _sb()
+    dropped = mc.stats["serial_dropped"]
+    assert not _feed(sb, b"\x18\x0d\x03\x22\xa5")
+    assert _feed(sb, b"\x0d\x03")  # between frames again after its stop
+    assert not _feed(sb, b"\x42\x0d\x03")  # no stop yet: still skipping
+    sb.stale()  # quiet for STALE_MS: between frames again
+    assert _feed(sb, b"\x0d\x03")
+    assert mc.stats["serial_dropped"] == dropped  # no frame began: none dropped
+
+
+def test_a_half_frame_gone_quiet_is_dropped_and_the_line_is_free_again():
+    sb, out, mc = _sb()
+    dropped = mc.stats["serial_dropped"]
+    assert not _feed(sb, b"\xa0\x20\x18\x0d\x03")
+    sb.stale()
+    assert mc.stats["serial_dropped"] == dropped + 1
+    assert _feed(sb, b"\x0d\x03")
 
 
 def _sdr_board(mc):

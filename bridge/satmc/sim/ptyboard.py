@@ -59,8 +59,15 @@ else:
 
 
 def _controlling_tty():
-    """In the child: stdin (the pty's terminal side) becomes the controlling terminal."""
+    """In the child: stdin (the pty's terminal side) becomes the controlling terminal.
+
+    SIGINT starts ignored: the unix port is a module CPython loads, and CPython's own
+    handler would turn a Ctrl-C that comes while it starts into a KeyboardInterrupt
+    that ends the process (a board loses that byte: its MicroPython is not up yet).
+    CPython keeps an ignored SIGINT ignored; the unix port installs its handler when it
+    runs code with Ctrl-C on, and takes it away for kbd_intr(-1)."""
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 def _catches_sigint(pid: int) -> bool:
