@@ -95,9 +95,10 @@ fuzz: setup
 
 # The soak (a slice runs in make test): contention, the fault matrix at full load, mixed
 # traffic with resets, for DURATION (90s, 10m, 1h); build/soak/summary.json, soak.png
+# (TARGET=rp2emu: mixed traffic with resets on the official rp2 image, emulated)
 DURATION ?= 5m
 soak: setup
-	$(PY) -m soak --duration $(DURATION)
+	$(PY) -m soak --duration $(DURATION) $(if $(filter rp2emu,$(TARGET)),--target rp2emu)
 
 clean:
 	rm -rf build .pytest_cache hil-results

@@ -1,10 +1,14 @@
 """`make soak`: contention, the fault matrix at full load, and mixed traffic, on the
 simulator, for DURATION; a JSON summary, a plot, and the headline figures.
 
-    python -m soak [--duration 1h] [--seed K] [--out DIR]
+    python -m soak [--duration 1h] [--seed K] [--out DIR] [--target rp2emu]
 
 The time is shared: 15% contention (soak.contention), 25% faults (soak.faults), 60%
-mixed traffic with resets (soak.mixed), each on a fresh simulated board. Writes
+mixed traffic with resets (soak.mixed), each on a fresh simulated board. With
+`--target rp2emu` the whole time is mixed traffic with resets on the official
+MicroPython rp2 image on the emulated RP2040 (pico_sim, flashed once with `satmc flash`
+and kept in DIR/rp2emu-cache): its heap, counters and latency as the chip's port
+has them (the contention and fault parts need the simulator's fault injection). Writes
 DIR/summary.json and DIR/soak.png (live heap and latency percentiles over the mixed
 run, recovery time per fault) and prints the headline figures, `ok` or `MISSED`
 beside each that has a target; exits 1 when anything was lost or went wrong.
@@ -36,16 +40,35 @@ def seconds(text: str) -> float:
     return float(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[m[2]]
 
 
-def campaign(total: float, seed: int, work: Path) -> dict:
+def campaign(total: float, seed: int, work: Path, target: str = "sim", cache=None) -> dict:
     from satmc.sim.simulator import Simulator
 
     from . import contention, faults, mixed
 
     out = {}
-    for name, share in SHARES:
-        sim = Simulator(
-            "sim", socket_path=str(work / f"{name}.sock"), build_dir=work / f"build-{name}"
-        )
+    shares, sensors, timeout = SHARES, mixed.SENSORS, 0.25
+    if target == "rp2emu":
+        from fuzz.rp2emu import flashed_image
+        from satmc.board import load_board
+        from satmc.sim.rp2emu import TIME_FACTOR, Rp2emuSimulator
+
+        board = load_board("pico_sim")
+        image = flashed_image(Path(cache or work))
+        shares = (("mixed", 1.0),)
+        sensors = [s["number"] for s in board.config["sensors"]]
+        timeout = 0.25 * TIME_FACTOR  # tests/test_rp2emu.py's: as slow as the emulator runs
+    for name, share in shares:
+        if target == "rp2emu":
+            sim = Rp2emuSimulator(
+                board,
+                image=image,
+                socket_path=str(work / f"{name}.sock"),
+                build_dir=work / f"build-{name}",
+            )
+        else:
+            sim = Simulator(
+                "sim", socket_path=str(work / f"{name}.sock"), build_dir=work / f"build-{name}"
+            )
         sim.start()
         try:
             t = max(5.0, total * share)
@@ -54,7 +77,14 @@ def campaign(total: float, seed: int, work: Path) -> dict:
             elif name == "faults":
                 r = faults.run(sim, t, seed)
             else:
-                r = mixed.run(sim, t, sample_s=max(1.0, t / 200), reset_s=max(10.0, t / 6))
+                r = mixed.run(
+                    sim,
+                    t,
+                    sample_s=max(1.0, t / 200),
+                    reset_s=max(10.0, t / 6),
+                    sensors=sensors,
+                    timeout=timeout,
+                )
             r["alive"] = sim.alive()
             if not r["alive"]:
                 r["problems"].append("the firmware process died")
@@ -66,12 +96,11 @@ def campaign(total: float, seed: int, work: Path) -> dict:
 
 def headline(s: dict) -> list[tuple[str, str, bool | None]]:
     """(figure, value, target met or None) for the summary's headline."""
+    if "contention" not in s:  # --target rp2emu: the mixed part alone
+        return _mixed_headline(s)
     c, f, m = s["contention"], s["faults"], s["mixed"]
     tried = c["requests"] + f["counters"]["requests"] + sum(e["requests"] for e in m["epochs"])
     lost = len(c["problems"]) + len(f["problems"]) + len(m["problems"])
-    p50 = [x["p50_ms"] for x in m["samples"]]
-    p99 = [x["p99_ms"] for x in m["samples"]]
-    half = len(p50) // 2
     grew = m["heap_growth"]
     rec = f["recovery_s"].get("max")
     dead = sum(not s[k]["alive"] for k, _ in SHARES)
@@ -112,6 +141,15 @@ def headline(s: dict) -> list[tuple[str, str, bool | None]]:
             f"{grew} B (target <= {HEAP_SLACK} B)",
             grew is not None and grew <= HEAP_SLACK,
         ),
+        *_latency(m),
+    ]
+
+
+def _latency(m: dict) -> list[tuple[str, str, None]]:
+    p50 = [x["p50_ms"] for x in m["samples"]]
+    p99 = [x["p99_ms"] for x in m["samples"]]
+    half = len(p50) // 2
+    return [
         (
             "latency p50 first half / second half",
             f"{_med(p50[:half])} / {_med(p50[half:])} ms",
@@ -125,6 +163,25 @@ def headline(s: dict) -> list[tuple[str, str, bool | None]]:
     ]
 
 
+def _mixed_headline(s: dict) -> list[tuple[str, str, bool | None]]:
+    m = s["mixed"]
+    grew = m["heap_growth"]
+    lost = len(m["problems"])
+    return [
+        ("requests served", f"{sum(e['requests'] for e in m['epochs']):,}", None),
+        ("operations (sensor, FRU, SDR, events, resets)", f"{sum(m['ops'].values()):,}", None),
+        ("failed calls (timeouts, retried)", str(m["failed_calls"]), None),
+        ("crashes (firmware process died)", str(int(not m["alive"])), m["alive"]),
+        ("silent losses and problems", str(lost), lost == 0),
+        (
+            "heap growth (live heap)",
+            f"{grew} B (target <= {HEAP_SLACK} B)",
+            grew is not None and grew <= HEAP_SLACK,
+        ),
+        *_latency(m),
+    ]
+
+
 def _med(xs: list[float]):
     return sorted(xs)[len(xs) // 2] if xs else None
 
@@ -135,7 +192,7 @@ def plot(s: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    m, f = s["mixed"], s["faults"]
+    m, f = s["mixed"], s.get("faults", {"faults": []})
     fig, (a, b, c) = plt.subplots(1, 3, figsize=(15, 4))
     if m["heap_live"]:
         ts, live = zip(*m["heap_live"], strict=True)
@@ -167,21 +224,35 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--duration", type=seconds, default=seconds("5m"), help="e.g. 90s, 10m, 1h")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "soak")
+    ap.add_argument(
+        "--target",
+        choices=("sim", "rp2emu"),
+        default="sim",
+        help="rp2emu: mixed traffic on the official rp2 image on the emulated RP2040",
+    )
     a = ap.parse_args(argv)
     a.out.mkdir(parents=True, exist_ok=True)
+    if a.target == "rp2emu":
+        from satmc.ports import rp2emu
+
+        missing = rp2emu.missing()
+        if missing:
+            print(f"soak: the rp2emu target cannot run here: {missing}", file=sys.stderr)
+            return 2
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="satmc-soak-") as work:
-        s = campaign(a.duration, a.seed, Path(work))
+        s = campaign(a.duration, a.seed, Path(work), a.target, a.out / "rp2emu-cache")
     s["duration_s"] = round(time.monotonic() - t0, 1)
     rows = headline(s)
     s["headline"] = [{"figure": n, "value": v, "ok": ok} for n, v, ok in rows]
     (a.out / "summary.json").write_text(json.dumps(s, indent=1))
     plot(s, a.out / "soak.png")
-    print(f"soak: {s['duration_s']:.0f} s on the simulator (seed {a.seed})")
+    where = "the emulated RP2040" if a.target == "rp2emu" else "the simulator"
+    print(f"soak: {s['duration_s']:.0f} s on {where} (seed {a.seed})")
     for n, v, ok in rows:
         print(f"  {n:45} {v}" + ("" if ok is None else "  ok" if ok else "  MISSED"))
     for k in ("contention", "faults", "mixed"):
-        for p in s[k]["problems"][:10]:
+        for p in s.get(k, {"problems": []})["problems"][:10]:
             print(f"  problem ({k}): {p}")
     print(f"summary: {a.out / 'summary.json'}, plot: {a.out / 'soak.png'}")
     failed = any(ok is False for _, _, ok in rows)

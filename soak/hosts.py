@@ -27,9 +27,13 @@ FRU_SIZE = 256  # the sim board's at24c02
 
 
 class Host:
-    def __init__(self, name, url, address, slave_address=0x20, readback=False, ref=None):
+    def __init__(
+        self, name, url, address, slave_address=0x20, readback=False, ref=None, timeout=0.25
+    ):
         self.name = name
-        self.sat = connect(url, address=address, slave_address=slave_address, readback=readback)
+        self.sat = connect(
+            url, address=address, slave_address=slave_address, readback=readback, timeout=timeout
+        )
         self.intf = self.sat.interface
         self.lock = threading.Lock()
         self.issued: dict[int, tuple[int, int]] = {}  # rqSeq -> (offset, count) last sent

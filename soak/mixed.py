@@ -72,9 +72,19 @@ def heap_growth(live: list[tuple[float, int]]) -> int | None:
     return last[len(last) // 2] - first[len(first) // 2]
 
 
-def run(sim, seconds: float, sample_s: float = 2.0, reset_s: float = 60.0, seed: int = 1):
+def run(
+    sim,
+    seconds: float,
+    sample_s: float = 2.0,
+    reset_s: float = 60.0,
+    seed: int = 1,
+    sensors=SENSORS,
+    timeout: float = 0.25,
+):
+    """Mixed traffic on `sim` (the simulator, or the emulated RP2040: its sensor numbers
+    and a request timeout as slow as it runs)."""
     rng = random.Random(seed)
-    host = Host("bmc", sim.url, sim.address, 0x20)
+    host = Host("bmc", sim.url, sim.address, 0x20, timeout=timeout)
     receiver = EventReceiver(host.sat).start()
     kinds = [k for k, w in MIX for _ in range(w)]
     samples: list[dict] = []
@@ -100,7 +110,7 @@ def run(sim, seconds: float, sample_s: float = 2.0, reset_s: float = 60.0, seed:
             t0 = time.perf_counter()
             try:
                 if kind == "sensor":
-                    get_sensor_reading(host.sat, SENSORS[i % len(SENSORS)])
+                    get_sensor_reading(host.sat, sensors[i % len(sensors)])
                 elif kind == "fru_read":
                     count = 1 + i % 16
                     if not host.fru_read((i * 13) % (256 - count), count):
