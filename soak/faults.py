@@ -44,7 +44,7 @@ MATRIX = (
 )
 
 
-def _retrying(fn, seconds: float = 30.0):
+def retrying(fn, seconds: float = 30.0):
     """A control action through the very bus under fault: tried until it gets through."""
     deadline = time.monotonic() + seconds
     while True:
@@ -102,26 +102,26 @@ class Injector:
         elif kind == "slow-target":
             self.fault({"kind": "slow", "addr": self.sat7, "ms": r.randint(30, 150), "count": 5})
         elif kind == "absent-receiver":  # until an event was given up on (and counted)
-            dropped = _retrying(lambda: read_counters(self.sat))["events_dropped"]
-            _retrying(lambda: set_event_receiver(self.sat, 0x30))
+            dropped = retrying(lambda: read_counters(self.sat))["events_dropped"]
+            retrying(lambda: set_event_receiver(self.sat, 0x30))
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                now = _retrying(lambda: read_counters(self.sat))["events_dropped"]
+                now = retrying(lambda: read_counters(self.sat))["events_dropped"]
                 if now > dropped:
                     break
                 time.sleep(0.1)
-            _retrying(lambda: set_event_receiver(self.sat, self.receiver))
+            retrying(lambda: set_event_receiver(self.sat, self.receiver))
         elif kind == "busy-eeprom":  # a long write cycle, and NACKs on the private bus
             self.board.control("device", name="fru0", set={"twr_ms": 200})
             off = r.randrange(0, 200, 8)
-            _retrying(lambda: write_fru_data(self.sat, 0, off, self.ref[off : off + 8]))
+            retrying(lambda: write_fru_data(self.sat, 0, off, self.ref[off : off + 8]))
             fired = self.board.control("stats", bus="board")["fired"]["nack"]
             self.fault({"kind": "nack", "addr": EEPROM7, "count": r.randint(3, 12)}, "board")
             deadline = time.monotonic() + 20  # FRU reads (or writes) meet the NACKs
             while self.board.control("stats", bus="board")["fired"]["nack"] == fired:
                 if time.monotonic() > deadline:
                     break
-                _retrying(lambda: write_fru_data(self.sat, 0, off, self.ref[off : off + 8]))
+                retrying(lambda: write_fru_data(self.sat, 0, off, self.ref[off : off + 8]))
             self.board.control("device", name="fru0", set={"twr_ms": 5})
         return 0.0
 
