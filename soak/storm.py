@@ -391,7 +391,7 @@ def run(chassis, work: Path, rounds: int = 1, faults: float | None = None, seed:
             inj = StormFaults(chassis, seed)
             until = time.monotonic() + faults
             inj.thread.start()
-        done = 0
+        done, t0 = 0, time.monotonic()
         while True:
             for temperature in (HOT, COLD):
                 phases.append(_phase(chassis, sats, temperature, last_raw, inj is not None))
@@ -404,6 +404,7 @@ def run(chassis, work: Path, rounds: int = 1, faults: float | None = None, seed:
                 inj.stop.set()
             if inj.stop.is_set() and not inj.thread.is_alive():
                 break
+        storm_s = round(time.monotonic() - t0, 1)  # the rounds (and the faults)
         fault_figures = inj.finish() if inj else None
         end = {s.address: settled(s) for s in sats}  # every event acked or counted dropped
         totals = {}
@@ -454,6 +455,7 @@ def run(chassis, work: Path, rounds: int = 1, faults: float | None = None, seed:
             "satellites": len(sats),
             "freq_hz": chassis.freq_hz,
             "rounds": done,
+            "seconds": storm_s,
             "wire_limit_events_per_s": round(wire_limit(chassis.freq_hz), 1),
             "phases": [{k: v for k, v in p.items() if k != "per_satellite"} for p in phases],
             "events": sum(t["queued"] for t in totals.values()),
