@@ -293,11 +293,14 @@ class StormFaults:
             )
         return self.refs[sat.address]
 
-    def _answering(self, end: float) -> float:
-        """Seconds after `end` until every satellite has answered again."""
+    def _answering(self, end: float) -> tuple[float, int]:
+        """Seconds after `end` until every satellite has answered again, and the one
+        waited on longest."""
         while time.monotonic() < end:
             time.sleep(0.01)
+        longest, slowest = -1.0, 0
         for sat in self.sats:
+            t = time.monotonic()
             while True:
                 try:
                     get_device_id(sat)
@@ -309,7 +312,9 @@ class StormFaults:
                             "after a fault"
                         )
                         break
-        return round(time.monotonic() - end, 3)
+            if time.monotonic() - t > longest:
+                longest, slowest = time.monotonic() - t, sat.address
+        return round(time.monotonic() - end, 3), slowest
 
     def _run(self) -> None:
         try:
@@ -328,9 +333,20 @@ class StormFaults:
                     host7=BMC_ADDRESS >> 1,
                     receiver=BMC_ADDRESS,
                 )
-                end = time.monotonic() + inj.apply(kind)
-                rec = self._answering(end)
-                self.applied.append({"kind": kind, "address": a, "recovery_s": rec})
+                held = self.sats[0].interface.held_sequences.held
+                lasts = inj.apply(kind)  # then its recovery is timed from its end
+                end = time.monotonic() + lasts
+                rec, slowest = self._answering(end)
+                self.applied.append(
+                    {
+                        "kind": kind,
+                        "address": a,
+                        "recovery_s": rec,
+                        "slowest": slowest,  # the satellite waited on longest
+                        # the injector's rqSeqs held back after unanswered tries
+                        "seqs_held": self.sats[0].interface.held_sequences.held - held,
+                    }
+                )
         except Exception as e:  # reported, and the storm goes on without faults
             self.problems.append(f"fault injector: {type(e).__name__}: {e}")
             self.stop.set()
