@@ -2,6 +2,7 @@
 Board Temp's thresholds at once, up and then down again, with the bench BMC in front.
 
     r = run(chassis, work, rounds=1)   # dict: per phase events, seconds, rates, SEL, problems
+    r = run(chassis, work, rounds=1, faults=60, seed=1)   # ... under the fault matrix
 
 The bench BMC is a real `satmc bmc` process (its LAN side on a free loopback port, a users
 file made for the run with a random password): at start it makes itself every
@@ -18,6 +19,16 @@ satellite, every event the firmware counts acknowledged and at most those plus t
 it counts dropped; the firmware's counters reconcile (queued = acked + dropped after
 tries); the SEL did not overflow. The counters are read by a host of its own at 0x24, so
 the satellites' events reach the BMC alone.
+
+Under faults (`faults` seconds, `make soak`'s storm part, tests/test_storm.py's short
+form): the matrix of soak.faults (its Injector, each kind once in random order, then at
+random) hits a satellite drawn at random while the rounds go on, from a host of its own
+at FAULT_HOST; the rounds go on until every kind was injected and the time is up. After
+each fault its recovery is the time until every satellite has answered a Get Device ID
+(a problem past RECOVERY_LIMIT_S). Then the faults are cleared and every satellite
+settles, and the same reconciliation holds, satellite by satellite, from the counters
+before and after the whole storm: no event open, every frame accounted for
+(soak.hosts.silent_losses), the SEL between acked and acked + dropped.
 
 The figures: events per second over a phase (all satellites' events / time to settle),
 as a ratio of the wire limit (one Platform Event request and its response take
