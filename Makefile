@@ -93,8 +93,9 @@ RP2EMU_SECONDS ?= 180
 fuzz: setup
 	$(PY) -m fuzz --seconds $(SECONDS) --frames $(FRAMES) --rp2emu-seconds $(RP2EMU_SECONDS)
 
-# The soak (a slice runs in make test): contention, the fault matrix at full load, mixed
-# traffic with resets, for DURATION (90s, 10m, 1h); build/soak/summary.json, soak.png
+# The soak (a slice runs in make test): contention, the fault matrix at full load, the
+# 16-satellite event storm under that matrix, mixed traffic with resets, for DURATION
+# (90s, 10m, 1h); build/soak/summary.json, soak.png
 # (TARGET=rp2emu: mixed traffic with resets on the official rp2 image, emulated)
 DURATION ?= 5m
 soak: setup

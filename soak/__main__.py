@@ -1,14 +1,17 @@
-"""`make soak`: contention, the fault matrix at full load, and mixed traffic, on the
-simulator, for DURATION; a JSON summary, a plot, and the headline figures.
+"""`make soak`: contention, the fault matrix at full load, the chassis event storm under
+that matrix, and mixed traffic, on the simulator, for DURATION; a JSON summary, a plot,
+and the headline figures.
 
-    python -m soak [--duration 1h] [--seed K] [--out DIR] [--target rp2emu]
+    python -m soak [--duration 1h] [--seed K] [--out DIR] [--no-storm] [--target rp2emu]
 
-The time is shared: 15% contention (soak.contention), 25% faults (soak.faults), 60%
-mixed traffic with resets (soak.mixed), each on a fresh simulated board. With
+The time is shared: 15% contention (soak.contention), 20% faults (soak.faults), 15% the
+event storm of 16 satellites under faults (soak.storm, chassis/full16.yaml at 100 kHz),
+50% mixed traffic with resets (soak.mixed), each on a fresh simulated board or chassis
+(--no-storm leaves the storm out; tests/test_storm.py runs its short form). With
 `--target rp2emu` the whole time is mixed traffic with resets on the official
 MicroPython rp2 image on the emulated RP2040 (pico_sim, flashed once with `satmc flash`
-and kept in DIR/rp2emu-cache): its heap, counters and latency as the chip's port
-has them (the contention and fault parts need the simulator's fault injection). Writes
+and kept in DIR/rp2emu-cache): its heap, counters and latency as the chip's port has
+them (the other parts need the simulator's fault injection and chassis). Writes
 DIR/summary.json and DIR/soak.png (live heap and latency percentiles over the mixed
 run, recovery time per fault) and prints the headline figures, `ok` or `MISSED`
 beside each that has a target; exits 1 when anything was lost or went wrong.
@@ -25,7 +28,7 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-SHARES = (("contention", 0.15), ("faults", 0.25), ("mixed", 0.60))
+SHARES = (("contention", 0.15), ("faults", 0.20), ("storm", 0.15), ("mixed", 0.50))
 # bytes the live heap may rise over a run: each reading includes what was allocated since
 # the collection before it (tens of KiB on the unix port, whose bus emulation allocates)
 HEAP_SLACK = 32768
@@ -40,7 +43,9 @@ def seconds(text: str) -> float:
     return float(m[1]) * {"": 1, "s": 1, "m": 60, "h": 3600}[m[2]]
 
 
-def campaign(total: float, seed: int, work: Path, target: str = "sim", cache=None) -> dict:
+def campaign(
+    total: float, seed: int, work: Path, parts=None, target: str = "sim", cache=None
+) -> dict:
     from satmc.sim.simulator import Simulator
 
     from . import contention, faults, mixed
@@ -58,6 +63,11 @@ def campaign(total: float, seed: int, work: Path, target: str = "sim", cache=Non
         sensors = [s["number"] for s in board.config["sensors"]]
         timeout = 0.25 * TIME_FACTOR  # tests/test_rp2emu.py's: as slow as the emulator runs
     for name, share in shares:
+        if parts is not None and name not in parts:
+            continue
+        if name == "storm":
+            out[name] = _storm(max(5.0, total * share), seed, work)
+            continue
         if target == "rp2emu":
             sim = Rp2emuSimulator(
                 board,
@@ -94,18 +104,41 @@ def campaign(total: float, seed: int, work: Path, target: str = "sim", cache=Non
     return out
 
 
+def _storm(seconds: float, seed: int, work: Path) -> dict:
+    from satmc.sim.chassis import ChassisSimulator
+
+    from . import storm
+
+    chassis = ChassisSimulator(
+        "full16", socket_path=str(work / "storm.sock"), build_dir=work / "build-storm"
+    )
+    chassis.start(timeout=300)
+    try:
+        r = storm.run(chassis, work / "storm", rounds=1, faults=seconds, seed=seed)
+        r["alive"] = all(sat.alive() for sat in chassis.satellites)
+        if not r["alive"]:
+            r["problems"].append("a satellite's firmware process died")
+    finally:
+        chassis.stop()
+    return r
+
+
+def parts(s: dict) -> list[str]:
+    return [k for k, _ in SHARES if k in s]
+
+
 def headline(s: dict) -> list[tuple[str, str, bool | None]]:
     """(figure, value, target met or None) for the summary's headline."""
     if "contention" not in s:  # --target rp2emu: the mixed part alone
         return _mixed_headline(s)
     c, f, m = s["contention"], s["faults"], s["mixed"]
     tried = c["requests"] + f["counters"]["requests"] + sum(e["requests"] for e in m["epochs"])
-    lost = len(c["problems"]) + len(f["problems"]) + len(m["problems"])
+    lost = sum(len(s[k]["problems"]) for k in parts(s))
     grew = m["heap_growth"]
     rec = f["recovery_s"].get("max")
-    dead = sum(not s[k]["alive"] for k, _ in SHARES)
+    dead = sum(not s[k]["alive"] for k in parts(s))
     rates = ", ".join(f"{n} {h['rate']}/s" for n, h in c["hosts"].items())
-    return [
+    rows = [
         ("requests served", f"{tried:,}", None),
         ("contention: hosts at full rate", rates, None),
         (
@@ -143,6 +176,29 @@ def headline(s: dict) -> list[tuple[str, str, bool | None]]:
         ),
         *_latency(m),
     ]
+    if "storm" in s:
+        st = s["storm"]
+        srec = st["recovery_s"].get("max")
+        rows[5:5] = [
+            (
+                "storm: faults injected",
+                f"{len(st['faults'])} ({len({x['kind'] for x in st['faults']})} kinds) on "
+                f"{st['satellites']} satellites, {st['rounds']} rounds",
+                None,
+            ),
+            (
+                "storm: events / acked / dropped / SEL",
+                f"{st['events']} / {st['acked']} / {st['dropped']} (+{st['overflow']} queue "
+                f"full) / {st['sel_ipmitool']}",
+                None,
+            ),
+            (
+                "storm: every satellite answering, max",
+                f"{srec} s after a fault (target <= {RECOVERY_S} s)",
+                srec is not None and srec <= RECOVERY_S,
+            ),
+        ]
+    return rows
 
 
 def _latency(m: dict) -> list[tuple[str, str, None]]:
@@ -225,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--out", type=Path, default=ROOT / "build" / "soak")
     ap.add_argument(
+        "--no-storm", action="store_true", help="leave out the 16-satellite storm under faults"
+    )
+    ap.add_argument(
         "--target",
         choices=("sim", "rp2emu"),
         default="sim",
@@ -241,7 +300,12 @@ def main(argv: list[str] | None = None) -> int:
             return 2
     t0 = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="satmc-soak-") as work:
-        s = campaign(a.duration, a.seed, Path(work), a.target, a.out / "rp2emu-cache")
+        chosen = (
+            None
+            if a.target == "rp2emu"
+            else [k for k, _ in SHARES if not (a.no_storm and k == "storm")]
+        )
+        s = campaign(a.duration, a.seed, Path(work), chosen, a.target, a.out / "rp2emu-cache")
     s["duration_s"] = round(time.monotonic() - t0, 1)
     rows = headline(s)
     s["headline"] = [{"figure": n, "value": v, "ok": ok} for n, v, ok in rows]
@@ -251,8 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"soak: {s['duration_s']:.0f} s on {where} (seed {a.seed})")
     for n, v, ok in rows:
         print(f"  {n:45} {v}" + ("" if ok is None else "  ok" if ok else "  MISSED"))
-    for k in ("contention", "faults", "mixed"):
-        for p in s.get(k, {"problems": []})["problems"][:10]:
+    for k in parts(s):
+        for p in s[k]["problems"][:10]:
             print(f"  problem ({k}): {p}")
     print(f"summary: {a.out / 'summary.json'}, plot: {a.out / 'soak.png'}")
     failed = any(ok is False for _, _, ok in rows)

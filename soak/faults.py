@@ -44,7 +44,7 @@ MATRIX = (
 )
 
 
-def _retrying(fn, seconds: float = 30.0):
+def retrying(fn, seconds: float = 30.0):
     """A control action through the very bus under fault: tried until it gets through."""
     deadline = time.monotonic() + seconds
     while True:
@@ -57,23 +57,42 @@ def _retrying(fn, seconds: float = 30.0):
 
 
 class Injector:
-    def __init__(self, sim, host: Host, rng: random.Random):
-        self.sim, self.host, self.rng = sim, host, rng
+    """The matrix's faults on one satellite. `sim` carries the IPMB's control ops (a
+    Simulator, or a ChassisSimulator's backplane), `board` the satellite's own (its
+    private bus and device models; `sim` itself for a single board); `sat` is a host's
+    connection to it, `ref` its FRU image (busy-eeprom writes its own bytes back), `sat7`
+    and `host7` the 7-bit addresses of the satellite and of its event receiver, the BMC
+    at `receiver`."""
+
+    def __init__(
+        self,
+        sim,
+        sat,
+        ref: bytes,
+        rng: random.Random,
+        board=None,
+        sat7: int = SAT7,
+        host7: int = HOST7,
+        receiver: int = 0x20,
+    ):
+        self.sim, self.sat, self.ref, self.rng = sim, sat, ref, rng
+        self.board = board if board is not None else sim
+        self.sat7, self.host7, self.receiver = sat7, host7, receiver
 
     def fault(self, rule: dict, bus: str = "ipmb") -> None:
-        self.sim.control("fault", bus=bus, rule=rule)
+        (self.sim if bus == "ipmb" else self.board).control("fault", bus=bus, rule=rule)
 
     def apply(self, kind: str) -> float:
         """Inject one fault; returns the seconds it lasts (0: it is over once fired)."""
         r = self.rng
         if kind == "nack-burst":
-            self.fault({"kind": "nack", "addr": SAT7, "count": r.randint(1, 6)})
+            self.fault({"kind": "nack", "addr": self.sat7, "count": r.randint(1, 6)})
         elif kind == "nack-response":  # the BMC does not ACK: responses wait, then expire
-            self.fault({"kind": "nack", "addr": HOST7, "count": r.randint(1, 4)})
+            self.fault({"kind": "nack", "addr": self.host7, "count": r.randint(1, 4)})
         elif kind == "corrupt-request":
-            self.fault({"kind": "corrupt", "addr": SAT7, "index": r.randint(1, 6), "xor": 1})
+            self.fault({"kind": "corrupt", "addr": self.sat7, "index": r.randint(1, 6), "xor": 1})
         elif kind == "corrupt-response":
-            self.fault({"kind": "corrupt", "addr": HOST7, "index": r.randint(1, 8), "xor": 4})
+            self.fault({"kind": "corrupt", "addr": self.host7, "index": r.randint(1, 8), "xor": 4})
         elif kind == "arb-lost":
             self.fault({"kind": "arb_lost", "count": r.randint(1, 3)})
         elif kind == "stuck-bus":
@@ -81,32 +100,46 @@ class Injector:
             self.fault({"kind": "stuck", "seconds": seconds})
             return seconds
         elif kind == "slow-target":
-            self.fault({"kind": "slow", "addr": SAT7, "ms": r.randint(30, 150), "count": 5})
+            self.fault({"kind": "slow", "addr": self.sat7, "ms": r.randint(30, 150), "count": 5})
         elif kind == "absent-receiver":  # until an event was given up on (and counted)
-            dropped = _retrying(lambda: read_counters(self.host.sat))["events_dropped"]
-            _retrying(lambda: set_event_receiver(self.host.sat, 0x30))
+            dropped = retrying(lambda: read_counters(self.sat))["events_dropped"]
+            retrying(lambda: set_event_receiver(self.sat, 0x30))
             deadline = time.monotonic() + 30
             while time.monotonic() < deadline:
-                now = _retrying(lambda: read_counters(self.host.sat))["events_dropped"]
+                now = retrying(lambda: read_counters(self.sat))["events_dropped"]
                 if now > dropped:
                     break
                 time.sleep(0.1)
-            _retrying(lambda: set_event_receiver(self.host.sat, 0x20))
+            retrying(lambda: set_event_receiver(self.sat, self.receiver))
         elif kind == "busy-eeprom":  # a long write cycle, and NACKs on the private bus
-            self.sim.control("device", name="fru0", set={"twr_ms": 200})
+            self.board.control("device", name="fru0", set={"twr_ms": 200})
             off = r.randrange(0, 200, 8)
-            _retrying(lambda: write_fru_data(self.host.sat, 0, off, self.host.ref[off : off + 8]))
-            fired = self.sim.control("stats", bus="board")["fired"]["nack"]
+            retrying(lambda: write_fru_data(self.sat, 0, off, self.ref[off : off + 8]))
+            fired = self.board.control("stats", bus="board")["fired"]["nack"]
             self.fault({"kind": "nack", "addr": EEPROM7, "count": r.randint(3, 12)}, "board")
             deadline = time.monotonic() + 20  # FRU reads (or writes) meet the NACKs
-            while self.sim.control("stats", bus="board")["fired"]["nack"] == fired:
+            while self.board.control("stats", bus="board")["fired"]["nack"] == fired:
                 if time.monotonic() > deadline:
                     break
-                _retrying(
-                    lambda: write_fru_data(self.host.sat, 0, off, self.host.ref[off : off + 8])
-                )
-            self.sim.control("device", name="fru0", set={"twr_ms": 5})
+                retrying(lambda: write_fru_data(self.sat, 0, off, self.ref[off : off + 8]))
+            self.board.control("device", name="fru0", set={"twr_ms": 5})
         return 0.0
+
+
+class Schedule:
+    """The order of the faults: each kind of MATRIX once, shuffled, then at random."""
+
+    def __init__(self, rng: random.Random):
+        self.rng, self.order = rng, list(MATRIX)
+        rng.shuffle(self.order)
+
+    @property
+    def left(self) -> int:
+        """Kinds not applied yet (the first pass is over at 0)."""
+        return len(self.order)
+
+    def next(self) -> str:
+        return self.order.pop() if self.order else self.rng.choice(MATRIX)
 
 
 def _serve(host: Host, stop: threading.Event, streak: list[int]) -> None:
@@ -149,12 +182,11 @@ def run(sim, seconds: float, seed: int = 1) -> dict:
         ]
         for t in threads:
             t.start()
-        inj = Injector(sim, host, rng)
+        inj = Injector(sim, host.sat, host.ref, rng)
         until = time.monotonic() + seconds
-        order = list(MATRIX)  # each kind once before any repeats, then at random
-        rng.shuffle(order)
-        while time.monotonic() < until or order:
-            kind = order.pop() if order else rng.choice(MATRIX)
+        kinds = Schedule(rng)
+        while time.monotonic() < until or kinds.left:
+            kind = kinds.next()
             lasts = inj.apply(kind)
             end = time.monotonic() + lasts
             streak[0] = 0

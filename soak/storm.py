@@ -2,6 +2,7 @@
 Board Temp's thresholds at once, up and then down again, with the bench BMC in front.
 
     r = run(chassis, work, rounds=1)   # dict: per phase events, seconds, rates, SEL, problems
+    r = run(chassis, work, rounds=1, faults=60, seed=1)   # ... under the fault matrix
 
 The bench BMC is a real `satmc bmc` process (its LAN side on a free loopback port, a users
 file made for the run with a random password): at start it makes itself every
@@ -19,6 +20,16 @@ it counts dropped; the firmware's counters reconcile (queued = acked + dropped a
 tries); the SEL did not overflow. The counters are read by a host of its own at 0x24, so
 the satellites' events reach the BMC alone.
 
+Under faults (`faults` seconds, `make soak`'s storm part, tests/test_storm.py's short
+form): the matrix of soak.faults (its Injector, each kind once in random order, then at
+random) hits a satellite drawn at random while the rounds go on, from a host of its own
+at FAULT_HOST; the rounds go on until every kind was injected and the time is up. After
+each fault its recovery is the time until every satellite has answered a Get Device ID
+(a problem past RECOVERY_LIMIT_S). Then the faults are cleared and every satellite
+settles, and the same reconciliation holds, satellite by satellite, from the counters
+before and after the whole storm: no event open, every frame accounted for
+(soak.hosts.silent_losses), the SEL between acked and acked + dropped.
+
 The figures: events per second over a phase (all satellites' events / time to settle),
 as a ratio of the wire limit (one Platform Event request and its response take
 WIRE_BITS bit times: satmc.vbus.wire's START, 9 bits per byte, STOP), and the share of
@@ -28,6 +39,7 @@ the phase the wire was busy (counter reads included).
 from __future__ import annotations
 
 import os
+import random
 import re
 import secrets
 import signal
@@ -41,15 +53,26 @@ from pathlib import Path
 
 from satmc.bmc.chassis import ADDRESS as BMC_ADDRESS
 from satmc.errors import SatmcError
-from satmc.ipmi.client import events_open, get_sensor_reading, read_counters
+from satmc.ipmi.client import (
+    events_open,
+    get_device_id,
+    get_sensor_reading,
+    read_counters,
+    read_fru_data,
+)
 from satmc.ipmi.codes import CC_OK, CMD_PLATFORM_EVENT, NETFN_SENSOR
 from satmc.transports import connect_many
 from satmc.vbus import wire
+
+from .faults import MATRIX, Injector, Schedule, retrying
+from .hosts import FRU_SIZE, delta, settled, silent_losses
 
 SATMC = str(Path(sys.executable).parent / "satmc")
 HOT, COLD = 95.0, 25.0  # Board Temp (sim board): UNC 60, UC 75, UNR 90, hysteresis 2
 TEMP_SENSOR, TEMP_DEVICE = 1, "temp0"
 COUNTER_HOST = 0x24  # reads counters; not the event receiver's address
+FAULT_HOST = 0x26  # the injector's own host (its calls never wait on the counter host's)
+RECOVERY_LIMIT_S = 60.0  # a satellite not answering by then after a fault is a problem
 # A Platform Event request (rsSA netFn chk rqSA seq cmd EvMRev type number dir data1..3
 # chk: 14 bytes) and its response (rqSA netFn chk rsSA seq cmd cc chk: 8 bytes)
 EVENT_FRAME, EVENT_RESPONSE = 14, 8
@@ -183,10 +206,10 @@ def _wire(records: list, t_set: float, n: int) -> dict:
     }
 
 
-def _phase(chassis, sats, temperature: float, last_raw: dict) -> dict:
+def _phase(chassis, sats, temperature: float, last_raw: dict, faulted: bool = False) -> dict:
     """Set every satellite's Board Temp at once; wait until each has scanned it and
     settled its events. -> figures of the phase."""
-    before = {s.address: read_counters(s) for s in sats}
+    before = {s.address: retrying(lambda s=s: read_counters(s)) for s in sats}
     bus = chassis.server.buses["ipmb"]
     seq0 = bus.records_since(0)[0]
     t_set = time.time()
@@ -212,10 +235,11 @@ def _phase(chassis, sats, temperature: float, last_raw: dict) -> dict:
         time.sleep(POLL_S)
     dt = max(settled_at.values(), default=time.monotonic() - t0)
     seq1, records = bus.records_since(seq0)
-    if records and seq1 - len(records) > seq0:
+    overflowed = records and seq1 - len(records) > seq0
+    if overflowed and not faulted:
         raise SatmcError("the bus trace (satmc.vbus.bus) no longer holds the whole phase")
     for a in waiting:  # not settled: as they are now
-        after[a] = read_counters(waiting[a])
+        after[a] = retrying(lambda a=a: read_counters(waiting[a]))
     d = {a: {k: after[a][k] - before[a][k] for k in after[a]} for a in after}
     n = sum(x["events_queued"] for x in d.values())
     return {
@@ -225,7 +249,8 @@ def _phase(chassis, sats, temperature: float, last_raw: dict) -> dict:
         "acked": sum(x["events_acked"] for x in d.values()),
         "dropped": sum(x["events_dropped"] for x in d.values()),
         "settled_s": round(dt, 3),  # seen settled by the counter host (polls)
-        **_wire(records, t_set, n),
+        # under faults a long phase may outgrow the trace: no wire figures then
+        **({"trace": "overflowed"} if overflowed else _wire(records, t_set, n)),
         "per_satellite": d,
     }
 
@@ -251,13 +276,134 @@ def elist_records(text: str) -> list[str]:
     return [m[1] for m in map(_ELIST.search, text.splitlines()) if m]
 
 
-def run(chassis, work: Path, rounds: int = 1) -> dict:
+class StormFaults:
+    """The fault matrix of soak.faults on the chassis while the storm runs, one fault at
+    a time on a satellite drawn at random (the bus-wide ones, lost arbitration and a
+    stuck bus, hit them all), from a host of its own at FAULT_HOST. After each fault its
+    recovery is the time until every satellite has answered a Get Device ID again."""
+
+    def __init__(self, chassis, seed: int):
+        self.chassis, self.rng = chassis, random.Random(seed)
+        self.sats = connect_many(chassis.url, chassis.addresses, slave_address=FAULT_HOST)
+        self.kinds = Schedule(self.rng)
+        self.refs: dict[int, bytes] = {}
+        self.applied: list[dict] = []
+        self.problems: list[str] = []
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, daemon=True)
+
+    @property
+    def first_pass_done(self) -> bool:
+        return len(self.applied) >= len(MATRIX)
+
+    def _image(self, sat) -> bytes:
+        """The satellite's FRU image (busy-eeprom writes its own bytes back)."""
+        if sat.address not in self.refs:
+            self.refs[sat.address] = b"".join(
+                retrying(lambda o=o: read_fru_data(sat, 0, o, 16)) for o in range(0, FRU_SIZE, 16)
+            )
+        return self.refs[sat.address]
+
+    def _answering(self, end: float) -> tuple[float, int]:
+        """Seconds after `end` until every satellite has answered again, and the one
+        waited on longest."""
+        while time.monotonic() < end:
+            time.sleep(0.01)
+        longest, slowest = -1.0, 0
+        for sat in self.sats:
+            t = time.monotonic()
+            while True:
+                try:
+                    get_device_id(sat)
+                    break
+                except SatmcError:
+                    if time.monotonic() > end + RECOVERY_LIMIT_S:
+                        self.problems.append(
+                            f"0x{sat.address:02x}: not answering {RECOVERY_LIMIT_S:.0f} s "
+                            "after a fault"
+                        )
+                        break
+            if time.monotonic() - t > longest:
+                longest, slowest = time.monotonic() - t, sat.address
+        return round(time.monotonic() - end, 3), slowest
+
+    def _run(self) -> None:
+        try:
+            while not self.stop.is_set():
+                kind = self.kinds.next()
+                sat = self.rng.choice(self.sats)
+                a = sat.address
+                ref = self._image(sat) if kind == "busy-eeprom" else b""
+                inj = Injector(
+                    self.chassis,
+                    sat,
+                    ref,
+                    self.rng,
+                    board=self.chassis.satellite(a),
+                    sat7=a >> 1,
+                    host7=BMC_ADDRESS >> 1,
+                    receiver=BMC_ADDRESS,
+                )
+                held = self.sats[0].interface.held_sequences.held
+                lasts = inj.apply(kind)  # then its recovery is timed from its end
+                end = time.monotonic() + lasts
+                rec, slowest = self._answering(end)
+                self.applied.append(
+                    {
+                        "kind": kind,
+                        "address": a,
+                        "recovery_s": rec,
+                        "slowest": slowest,  # the satellite waited on longest
+                        # the injector's rqSeqs held back after unanswered tries
+                        "seqs_held": self.sats[0].interface.held_sequences.held - held,
+                    }
+                )
+        except Exception as e:  # reported, and the storm goes on without faults
+            self.problems.append(f"fault injector: {type(e).__name__}: {e}")
+            self.stop.set()
+
+    def finish(self) -> dict:
+        self.stop.set()
+        self.thread.join(120)
+        if self.thread.is_alive():
+            self.problems.append("fault injector: still running 120 s after the storm")
+        self.chassis.control("clear_faults", bus="ipmb")
+        for a in self.chassis.addresses:
+            self.chassis.satellite(a).control("clear_faults", bus="board")
+        fired = self.chassis.control("stats", bus="ipmb")["fired"]
+        board: dict[str, int] = {}
+        for a in self.chassis.addresses:
+            for k, v in self.chassis.satellite(a).control("stats", bus="board")["fired"].items():
+                board[k] = board.get(k, 0) + v
+        rec = sorted(x["recovery_s"] for x in self.applied)
+        return {
+            "faults": self.applied,
+            "fired": {"ipmb": fired, "board": board},
+            "recovery_s": {
+                "max": rec[-1],
+                "p50": rec[len(rec) // 2],
+                "last": self.applied[-1]["recovery_s"],
+            }
+            if rec
+            else {},
+        }
+
+    def close(self) -> None:
+        self.sats[0].close()  # one interface for all of them
+
+
+def run(chassis, work: Path, rounds: int = 1, faults: float | None = None, seed: int = 1) -> dict:
+    """The storm, `rounds` times up and down; with `faults` (seconds), under the fault
+    matrix (StormFaults, seeded): the rounds go on until every kind was injected once
+    and `faults` seconds have passed, then the faults stop, are cleared, and every
+    satellite settles before the reconciliation."""
     work.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     phases: list[dict] = []
     chassis.control("pacing", on=True)
     bmc = BmcProcess(chassis, work)
     sats = []
+    inj = None
     try:
         bmc.wait_ready()
         sats = connect_many(chassis.url, chassis.addresses, slave_address=COUNTER_HOST)
@@ -266,21 +412,40 @@ def run(chassis, work: Path, rounds: int = 1) -> dict:
             while events_open(read_counters(s)) and time.monotonic() < deadline:
                 time.sleep(0.1)
         bmc.ipmitool("sel", "clear")
+        start = {s.address: settled(s) for s in sats}
         last_raw = {s.address: get_sensor_reading(s, TEMP_SENSOR).sensor_reading for s in sats}
-        for _ in range(rounds):
+        if faults is not None:
+            inj = StormFaults(chassis, seed)
+            until = time.monotonic() + faults
+            inj.thread.start()
+        done, t0 = 0, time.monotonic()
+        while True:
             for temperature in (HOT, COLD):
-                phases.append(_phase(chassis, sats, temperature, last_raw))
+                phases.append(_phase(chassis, sats, temperature, last_raw, inj is not None))
+            done += 1
+            if done < rounds:
+                continue
+            if inj is None:
+                break
+            if inj.first_pass_done and time.monotonic() >= until:
+                inj.stop.set()
+            if inj.stop.is_set() and not inj.thread.is_alive():
+                break
+        storm_s = round(time.monotonic() - t0, 1)  # the rounds (and the faults)
+        fault_figures = inj.finish() if inj else None
+        end = {s.address: settled(s) for s in sats}  # every event acked or counted dropped
         totals = {}
+        for a in start:
+            d = delta(start[a], end[a])
+            totals[a] = {
+                "queued": d["events_queued"],
+                "acked": d["events_acked"],
+                "dropped": d["events_dropped"] - d["events_overflow"],
+                "overflow": d["events_overflow"],
+                "open": events_open(d),
+            }
+            problems += [f"0x{a:02x}: {p}" for p in silent_losses(d) if "events queued" not in p]
         for p in phases:
-            for a, d in p["per_satellite"].items():
-                t = totals.setdefault(
-                    a, {"queued": 0, "acked": 0, "dropped": 0, "overflow": 0, "open": 0}
-                )
-                t["queued"] += d["events_queued"]
-                t["acked"] += d["events_acked"]
-                t["dropped"] += d["events_dropped"] - d["events_overflow"]
-                t["overflow"] += d["events_overflow"]
-                t["open"] += events_open(d)
             if p["unsettled"]:
                 problems.append(
                     f"{p['temperature']} C: not settled after {SETTLE_S:.0f} s: "
@@ -292,8 +457,10 @@ def run(chassis, work: Path, rounds: int = 1) -> dict:
         (work / "sel-hexdump.txt").write_text(dump)
         elist, by_gen = elist_records(listing), sel_by_generator(dump)
         overflow = re.search(r"Overflow\s*:\s*(\S+)", info)
+        per_satellite = {}
         for a, t in sorted(totals.items()):
             got = by_gen.get(a, 0)
+            per_satellite[a] = {**t, "sel": got}
             if t["open"]:
                 problems.append(f"0x{a:02x}: {t['open']} events neither acked nor dropped")
             if not t["acked"] <= got <= t["acked"] + t["dropped"]:
@@ -301,7 +468,7 @@ def run(chassis, work: Path, rounds: int = 1) -> dict:
                     f"0x{a:02x}: {got} SEL records, firmware acked {t['acked']} "
                     f"dropped {t['dropped']}"
                 )
-            if t["queued"] < 2 * rounds:
+            if t["queued"] < 2 * done:
                 problems.append(f"0x{a:02x}: {t['queued']} events queued, no crossing seen")
         acked = sum(t["acked"] for t in totals.values())
         if len(elist) != sum(by_gen.values()):
@@ -314,7 +481,8 @@ def run(chassis, work: Path, rounds: int = 1) -> dict:
         result = {
             "satellites": len(sats),
             "freq_hz": chassis.freq_hz,
-            "rounds": rounds,
+            "rounds": done,
+            "seconds": storm_s,
             "wire_limit_events_per_s": round(wire_limit(chassis.freq_hz), 1),
             "phases": [{k: v for k, v in p.items() if k != "per_satellite"} for p in phases],
             "events": sum(t["queued"] for t in totals.values()),
@@ -325,9 +493,16 @@ def run(chassis, work: Path, rounds: int = 1) -> dict:
             "sel_asserted": asserted,
             "sel_deasserted": len(elist) - asserted,
             "sel_ipmi_sel": sum(by_gen.values()),
+            "per_satellite": per_satellite,
             "problems": problems,
         }
+        if fault_figures is not None:
+            problems += inj.problems
+            result.update(fault_figures)
     finally:
+        if inj is not None:
+            inj.stop.set()
+            inj.close()
         for s in sats[:1]:
             s.close()  # one interface for all of them
         bmc.stop()

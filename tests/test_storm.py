@@ -1,7 +1,9 @@
 """The short form of the event storm of `make bench` (soak.storm): 16 satellites on one
 paced 100 kHz IPMB cross Board Temp's thresholds at once, up and down, with a real
 `satmc bmc` as their event receiver; every event the firmware counts acknowledged is in
-the SEL as stock ipmitool and FreeIPMI read it, and nothing is open or dropped.
+the SEL as stock ipmitool and FreeIPMI read it, and nothing is open or dropped. Then the
+same storm under soak.faults' matrix (fixed seed): every event in the SEL or counted
+dropped, reconciled per satellite, and every satellite answering again after each fault.
 
 Rates and times are figures in `make bench`, never asserted here.
 """
@@ -18,6 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from soak import storm  # noqa: E402
+from soak.faults import MATRIX  # noqa: E402
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -44,6 +47,43 @@ def test_every_event_of_a_storm_reaches_the_bench_bmcs_sel(sim_dir, tmp_path):
     assert [p["unsettled"] for p in r["phases"]] == [[], []]
     dump = storm.sel_by_generator((tmp_path / "sel-hexdump.txt").read_text())
     assert dump == {a: 6 for a in chassis.addresses}  # every record from its own satellite
+
+
+def test_a_storm_under_the_fault_matrix_loses_no_event_without_a_count(sim_dir, tmp_path):
+    """Every kind of soak.faults' matrix injected once (seed 1) on random satellites while
+    they all cross thresholds: each satellite's SEL records are at least the events its
+    firmware counts acked and at most those plus the ones it counts dropped, nothing is
+    open, every frame is accounted for, and every satellite answers again after each
+    fault."""
+    from satmc.sim.chassis import ChassisSimulator
+
+    chassis = ChassisSimulator(
+        "full16",
+        socket_path=os.path.join(sim_dir, "stormf16.sock"),
+        build_dir=os.path.join(sim_dir, "build-stormf16"),
+    )
+    chassis.start(timeout=300)
+    try:
+        r = storm.run(chassis, tmp_path, rounds=1, faults=0.0, seed=1)
+    finally:
+        chassis.stop()
+    assert r["problems"] == []
+    assert {x["kind"] for x in r["faults"]} == set(MATRIX)  # the whole matrix, each once
+    fired = r["fired"]
+    assert all(fired["ipmb"][k] for k in ("nack", "corrupt", "arb_lost", "stuck", "slow"))
+    assert fired["board"]["nack"] > 0  # the busy EEPROM
+    assert r["dropped"] > 0  # the absent receiver: given up on, counted
+    for a, t in r["per_satellite"].items():  # reconciled satellite by satellite
+        assert t["open"] == 0, (a, t)
+        assert t["queued"] == t["acked"] + t["dropped"], (a, t)
+        assert t["acked"] <= t["sel"] <= t["acked"] + t["dropped"], (a, t)
+    assert (
+        r["sel_ipmitool"]
+        == r["sel_ipmi_sel"]
+        == sum(t["sel"] for t in r["per_satellite"].values())
+    )
+    assert r["events"] >= 16 * 6 * r["rounds"]
+    assert len(r["recovery_s"]) == 3  # max, p50, and after the last fault
 
 
 def test_the_sel_listings_are_read_as_the_tools_print_them():
