@@ -4,7 +4,8 @@ A blank emulated Pico (MicroPython only) gets the firmware the way users do it, 
 flash` (make flash) through mpremote on its USB serial, and is verified over IPMB; that
 flash image then boots the board the other tests talk to: Get Device ID by master write
 and by readback, ipmitool in Serial Basic Mode, a threshold event reaching the host, a FRU
-written and read back across a reboot (the flash persists). Needs RP2_UF2, RP2_BOOTROM
+written and read back across a reboot (the flash persists), stock ipmitool's HPM.1
+upgrade with activation into a new bundle, and a slice of random frames. Needs RP2_UF2, RP2_BOOTROM
 and Node.js (.ci/run provides them); skipped with the reason where they are missing.
 """
 
@@ -210,10 +211,6 @@ def fresh(flashed, tmp_path):
     sim.stop()
 
 
-@pytest.mark.skipif(
-    not os.environ.get("SATMC_RP2EMU_HPM"),
-    reason="an upgrade of the emulated chip takes minutes: run with SATMC_RP2EMU_HPM=1",
-)
 def test_ipmitool_hpm_upgrade_activate_on_the_real_port(fresh, tmp_path):
     # component 0 is the bundle on the rp2 port's littlefs; activation reboots the chip
     # while ipmitool keeps polling on the line (the board file's timeouts say how long)
