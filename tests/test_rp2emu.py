@@ -236,8 +236,8 @@ def test_ipmitool_hpm_upgrade_activate_on_the_real_port(fresh, tmp_path):
 @pytest.mark.xfail(
     reason="known, not yet explained: now and then one received frame more than the "
     "accounting names (frames_in beyond malformed + not for us + requests + answers to "
-    "events sent in the interval); a late second answer to a retried event is the lead; "
-    "see the README's reliability section",
+    "events sent in the interval: an event answered twice on this target); see the "
+    "README's reliability section",
     strict=False,
 )
 def test_a_slice_of_random_frames_is_all_accounted_for(board, tmp_path):

@@ -73,9 +73,14 @@ class Events:
         self.stats["events_queued"] += 1
 
     def on_response(self, rq):
-        """mc.response_hook: the receiver's answer to the event in flight."""
+        """mc.response_hook: the receiver's answer to the event in flight.
+
+        A second answer to an event already acknowledged (the receiver got the frame
+        twice: a master write retried after the target had taken it all) is dropped and
+        counted not_for_us, as a stray is: one answer per try counts, never two."""
         if (
             self.in_flight
+            and not self.acked
             and rq.netfn == _NETFN_SENSOR_RS
             and rq.cmd == _CMD_PLATFORM_EVENT
             and rq.seq == self.seq

@@ -254,3 +254,21 @@ def test_a_retry_that_meets_a_full_outbox_keeps_its_sequence_number():
     while ob.kind[j] != 1:  # KIND_REQUEST: the event's frame
         j = (j + 1) % ob.size
     assert ob.bufs[j][4] >> 2 == seq
+
+
+def test_a_second_answer_to_an_acknowledged_event_is_counted_not_for_us():
+    # The receiver took one frame twice (a master write retried after the target had
+    # it all) and answers both: one answer per try counts, the other is a stray.
+    mc, s, reader = _mc()
+    ev = mc.events
+    mc.response_hook = ev.on_response  # as events.setup() makes it
+    ev.emit(1, 1, 1, 0x57, 1, 1)
+    ev.step(0)
+    answer = frame(0x72, 0x05, 0x02, b"\x00", rq_sa=0x20, seq=ev.seq)
+    strays = mc.stats["not_for_us"]
+    for _ in range(2):
+        rq = Request()
+        rq.buf[: len(answer)] = answer
+        rq.length = len(answer)
+        mc.respond(rq, mc.response)
+    assert ev.acked and mc.stats["not_for_us"] == strays + 1
