@@ -23,6 +23,28 @@ def sim_dir():
         yield d
 
 
+@pytest.fixture
+def full16(sim_dir):
+    """full16("name") starts chassis/full16.yaml (16 satellites on one IPMB) under
+    sim_dir, its sockets and builds named `name`; stopped after the test."""
+    from satmc.sim.chassis import ChassisSimulator
+
+    started = []
+
+    def start(name: str, timeout: float = 300):
+        chassis = ChassisSimulator(
+            "full16",
+            socket_path=os.path.join(sim_dir, f"{name}.sock"),
+            build_dir=os.path.join(sim_dir, f"build-{name}"),
+        )
+        started.append(chassis)
+        return chassis.start(timeout=timeout)
+
+    yield start
+    for chassis in started:
+        chassis.stop()
+
+
 @pytest.fixture(scope="module")
 def sim(sim_dir, request):
     """The simulated board from boards/sim.yaml, one per test module."""

@@ -227,20 +227,12 @@ def test_each_satellite_has_its_own_guid_and_board(bench):
 # --- full16 ------------------------------------------------------------------------------
 
 
-def test_full16_boots_and_every_satellite_answers_a_scan(sim_dir):
-    chassis = ChassisSimulator(
-        "full16",
-        socket_path=os.path.join(sim_dir, "full16.sock"),
-        build_dir=os.path.join(sim_dir, "build-full16"),
-    )
-    chassis.start(timeout=120)
-    try:
-        r = satmc("-t", chassis.url, "scan", "--first", "0x70", "--last", "0x8e")
-        assert r.returncode == 0, r.stderr
-        assert "16 controllers answered" in r.stdout
-        assert all(f"0x{a:02x}: device 0x01" in r.stdout for a in chassis.addresses)
-    finally:
-        chassis.stop()
+def test_full16_boots_and_every_satellite_answers_a_scan(full16):
+    chassis = full16("full16", timeout=120)
+    r = satmc("-t", chassis.url, "scan", "--first", "0x70", "--last", "0x8e")
+    assert r.returncode == 0, r.stderr
+    assert "16 controllers answered" in r.stdout
+    assert all(f"0x{a:02x}: device 0x01" in r.stdout for a in chassis.addresses)
 
 
 # --- the HIL suite on a chassis ------------------------------------------------------------

@@ -10,7 +10,6 @@ Rates and times are figures in `make bench`, never asserted here.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -25,19 +24,9 @@ from soak.faults import MATRIX  # noqa: E402
 pytestmark = pytest.mark.timeout(600)
 
 
-def test_every_event_of_a_storm_reaches_the_bench_bmcs_sel(sim_dir, tmp_path):
-    from satmc.sim.chassis import ChassisSimulator
-
-    chassis = ChassisSimulator(
-        "full16",
-        socket_path=os.path.join(sim_dir, "storm16.sock"),
-        build_dir=os.path.join(sim_dir, "build-storm16"),
-    )
-    chassis.start(timeout=300)
-    try:
-        r = storm.run(chassis, tmp_path, rounds=1)
-    finally:
-        chassis.stop()
+def test_every_event_of_a_storm_reaches_the_bench_bmcs_sel(full16, tmp_path):
+    chassis = full16("storm16")
+    r = storm.run(chassis, tmp_path, rounds=1)
     assert r["problems"] == []
     # each satellite: UNC, UC and UNR going high asserted, then deasserted
     assert r["events"] == r["acked"] == 16 * 6
@@ -49,24 +38,14 @@ def test_every_event_of_a_storm_reaches_the_bench_bmcs_sel(sim_dir, tmp_path):
     assert dump == {a: 6 for a in chassis.addresses}  # every record from its own satellite
 
 
-def test_a_storm_under_the_fault_matrix_loses_no_event_without_a_count(sim_dir, tmp_path):
+def test_a_storm_under_the_fault_matrix_loses_no_event_without_a_count(full16, tmp_path):
     """Every kind of soak.faults' matrix injected once (seed 1) on random satellites while
     they all cross thresholds: each satellite's SEL records are at least the events its
     firmware counts acked and at most those plus the ones it counts dropped, nothing is
     open, every frame is accounted for, and every satellite answers again after each
     fault."""
-    from satmc.sim.chassis import ChassisSimulator
-
-    chassis = ChassisSimulator(
-        "full16",
-        socket_path=os.path.join(sim_dir, "stormf16.sock"),
-        build_dir=os.path.join(sim_dir, "build-stormf16"),
-    )
-    chassis.start(timeout=300)
-    try:
-        r = storm.run(chassis, tmp_path, rounds=1, faults=0.0, seed=1)
-    finally:
-        chassis.stop()
+    chassis = full16("stormf16")
+    r = storm.run(chassis, tmp_path, rounds=1, faults=0.0, seed=1)
     assert r["problems"] == []
     assert {x["kind"] for x in r["faults"]} == set(MATRIX)  # the whole matrix, each once
     fired = r["fired"]
