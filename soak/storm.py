@@ -251,7 +251,6 @@ def _phase(chassis, sats, temperature: float, last_raw: dict, faulted: bool = Fa
         "settled_s": round(dt, 3),  # seen settled by the counter host (polls)
         # under faults a long phase may outgrow the trace: no wire figures then
         **({"trace": "overflowed"} if overflowed else _wire(records, t_set, n)),
-        "per_satellite": d,
     }
 
 
@@ -307,8 +306,7 @@ class StormFaults:
     def _answering(self, end: float) -> tuple[float, int]:
         """Seconds after `end` until every satellite has answered again, and the one
         waited on longest."""
-        while time.monotonic() < end:
-            time.sleep(0.01)
+        time.sleep(max(0.0, end - time.monotonic()))
         longest, slowest = -1.0, 0
         for sat in self.sats:
             t = time.monotonic()
@@ -484,7 +482,7 @@ def run(chassis, work: Path, rounds: int = 1, faults: float | None = None, seed:
             "rounds": done,
             "seconds": storm_s,
             "wire_limit_events_per_s": round(wire_limit(chassis.freq_hz), 1),
-            "phases": [{k: v for k, v in p.items() if k != "per_satellite"} for p in phases],
+            "phases": phases,
             "events": sum(t["queued"] for t in totals.values()),
             "acked": acked,
             "dropped": sum(t["dropped"] for t in totals.values()),

@@ -18,9 +18,9 @@ The REPL stays reachable: CR then Ctrl-C (0D 03) *between* frames ends the firmw
 and leaves the line to the REPL. That is what mpremote sends before it enters the raw
 REPL, so deploying works on a running board; at a terminal, press Enter, then Ctrl-C.
 Inside a frame 0x03 and 0x0D are data, and so are the bytes of a frame whose start
-was lost (a host that went on sending through a reset): anything but a start, a stop
-a CR or a Ctrl-C between frames is skipped up to the next stop. A half frame, or such a tail,
-quiet for STALE_MS counts as between frames again (a half frame counted dropped).
+was lost (a host that went on sending through a reset): between frames, a byte other
+than a start, a stop, a CR or a Ctrl-C starts a skip up to the next stop. A half frame,
+or such a tail, quiet for STALE_MS is between frames again (a half frame counted dropped).
 Ctrl-C itself is off from main.py's first line (bundle.MAIN_PY): a 0x03 in the frames
 of a host that goes on sending through a Cold Reset cannot stop the boot in the REPL.
 

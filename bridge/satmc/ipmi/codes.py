@@ -243,8 +243,16 @@ def command_name(netfn: int, cmd: int) -> str | None:
     return None
 
 
-ACRONYMS = {"id": "ID", "sdr": "SDR", "fru": "FRU", "guid": "GUID", "hpm": "HPM", "oem": "OEM"}
-ACRONYMS.update(iana="IANA", netfn="NetFn")
+ACRONYMS = {
+    "id": "ID",
+    "sdr": "SDR",
+    "fru": "FRU",
+    "guid": "GUID",
+    "hpm": "HPM",
+    "oem": "OEM",
+    "iana": "IANA",
+    "netfn": "NetFn",
+}
 
 
 def command_title(netfn: int, cmd: int) -> str:
