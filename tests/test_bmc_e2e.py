@@ -468,6 +468,7 @@ def test_lanplus_cipher_option_errors_are_one_line(suite3_bmc, url, why):
     with pytest.raises(AdapterError, match=why) as e:
         connect(url.format(port=suite3_bmc.port), address=0x20)
     assert "\n" not in str(e.value)
+    assert "adminpw" not in str(e.value)  # a URL in a message shows no password
     assert _closed(suite3_bmc)
 
 

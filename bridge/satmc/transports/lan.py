@@ -24,24 +24,33 @@ PRIVILEGES = {"user": "USER", "operator": "OPERATOR", "administrator": "ADMINIST
 MIN_TIMEOUT = 1.0  # seconds per try: a bridged answer crosses the LAN and the IPMB
 
 
+def shown(url: str) -> str:
+    """The URL as an error message may show it: a password in it masked."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return repr(url)
+    netloc = parts.netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return repr(parts._replace(netloc=netloc).geturl())
+
+
 def parse(url: str) -> tuple[str, int, str, str, str]:
     """A lan:// or lanplus:// URL -> (host, port, user, password, privilege name as
     python-ipmi spells it)."""
     parts = urlsplit(url)
     if not parts.hostname or parts.username is None:
-        raise AdapterError(f"{url!r}: use {parts.scheme}://USER[:PASSWORD]@HOST[:PORT]")
+        raise AdapterError(f"{shown(url)}: use {parts.scheme}://USER[:PASSWORD]@HOST[:PORT]")
     password = parts.password
     if password is None:
         password = os.environ.get("SATMC_LAN_PASSWORD")
         if password is None:
-            raise AdapterError(f"{url!r} has no password: set $SATMC_LAN_PASSWORD")
+            raise AdapterError(f"{shown(url)} has no password: set $SATMC_LAN_PASSWORD")
     priv = parse_qs(parts.query).get("privilege", ["administrator"])[0].lower()
     if priv not in PRIVILEGES:
-        raise AdapterError(f"{url!r}: privilege must be one of {', '.join(PRIVILEGES)}")
+        raise AdapterError(f"{shown(url)}: privilege must be one of {', '.join(PRIVILEGES)}")
     try:
         port = parts.port or 623
     except ValueError:
-        raise AdapterError(f"{url!r}: the port is not a number") from None
+        raise AdapterError(f"{shown(url)}: the port is not a number") from None
     return parts.hostname, port, unquote(parts.username), unquote(password), PRIVILEGES[priv]
 
 
@@ -49,7 +58,9 @@ def open_session(url: str, timeout: float, retries: int):
     """-> (the RMCP interface, an Ipmi holding the established session)."""
     host, port, user, password, priv = parse(url)
     if "cipher" in parse_qs(urlsplit(url).query):
-        raise AdapterError(f"{url!r}: cipher suites are RMCP+'s: use lanplus:// (lan:// is 1.5)")
+        raise AdapterError(
+            f"{shown(url)}: cipher suites are RMCP+'s: use lanplus:// (lan:// is 1.5)"
+        )
     intf = pyipmi.interfaces.create_interface("rmcp", keep_alive_interval=0)
     intf.max_retries = retries - 1
     ipmi = pyipmi.create_connection(intf)

@@ -31,7 +31,7 @@ from pyipmi.interfaces.base import Interface
 
 from ..errors import AdapterError
 from ..ipmi.codes import CMD_SEND_MESSAGE, NETFN_APP
-from .lan import BMC, parse
+from .lan import BMC, parse, shown
 
 LEVELS = {"USER": 2, "OPERATOR": 3, "ADMINISTRATOR": 4}  # pyghmi's privlevel numbers
 SUITE_BY_INTEGRITY = {256: 17, 1: 3}  # pyghmi's record of the integrity hash it logged in with
@@ -163,7 +163,7 @@ def cipher_option(url: str) -> int | None:
     if not values:
         return None
     if values[-1] not in ("3", "17"):
-        raise AdapterError(f"{url!r}: cipher must be 3 or 17 (the RMCP+ suites with AES)")
+        raise AdapterError(f"{shown(url)}: cipher must be 3 or 17 (the RMCP+ suites with AES)")
     return int(values[-1])
 
 
