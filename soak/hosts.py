@@ -146,16 +146,39 @@ EVENTS_DRAIN_S = 16 * 4 * 1.0 + 10.0
 def settled(sat, timeout: float = EVENTS_DRAIN_S) -> dict:
     """The counters once nothing but this very Get Statistics answer is in flight and
     every queued event is acknowledged or counted dropped (or as they are after timeout:
-    silent_losses then names what is still open)."""
+    silent_losses then names what is still open).
+
+    The counters come a page per request, so one reading is not one instant: an event's
+    answer arriving between the page holding frames_in and the one holding events_acked
+    is counted in one and not the other, and the delta against that reading names a frame
+    nobody lost. A reading counts only when the one before it was settled too and nothing
+    but these very reads arrived in between (frames_in rose by exactly the requests, and
+    nothing else but our answers moved): then no frame straddles its pages."""
     deadline = time.monotonic() + timeout
+    prev = None
     while True:
         c = read_counters(sat)
         idle = outgoing(c) - delivered(c) <= 1  # the page-0 answer being read
         if idle and events_open(c) == 0:
-            return c
+            if prev is not None and _quiet(prev, c):
+                return c
+            prev = c
+        else:
+            prev = None
         if time.monotonic() > deadline:  # reported by silent_losses, not hidden
             return c
         time.sleep(0.05)
+
+
+_MAY_MOVE = ("frames_in", "requests", "sent", "read_back", "send_retries", "readback_partial")
+
+
+def _quiet(before: dict, after: dict) -> bool:
+    """Between two readings only statistics requests came, each answered (by then)."""
+    d = delta(before, after)
+    return d["frames_in"] == d["requests"] == d["sent"] + d["read_back"] and not any(
+        v for k, v in d.items() if k not in _MAY_MOVE
+    )
 
 
 def delta(before: dict, after: dict) -> dict:
