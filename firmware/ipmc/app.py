@@ -10,6 +10,7 @@ from .dispatch import CC_CANNOT_RETURN, CC_INVALID_DATA, CC_OUT_OF_RANGE, NETFN_
 from .ipmb import MIN_REQUEST, Request, Response
 
 _NETFN_OEM = const(0x30)
+_HEAP_COLLECT = const(0x01)  # Get Heap Info's option: gc.collect() before measuring
 _STATS_PER_PAGE = const(5)  # 5 x u32 fit one response (22 data bytes) with the page header
 
 _SELF_TEST_OK = const(0x55)
@@ -97,14 +98,21 @@ def _u32(d, at, v):
         d[at + i] = (v >> (8 * i)) & 0xFF
 
 
-@command(_NETFN_OEM, 0x02)
+@command(_NETFN_OEM, 0x02, 0, 1)
 def get_heap_info(mc, rq, rs):
     """satmc OEM: heap free, heap used, bytes allocated handling requests, requests (u32 LE).
 
+    An optional byte, bit 0 set: collect first, so "used" is the live heap (a soak
+    samples it; garbage not yet collected says nothing of a leak). Other bits: CC.
     Arms the request path's heap measurement (mc.heap_armed): hot_alloc counts from the
     first Get Heap Info on (a heap walk each side of a request costs its turnaround)."""
     import gc
 
+    collect = rq.data_len and rq.data[0]
+    if collect & ~_HEAP_COLLECT:
+        return rs.fail(CC_INVALID_DATA)
+    if collect:
+        gc.collect()
     mc.heap_armed = True
     d = rs.data
     _u32(d, 0, gc.mem_free())

@@ -182,6 +182,32 @@ def test_heap_measured_only_once_get_heap_info_arms_it():
         entry[0] = saved
 
 
+def test_get_heap_info_collects_first_when_asked_and_refuses_other_options():
+    import gc
+
+    mc = _mc()
+    gc.collect()
+    garbage = [bytearray(256) for _ in range(8)]  # 2 KiB the collection must free
+    del garbage
+    _send(mc, frame(0x72, 0x30, 0x02, b""))
+    (plain,) = _responses(mc)
+    _send(mc, frame(0x72, 0x30, 0x02, b"\x01"))
+    (collected,) = _responses(mc)
+    assert plain[6] == collected[6] == 0
+
+    def used(rsp):
+        return int.from_bytes(rsp[11:15], "little")
+
+    assert used(collected) <= used(plain) - 2048
+    # a reserved option bit: refused, and nothing armed
+    mc = _mc()
+    _send(mc, frame(0x72, 0x30, 0x02, b"\x02"))
+    (refused,) = _responses(mc)
+    assert refused[6] == 0xCC and len(refused) == 8 and not mc.heap_armed
+    _send(mc, frame(0x72, 0x30, 0x02, b"\x01\x00"))
+    assert _responses(mc)[0][6] == 0xC7  # a byte too many
+
+
 def test_statistics_carry_counters_past_16_bits_whole():
     # a 16-bit field saturated after ~9 minutes of the soak (65535 requests): counters
     # preset past it, and at the cap, read back exactly as u32 LE, 5 a page

@@ -36,6 +36,10 @@ def test_statistics_and_heap_bytes():
     rsp = messages.SatmcGetStatisticsRsp()
     decode_message(rsp, bytes.fromhex("00 1a 19 05 00 01 00"))
     assert (rsp.total, rsp.first, bytes(rsp.values)) == (26, 25, b"\x05\x00\x01\x00")
+    ask = messages.SatmcGetHeapInfoReq()
+    assert encode_message(ask) == b"\x00"  # options: measure as it stands
+    ask.options = 1  # collect first
+    assert encode_message(ask) == b"\x01"
     heap = messages.SatmcGetHeapInfoRsp()
     decode_message(heap, b"\x00" + bytes(range(16)))
     assert heap.free == 0x03020100 and heap.hot_frames == 0x0F0E0D0C

@@ -212,11 +212,14 @@ def events_open(c: dict[str, int]) -> int:
     return c["events_queued"] - c["events_acked"] - (c["events_dropped"] - c["events_overflow"])
 
 
-def read_heap(sat) -> dict[str, int]:
-    """free, used: the GC heap now; hot_alloc: bytes allocated while handling requests
+def read_heap(sat, collect: bool = False) -> dict[str, int]:
+    """free, used: the GC heap now (collect: just after a collection, so "used" is the
+    live heap, garbage not counted); hot_alloc: bytes allocated while handling requests
     since boot (rp2: since the first Get Heap Info, which arms the measurement);
     hot_frames: requests handled since boot."""
-    r = send(sat, SatmcGetHeapInfoReq(), "Get Heap Info")
+    req = SatmcGetHeapInfoReq()
+    req.options = 1 if collect else 0
+    r = send(sat, req, "Get Heap Info")
     return {"free": r.free, "used": r.used, "hot_alloc": r.hot_alloc, "hot_frames": r.hot_frames}
 
 

@@ -77,10 +77,12 @@ class SatmcGetStatisticsRsp(Message):
 
 @register_message_class
 class SatmcGetHeapInfoReq(Message):
-    """The firmware's GC heap and what handling requests allocated."""
+    """The firmware's GC heap and what handling requests allocated; options bit 0: the
+    firmware collects first, so "used" is the live heap (other bits are refused)."""
 
     __netfn__ = codes.NETFN_OEM
     __cmdid__ = codes.CMD_GET_HEAP_INFO
+    __fields__ = (UnsignedInt("options", 1, 0),)
 
 
 @register_message_class
