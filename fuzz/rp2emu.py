@@ -20,7 +20,7 @@ The accounting over the slice (counter deltas between two settled reads):
   received = malformed + not for us + requests + answers to our events (fuzz.mpy);
   frames queued to send = sent + read back + expired + withdrawn (soak.hosts);
   what the host's targets received = sent;
-and the heap (Get Heap Info) before and after.
+and the live heap (Get Heap Info, collected first) before and after.
 """
 
 from __future__ import annotations
@@ -211,7 +211,7 @@ def run_slice(
     r = random.Random(seed)
     host = Host(socket_path, timeout=timeout)
     try:
-        heap0 = read_heap(host)
+        heap0 = read_heap(host, collect=True)
         c0, w0, rx0 = host.counters()
         start_written = host.written
         tried = skip = empty = 0
@@ -233,7 +233,7 @@ def run_slice(
         blast = host.written - start_written
         try:
             c1, w1, rx1 = host.counters()
-            heap1 = read_heap(host)
+            heap1 = read_heap(host, collect=True)
         except NoResponseError as e:  # reported, not raised: the figures so far stand
             return {
                 "frames": tried,

@@ -13,10 +13,10 @@ firmware's heap (OEM Get Heap Info), its counters, and the latency percentiles o
 calls in that window.
 
 Heap "in use" on MicroPython includes garbage not yet collected (the unix port's bus
-emulation makes plenty), so the heap is read every HEAP_EVERY calls and the first
-reading after each fall (a collection) is taken as the live heap; heap growth is the
-rise of its median from the run's first third to its last (resets restart the heap
-alike; a leak lifts it). Calls the bridge reports failed (a timeout) are counted, not
+emulation makes plenty), so each sample asks Get Heap Info to collect first: "used" is
+then the live heap, on every target alike (the emulated RP2040 collects too seldom for
+falls to be seen). Heap growth is the rise of its median from the run's first third to
+its last (resets restart the heap alike; a leak lifts it). Calls the bridge reports failed (a timeout) are counted, not
 hidden; latency is of the single-request calls (sensor readings, FRU reads).
 """
 
@@ -49,9 +49,6 @@ def pct(xs: list[float], q: float) -> float | None:
         return None
     s = sorted(xs)
     return s[min(len(s) - 1, int(len(s) * q))]
-
-
-HEAP_EVERY = 5
 
 
 class Epoch:
@@ -98,7 +95,6 @@ def run(
         ep = Epoch(host, 0.0)
         window: list[float] = []
         live: list[tuple[float, int]] = []  # (t, heap in use just after a collection)
-        last_used = 0
         failed = 0
         next_sample = time.monotonic() + sample_s
         next_reset = time.monotonic() + reset_s
@@ -129,20 +125,15 @@ def run(
                 window.append(time.perf_counter() - t0)
             ops[kind] += 1
             i += 1
-            if i % HEAP_EVERY == 0:
-                u = read_heap(host.sat)["used"]
-                if u < last_used:
-                    live.append((round(now - t_start, 2), u))
-                last_used = u
             if now >= next_sample and window:
-                heap = read_heap(host.sat)
+                heap = read_heap(host.sat, collect=True)
                 c = read_counters(host.sat)
                 t = round(now - t_start, 2)
+                live.append((t, heap["used"]))
                 samples.append(
                     {
                         "t": t,
                         "heap_used": heap["used"],
-                        "heap_live": live[-1][1] if live else None,
                         "heap_free": heap["free"],
                         "hot_alloc": heap["hot_alloc"],
                         "hot_frames": heap["hot_frames"],
@@ -163,7 +154,6 @@ def run(
                 if not _rebooted(host, booted):
                     problems.append("no answer within 60 s of a Cold Reset")
                     break
-                last_used = 0
                 ep = Epoch(host, round(time.monotonic() - t_start, 2))
                 next_reset = time.monotonic() + reset_s
         set_values(sim.url, "temp0", temperature=25)
