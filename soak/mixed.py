@@ -16,8 +16,9 @@ Heap "in use" on MicroPython includes garbage not yet collected (the unix port's
 emulation makes plenty), so each sample asks Get Heap Info to collect first: "used" is
 then the live heap, on every target alike (the emulated RP2040 collects too seldom for
 falls to be seen). Heap growth is the rise of its median from the run's first third to
-its last (resets restart the heap alike; a leak lifts it). Calls the bridge reports failed (a timeout) are counted, not
-hidden; latency is of the single-request calls (sensor readings, FRU reads).
+its last (resets restart the heap alike; a leak lifts it). Calls the bridge reports
+failed (a timeout) are counted, not hidden; latency is of the single-request calls
+(sensor readings, FRU reads).
 """
 
 from __future__ import annotations
