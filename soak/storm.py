@@ -88,9 +88,10 @@ def wire_limit(freq_hz: int) -> float:
 
 
 class BmcProcess:
-    """`satmc bmc` in front of the chassis on a free loopback port, its SEL in `work`."""
+    """`satmc bmc` in front of the chassis (its url and addresses) on a free loopback port,
+    its SEL in `work`; `options`: more of `satmc bmc`'s options."""
 
-    def __init__(self, chassis, work: Path):
+    def __init__(self, chassis, work: Path, options: tuple[str, ...] = ()):
         self.work = work
         self.sel_path = work / "bmc-sel.sqlite"  # beside SATMC_EVENT_LOG (satmc.bmc.chassis)
         self.password = secrets.token_urlsafe(12)[:16]
@@ -112,7 +113,7 @@ class BmcProcess:
         addrs = ",".join(f"0x{a:02x}" for a in chassis.addresses)
         self.proc = subprocess.Popen(
             [SATMC, "-t", chassis.url, "bmc", "--port", str(self.port),
-             "--users", str(self.users), "--satellites", addrs],
+             "--users", str(self.users), "--satellites", addrs, *options],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
         )  # fmt: skip
         self.lines: list[str] = []

@@ -643,3 +643,39 @@ def test_mc_reset_cold_and_warm(bmc, ipmitool_exe, iface, extra):
         assert "Board Temp" in out
     finally:
         intf.close()
+
+
+def test_satmc_bmc_cipher_suites_3_offers_and_takes_suite_3_only(sim, tmp_path, ipmitool_exe):
+    """`satmc bmc --cipher-suites 3`: a BMC without 17, as older ones are, to see a
+    client fall back; ipmitool -C 17 gets RAKP's "no matching cipher suite" at once."""
+    import sys
+    import types
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+    try:
+        from soak.storm import BmcProcess
+    finally:
+        sys.path.pop(0)
+    front = types.SimpleNamespace(url=sim.url, addresses=[sim.address])
+    bmc = BmcProcess(front, tmp_path, options=("--cipher-suites", "3"))
+    try:
+        bmc.wait_ready()
+        assert any(line.endswith("(RMCP, RMCP+ suites 3)") for line in bmc.lines), bmc.lines
+        ciphers = bmc.ipmitool("-C", "3", "channel", "getciphers", "ipmi")
+        assert re.search(r"^3 +N/A +hmac_sha1 +hmac_sha1_96 +aes_cbc_128", ciphers, re.M)
+        assert not re.search(r"^17 ", ciphers, re.M)
+        # without -C ipmitool takes the best suite the list offers: 3
+        r = ipmitool(ipmitool_exe, bmc.port, "-v", "mc", "info", password=bmc.password)
+        assert r.returncode == 0 and "best available cipher suite 3" in r.stderr, r.stderr
+        r = ipmitool(ipmitool_exe, bmc.port, "-b", "0", "-t", f"0x{sim.address:02x}", "raw",
+                     "6", "1", password=bmc.password, extra=("-C", "17"))  # fmt: skip
+        assert r.returncode != 0 and "no matching cipher suite" in r.stderr.lower(), r.stderr
+        out = bmc.ipmitool("-C", "3", "-b", "0", "-t", f"0x{sim.address:02x}", "raw", "6", "1")
+        assert len(out.split()) >= 11  # the satellite's Device ID, bridged
+    finally:
+        bmc.stop()
+    deadline = time.monotonic() + 10  # its last line, read by BmcProcess's reader
+    while not bmc.lines[-1].startswith("bench BMC stopped") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert "no_cipher_suite_match 1" in bmc.lines[-1], bmc.lines[-1]

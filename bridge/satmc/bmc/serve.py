@@ -45,6 +45,7 @@ class Config:
     port: int = 623
     allow_auth_none: bool = False
     max_sessions: int = 16
+    cipher_suites: tuple = (3, 17)  # RMCP+ suites offered (crypto.SUITES)
 
 
 def _loopback(host: str) -> bool:
@@ -89,7 +90,11 @@ async def serve_until_stopped(config: Config, responder, users_obj=None, ready=N
     first and closed last. -> the Endpoint (its stats)."""
     ep = Endpoint(
         users_obj or load_users(config),
-        Options(allow_auth_none=config.allow_auth_none, max_sessions=config.max_sessions),
+        Options(
+            allow_auth_none=config.allow_auth_none,
+            max_sessions=config.max_sessions,
+            cipher_suites=config.cipher_suites,
+        ),
     )
     if hasattr(responder, "start"):
         await responder.start()
@@ -128,7 +133,8 @@ async def _serve(ep, config, responder, ready):
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    print(f"bench BMC on {config.bind}:{config.port} (RMCP, RMCP+ suites 3 and 17)", flush=True)
+    suites = " and ".join(str(n) for n in config.cipher_suites)
+    print(f"bench BMC on {config.bind}:{config.port} (RMCP, RMCP+ suites {suites})", flush=True)
     if ready:
         ready()
     try:

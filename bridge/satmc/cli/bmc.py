@@ -39,8 +39,34 @@ def register(sub) -> None:
         help="accept IPMI 1.5 logins with auth type none (no password check)",
     )
     p.add_argument("--max-sessions", type=int, default=16, help="sessions at once (16)")
+    p.add_argument(
+        "--cipher-suites",
+        metavar="LIST",
+        type=_suites,
+        default=(3, 17),
+        help="RMCP+ cipher suites offered, comma-separated (3,17; 3 alone makes a BMC "
+        "without 17, as older ones are, to test a client's fallback)",
+    )
     p.add_argument("-v", "--verbose", action="store_true", help="log sessions and refusals")
     p.set_defaults(func=bmc, needs_target=False)
+
+
+def _suites(text: str) -> tuple[int, ...]:
+    """ "3,17" -> (3, 17): each a suite the BMC implements, none twice."""
+    import argparse
+
+    from ..bmc.lan.crypto import SUITES
+
+    known = ", ".join(str(n) for n in sorted(SUITES))
+    try:
+        suites = tuple(int(n) for n in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: use suite numbers, e.g. 3,17") from None
+    unknown = [n for n in suites if n not in SUITES]
+    if unknown or len(set(suites)) != len(suites) or not suites:
+        why = f"suite {unknown[0]} is not one this BMC has" if unknown else "a suite twice"
+        raise argparse.ArgumentTypeError(f"{text!r}: {why} (it has {known})")
+    return suites
 
 
 def _addresses(args) -> list[int]:
@@ -60,7 +86,14 @@ def bmc(args) -> int:
 
     if args.verbose and not args.debug:
         logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
-    config = Config(args.users, args.bind, args.port, args.allow_auth_none, args.max_sessions)
+    config = Config(
+        args.users,
+        args.bind,
+        args.port,
+        args.allow_auth_none,
+        args.max_sessions,
+        args.cipher_suites,
+    )
     users = load_users(config)  # refused before anything starts
     with responder_for(args.target, _addresses(args), args.chassis) as responder:
         run(config, responder, users)
