@@ -5,6 +5,8 @@ errors: a clear one-line message) are fine; any other exception escaping is a fi
     fru      FRU images through the host's checks and ipmitool-style printing
              (satmc fru print/check) and the firmware's image check
     board    board files (YAML text) through the board loader
+    chassis  chassis files (YAML text) through the chassis loader: a chassis it takes has
+             valid, distinct satellite addresses and names, none at the BMC's 0x20
     serial   Serial Basic Mode bytes through the host decoder and, on the firmware,
              SerialBasic.feed(): every answer it writes is a well-formed response
     users    the bench BMC's users file (TOML) through satmc.bmc.lan.users.load; role
@@ -19,7 +21,7 @@ import io
 import tempfile
 from pathlib import Path
 
-NAMES = ("fru", "board", "serial", "users", "bmc")
+NAMES = ("fru", "board", "chassis", "serial", "users", "bmc")
 
 
 def _expected(e: Exception) -> bool:
@@ -34,6 +36,8 @@ def make(name: str):
         return _fru()
     if name == "board":
         return _board()
+    if name == "chassis":
+        return _chassis()
     if name == "serial":
         return _serial()
     if name == "bmc":
@@ -77,6 +81,33 @@ def _board():
         except Exception as e:
             if not _expected(e):
                 raise AssertionError(f"load_board: {type(e).__name__}: {e}") from e
+
+    return one
+
+
+def _chassis():
+    from satmc.board.chassis import BMC_ADDRESS, load_chassis
+    from satmc.board.ipmb import check_address
+
+    work = Path(tempfile.mkdtemp(prefix="satmc-fuzz-chassis-"))
+
+    def one(data: bytes) -> None:
+        path = work / "fuzzed.yaml"
+        path.write_bytes(data)
+        try:
+            chassis = load_chassis(path)
+        except Exception as e:
+            if not _expected(e):
+                raise AssertionError(f"load_chassis: {type(e).__name__}: {e}") from e
+            return
+        addresses = [s.address for s in chassis.satellites]
+        names = [s.name for s in chassis.satellites]
+        for a in addresses:
+            check_address(a)  # raises (a finding: not satmc's refusal) if it is not one
+        if len(set(addresses)) != len(addresses) or len(set(names)) != len(names):
+            raise AssertionError(f"a chassis with a shared address or name: {chassis}")
+        if BMC_ADDRESS in addresses or not chassis.satellites:
+            raise AssertionError(f"a chassis with a satellite at 0x20, or none: {chassis}")
 
     return one
 

@@ -75,6 +75,10 @@ GOOD = "{board: sim, address: 0x72}"
         ),
         ("[]", "c.satellites: expected 1..64 satellites, got 0"),
         ("[0x72]", "c.satellites[0]: expected a mapping {board, address, name}, got 114"),
+        # found by the fuzzer (fuzz/corpus/chassis/finding-*): a null key, a name no file has
+        ("[{board: sim, ~: 0x72}]", "c.satellites[0].None: unknown field"),
+        (f"[{{board: {'x' * 300}, address: 0x72}}]", "c.satellites[0].board: no board 'xxx"),
+        ('[{board: "a\\0b", address: 0x72}]', "c.satellites[0].board: no board 'a\\x00b'"),
     ],
 )
 def test_a_bad_chassis_file_is_one_line_naming_the_field(tmp_path, satellites, message):
@@ -95,6 +99,11 @@ def test_missing_and_unreadable_chassis_files(tmp_path):
     with pytest.raises(BoardFileError, match=r"c.yaml: not valid YAML") as e:
         load_chassis(tmp_path / "c.yaml")
     assert "\n" not in str(e.value)
+    (tmp_path / "c.yaml").write_bytes(b"name: \xff\nsatellites: []\n")
+    with pytest.raises(BoardFileError, match=r"c.yaml: not UTF-8 text \(byte 6\)"):
+        load_chassis(tmp_path / "c.yaml")
+    with pytest.raises(BoardFileError, match=r": cannot read it: Is a directory"):
+        load_chassis(tmp_path)  # a path that exists, and is no file
     (tmp_path / "c.yaml").write_text("satellites: []\nbmc: 0x20\n")
     with pytest.raises(BoardFileError, match=r"^c.bmc: unknown field"):
         load_chassis(tmp_path / "c.yaml")

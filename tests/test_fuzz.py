@@ -34,9 +34,9 @@ def test_the_corpus_holds_every_property():
     assert summary["dropped"] > 0
 
 
-@pytest.mark.parametrize("target", ["fru", "board", "serial", "users", "bmc"])
+@pytest.mark.parametrize("target", ["fru", "board", "chassis", "serial", "users", "bmc"])
 def test_the_host_corpora_get_clear_errors_only(target):
-    """FRU images, board files and Serial Basic Mode streams (with the inputs that once
+    """FRU images, board and chassis files and Serial Basic Mode streams (with the inputs that once
     escaped as tracebacks: finding-*) meet satmc's own errors, never another exception;
     the bench BMC's datagrams (and the ones that once broke a property: finding-*) are
     answered well formed or dropped and counted, and a refused one changes no session."""

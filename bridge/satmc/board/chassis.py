@@ -22,13 +22,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from ..errors import AddressError, BoardFileError
 from ..resources import CHASSIS_DIR
 from .fields import need, only
 from .ipmb import check_address
-from .load import Board, board_names, board_path, load_board, named_file, names_in
+from .load import (
+    Board,
+    board_names,
+    board_path,
+    exists,
+    load_board,
+    named_file,
+    names_in,
+    read_yaml,
+)
 
 BMC_ADDRESS = 0x20  # the BMC's IPMB address (IPMI 2.0 table 5-4): never a satellite's
 TOP_FIELDS = ("name", "description", "satellites")
@@ -71,7 +78,7 @@ def _slot(entry, w: str, boards: dict) -> Slot:
     only(entry, SLOT_FIELDS, w)
     board_name = need(entry, "board", w, str)
     if board_name not in boards:
-        if not board_path(board_name).exists():
+        if not exists(board_path(board_name)):
             raise BoardFileError(
                 f"{w}.board: no board {board_name!r}; boards: {', '.join(board_names())}"
             )
@@ -129,10 +136,6 @@ def chassis_from_data(data, where: str, path: Path) -> Chassis:
 
 def load_chassis(name_or_path: str | Path) -> Chassis:
     path = chassis_path(name_or_path)
-    if not path.exists():
+    if not exists(path):
         raise BoardFileError(f"no chassis file {path}; chassis: {', '.join(chassis_names())}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise BoardFileError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from e
-    return chassis_from_data(data, path.stem, path)
+    return chassis_from_data(read_yaml(path), path.stem, path)

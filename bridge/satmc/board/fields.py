@@ -46,7 +46,7 @@ def boolean(d: dict, key: str, where: str, default: bool) -> bool:
 
 def only(d: dict, keys: tuple, where: str) -> None:
     """Refuse fields the format does not know (a typo must not pass as a default)."""
-    unknown = sorted(set(d) - set(keys))
+    unknown = sorted(set(d) - set(keys), key=repr)  # keys of any YAML type, None too
     if unknown:
         raise BoardFileError(f"{where}.{unknown[0]}: unknown field (known: {', '.join(keys)})")
 

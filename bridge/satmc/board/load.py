@@ -160,10 +160,31 @@ def _hpm_timeouts(data: dict, where: str, deadline_ms: int) -> dict:
     return out
 
 
+def exists(path: Path) -> bool:
+    """path.exists(), with a name no file can have (too long, a NUL byte) not there."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def read_yaml(path: Path):
+    """The YAML data of a board or chassis file; BoardFileError, in one line, for text
+    that is not UTF-8 or not YAML, or a file that cannot be read."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise BoardFileError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from e
+    except UnicodeDecodeError as e:
+        raise BoardFileError(f"{path}: not UTF-8 text (byte {e.start}): {e.reason}") from e
+    except OSError as e:
+        raise BoardFileError(f"{path}: cannot read it: {e.strerror}") from None
+
+
 def named_file(name_or_path: str | Path, directory: Path) -> Path:
     """A YAML file by path, or by name in directory (boards/, chassis/)."""
     p = Path(name_or_path)
-    if p.suffix in (".yaml", ".yml") or p.exists():
+    if p.suffix in (".yaml", ".yml") or exists(p):
         return p
     return directory / f"{name_or_path}.yaml"
 
@@ -182,14 +203,9 @@ def board_names() -> list[str]:
 
 def read_board_file(path: Path) -> dict:
     """The YAML mapping of a board file, or BoardFileError."""
-    if not path.exists():
+    if not exists(path):
         raise BoardFileError(f"no board file {path}; boards: {', '.join(board_names())}")
-    try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise BoardFileError(f"{path}: not valid YAML: {e}") from e
-    except UnicodeDecodeError as e:
-        raise BoardFileError(f"{path}: not UTF-8 text (byte {e.start}): {e.reason}") from e
+    data = read_yaml(path)
     if not isinstance(data, dict):
         raise BoardFileError(f"{path}: expected a mapping at the top level")
     return data
