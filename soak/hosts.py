@@ -145,8 +145,11 @@ EVENTS_DRAIN_S = 16 * 4 * 1.0 + 10.0
 
 def settled(sat, timeout: float = EVENTS_DRAIN_S) -> dict:
     """The counters once nothing but this very Get Statistics answer is in flight and
-    every queued event is acknowledged or counted dropped (or as they are after timeout:
-    silent_losses then names what is still open).
+    every queued event is acknowledged or counted dropped (or as they are once nothing
+    has moved for `timeout`, or after 8 x timeout in all: silent_losses then names what is
+    still open). A queue still draining (an event tried again, dropped, a response
+    expiring) is progress and is waited for: on a slow target (the emulated RP2040 under
+    load) draining takes longer than any fixed bound would allow for.
 
     The counters come a page per request, so one reading is not one instant: an event's
     answer arriving between the page holding frames_in and the one holding events_acked
@@ -154,8 +157,9 @@ def settled(sat, timeout: float = EVENTS_DRAIN_S) -> dict:
     nobody lost. A reading counts only when the one before it was settled too and nothing
     but these very reads arrived in between (frames_in rose by exactly the requests, and
     nothing else but our answers moved): then no frame straddles its pages."""
-    deadline = time.monotonic() + timeout
-    prev = None
+    start = time.monotonic()
+    deadline = start + timeout
+    prev = last = None
     while True:
         c = read_counters(sat)
         idle = outgoing(c) - delivered(c) <= 1  # the page-0 answer being read
@@ -165,7 +169,11 @@ def settled(sat, timeout: float = EVENTS_DRAIN_S) -> dict:
             prev = c
         else:
             prev = None
-        if time.monotonic() > deadline:  # reported by silent_losses, not hidden
+        now = time.monotonic()
+        if last is not None and not _quiet(last, c, progress_only=True):
+            deadline = now + timeout  # something moved: still draining
+        last = c
+        if now > min(deadline, start + 8 * timeout):  # reported by silent_losses, not hidden
             return c
         time.sleep(0.05)
 
@@ -173,12 +181,14 @@ def settled(sat, timeout: float = EVENTS_DRAIN_S) -> dict:
 _MAY_MOVE = ("frames_in", "requests", "sent", "read_back", "send_retries", "readback_partial")
 
 
-def _quiet(before: dict, after: dict) -> bool:
-    """Between two readings only statistics requests came, each answered (by then)."""
+def _quiet(before: dict, after: dict, progress_only: bool = False) -> bool:
+    """Between two readings only statistics requests came, each answered (by then);
+    progress_only: only that nothing but what statistics requests move has moved."""
     d = delta(before, after)
-    return d["frames_in"] == d["requests"] == d["sent"] + d["read_back"] and not any(
-        v for k, v in d.items() if k not in _MAY_MOVE
-    )
+    others = not any(v for k, v in d.items() if k not in _MAY_MOVE)
+    if progress_only:
+        return others
+    return d["frames_in"] == d["requests"] == d["sent"] + d["read_back"] and others
 
 
 def delta(before: dict, after: dict) -> dict:
