@@ -2,8 +2,8 @@
 
     python -m fuzz [--seconds S] [--frames N] [--rp2emu-seconds R] [--seed K] [--out DIR]
 
-1. atheris, S seconds per target (ipmb, fru, board, serial, users, bmc), each from its corpus in
-   fuzz/corpus (copied: the repository's corpus stays small). Findings (crash-*,
+1. atheris, S seconds per target (ipmb, fru, board, chassis, serial, users, bmc), each
+   from its corpus in fuzz/corpus (copied: the repository's corpus stays small). Findings (crash-*,
    timeout-* for a hang) are kept under DIR/findings/<target>/.
 2. N random and mutated frames (default 1,000,000) through the firmware's real receive
    path on the MicroPython unix port, with heap sampled every 10,000 frames and every
@@ -31,6 +31,7 @@ TARGETS = {  # name -> module args
     "ipmb": ["fuzz.ipmb_target"],
     "fru": ["fuzz.host_target", "fru"],
     "board": ["fuzz.host_target", "board"],
+    "chassis": ["fuzz.host_target", "chassis"],
     "serial": ["fuzz.host_target", "serial"],
     "users": ["fuzz.host_target", "users"],
     "bmc": ["fuzz.host_target", "bmc"],
@@ -51,6 +52,10 @@ def run_atheris(name: str, seconds: int, out: Path) -> dict:
     runs = re.findall(r"Done (\d+) runs", r.stderr + r.stdout)
     crashes = sorted(p.name for p in findings.glob("crash-*"))
     hangs = sorted(p.name for p in findings.glob("timeout-*"))
+    log = r.stdout + r.stderr  # atheris prints the exception on stdout, libFuzzer on stderr
+    if r.returncode:
+        (findings / "atheris.log").write_text(log)
+    at = log.find("=== Uncaught Python exception")
     return {
         "target": name,
         "seconds": round(time.monotonic() - t0, 1),
@@ -59,7 +64,7 @@ def run_atheris(name: str, seconds: int, out: Path) -> dict:
         "hangs": hangs,
         "corpus": len(list(corpus.iterdir())),
         "exit": r.returncode,
-        "tail": (r.stderr or r.stdout)[-1500:] if r.returncode else "",
+        "tail": (log[at : at + 1500] if at >= 0 else log[-1500:]) if r.returncode else "",
     }
 
 

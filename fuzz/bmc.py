@@ -297,7 +297,7 @@ def datagram_from(world: World, data: bytes) -> bytes:
             d[4 + 9] ^= 0x01
         return bytes(d)
     if mode == 3 and len(data) >= 2:
-        return v15_sessionless(_msg(data[1:], False))
+        return v15_sessionless(_msg(data[1:250], False))  # a length byte holds it
     if mode == 4 and len(data) >= 4:
         ptype, pick, flags, payload = data[1] & 0x3F, data[2], data[3], bytearray(data[4:])
         s = world.session(NAMES[pick % len(NAMES)]) if pick < 0xC0 else None

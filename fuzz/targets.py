@@ -68,37 +68,40 @@ def _fru():
     return one
 
 
+def _file_loader(kind: str, load, name: str, mode: int = 0o644):
+    """load(path) of the fuzzer's bytes written to a file `name` -> its result, or None
+    when it refuses them with satmc's own error; anything else escaping is a finding."""
+    work = Path(tempfile.mkdtemp(prefix=f"satmc-fuzz-{kind}-"))
+
+    def loaded(data: bytes):
+        path = work / name
+        path.write_bytes(data)
+        path.chmod(mode)
+        try:
+            return load(path)
+        except Exception as e:
+            if not _expected(e):
+                raise AssertionError(f"{load.__name__}: {type(e).__name__}: {e}") from e
+            return None
+
+    return loaded
+
+
 def _board():
     from satmc.board import load_board
 
-    work = Path(tempfile.mkdtemp(prefix="satmc-fuzz-board-"))
-
-    def one(data: bytes) -> None:
-        path = work / "fuzzed.yaml"
-        path.write_bytes(data)
-        try:
-            load_board(path)
-        except Exception as e:
-            if not _expected(e):
-                raise AssertionError(f"load_board: {type(e).__name__}: {e}") from e
-
-    return one
+    return _file_loader("board", load_board, "fuzzed.yaml")
 
 
 def _chassis():
     from satmc.board.chassis import BMC_ADDRESS, load_chassis
     from satmc.board.ipmb import check_address
 
-    work = Path(tempfile.mkdtemp(prefix="satmc-fuzz-chassis-"))
+    loaded = _file_loader("chassis", load_chassis, "fuzzed.yaml")
 
     def one(data: bytes) -> None:
-        path = work / "fuzzed.yaml"
-        path.write_bytes(data)
-        try:
-            chassis = load_chassis(path)
-        except Exception as e:
-            if not _expected(e):
-                raise AssertionError(f"load_chassis: {type(e).__name__}: {e}") from e
+        chassis = loaded(data)
+        if chassis is None:
             return
         addresses = [s.address for s in chassis.satellites]
         names = [s.name for s in chassis.satellites]
@@ -165,19 +168,14 @@ def _users():
 
     from satmc.bmc.lan.users import load
 
-    work = Path(tempfile.mkdtemp(prefix="satmc-fuzz-users-"))
+    loaded = _file_loader("users", load, "users.toml", mode=0o600)
 
     def one(data: bytes) -> None:
-        path = work / "users.toml"
-        path.write_bytes(data)
-        path.chmod(0o600)
-        try:
-            users = load(path)
-        except Exception as e:
-            if not _expected(e):
-                raise AssertionError(f"load: {type(e).__name__}: {e}") from e
+        users = loaded(data)
+        if users is None:
             return
-        if users.role_logins and tomllib.loads(data.decode()).get("role_logins") is not True:
+        text = data.decode().replace("\r\n", "\n").replace("\r", "\n")  # as load reads it
+        if users.role_logins and tomllib.loads(text).get("role_logins") is not True:
             raise AssertionError("role logins on without role_logins = true")
 
     return one
