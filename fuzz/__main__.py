@@ -43,7 +43,8 @@ def run_atheris(name: str, seconds: int, out: Path) -> dict:
     findings = out / "findings" / name
     shutil.rmtree(corpus, ignore_errors=True)
     shutil.copytree(ROOT / "fuzz" / "corpus" / name, corpus)
-    findings.mkdir(parents=True, exist_ok=True)
+    shutil.rmtree(findings, ignore_errors=True)  # an earlier run's are not this run's
+    findings.mkdir(parents=True)
     cmd = [sys.executable, "-m", *TARGETS[name], f"-max_total_time={seconds}", "-timeout=5"]
     cmd += ["-max_len=2048" if name != "ipmb" else "-max_len=40"]
     cmd += [f"-artifact_prefix={findings}/", str(corpus)]

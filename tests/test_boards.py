@@ -233,6 +233,25 @@ def test_not_yaml(tmp_path):
         load_board(p)
 
 
+@pytest.mark.parametrize(
+    "text, why",
+    [
+        # found by the fuzzer (fuzz/corpus/board/finding-*): PyYAML's own exceptions
+        ("name: 2001-12-14 21:99:00\n", r"cannot construct \(minute must be in 0..59\)"),
+        ("name: 2001-02-30\n", r"cannot construct \(day is out of range for month\)"),
+        ("name: !!timestamp 'x'\n", "a value PyYAML cannot construct"),
+        ("name: !!int 'x'\n", "a value PyYAML cannot construct"),
+        ("[" * 3000, "nested too deeply"),
+    ],
+)
+def test_yaml_pyyaml_cannot_construct_is_one_line(tmp_path, text, why):
+    p = tmp_path / "bad.yaml"
+    p.write_text(text)
+    with pytest.raises(BoardFileError, match=f"bad.yaml: not valid YAML: .*{why}") as e:
+        load_board(p)
+    assert "\n" not in str(e.value)
+
+
 def test_geographic_address_pins_are_accepted(tmp_path):
     board = load_board(_broken(tmp_path, "pico", _set("ipmb.ga_pins", [10, 11, 12])))
     assert board.config["ipmb"]["ga_pins"] == [10, 11, 12]

@@ -24,18 +24,9 @@ from pathlib import Path
 
 from ..errors import AddressError, BoardFileError
 from ..resources import CHASSIS_DIR
-from .fields import need, only
+from .fields import exists, need, only, read_yaml
 from .ipmb import check_address
-from .load import (
-    Board,
-    board_names,
-    board_path,
-    exists,
-    load_board,
-    named_file,
-    names_in,
-    read_yaml,
-)
+from .load import Board, board_names, board_path, load_board, named_file, names_in
 
 BMC_ADDRESS = 0x20  # the BMC's IPMB address (IPMI 2.0 table 5-4): never a satellite's
 TOP_FIELDS = ("name", "description", "satellites")

@@ -4,11 +4,16 @@
     integer(d, "freq", where, 10_000, 1_000_000, default=100_000)
     only(d, ("scl", "sda", "freq"), where)    # "<where>.x: unknown field (known: ...)"
     milli(0.5, where)                         # 500: engineering unit -> thousandths
+    read_yaml(path)                           # a file's YAML data, or one line saying why not
 
 `where` is the dotted path of the mapping in the board file (e.g. "pico.ipmb").
 """
 
 from __future__ import annotations
+
+from pathlib import Path
+
+import yaml
 
 from ..errors import BoardFileError
 
@@ -59,3 +64,32 @@ def milli(v, where: str) -> int:
     if abs(m - v * 1000) > 1e-6:
         raise BoardFileError(f"{where}: {v} has more than 3 decimals")
     return m
+
+
+def exists(path: Path) -> bool:
+    """path.exists(), with a name no file can have (too long, a NUL byte) not there."""
+    try:
+        return path.exists()
+    except (OSError, ValueError):
+        return False
+
+
+def read_yaml(path: Path):
+    """The YAML data of a board, chassis or FRU source file; BoardFileError, in one line,
+    for text that is not UTF-8 or not YAML, or a file that cannot be read."""
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise BoardFileError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from e
+    except UnicodeDecodeError as e:
+        raise BoardFileError(f"{path}: not UTF-8 text (byte {e.start}): {e.reason}") from e
+    except RecursionError:
+        raise BoardFileError(f"{path}: not valid YAML: nested too deeply") from None
+    except (ValueError, TypeError, AttributeError, OverflowError) as e:
+        # PyYAML's constructors raise these for a value of their type they cannot make:
+        # a timestamp 21:99 or 2001-02-30, !!int 'x', an empty !!timestamp
+        raise BoardFileError(
+            f"{path}: not valid YAML: a value PyYAML cannot construct ({e})"
+        ) from None
+    except OSError as e:
+        raise BoardFileError(f"{path}: cannot read it: {e.strerror}") from None

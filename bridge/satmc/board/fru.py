@@ -28,10 +28,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from ..errors import BoardFileError
-from .fields import integer
+from .fields import integer, read_yaml
 from .parts import AT24_PARTS, at24_addrsize
 
 FILE_SIZE = 256  # default size of a file-backed FRU
@@ -68,9 +66,9 @@ def check_source(src, where: str, base: Path | None) -> None:
             return
         path = Path(src) if Path(src).is_absolute() else base / src
         try:
-            src = yaml.safe_load(path.read_text())
-        except (OSError, yaml.YAMLError) as e:
-            raise BoardFileError(f"{where}: cannot read FRU source {path}: {e}") from None
+            src = read_yaml(path)
+        except BoardFileError as e:
+            raise BoardFileError(f"{where}: FRU source: {e}") from None
         where = f"{where} ({path.name})"
     if not isinstance(src, dict):
         raise BoardFileError(f"{where}: expected a mapping of FRU areas")

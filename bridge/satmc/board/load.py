@@ -11,13 +11,11 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import yaml
-
 from ..errors import BoardFileError
 from ..ipmi import codes
 from ..resources import BOARDS_DIR, FIRMWARE_DIR, checkout
 from . import firewall, fru, ipmb, sensors, simulation
-from .fields import boolean, integer, need, only
+from .fields import boolean, exists, integer, need, only, read_yaml
 from .mcu import Pins, mcu_of
 
 REPO = checkout()  # the repository root (None when installed): tests and tools only
@@ -158,27 +156,6 @@ def _hpm_timeouts(data: dict, where: str, deadline_ms: int) -> dict:
                 "a client would give up before the board decides"
             )
     return out
-
-
-def exists(path: Path) -> bool:
-    """path.exists(), with a name no file can have (too long, a NUL byte) not there."""
-    try:
-        return path.exists()
-    except (OSError, ValueError):
-        return False
-
-
-def read_yaml(path: Path):
-    """The YAML data of a board or chassis file; BoardFileError, in one line, for text
-    that is not UTF-8 or not YAML, or a file that cannot be read."""
-    try:
-        return yaml.safe_load(path.read_text())
-    except yaml.YAMLError as e:
-        raise BoardFileError(f"{path}: not valid YAML: {' '.join(str(e).split())}") from e
-    except UnicodeDecodeError as e:
-        raise BoardFileError(f"{path}: not UTF-8 text (byte {e.start}): {e.reason}") from e
-    except OSError as e:
-        raise BoardFileError(f"{path}: cannot read it: {e.strerror}") from None
 
 
 def named_file(name_or_path: str | Path, directory: Path) -> Path:
