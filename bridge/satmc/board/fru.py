@@ -119,7 +119,7 @@ def _entry(e: dict, where: str, seen: set, base: Path | None) -> dict:
             "size": integer(e, "size", where, 8, 0xFFFF, default=FILE_SIZE),
             "path": f"fru{fru_id}.bin",
         }
-    if device not in AT24_PARTS:
+    if not isinstance(device, str) or device not in AT24_PARTS:
         raise BoardFileError(
             f"{where}.device: {device!r} is not one of file, {', '.join(AT24_PARTS)}"
         )
@@ -154,8 +154,9 @@ def config(data: dict, where: str, base: Path | None = None) -> dict:
 
 def on_private_bus(data: dict):
     """What a board file's FRU section puts on the private bus (a name), or None."""
-    for e in data.get("fru") or []:
-        if isinstance(e, dict) and e.get("device") in AT24_PARTS:
+    entries = data.get("fru")
+    for e in entries if isinstance(entries, list) else ():  # else: refused by config()
+        if isinstance(e, dict) and isinstance(e.get("device"), str) and e["device"] in AT24_PARTS:
             return "the FRU EEPROM"
     return None
 
