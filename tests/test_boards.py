@@ -252,6 +252,23 @@ def test_yaml_pyyaml_cannot_construct_is_one_line(tmp_path, text, why):
     assert "\n" not in str(e.value)
 
 
+@pytest.mark.parametrize(
+    "key, value, message",
+    [
+        ("type", {"a": 1}, "sensors[0].type: {'a': 1} is not one of"),
+        ("unit", [1], "sensors[0].unit: [1] is not one of"),
+        ("settable", [[1]], "sensors[0].settable: expected a list of thresholds it has"),
+        ("source", {"chip": [1]}, "sensors[0].source.chip: [1] is not one of"),
+    ],
+)
+def test_a_mapping_or_list_where_a_name_belongs_is_one_line(tmp_path, key, value, message):
+    def change(data):
+        data["sensors"][0][key] = value
+
+    with pytest.raises(BoardFileError, match=re.escape(message)):
+        load_board(_broken(tmp_path, "sim", change))
+
+
 def test_geographic_address_pins_are_accepted(tmp_path):
     board = load_board(_broken(tmp_path, "pico", _set("ipmb.ga_pins", [10, 11, 12])))
     assert board.config["ipmb"]["ga_pins"] == [10, 11, 12]

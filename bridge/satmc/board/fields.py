@@ -4,6 +4,7 @@
     integer(d, "freq", where, 10_000, 1_000_000, default=100_000)
     only(d, ("scl", "sda", "freq"), where)    # "<where>.x: unknown field (known: ...)"
     milli(0.5, where)                         # 500: engineering unit -> thousandths
+    one_of(v, UNITS)                          # a name in the table (never unhashable)
     read_yaml(path)                           # a file's YAML data, or one line saying why not
 
 `where` is the dotted path of the mapping in the board file (e.g. "pico.ipmb").
@@ -64,6 +65,12 @@ def milli(v, where: str) -> int:
     if abs(m - v * 1000) > 1e-6:
         raise BoardFileError(f"{where}: {v} has more than 3 decimals")
     return m
+
+
+def one_of(v, names) -> bool:
+    """v is one of the names (a table's keys): a YAML mapping or list is none, not a
+    TypeError (unhashable)."""
+    return isinstance(v, str) and v in names
 
 
 def exists(path: Path) -> bool:

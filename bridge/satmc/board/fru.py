@@ -29,7 +29,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..errors import BoardFileError
-from .fields import integer, read_yaml
+from .fields import integer, one_of, read_yaml
 from .parts import AT24_PARTS, at24_addrsize
 
 FILE_SIZE = 256  # default size of a file-backed FRU
@@ -119,7 +119,7 @@ def _entry(e: dict, where: str, seen: set, base: Path | None) -> dict:
             "size": integer(e, "size", where, 8, 0xFFFF, default=FILE_SIZE),
             "path": f"fru{fru_id}.bin",
         }
-    if not isinstance(device, str) or device not in AT24_PARTS:
+    if not one_of(device, AT24_PARTS):
         raise BoardFileError(
             f"{where}.device: {device!r} is not one of file, {', '.join(AT24_PARTS)}"
         )
@@ -156,7 +156,7 @@ def on_private_bus(data: dict):
     """What a board file's FRU section puts on the private bus (a name), or None."""
     entries = data.get("fru")
     for e in entries if isinstance(entries, list) else ():  # else: refused by config()
-        if isinstance(e, dict) and isinstance(e.get("device"), str) and e["device"] in AT24_PARTS:
+        if isinstance(e, dict) and one_of(e.get("device"), AT24_PARTS):
             return "the FRU EEPROM"
     return None
 

@@ -31,7 +31,7 @@ and a locator for it too made `ipmitool fru print` list it three times.
 from __future__ import annotations
 
 from ..errors import BoardFileError
-from .fields import boolean, integer, milli
+from .fields import boolean, integer, milli, one_of
 from .order import describe, misordered
 from .parts import DISCRETE_CHIPS, I2C_CHIPS, POWER_MONITORS, SENSOR_CHIPS
 
@@ -70,7 +70,7 @@ def _source(src, where: str) -> dict:
     if not isinstance(src, dict) or "chip" not in src:
         raise BoardFileError(f"{where}: expected a mapping with a chip")
     chip = src["chip"]
-    if not isinstance(chip, str) or chip not in SENSOR_CHIPS:
+    if not one_of(chip, SENSOR_CHIPS):
         raise BoardFileError(f"{where}.chip: {chip!r} is not one of {', '.join(SENSOR_CHIPS)}")
     for key in SENSOR_CHIPS[chip]:
         if key not in src:
@@ -82,7 +82,7 @@ def _source(src, where: str) -> dict:
             raise BoardFileError(f"{where}.addr: {addr!r} is not a 7-bit I2C address")
         out["addr"] = addr
     if chip in POWER_MONITORS:
-        if not isinstance(src["measure"], str) or src["measure"] not in MEASURES:
+        if not one_of(src["measure"], MEASURES):
             raise BoardFileError(f"{where}.measure: expected bus_voltage or current")
         out["measure"] = src["measure"]
         out["shunt_milliohm"] = integer(src, "shunt_milliohm", where, 1, 0xFFFF, default=100)
@@ -130,7 +130,7 @@ def _sensor(s: dict, where: str, period: int, warnings: list) -> dict:
     if not isinstance(number, int) or not 0 <= number <= 0xFE:
         raise BoardFileError(f"{where}.number: expected 0..0xFE")
     stype = s.get("type")
-    if not isinstance(stype, str) or stype not in TYPES:
+    if not one_of(stype, TYPES):
         raise BoardFileError(f"{where}.type: {stype!r} is not one of {', '.join(TYPES)}")
     source = _source(s.get("source"), f"{where}.source")
     period_ms = s.get("period_ms", period)
@@ -155,7 +155,7 @@ def _sensor(s: dict, where: str, period: int, warnings: list) -> dict:
     if source["chip"] in DISCRETE_CHIPS:
         raise BoardFileError(f"{where}.source.chip: gpio gives a presence sensor, not {stype}")
     unit = s.get("unit", TYPE_UNITS[stype])
-    if not isinstance(unit, str) or unit not in UNITS:
+    if not one_of(unit, UNITS):
         raise BoardFileError(f"{where}.unit: {unit!r} is not one of {', '.join(UNITS)}")
     rng = s.get("range")
     if not (isinstance(rng, list) and len(rng) == 2):
@@ -186,11 +186,7 @@ def _sensor(s: dict, where: str, period: int, warnings: list) -> dict:
         )
     readable = sum(1 << i for i, k in enumerate(THRESHOLDS) if k in given)
     settable_names = s.get("settable", list(given))
-    if (
-        not isinstance(settable_names, list)
-        or not all(isinstance(k, str) for k in settable_names)
-        or set(settable_names) - set(given)
-    ):
+    if not isinstance(settable_names, list) or not all(one_of(k, given) for k in settable_names):
         raise BoardFileError(f"{where}.settable: expected a list of thresholds it has")
     settable = sum(1 << THRESHOLDS.index(k) for k in settable_names)
     hyst = s.get("hysteresis", [0, 0])
@@ -227,7 +223,7 @@ def on_private_bus(data: dict):
     entries = data.get("sensors")
     for s in entries if isinstance(entries, list) else ():  # else: refused by config()
         src = s.get("source") if isinstance(s, dict) else None
-        if isinstance(src, dict) and isinstance(src.get("chip"), str) and src["chip"] in I2C_CHIPS:
+        if isinstance(src, dict) and one_of(src.get("chip"), I2C_CHIPS):
             return f"sensor {s.get('name')!r} ({src['chip']})"
     return None
 
