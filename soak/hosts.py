@@ -170,7 +170,7 @@ def settled(sat, timeout: float = EVENTS_DRAIN_S) -> dict:
         else:
             prev = None
         now = time.monotonic()
-        if last is not None and not _quiet(last, c, progress_only=True):
+        if last is not None and _moved(last, c):
             deadline = now + timeout  # something moved: still draining
         last = c
         if now > min(deadline, start + 8 * timeout):  # reported by silent_losses, not hidden
@@ -181,14 +181,17 @@ def settled(sat, timeout: float = EVENTS_DRAIN_S) -> dict:
 _MAY_MOVE = ("frames_in", "requests", "sent", "read_back", "send_retries", "readback_partial")
 
 
-def _quiet(before: dict, after: dict, progress_only: bool = False) -> bool:
-    """Between two readings only statistics requests came, each answered (by then);
-    progress_only: only that nothing but what statistics requests move has moved."""
+def _moved(before: dict, after: dict) -> bool:
+    """Something moved between two readings that statistics requests do not move."""
+    return any(after[k] != before[k] for k in after if k not in _MAY_MOVE)
+
+
+def _quiet(before: dict, after: dict) -> bool:
+    """Between two readings only statistics requests came, each answered (by then)."""
     d = delta(before, after)
-    others = not any(v for k, v in d.items() if k not in _MAY_MOVE)
-    if progress_only:
-        return others
-    return d["frames_in"] == d["requests"] == d["sent"] + d["read_back"] and others
+    return d["frames_in"] == d["requests"] == d["sent"] + d["read_back"] and not _moved(
+        before, after
+    )
 
 
 def delta(before: dict, after: dict) -> dict:
