@@ -17,8 +17,9 @@ Afterwards, nothing may be lost without a count: the SEL as stock ipmitool
 (`-I lanplus sel elist`) and FreeIPMI (`ipmi-sel --hex-dump`) read it holds, satellite by
 satellite, every event the firmware counts acknowledged and at most those plus the ones
 it counts dropped; the firmware's counters reconcile (queued = acked + dropped after
-tries); the SEL did not overflow. The counters are read by a host of its own at 0x24, so
-the satellites' events reach the BMC alone.
+tries); the SEL did not overflow (a long storm reads and clears it between rounds, see
+SelTally). The counters are read by a host of its own at 0x24, so the satellites' events
+reach the BMC alone.
 
 Under faults (`faults` seconds, `make soak`'s storm part, tests/test_storm.py's short
 form): the matrix of soak.faults (its Injector, each kind once in random order, then at
@@ -60,7 +61,7 @@ from satmc.ipmi.client import (
     read_counters,
     read_fru_data,
 )
-from satmc.ipmi.codes import CC_OK, CMD_PLATFORM_EVENT, NETFN_SENSOR
+from satmc.ipmi.codes import CC_OK, CMD_PLATFORM_EVENT, NETFN_SENSOR, SEL_RECORD_SIZE
 from satmc.transports import connect_many
 from satmc.vbus import wire
 
@@ -391,11 +392,60 @@ class StormFaults:
         self.sats[0].close()  # one interface for all of them
 
 
-def run(chassis, work: Path, rounds: int = 1, faults: float | None = None, seed: int = 1) -> dict:
+class SelTally:
+    """The SEL as both tools read it, over clears. A long storm (`make soak`'s, an hour)
+    queues more events than the bench BMC's SEL holds (satmc.bmc.chassis.SEL_CAPACITY
+    records), and a full SEL refuses the rest (the satellites count them dropped, and
+    the overflow flag is set). So between rounds, with no event in flight, a SEL with
+    room for fewer than `room` more records is read with ipmitool and ipmi-sel, its
+    overflow flag checked, and cleared, as an operator would; the reconciliation counts
+    every record read."""
+
+    def __init__(self, bmc: BmcProcess):
+        self.bmc = bmc
+        self.listings: list[str] = []  # `ipmitool sel elist`, one per reading
+        self.dumps: list[str] = []  # `ipmi-sel --hex-dump`, the same readings
+        self.clears = 0
+        self.overflowed: list[str] = []  # the overflow flag at each reading, if not false
+
+    def _info(self) -> tuple[int, str]:
+        """Free records, and the overflow flag as ipmitool prints it."""
+        info = self.bmc.ipmitool("sel", "info")
+        free = re.search(r"Free Space\s*:\s*(\d+)", info)
+        overflow = re.search(r"Overflow\s*:\s*(\S+)", info)
+        if free is None:
+            raise SatmcError(f"ipmitool sel info printed no free space: {info!r}")
+        return int(free[1]) // SEL_RECORD_SIZE, overflow[1] if overflow else "not reported"
+
+    def read(self) -> None:
+        self.listings.append(self.bmc.ipmitool("sel", "elist"))
+        self.dumps.append(self.bmc.ipmi_sel("--hex-dump"))
+        _, overflow = self._info()
+        if overflow != "false":
+            self.overflowed.append(overflow)
+
+    def make_room(self, room: int) -> None:
+        if self._info()[0] >= room:
+            return
+        self.read()
+        self.bmc.ipmitool("sel", "clear")
+        self.clears += 1
+
+
+def run(
+    chassis,
+    work: Path,
+    rounds: int = 1,
+    faults: float | None = None,
+    seed: int = 1,
+    sel_room: int | None = None,
+) -> dict:
     """The storm, `rounds` times up and down; with `faults` (seconds), under the fault
     matrix (StormFaults, seeded): the rounds go on until every kind was injected once
     and `faults` seconds have passed, then the faults stop, are cleared, and every
-    satellite settles before the reconciliation."""
+    satellite settles before the reconciliation. Before each round after the first, the
+    SEL is read and cleared (SelTally) if it has room for fewer than `sel_room` records
+    (by default twice a round's events: 6 per satellite)."""
     work.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     phases: list[dict] = []
@@ -417,8 +467,12 @@ def run(chassis, work: Path, rounds: int = 1, faults: float | None = None, seed:
             inj = StormFaults(chassis, seed)
             until = time.monotonic() + faults
             inj.thread.start()
+        tally = SelTally(bmc)
+        room = 2 * 6 * len(sats) if sel_room is None else sel_room
         done, t0 = 0, time.monotonic()
         while True:
+            if done and not any(p["unsettled"] for p in phases[-2:]):
+                tally.make_room(room)  # nothing in flight: every satellite settled
             for temperature in (HOT, COLD):
                 phases.append(_phase(chassis, sats, temperature, last_raw, inj is not None))
             done += 1
@@ -450,12 +504,11 @@ def run(chassis, work: Path, rounds: int = 1, faults: float | None = None, seed:
                     f"{p['temperature']} C: not settled after {SETTLE_S:.0f} s: "
                     + ", ".join(f"0x{a:02x}" for a in p["unsettled"])
                 )
-        listing, dump = bmc.ipmitool("sel", "elist"), bmc.ipmi_sel("--hex-dump")
-        info = bmc.ipmitool("sel", "info")
-        (work / "sel-elist.txt").write_text(listing)  # as the tools printed them
+        tally.read()
+        listing, dump = "".join(tally.listings), "".join(tally.dumps)
+        (work / "sel-elist.txt").write_text(listing)  # as the tools printed them, in turn
         (work / "sel-hexdump.txt").write_text(dump)
         elist, by_gen = elist_records(listing), sel_by_generator(dump)
-        overflow = re.search(r"Overflow\s*:\s*(\S+)", info)
         per_satellite = {}
         for a, t in sorted(totals.items()):
             got = by_gen.get(a, 0)
@@ -474,8 +527,8 @@ def run(chassis, work: Path, rounds: int = 1, faults: float | None = None, seed:
             problems.append(
                 f"ipmitool lists {len(elist)} records, ipmi-sel {sum(by_gen.values())}"
             )
-        if overflow is None or overflow[1] != "false":
-            problems.append(f"SEL overflow: {overflow[1] if overflow else 'not reported'}")
+        for flag in tally.overflowed:
+            problems.append(f"SEL overflow: {flag}")
         asserted = elist.count("Asserted")
         result = {
             "satellites": len(sats),
@@ -492,6 +545,7 @@ def run(chassis, work: Path, rounds: int = 1, faults: float | None = None, seed:
             "sel_asserted": asserted,
             "sel_deasserted": len(elist) - asserted,
             "sel_ipmi_sel": sum(by_gen.values()),
+            "sel_clears": tally.clears,
             "per_satellite": per_satellite,
             "problems": problems,
         }

@@ -32,10 +32,28 @@ def test_every_event_of_a_storm_reaches_the_bench_bmcs_sel(full16, tmp_path):
     assert r["events"] == r["acked"] == 16 * 6
     assert r["dropped"] == r["overflow"] == 0
     assert r["sel_ipmitool"] == r["sel_ipmi_sel"] == r["acked"]
+    assert r["sel_clears"] == 0  # one round: the SEL is read once, at the end
     assert r["sel_asserted"] == r["sel_deasserted"] == 16 * 3
     assert [p["unsettled"] for p in r["phases"]] == [[], []]
     dump = storm.sel_by_generator((tmp_path / "sel-hexdump.txt").read_text())
     assert dump == {a: 6 for a in chassis.addresses}  # every record from its own satellite
+
+
+def test_a_sel_short_of_room_is_read_and_cleared_between_rounds_and_every_record_counted(
+    full16, tmp_path
+):
+    """A storm longer than the SEL holds (an hour's, in make soak) must not overflow it:
+    before the second round the SEL has room for fewer records than asked, so it is read
+    with both tools and cleared, and the reconciliation counts the records of both
+    readings."""
+    chassis = full16("stormc16")
+    r = storm.run(chassis, tmp_path, rounds=2, sel_room=10_000)  # more than it ever has
+    assert r["problems"] == []
+    assert r["sel_clears"] == 1
+    assert r["events"] == r["acked"] == 16 * 6 * 2
+    assert r["sel_ipmitool"] == r["sel_ipmi_sel"] == r["acked"]
+    dump = storm.sel_by_generator((tmp_path / "sel-hexdump.txt").read_text())
+    assert dump == {a: 12 for a in chassis.addresses}
 
 
 def test_a_storm_under_the_fault_matrix_loses_no_event_without_a_count(full16, tmp_path):
