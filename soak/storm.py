@@ -79,6 +79,7 @@ RECOVERY_LIMIT_S = 60.0  # a satellite not answering by then after a fault is a 
 EVENT_FRAME, EVENT_RESPONSE = 14, 8
 WIRE_BITS = sum(wire.BIT_START + n * wire.BITS_PER_BYTE + wire.BIT_STOP
                 for n in (EVENT_FRAME, EVENT_RESPONSE))  # fmt: skip
+EVENTS_PER_ROUND = 6  # per satellite: UNC, UC and UNR asserted going high, then deasserted
 SETTLE_S = 120.0  # a phase that has not settled by then is reported, not waited for
 POLL_S = 0.2  # between the counter host's rounds (its reads share the wire)
 
@@ -405,7 +406,6 @@ class SelTally:
         self.bmc = bmc
         self.listings: list[str] = []  # `ipmitool sel elist`, one per reading
         self.dumps: list[str] = []  # `ipmi-sel --hex-dump`, the same readings
-        self.clears = 0
         self.overflowed: list[str] = []  # the overflow flag at each reading, if not false
 
     def _info(self) -> tuple[int, str]:
@@ -417,19 +417,27 @@ class SelTally:
             raise SatmcError(f"ipmitool sel info printed no free space: {info!r}")
         return int(free[1]) // SEL_RECORD_SIZE, overflow[1] if overflow else "not reported"
 
-    def read(self) -> None:
-        self.listings.append(self.bmc.ipmitool("sel", "elist"))
-        self.dumps.append(self.bmc.ipmi_sel("--hex-dump"))
-        _, overflow = self._info()
+    @property
+    def clears(self) -> int:
+        """Readings that were followed by a clear (every one but the last)."""
+        return max(0, len(self.listings) - 1)
+
+    def read(self, overflow: str | None = None) -> None:
+        """One reading: both tools' listings, and the overflow flag (`overflow`, when
+        the caller has just read it with nothing in flight)."""
+        if overflow is None:
+            overflow = self._info()[1]
         if overflow != "false":
             self.overflowed.append(overflow)
+        self.listings.append(self.bmc.ipmitool("sel", "elist"))
+        self.dumps.append(self.bmc.ipmi_sel("--hex-dump"))
 
     def make_room(self, room: int) -> None:
-        if self._info()[0] >= room:
+        free, overflow = self._info()
+        if free >= room:
             return
-        self.read()
+        self.read(overflow)
         self.bmc.ipmitool("sel", "clear")
-        self.clears += 1
 
 
 def run(
@@ -445,7 +453,7 @@ def run(
     and `faults` seconds have passed, then the faults stop, are cleared, and every
     satellite settles before the reconciliation. Before each round after the first, the
     SEL is read and cleared (SelTally) if it has room for fewer than `sel_room` records
-    (by default twice a round's events: 6 per satellite)."""
+    (by default twice a round's events: EVENTS_PER_ROUND per satellite)."""
     work.mkdir(parents=True, exist_ok=True)
     problems: list[str] = []
     phases: list[dict] = []
@@ -468,7 +476,7 @@ def run(
             until = time.monotonic() + faults
             inj.thread.start()
         tally = SelTally(bmc)
-        room = 2 * 6 * len(sats) if sel_room is None else sel_room
+        room = 2 * EVENTS_PER_ROUND * len(sats) if sel_room is None else sel_room
         done, t0 = 0, time.monotonic()
         while True:
             if done and not any(p["unsettled"] for p in phases[-2:]):
