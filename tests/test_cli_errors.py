@@ -142,6 +142,13 @@ def test_flash_verify_address_is_checked_before_anything_is_flashed():
     assert "0x39 looks like a 7-bit address; the 8-bit IPMB address is 0x72" in line
 
 
+def test_flash_refuses_a_and_ipmb_address_naming_different_satellites(tmp_path):
+    r = satmc("-a", "0x76", "flash", "--board", "pico", "--ipmb-address", "0x74",
+              "--via", f"sim://{tmp_path}/none.sock")  # fmt: skip
+    line = one_line(r, 1)
+    assert "-a 0x76 and --ipmb-address 0x74 name different satellites" in line
+
+
 @pytest.fixture(scope="module")
 def bare(tmp_path_factory):
     """The sim board without sensors and FRU devices (a bare controller)."""

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..board import load_board as _load
 from ..bundle import build_bundle, bundle_size, frozen_sources
+from ..errors import SatmcError
 from .complete import board_names
 from .main import _address
 from .progress import Progress
@@ -52,8 +53,8 @@ def register(sub) -> None:
     p.add_argument(
         "--ipmb-address",
         type=_address,
-        help="8-bit address to verify at with --via (default: the board file's; give it for "
-        "boards that read geographic address pins)",
+        help="8-bit address to upgrade or verify at with --via (default: -a when given, else "
+        "the board file's; give it for boards that read geographic address pins)",
     )
     p.add_argument(
         "--verify-timeout",
@@ -90,17 +91,31 @@ def bundle(args) -> int:
     return 0
 
 
+def satellite_address(args) -> int | None:
+    """The satellite flash upgrades or verifies: --ipmb-address, else -a (or $SATMC_ADDRESS)
+    when given, else None (the board file's address). The two naming different
+    satellites is refused: a bundle must never go to a board nobody meant."""
+    given = args.address if getattr(args, "address_given", False) else None
+    if None not in (given, args.ipmb_address) and given != args.ipmb_address:
+        raise SatmcError(
+            f"-a 0x{given:02x} and --ipmb-address 0x{args.ipmb_address:02x} name different "
+            "satellites; give one of them"
+        )
+    return args.ipmb_address if args.ipmb_address is not None else given
+
+
 def flash(args) -> int:
     from ..flash import flash as do_flash
     from ..flash import upgrade_via
 
     board = load_board(args.board)
+    address = satellite_address(args)
     if args.via and args.port is None:
         with Progress(f"upgrading {board.name} over IPMB", unit="B") as bar:
             upgrade_via(
                 board,
                 args.via,
-                address=args.ipmb_address,
+                address=address,
                 progress=bar.update,
                 timeout=args.verify_timeout,
                 twin=args.twin,
@@ -112,7 +127,7 @@ def flash(args) -> int:
             port=args.port or "auto",
             via=args.via,
             timeout=args.verify_timeout,
-            address=args.ipmb_address,
+            address=address,
             progress=bar.update,
             log=bar.print,
         )

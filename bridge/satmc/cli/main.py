@@ -57,6 +57,15 @@ class Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
 
 
+class _AddressGiven(argparse.Action):
+    """-a, remembering that it was given (address_given), for commands whose satellite has
+    another default: flash's is the board file's address, not 0x72."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        namespace.address_given = True
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = Parser(prog="satmc", description=__doc__.split("\n\n")[0])
     p.add_argument("--version", action="version", version=f"satmc {__version__}")
@@ -72,9 +81,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-a",
         "--address",
         type=_address,
+        action=_AddressGiven,
         default=os.environ.get("SATMC_ADDRESS", "0x72"),
         help="the satellite's 8-bit IPMB address (default 0x72)",
     )
+    p.set_defaults(address_given="SATMC_ADDRESS" in os.environ)
     p.add_argument(
         "--twin",
         metavar="SOCKET",
