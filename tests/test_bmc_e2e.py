@@ -7,9 +7,11 @@ Prometheus' ipmi_exporter (the real exporter process)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import socket
 import subprocess
+import sys
 import time
 import urllib.request
 
@@ -679,3 +681,30 @@ def test_satmc_bmc_cipher_suites_3_offers_and_takes_suite_3_only(sim, tmp_path, 
     while not bmc.lines[-1].startswith("bench BMC stopped") and time.monotonic() < deadline:
         time.sleep(0.05)
     assert "no_cipher_suite_match 1" in bmc.lines[-1], bmc.lines[-1]
+
+
+def test_satmc_bmc_v_logs_refusals_and_the_identify_line(sim, ipmitool_exe, tmp_path):
+    """`satmc bmc -v` as a user runs it: its INFO log (sessions, refusals) reaches stderr,
+    and so does the chassis identify warning, after the BMC has built its FRU with frugy
+    (whose own chatter stays out)."""
+    port = _free_port()
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"),
+               XDG_DATA_HOME=str(tmp_path / "data"))  # fmt: skip
+    cmd = [sys.executable, "-m", "satmc.cli.main", "-t", sim.url, "-a", f"0x{sim.address:02x}",
+           "bmc", "--port", str(port), "--users", str(users_file(tmp_path)), "-v"]  # fmt: skip
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env=env)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while ipmitool(ipmitool_exe, port, "-N", "1", "mc", "info").returncode:
+            assert proc.poll() is None and time.monotonic() < deadline, "the BMC did not start"
+        assert ipmitool(ipmitool_exe, port, "mc", "info", user="nobody").returncode != 0
+        r = ipmitool(ipmitool_exe, port, "chassis", "identify", "force")
+        assert r.returncode == 0, r.stderr
+    finally:
+        proc.terminate()
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "satmc.bmc.lan: refused (unknown_user)" in err, err
+    assert "chassis identify" in err, err
+    assert "frugy" not in err, err

@@ -11,8 +11,10 @@ its offset and the stored and expected checksum, in one line.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 
 import yaml
@@ -75,11 +77,41 @@ CHASSIS_TYPES = (  # SMBIOS chassis types, as ipmitool names them
 FRU_EPOCH = dt.datetime(1996, 1, 1, tzinfo=dt.UTC)
 
 
+class _FrugyBelowError(logging.Filter):
+    """frugy's own records below ERROR (its module-level logging.warning/debug calls)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.levelno >= logging.ERROR or not record.pathname.startswith(_FRUGY_DIR)
+
+
+_FRUGY_DIR = ""
+_QUIET = _FrugyBelowError()
+
+
+@contextlib.contextmanager
 def _frugy():
+    """frugy's Fru, its chatter kept out of the program's log while it runs.
+
+    frugy logs through the root logger at module level, and such a call configures
+    logging (basicConfig) when nothing has. So while frugy runs, the root logger drops
+    frugy's records below ERROR and holds a NullHandler if it had no handler; the
+    program's own logging (satmc bmc -v, its levels, its format) stays as it was."""
+    global _FRUGY_DIR
+    import frugy
     from frugy.fru import Fru
 
-    logging.getLogger().setLevel(max(logging.getLogger().level, logging.ERROR))
-    return Fru
+    _FRUGY_DIR = os.path.dirname(frugy.__file__) + os.sep
+    root = logging.getLogger()
+    stub = None if root.handlers else logging.NullHandler()
+    if stub:
+        root.addHandler(stub)
+    root.addFilter(_QUIET)
+    try:
+        yield Fru
+    finally:
+        root.removeFilter(_QUIET)
+        if stub:
+            root.removeHandler(stub)
 
 
 def build_from_source(source: dict | str | Path, base: Path | None = None) -> bytes:
@@ -95,7 +127,8 @@ def build_from_source(source: dict | str | Path, base: Path | None = None) -> by
         if not isinstance(source, dict):
             raise FRUImageError(f"FRU source {path}: expected a mapping of FRU areas")
     try:
-        return bytes(_frugy()(source).serialize())
+        with _frugy() as Fru:
+            return bytes(Fru(source).serialize())
     except (ValueError, KeyError, TypeError, RuntimeError) as e:
         raise FRUImageError(f"frugy cannot build the FRU image: {e}") from e
 
@@ -298,19 +331,21 @@ def _describe(img: bytes, fru_id: int, description: str | None) -> list[str]:
 
 
 def _parse(img: bytes):
-    Fru = _frugy()
-    fru = Fru()
-    try:
-        fru.deserialize(bytes(img))
-    except Exception as e:  # frugy's decoder raises kinds of its own (bitstruct.Error, ...)
-        raise FRUImageError(f"frugy cannot decode the FRU image: {e}") from e
+    with _frugy() as Fru:
+        fru = Fru()
+        try:
+            fru.deserialize(bytes(img))
+        except Exception as e:  # frugy's decoder raises kinds of its own (bitstruct.Error, ...)
+            raise FRUImageError(f"frugy cannot decode the FRU image: {e}") from e
     return fru
 
 
 def to_source(img: bytes) -> dict:
     """The frugy description (YAML schema) of an image."""
     check(img)
-    return _parse(img).to_dict()
+    fru = _parse(img)
+    with _frugy():
+        return fru.to_dict()
 
 
 def edit(img: bytes, assignments: list[str]) -> bytes:
