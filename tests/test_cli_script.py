@@ -226,12 +226,15 @@ def test_check_exit_status_follows_real_threshold_crossings(satmc, sim):
         board_temp_is(sim, 25)
 
 
-def test_check_says_unknown_when_a_reading_is_unavailable_or_nothing_answers(satmc, sim):
+def test_check_says_unknown_when_a_reading_is_unavailable_or_nothing_answers(satmc, sim, capsys):
     model = sim.devices["rail3v3"]
 
     def broken(channel):
         raise ValueError("the ADC model has no value to give")
 
+    with connect(sim.url, address=sim.address) as sat:  # a fresh board reads nothing yet
+        client = SensorClient(sat)
+        wait_for("every reading", lambda: all(r.status != "na" for r in client.read_all()))
     model.adc_u16 = broken
     try:
         with connect(sim.url, address=sim.address) as sat:
@@ -242,8 +245,12 @@ def test_check_says_unknown_when_a_reading_is_unavailable_or_nothing_answers(sat
         assert code == 3 and out.startswith("SENSORS UNKNOWN - 3V3 no reading (na)"), out
     finally:
         del model.adc_u16
+    capsys.readouterr()
     code = main(["-t", "sim:///nonexistent/sim.sock", "sensors", "--check"])
-    assert code == 3  # no answer at all: UNKNOWN, not WARNING
+    assert code == 3  # no answer at all: UNKNOWN, not WARNING, in the line Nagios reads
+    out, err = capsys.readouterr()
+    assert out.startswith("SENSORS UNKNOWN - no virtual bus at /nonexistent/sim.sock"), out
+    assert err.startswith("satmc: error: no virtual bus"), err
 
 
 def test_watch_log_appends_timestamped_rows_with_one_header(satmc, sim, tmp_path):

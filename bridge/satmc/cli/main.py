@@ -196,6 +196,16 @@ def main(argv: list[str] | None = None) -> int:
         return 128 + 13  # SIGPIPE
 
 
+def _failed(args, why: str) -> int:
+    """The one line on stderr, exit 1; under --check also Nagios' UNKNOWN, whose line a
+    monitoring system reads from stdout, exit 3."""
+    print(f"satmc: error: {why}", file=sys.stderr)
+    if not getattr(args, "check", False):
+        return 1
+    print(f"SENSORS UNKNOWN - {why}", flush=True)
+    return 3
+
+
 def _run(argv: list[str]) -> int:
     parser = build_parser()
     from .complete import install
@@ -219,13 +229,11 @@ def _run(argv: list[str]) -> int:
     except (SatmcError, OSError) as e:  # OSError: a file named on the command line
         if args.debug or (isinstance(e, OSError) and e.filename is None):
             raise
-        print(f"satmc: error: {_failure(e)}", file=sys.stderr)
-        return 3 if getattr(args, "check", False) else 1  # --check: Nagios UNKNOWN
+        return _failed(args, _failure(e))
     except Exception as e:  # python-ipmi's, where a transport did not translate it
         if args.debug or not type(e).__module__.startswith("pyipmi."):
             raise
-        print(f"satmc: error: {type(e).__name__}: {e}", file=sys.stderr)
-        return 3 if getattr(args, "check", False) else 1  # --check: Nagios UNKNOWN
+        return _failed(args, f"{type(e).__name__}: {e}")
     except KeyboardInterrupt:
         print("satmc: interrupted", file=sys.stderr)
         return 2
