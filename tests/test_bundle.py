@@ -116,3 +116,19 @@ def test_make_bundle(tmp_path):
     assert r.returncode == 0, r.stderr
     assert f"build/pico2/bundle: {len(MODULES) + 3} files" in r.stdout
     assert "for rp2350" in r.stdout
+
+
+def test_builds_of_one_board_at_once_each_leave_a_whole_bundle(tmp_path):
+    """Two simulators starting together build the same bundle directory at once: neither
+    may delete or overwrite the other's files half way, and the directory ends whole."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    board = load_board("sim")
+    with ThreadPoolExecutor(4) as pool:
+        built = list(pool.map(lambda _: build_bundle(board, tmp_path / "bundle"), range(4)))
+    on_disk = json.loads((tmp_path / "bundle" / MANIFEST).read_text())
+    assert all(b.manifest["files"] == on_disk["files"] for b in built)
+    for rel, entry in on_disk["files"].items():
+        data = (tmp_path / "bundle" / rel).read_bytes()
+        assert hashlib.sha256(data).hexdigest() == entry["sha256"], rel
+    assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == ["bundle"]  # no leftovers

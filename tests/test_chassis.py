@@ -4,6 +4,7 @@ each with its own address (from its slot), devices and stimulus."""
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -289,3 +290,54 @@ def test_hil_chassis_refuses_a_target_and_a_bad_chassis_file(tmp_path):
     r = run_hil("--hil-chassis", str(bad))
     assert r.returncode == 4, r.stdout + r.stderr
     assert "HIL: bad.satellites[0].address: 0x20 is the BMC's address" in r.stderr
+
+
+def test_two_bench_bmcs_each_start_a_chassis_of_their_own(tmp_path):
+    """`satmc bmc --chassis FILE --socket PATH` twice at once (the message a second one
+    without --socket gets names --socket); each lists its own satellite's sensors."""
+    ipmitool = shutil.which("ipmitool")
+    if ipmitool is None:
+        pytest.fail("ipmitool is not installed (.ci/run installs it)")
+    chassis = tmp_path / "one.yaml"
+    chassis.write_text("name: one\nsatellites:\n  - {board: sim, address: 0x72, name: sat}\n")
+    users = tmp_path / "users.toml"
+    users.write_text('[[user]]\nname = "admin"\npassword = "pw"\nprivilege = "administrator"\n')
+    users.chmod(0o600)
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"),
+               XDG_DATA_HOME=str(tmp_path / "data"),
+               SATMC_BUILD_DIR=str(tmp_path / "build"))  # fmt: skip
+    satmc = [sys.executable, "-m", "satmc.cli.main", "bmc", "--chassis", str(chassis),
+             "--users", str(users)]  # fmt: skip
+    ports, procs = [_free_udp_port(), _free_udp_port()], []
+    try:
+        for i, port in enumerate(ports):
+            procs.append(subprocess.Popen(
+                [*satmc, "--port", str(port), "--socket", str(tmp_path / f"c{i}.sock")],
+                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+            ))  # fmt: skip
+        for port, proc in zip(ports, procs, strict=True):
+            listing = [ipmitool, "-I", "lanplus", "-H", "127.0.0.1", "-p", str(port), "-U",
+                       "admin", "-P", "pw", "-N", "1", "-R", "2", "sdr", "list"]  # fmt: skip
+            deadline = time.monotonic() + 120
+            while (r := subprocess.run(listing, capture_output=True, text=True)).returncode:
+                assert proc.poll() is None and time.monotonic() < deadline, r.stderr + (
+                    proc.stdout.read() if proc.poll() is not None else ""
+                )
+                time.sleep(0.2)
+            assert "Board Temp" in r.stdout and "Sat 72 Presence" in r.stdout, r.stdout
+    finally:
+        for proc in procs:
+            proc.terminate()
+        outs = [proc.communicate(timeout=60)[0] for proc in procs]
+    assert all(proc.returncode == 0 for proc in procs), outs
+    r = subprocess.run([*satmc, "--socket", str(tmp_path / "x.sock"), "-t", "sim://x"],
+                       capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+
+
+def _free_udp_port() -> int:
+    import socket
+
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

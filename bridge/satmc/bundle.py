@@ -12,11 +12,14 @@ flash` compares those hashes with the board's files and copies only what changed
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import importlib
 import json
+import os
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from pprint import pformat
@@ -106,11 +109,40 @@ def frozen_sources(board: Board, out: Path) -> str:
 def build_bundle(
     board: Board, out: Path | None = None, firmware_dir: Path = FIRMWARE_DIR
 ) -> Bundle:
-    """Compile the firmware (firmware_dir/ipmc, normally the project's) for the board."""
+    """Compile the firmware (firmware_dir/ipmc, normally the project's) for the board.
+
+    It is built in a directory of its own beside `out` and moved into place when whole,
+    so two builds of one board at once (two simulators starting) never write into or
+    delete each other's files, and `out` never holds half a bundle."""
     out = Path(out or default_dir(board))
-    if out.exists():
-        shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    try:
+        work.chmod(0o755)  # as a directory made the usual way; mkdtemp's is private
+        manifest = _build_into(board, work, firmware_dir)
+        _move_into_place(work, out)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    return Bundle(out, manifest)
+
+
+def _move_into_place(work: Path, out: Path) -> None:
+    """`work` becomes `out`; the bundle that was there is removed. One build at a time
+    swaps (a lock beside them), so two builds never rename over each other."""
+    with open(out.parent / f".{out.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        old = None
+        if out.exists():
+            old = out.with_name(f".{out.name}-old-{os.getpid()}")
+            shutil.rmtree(old, ignore_errors=True)
+            os.rename(out, old)
+        os.rename(work, out)
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _build_into(board: Board, out: Path, firmware_dir: Path) -> dict:
+    """The bundle's files in the empty directory out; -> its manifest."""
     march = MARCH[board.mcu]
     for src in sorted((Path(firmware_dir) / "ipmc").glob("*.py")):
         rel = f"ipmc/{src.name}"
@@ -143,7 +175,7 @@ def build_bundle(
         "files": files,
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
-    return Bundle(out, manifest)
+    return manifest
 
 
 def bundle_size(bundle: Bundle) -> int:

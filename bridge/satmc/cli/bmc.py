@@ -34,6 +34,12 @@ def register(sub) -> None:
         help="start a simulated chassis (a chassis file or name, e.g. bench2) and serve it",
     )
     p.add_argument(
+        "--socket",
+        metavar="PATH",
+        help="with --chassis: the simulated chassis's bus socket (default: per user, NAME.sock), "
+        "so that two can run at once",
+    )
+    p.add_argument(
         "--allow-auth-none",
         action="store_true",
         help="accept IPMI 1.5 logins with auth type none (no password check)",
@@ -95,6 +101,8 @@ def bmc(args) -> int:
         args.cipher_suites,
     )
     users = load_users(config)  # refused before anything starts
-    with responder_for(args.target, _addresses(args), args.chassis) as responder:
+    with responder_for(
+        args.target, _addresses(args), args.chassis, socket=args.socket
+    ) as responder:
         run(config, responder, users)
     return 0

@@ -278,8 +278,8 @@ class Simulator:
     def start(self, timeout: float = 20.0) -> Simulator:
         self._start_bus()  # first: a simulator already at this socket keeps its bundle
         try:
-            if self.bundle_from is not None:
-                self.bundle_dir = self.build_dir / "bundle"
+            if self.bundle_from is not None:  # a copy per socket: two chassis of one name
+                self.bundle_dir = self.build_dir / "bundle" / state_key(self.socket_path)
                 if self.bundle_dir.exists():
                     shutil.rmtree(self.bundle_dir)
                 shutil.copytree(self.bundle_from, self.bundle_dir)
