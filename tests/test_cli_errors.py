@@ -206,3 +206,31 @@ def test_sel_list_on_a_missing_directory_creates_nothing(tmp_path):
     assert r.returncode == 0 and r.stdout.strip() == f"no events in {log}"
     r = satmc("sel", "clear", "--log", str(log))
     assert r.returncode == 0 and not log.exists()  # no empty log left behind
+
+
+@pytest.mark.parametrize(
+    "url, says",
+    [
+        ("sim://{d}/s.sock?readback=2", "readback='2': give 1 or 0"),
+        ("sim://{d}/s.sock?raedback=1", "unknown option 'raedback'; sim:// takes readback"),
+        ("sim://{d}/s.sock?readback=1&readback=0", "option 'readback' given twice"),
+        ("socket://127.0.0.1:99999", "use socket://HOST:PORT (a TCP port, 1..65535)"),
+        ("socket://127.0.0.1", "use socket://HOST:PORT"),
+        ("socket://127.0.0.1:5000?logging=debug", "unknown option 'logging'; socket://"),
+        ("serial:///dev/ttyX?baud=fast", "baud='fast': give the line's rate"),
+        ("lanplus://u:p@127.0.0.1:1?ciphr=17", "unknown option 'ciphr'; lanplus:// takes"),
+        ("lan://u:p@127.0.0.1:1?privilege=user&x=1", "unknown option 'x'; lan:// takes"),
+        ("ftdi://ftdi:232h/1?frq=1", "unknown option 'frq'; ftdi:// takes freq, clockstretching"),
+    ],
+)
+def test_a_target_url_option_satmc_does_not_take_is_one_line(tmp_path, url, says):
+    """Nothing is opened: a misspelt option is refused, not ignored (nor passed on)."""
+    line = one_line(satmc("-t", url.format(d=tmp_path), "info"), 1)
+    assert says in line, line
+    assert "***" in line or ":p@" not in line  # a password in the URL is not printed
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan", "soon"])
+def test_timeout_must_be_a_positive_number_of_seconds(value):
+    line = one_line(satmc("--timeout", value, "info"), 2)
+    assert "argument --timeout" in line, line

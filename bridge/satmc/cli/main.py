@@ -50,6 +50,16 @@ def _tries(text: str) -> int:
     return n
 
 
+def _seconds(text: str) -> float:
+    try:
+        t = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: give seconds, e.g. 0.25") from None
+    if not 0 < t <= 3600:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"{text}: a try waits more than 0 s (and at most 3600)")
+    return t
+
+
 class Parser(argparse.ArgumentParser):
     """argparse, with its errors in one line (as every other satmc error) naming -h."""
 
@@ -73,9 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
         "-t",
         "--target",
         default=os.environ.get("SATMC_TARGET"),
-        help="sim://[SOCKET], ftdi://ftdi:232h[:SERIAL]/1[?freq=HZ&clockstretching=0|1], "
-        "serial:///dev/ttyACM0, lan://USER@BMC[:PORT] (IPMI 1.5), lanplus://USER@BMC[:PORT] "
-        "(RMCP+) (default: $SATMC_TARGET, else the local simulator)",
+        help="sim://[SOCKET][?readback=1], ftdi://ftdi:232h[:SERIAL]/1[?freq=HZ&"
+        "clockstretching=0|1], serial:///dev/ttyACM0[?baud=N], socket://HOST:PORT, "
+        "lan://USER@BMC[:PORT] (IPMI 1.5), lanplus://USER@BMC[:PORT][?cipher=3|17] (RMCP+); "
+        "both [&privilege=user|operator|administrator] (default: $SATMC_TARGET, else the "
+        "local simulator)",
     )
     p.add_argument(
         "-a",
@@ -98,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="on sim://, act as a master-only host (fetch answers by reading)",
     )
-    p.add_argument("--timeout", type=float, default=0.25, help="seconds per try (0.25)")
+    p.add_argument("--timeout", type=_seconds, default=0.25, help="seconds per try (0.25)")
     p.add_argument("--retries", type=_tries, default=3, help="tries per request (3, at least 1)")
     p.add_argument(
         "-d", "--debug", action="store_true", help="tracebacks and IPMB frames, sent and received"

@@ -21,7 +21,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 import pyipmi
 from pyipmi.errors import CompletionCodeError as SendMessageFailed
@@ -43,6 +43,7 @@ from ..ipmi.codes import (
     NETFN_APP,
     command_title,
 )
+from .options import flag, url_options
 
 SCHEMES = ("sim", "ftdi", "serial", "socket", "lan", "lanplus")
 LAN_SCHEMES = ("lan://", "lanplus://")  # through a BMC: frames are the BMC's to build
@@ -65,9 +66,9 @@ def create_interface(
         path = parts.netloc + parts.path
         if not path:
             path = default_sim_url()[len("sim://") :]
-        q = parse_qs(parts.query)
+        q = url_options(url, ("readback",))
         if readback is None:
-            readback = q.get("readback", ["0"])[0] not in ("0", "", "false", "no")
+            readback = flag(url, "readback", q["readback"]) if "readback" in q else False
         return SimInterface(path, slave_address=slave_address, readback=readback)
     if scheme == "ftdi":
         from .ftdi import FtdiInterface
@@ -76,10 +77,19 @@ def create_interface(
     if scheme in ("serial", "socket"):
         from .serial import SerialInterface
 
-        baud = int(parse_qs(parts.query).get("baud", ["115200"])[0])
+        baud = url_options(url, ("baud",)).get("baud", "115200")
+        if not baud.isdigit() or not 0 < int(baud) <= 4_000_000:
+            raise AdapterError(f"{url}: baud={baud!r}: give the line's rate, e.g. 115200")
         if scheme == "serial" and not (parts.netloc + parts.path):
             raise AdapterError(f"{url!r} names no device; e.g. serial:///dev/ttyACM0")
-        return SerialInterface(url, baudrate=baud)
+        if scheme == "socket":
+            try:
+                port = parts.port
+            except ValueError:
+                port = None
+            if not parts.hostname or port is None or parts.path not in ("", "/"):
+                raise AdapterError(f"{url!r}: use socket://HOST:PORT (a TCP port, 1..65535)")
+        return SerialInterface(url, baudrate=int(baud))
     raise AdapterError(
         f"unknown target URL {url!r}; use one of: " + ", ".join(f"{s}://..." for s in SCHEMES)
     )

@@ -29,12 +29,13 @@ rule. The errors below name that section when either is missing.
 from __future__ import annotations
 
 import threading
-from urllib.parse import parse_qsl, urlsplit, urlunsplit
+from urllib.parse import urlsplit, urlunsplit
 
 from pyipmi.interfaces.ipmb import IpmbInterface
 
 from ..errors import AdapterError, BusError, BusNackError
 from . import ftdi_batch
+from .options import flag, url_options
 from .readback import ReadbackPoller
 from .retry import is_response, write_answer, write_retrying_nack
 from .sequence import HoldsSequences
@@ -43,36 +44,21 @@ DEFAULT_FREQUENCY = 100_000
 FREQUENCY_RANGE = (10_000, 1_000_000)
 URL_OPTIONS = ("freq", "clockstretching")
 _ACCESS_DOC = "boards/README.md, 'FTDI adapter access'"
-_TRUE, _FALSE = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 
 
 def parse_url(url: str) -> tuple[str, dict]:
     """(pyftdi's URL, {"frequency": Hz, "clockstretching": bool} as far as given), or
     AdapterError naming the option that is wrong."""
-    parts = urlsplit(url)
-    try:
-        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError:
-        raise AdapterError(f"{url}: options look like ?freq=100000&clockstretching=1") from None
+    given = url_options(url, URL_OPTIONS, example="freq=100000&clockstretching=1")
     options: dict = {}
-    for key, value in pairs:
-        if key not in URL_OPTIONS:
-            raise AdapterError(
-                f"{url}: unknown option {key!r}; ftdi:// takes {', '.join(URL_OPTIONS)}"
-            )
-        name = "frequency" if key == "freq" else key
-        if name in options:
-            raise AdapterError(f"{url}: option {key!r} given twice")
-        if key == "freq":
-            lo, hi = FREQUENCY_RANGE
-            if not value.isdigit() or not lo <= int(value) <= hi:
-                raise AdapterError(f"{url}: freq={value!r}: give the I2C clock in Hz, {lo}..{hi}")
-            options[name] = int(value)
-        elif value.lower() in _TRUE + _FALSE:
-            options[name] = value.lower() in _TRUE
-        else:
-            raise AdapterError(f"{url}: clockstretching={value!r}: give 1 or 0")
-    return urlunsplit(parts._replace(query="")), options
+    if "freq" in given:
+        value, (lo, hi) = given["freq"], FREQUENCY_RANGE
+        if not value.isdigit() or not lo <= int(value) <= hi:
+            raise AdapterError(f"{url}: freq={value!r}: give the I2C clock in Hz, {lo}..{hi}")
+        options["frequency"] = int(value)
+    if "clockstretching" in given:
+        options["clockstretching"] = flag(url, "clockstretching", given["clockstretching"])
+    return urlunsplit(urlsplit(url)._replace(query="")), options
 
 
 def open_i2c(url: str, frequency: float = DEFAULT_FREQUENCY, clockstretching: bool = True):

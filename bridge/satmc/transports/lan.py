@@ -18,6 +18,7 @@ import pyipmi
 import pyipmi.interfaces
 
 from ..errors import AdapterError
+from .options import url_options
 
 BMC = 0x20
 PRIVILEGES = {"user": "USER", "operator": "OPERATOR", "administrator": "ADMINISTRATOR"}
@@ -44,7 +45,8 @@ def parse(url: str) -> tuple[str, int, str, str, str]:
         password = os.environ.get("SATMC_LAN_PASSWORD")
         if password is None:
             raise AdapterError(f"{shown(url)} has no password: set $SATMC_LAN_PASSWORD")
-    priv = parse_qs(parts.query).get("privilege", ["administrator"])[0].lower()
+    given = url_options(url, ("privilege", "cipher"), shown=shown(url))
+    priv = given.get("privilege", "administrator").lower()
     if priv not in PRIVILEGES:
         raise AdapterError(f"{shown(url)}: privilege must be one of {', '.join(PRIVILEGES)}")
     try:

@@ -67,10 +67,11 @@ class BasicModeDecoder:
 
 
 def serial_device(url: str) -> str:
-    """pyserial's name for a satmc serial URL: serial:///dev/X -> /dev/X; socket:// as is."""
+    """pyserial's name for a satmc serial URL: serial:///dev/X -> /dev/X; socket://HOST:PORT
+    as is, without satmc's options (pyserial's socket:// reads options of its own)."""
     if url.startswith("serial://"):
         return url[len("serial://") :].split("?", 1)[0]
-    return url
+    return url.split("?", 1)[0]
 
 
 def _open_failure(url: str, e: Exception) -> str:
