@@ -59,6 +59,7 @@ def test_scan_broadcast_shows_progress_on_a_terminal_only(sim, tmp_path):
     "args,what",
     [
         (("--flush-cache", "sdr", "info"), "reading SDRs"),
+        (("--flush-cache", "sensors"), "reading SDRs"),  # every command that reads them
         (("fru", "print", "--id", "0"), "reading FRU 0"),
     ],
 )

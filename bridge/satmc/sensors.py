@@ -151,7 +151,13 @@ def cached_sensor_names(address: int, cache_dir: Path | None = None) -> list[str
 
 
 class SensorClient:
-    """Sensor listing and threshold setting for one satellite (a transports.Satellite)."""
+    """Sensor listing and threshold setting for one satellite (a transports.Satellite).
+
+    sdr_progress: when set (the CLI sets its progress bar), a reading of the SDRs from
+    the satellite that was given no progress callback runs under `sdr_progress()`, a
+    context manager whose update(done, total) follows it."""
+
+    sdr_progress = None
 
     def __init__(self, sat, cache_dir: Path | None = None):
         self.sat = sat
@@ -229,7 +235,11 @@ class SensorClient:
             return self._raw
         raw = self.cached(indicator) if indicator >= 0 else None
         if raw is None:
-            raw = self.read_raw_records(progress)
+            if progress is None and self.sdr_progress is not None:
+                with self.sdr_progress() as bar:
+                    raw = self.read_raw_records(bar.update)
+            else:
+                raw = self.read_raw_records(progress)
             if indicator >= 0:
                 self._store(indicator, raw)
         self._raw, self._indicator = raw, indicator

@@ -16,6 +16,7 @@ is a function(args, sat) when it needs a connection, or function(args) when not.
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import logging
 import os
@@ -228,10 +229,12 @@ def _run(argv: list[str]) -> int:
         logging.basicConfig(level=logging.DEBUG, format="%(name)s: %(message)s")
     try:
         if getattr(args, "needs_target", True):
+            from ..sensors import SensorClient
+            from .progress import Progress
+
+            SensorClient.sdr_progress = functools.partial(Progress, "reading SDRs", unit="record")
             with open_target(args) as sat:
                 if args.flush_cache:
-                    from ..sensors import SensorClient
-
                     SensorClient(sat).flush_cache()
                 status = args.func(args, sat) or 0
         else:
