@@ -74,6 +74,7 @@ In another terminal:
     .venv/bin/satmc -t {sim.url} info
     .venv/bin/satmc -t {sim.url} --readback info      # as a master-only (FTDI-like) host
     export SATMC_TARGET={sim.url}                          # then just: satmc info
+    ipmitool -I serial-basic -D {sim.serial.pty_path}:115200 sdr list   # stock ipmitool
 {"Bus trace: " + args.pcap + chr(10) if args.pcap else ""}{state_lines(sim)}
 Ctrl-C stops the simulator.""",
         flush=True,
