@@ -341,3 +341,47 @@ def _free_udp_port() -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def test_a_chassis_slot_takes_its_slot_bundle_over_hpm_through_the_bench_bmc(tmp_path):
+    """`satmc -a 0x74 flash --board sim --slot --via lan://...`: the bundle a slot runs
+    (address from the slot's pins) goes to the second slot and answers there; the
+    satellite in the first slot is untouched."""
+    chassis = tmp_path / "two.yaml"
+    chassis.write_text(
+        "name: two\nsatellites:\n  - {board: sim, address: 0x72, name: a}\n"
+        "  - {board: sim, address: 0x74, name: b}\n"
+    )
+    users = tmp_path / "users.toml"
+    users.write_text('[[user]]\nname = "admin"\npassword = "pw"\nprivilege = "administrator"\n')
+    users.chmod(0o600)
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"),
+               XDG_DATA_HOME=str(tmp_path / "data"),
+               SATMC_BUILD_DIR=str(tmp_path / "build"))  # fmt: skip
+    port, sock = _free_udp_port(), str(tmp_path / "two.sock")
+    satmc = [sys.executable, "-m", "satmc.cli.main"]
+    bmc = subprocess.Popen(
+        [*satmc, "bmc", "--chassis", str(chassis), "--socket", sock, "--users", str(users),
+         "--port", str(port)],
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+    )  # fmt: skip
+    try:
+        url = f"lan://admin:pw@127.0.0.1:{port}"
+        deadline = time.monotonic() + 120
+        while subprocess.run([*satmc, "-t", url, "-a", "0x74", "info"], env=env,
+                             capture_output=True).returncode:  # fmt: skip
+            assert bmc.poll() is None and time.monotonic() < deadline, "the BMC did not start"
+            time.sleep(0.2)
+        flash = [*satmc, "-a", "0x74", "flash", "--board", "sim", "--slot", "--via", url]
+        r = subprocess.run(flash, capture_output=True, text=True, env=env, timeout=300)
+        assert r.returncode == 0, r.stdout + r.stderr
+        assert "HPM.1 upgrade of 0x74" in r.stdout and "answers as sim" in r.stdout, r.stdout
+        r = subprocess.run([*satmc, "-t", f"sim://{sock}", "scan"], capture_output=True,
+                           text=True, env=env, timeout=60)  # fmt: skip
+        assert r.stdout.splitlines()[-1] == "2 controllers answered", r.stdout
+        r = subprocess.run([*satmc, "flash", "--board", "sim", "--slot", "--via", url],
+                           capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
+        assert r.returncode == 1 and "name the slot with -a" in r.stderr, r.stderr
+    finally:
+        bmc.terminate()
+        bmc.communicate(timeout=60)

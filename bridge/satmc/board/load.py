@@ -98,6 +98,14 @@ class Board:
         config, data = simulation.simulated(self.config, self.data)
         return Board(self.name, self.path, data, config, self.warnings)
 
+    def for_slot(self) -> Board:
+        """This board as a simulated chassis's slot runs it (satmc.sim.chassis): on the unix
+        port, its IPMB address read from the slot's hardware-address pins, so one bundle
+        serves every slot; an upgrade image for a slot is made from this bundle."""
+        sim = self.for_simulation()
+        config, _ = simulation.in_slot(sim.config, 0)
+        return Board(sim.name, sim.path, sim.data, config, sim.warnings)
+
 
 def _leds(data: dict, where: str, pins: Pins) -> dict:
     leds = data.get("leds") or {}

@@ -8,6 +8,7 @@ from pathlib import Path
 from ..board import load_board as _load
 from ..bundle import build_bundle, bundle_size, frozen_sources
 from ..errors import SatmcError
+from ..resources import build_root
 from .complete import board_names
 from .main import _address
 from .progress import Progress
@@ -32,6 +33,12 @@ def register(sub) -> None:
         metavar="FILE",
         help="also write the bundle as a PICMG HPM.1 upgrade image to FILE (ipmitool hpm "
         "upgrade FILE activate, or satmc flash --via)",
+    )
+    p.add_argument(
+        "--slot",
+        action="store_true",
+        help="the bundle a simulated chassis slot runs (unix port, address from the slot's "
+        "pins; build/BOARD/slot/bundle), e.g. for an --hpm image to upgrade a slot with",
     )
     p.set_defaults(func=bundle, needs_target=False)
     p = sub.add_parser("flash", help="deploy the bundle to a MicroPython board, reset, verify")
@@ -62,6 +69,12 @@ def register(sub) -> None:
         default=20.0,
         help="seconds to wait for the firmware after the reset (20)",
     )
+    p.add_argument(
+        "--slot",
+        action="store_true",
+        help="with --via: upgrade a simulated chassis slot (its bundle: see bundle --slot; "
+        "name the slot with -a)",
+    )
     p.set_defaults(func=flash, needs_target=False)
 
 
@@ -73,12 +86,20 @@ def load_board(name):
     return board
 
 
+def _slot(board):
+    """(the board as a chassis slot runs it, its bundle directory)."""
+    return board.for_slot(), build_root() / board.name / "slot" / "bundle"
+
+
 def bundle(args) -> int:
     if args.frozen:
         print(frozen_sources(load_board(args.board), args.frozen))
         return 0
-    board = load_board(args.board)
-    b = build_bundle(board, args.out)
+    board, out = load_board(args.board), args.out
+    if args.slot:
+        board, slot_dir = _slot(board)
+        out = out or slot_dir
+    b = build_bundle(board, out)
     print(
         f"{b.root}: {len(b.manifest['files'])} files, {bundle_size(b)} bytes, "
         f"firmware {b.manifest['firmware_version']} for {b.manifest['mcu']}"
@@ -110,12 +131,20 @@ def flash(args) -> int:
 
     board = load_board(args.board)
     address = satellite_address(args)
+    bundle_dir = None
+    if args.slot:
+        if not args.via or args.port is not None:
+            raise SatmcError("--slot upgrades a simulated chassis slot: give --via, not --port")
+        if address is None:
+            raise SatmcError("--slot: name the slot with -a (its address comes from its pins)")
+        board, bundle_dir = _slot(board)
     if args.via and args.port is None:
         with Progress(f"upgrading {board.name} over IPMB", unit="B") as bar:
             upgrade_via(
                 board,
                 args.via,
                 address=address,
+                bundle_dir=bundle_dir,
                 progress=bar.update,
                 timeout=args.verify_timeout,
                 twin=args.twin,
