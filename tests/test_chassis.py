@@ -300,12 +300,7 @@ def test_two_bench_bmcs_each_start_a_chassis_of_their_own(tmp_path):
         pytest.fail("ipmitool is not installed (.ci/run installs it)")
     chassis = tmp_path / "one.yaml"
     chassis.write_text("name: one\nsatellites:\n  - {board: sim, address: 0x72, name: sat}\n")
-    users = tmp_path / "users.toml"
-    users.write_text('[[user]]\nname = "admin"\npassword = "pw"\nprivilege = "administrator"\n')
-    users.chmod(0o600)
-    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"),
-               XDG_DATA_HOME=str(tmp_path / "data"),
-               SATMC_BUILD_DIR=str(tmp_path / "build"))  # fmt: skip
+    users, env = _bmc_user_and_env(tmp_path)
     satmc = [sys.executable, "-m", "satmc.cli.main", "bmc", "--chassis", str(chassis),
              "--users", str(users)]  # fmt: skip
     ports, procs = [_free_udp_port(), _free_udp_port()], []
@@ -335,6 +330,17 @@ def test_two_bench_bmcs_each_start_a_chassis_of_their_own(tmp_path):
     assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
 
 
+def _bmc_user_and_env(tmp_path):
+    """(a users file with admin/pw, an environment keeping caches and builds in tmp_path)."""
+    users = tmp_path / "users.toml"
+    users.write_text('[[user]]\nname = "admin"\npassword = "pw"\nprivilege = "administrator"\n')
+    users.chmod(0o600)
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"),
+               XDG_DATA_HOME=str(tmp_path / "data"),
+               SATMC_BUILD_DIR=str(tmp_path / "build"))  # fmt: skip
+    return users, env
+
+
 def _free_udp_port() -> int:
     import socket
 
@@ -352,12 +358,7 @@ def test_a_chassis_slot_takes_its_slot_bundle_over_hpm_through_the_bench_bmc(tmp
         "name: two\nsatellites:\n  - {board: sim, address: 0x72, name: a}\n"
         "  - {board: sim, address: 0x74, name: b}\n"
     )
-    users = tmp_path / "users.toml"
-    users.write_text('[[user]]\nname = "admin"\npassword = "pw"\nprivilege = "administrator"\n')
-    users.chmod(0o600)
-    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path / "cache"),
-               XDG_DATA_HOME=str(tmp_path / "data"),
-               SATMC_BUILD_DIR=str(tmp_path / "build"))  # fmt: skip
+    users, env = _bmc_user_and_env(tmp_path)
     port, sock = _free_udp_port(), str(tmp_path / "two.sock")
     satmc = [sys.executable, "-m", "satmc.cli.main"]
     bmc = subprocess.Popen(
