@@ -132,3 +132,23 @@ def test_builds_of_one_board_at_once_each_leave_a_whole_bundle(tmp_path):
         data = (tmp_path / "bundle" / rel).read_bytes()
         assert hashlib.sha256(data).hexdigest() == entry["sha256"], rel
     assert [p.name for p in tmp_path.iterdir() if p.is_dir()] == ["bundle"]  # no leftovers
+
+
+def test_a_rebuild_keeps_an_identical_bundle_resets_a_changed_one_and_sweeps_leftovers(tmp_path):
+    board, out = load_board("sim"), tmp_path / "bundle"
+    build_bundle(board, out)
+    inode = out.stat().st_ino
+    dead = subprocess.Popen(["true"])
+    dead.wait()  # a pid no process has now: a build killed half way
+    for name in (f".bundle-build-{dead.pid}-x1y2", f".bundle-old-{dead.pid}"):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "main.py").write_text("half\n")
+    build_bundle(board, out)
+    assert out.stat().st_ino == inode  # the same files: nothing moved under a reader
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".bundle.lock", "bundle"]
+    (out / "firewall.pol").write_bytes(b"\x00")  # written at run time: a rebuild resets it
+    b = build_bundle(board, out)
+    assert out.stat().st_ino != inode and not (out / "firewall.pol").exists()
+    assert sorted(b.manifest["files"]) == sorted(
+        str(p.relative_to(out)) for p in out.rglob("*") if p.is_file() and p.name != MANIFEST
+    )

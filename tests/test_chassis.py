@@ -320,14 +320,19 @@ def test_two_bench_bmcs_each_start_a_chassis_of_their_own(tmp_path):
                 )
                 time.sleep(0.2)
             assert "Board Temp" in r.stdout and "Sat 72 Presence" in r.stdout, r.stdout
+        r = subprocess.run([*satmc, "--port", str(_free_udp_port()), "--socket",
+                            str(tmp_path / "c0.sock")], capture_output=True, text=True,
+                           env=env, timeout=120)  # fmt: skip
+        assert r.returncode == 1 and "use --socket to start another" in r.stdout + r.stderr
     finally:
         for proc in procs:
             proc.terminate()
         outs = [proc.communicate(timeout=60)[0] for proc in procs]
     assert all(proc.returncode == 0 for proc in procs), outs
-    r = subprocess.run([*satmc, "--socket", str(tmp_path / "x.sock"), "-t", "sim://x"],
-                       capture_output=True, text=True, env=env, timeout=60)  # fmt: skip
-    assert r.returncode == 1 and r.stderr.count("\n") == 1, r.stderr
+    bare = [sys.executable, "-m", "satmc.cli.main", "-t", "sim://x", "bmc", "--users", str(users)]
+    r = subprocess.run([*bare, "--socket", str(tmp_path / "x.sock")], capture_output=True,
+                       text=True, env=env, timeout=60)  # fmt: skip
+    assert r.returncode == 1 and "--socket goes with --chassis" in r.stderr, r.stderr
 
 
 def _bmc_user_and_env(tmp_path):

@@ -4,6 +4,7 @@ console script pip installed (the venv's bin/satmc)."""
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
@@ -147,6 +148,12 @@ def test_flash_refuses_a_and_ipmb_address_naming_different_satellites(tmp_path):
               "--via", f"sim://{tmp_path}/none.sock")  # fmt: skip
     line = one_line(r, 1)
     assert "-a 0x76 and --ipmb-address 0x74 name different satellites" in line
+    env = dict(os.environ, SATMC_ADDRESS="0x76")  # for everyday queries: not a typed -a
+    r = subprocess.run([SATMC, "flash", "--board", "pico", "--ipmb-address", "0x74", "--via",
+                        f"sim://{tmp_path}/none.sock"], capture_output=True, text=True,
+                       timeout=120, env=env)  # fmt: skip
+    line = one_line(r, 1)
+    assert "no virtual bus" in line, line
 
 
 @pytest.fixture(scope="module")
@@ -234,3 +241,15 @@ def test_a_target_url_option_satmc_does_not_take_is_one_line(tmp_path, url, says
 def test_timeout_must_be_a_positive_number_of_seconds(value):
     line = one_line(satmc("--timeout", value, "info"), 2)
     assert "argument --timeout" in line, line
+
+
+@pytest.mark.parametrize(
+    "url, says",
+    [
+        ("socket://127.0.0.1:0", "use socket://HOST:PORT"),
+        ("lanplus://u:p@127.0.0.1:1?cipher=", "cipher must be 3 or 17"),
+    ],
+)
+def test_a_target_url_option_with_a_value_out_of_range_is_one_line(url, says):
+    line = one_line(satmc("-t", url, "info"), 1)
+    assert says in line, line

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import copy
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -127,3 +129,22 @@ def test_differences_name_the_field_the_area_and_a_bad_checksum():
     corrupt = bytearray(expected)
     corrupt[7] ^= 1
     assert image.differences(bytes(corrupt), expected) == image.problems(bytes(corrupt)) != []
+
+
+def test_frugy_chatter_stays_out_and_the_program_logging_stays_as_it_was():
+    """frugy warns through the root logger (a 2040 date is truncated to 24-bit minutes),
+    which would also configure logging; the program's own configuration must survive."""
+    code = """
+import logging
+from satmc.fru.image import build_from_source
+src = {"BoardInfo": {"mfg_date_time": "2040-01-01 12:34", "manufacturer": "x"}}
+build_from_source(src)
+print(len(logging.getLogger().handlers))
+logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s")
+build_from_source(src)
+logging.getLogger("satmc.x").info("own line")
+"""
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "0\n"  # no handler left behind by frugy's logging.warning
+    assert r.stderr == "satmc.x: own line\n"  # INFO still logged; frugy's warning not

@@ -12,6 +12,7 @@ flash` compares those hashes with the board's files and copies only what changed
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import hashlib
 import importlib
@@ -113,32 +114,78 @@ def build_bundle(
 
     It is built in a directory of its own beside `out` and moved into place when whole,
     so two builds of one board at once (two simulators starting) never write into or
-    delete each other's files, and `out` never holds half a bundle."""
+    delete each other's files, and `out` never holds half a bundle. A bundle already
+    there with exactly the same files is kept (nothing moves under its readers); copy
+    one out under `reading(out)`. What a killed build leaves beside it is swept up by
+    the next build."""
     out = Path(out or default_dir(board))
     out.parent.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix=f".{out.name}-", dir=out.parent))
+    work = Path(tempfile.mkdtemp(prefix=f".{out.name}-build-{os.getpid()}-", dir=out.parent))
     try:
         work.chmod(0o755)  # as a directory made the usual way; mkdtemp's is private
         manifest = _build_into(board, work, firmware_dir)
-        _move_into_place(work, out)
+        _move_into_place(work, out, manifest)
     finally:
         shutil.rmtree(work, ignore_errors=True)
     return Bundle(out, manifest)
 
 
-def _move_into_place(work: Path, out: Path) -> None:
-    """`work` becomes `out`; the bundle that was there is removed. One build at a time
-    swaps (a lock beside them), so two builds never rename over each other."""
-    with open(out.parent / f".{out.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
+@contextlib.contextmanager
+def _locked(out: Path, how: int):
+    with open(out.parent / f".{out.name}.lock", "a") as lock:
+        fcntl.flock(lock, how)
+        yield
+
+
+def reading(out: Path):
+    """A context in which no build replaces the bundle at `out` (for copying it)."""
+    return _locked(Path(out), fcntl.LOCK_SH)
+
+
+def _holds(out: Path, manifest: dict) -> bool:
+    """Does `out` hold exactly the bundle `manifest` describes (no file more, none changed)?"""
+    try:
+        if json.loads((out / MANIFEST).read_text()) != manifest:
+            return False
+        files = {str(p.relative_to(out)) for p in out.rglob("*") if p.is_file()} - {MANIFEST}
+        return files == set(manifest["files"]) and all(
+            hashlib.sha256((out / rel).read_bytes()).hexdigest() == entry["sha256"]
+            for rel, entry in manifest["files"].items()
+        )
+    except (OSError, ValueError):
+        return False
+
+
+def _sweep(out: Path) -> None:
+    """Remove what builds that died left beside `out` (their directories name their pid)."""
+    for p in out.parent.glob(f".{out.name}-*-*"):
+        kind, _, rest = p.name[len(out.name) + 2 :].partition("-")
+        pid = rest.split("-", 1)[0]
+        if kind not in ("build", "old") or not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(p, ignore_errors=True)
+        except PermissionError:
+            pass  # another user's live process
+
+
+def _move_into_place(work: Path, out: Path, manifest: dict) -> None:
+    """`work` becomes `out` unless `out` already holds the same bundle; the bundle that
+    was there is removed. Swaps wait for readers and each other (a lock beside them)."""
+    with _locked(out, fcntl.LOCK_EX):
+        _sweep(out)
+        if _holds(out, manifest):
+            return
         old = None
         if out.exists():
             old = out.with_name(f".{out.name}-old-{os.getpid()}")
             shutil.rmtree(old, ignore_errors=True)
             os.rename(out, old)
         os.rename(work, out)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
 
 def _build_into(board: Board, out: Path, firmware_dir: Path) -> dict:

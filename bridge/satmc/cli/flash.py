@@ -113,9 +113,10 @@ def bundle(args) -> int:
 
 
 def satellite_address(args) -> int | None:
-    """The satellite flash upgrades or verifies: --ipmb-address, else -a (or $SATMC_ADDRESS)
-    when given, else None (the board file's address). The two naming different
-    satellites is refused: a bundle must never go to a board nobody meant."""
+    """The satellite flash upgrades or verifies: --ipmb-address, else -a when typed (not
+    $SATMC_ADDRESS, set for everyday queries), else None (the board file's address).
+    The two naming different satellites is refused: a bundle must never go to a board
+    nobody meant."""
     given = args.address if getattr(args, "address_given", False) else None
     if None not in (given, args.ipmb_address) and given != args.ipmb_address:
         raise SatmcError(

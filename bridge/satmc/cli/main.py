@@ -86,9 +86,9 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("SATMC_TARGET"),
         help="sim://[SOCKET][?readback=1], ftdi://ftdi:232h[:SERIAL]/1[?freq=HZ&"
         "clockstretching=0|1], serial:///dev/ttyACM0[?baud=N], socket://HOST:PORT, "
-        "lan://USER@BMC[:PORT] (IPMI 1.5), lanplus://USER@BMC[:PORT][?cipher=3|17] (RMCP+); "
-        "both [&privilege=user|operator|administrator] (default: $SATMC_TARGET, else the "
-        "local simulator)",
+        "lan://USER@BMC[:PORT][?privilege=P] (IPMI 1.5), lanplus://USER@BMC[:PORT]"
+        "[?cipher=3|17][&privilege=P] (RMCP+), P: user, operator or administrator "
+        "(default: $SATMC_TARGET, else the local simulator)",
     )
     p.add_argument(
         "-a",
@@ -98,7 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=os.environ.get("SATMC_ADDRESS", "0x72"),
         help="the satellite's 8-bit IPMB address (default 0x72)",
     )
-    p.set_defaults(address_given="SATMC_ADDRESS" in os.environ)
+    p.set_defaults(address_given=False)  # $SATMC_ADDRESS is not a -a given for flash
     p.add_argument(
         "--twin",
         metavar="SOCKET",
@@ -233,10 +233,13 @@ def _run(argv: list[str]) -> int:
             from .progress import Progress
 
             SensorClient.sdr_progress = functools.partial(Progress, "reading SDRs", unit="record")
-            with open_target(args) as sat:
-                if args.flush_cache:
-                    SensorClient(sat).flush_cache()
-                status = args.func(args, sat) or 0
+            try:
+                with open_target(args) as sat:
+                    if args.flush_cache:
+                        SensorClient(sat).flush_cache()
+                    status = args.func(args, sat) or 0
+            finally:  # this command's: main() called from a program leaves none behind
+                SensorClient.sdr_progress = None
         else:
             status = args.func(args) or 0
         sys.stdout.flush()

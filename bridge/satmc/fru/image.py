@@ -15,6 +15,7 @@ import contextlib
 import datetime as dt
 import logging
 import os
+import threading
 from pathlib import Path
 
 import yaml
@@ -86,6 +87,7 @@ class _FrugyBelowError(logging.Filter):
 
 _FRUGY_DIR = ""
 _QUIET = _FrugyBelowError()
+_FRUGY_LOCK = threading.RLock()
 
 
 @contextlib.contextmanager
@@ -100,18 +102,19 @@ def _frugy():
     import frugy
     from frugy.fru import Fru
 
-    _FRUGY_DIR = os.path.dirname(frugy.__file__) + os.sep
-    root = logging.getLogger()
-    stub = None if root.handlers else logging.NullHandler()
-    if stub:
-        root.addHandler(stub)
-    root.addFilter(_QUIET)
-    try:
-        yield Fru
-    finally:
-        root.removeFilter(_QUIET)
+    with _FRUGY_LOCK:  # one thread in frugy at a time: the filter and stub are shared
+        _FRUGY_DIR = os.path.dirname(frugy.__file__) + os.sep
+        root = logging.getLogger()
+        stub = None if root.handlers else logging.NullHandler()
         if stub:
-            root.removeHandler(stub)
+            root.addHandler(stub)
+        root.addFilter(_QUIET)
+        try:
+            yield Fru
+        finally:
+            root.removeFilter(_QUIET)
+            if stub:
+                root.removeHandler(stub)
 
 
 def build_from_source(source: dict | str | Path, base: Path | None = None) -> bytes:

@@ -26,6 +26,7 @@ from pathlib import Path
 
 from ..board import Board, load_board, simulation
 from ..bundle import build_bundle
+from ..bundle import reading as bundle_reading
 from ..errors import SatmcError
 from ..fru import provision as fru_provision
 from ..ports import unix
@@ -282,7 +283,8 @@ class Simulator:
                 self.bundle_dir = self.build_dir / "bundle" / state_key(self.socket_path)
                 if self.bundle_dir.exists():
                     shutil.rmtree(self.bundle_dir)
-                shutil.copytree(self.bundle_from, self.bundle_dir)
+                with bundle_reading(self.bundle_from):  # no build swaps it mid-copy
+                    shutil.copytree(self.bundle_from, self.bundle_dir)
             else:
                 bundle = build_bundle(
                     self.board,

@@ -87,7 +87,7 @@ def create_interface(
                 port = parts.port
             except ValueError:
                 port = None
-            if not parts.hostname or port is None or parts.path not in ("", "/"):
+            if not parts.hostname or not port or parts.path not in ("", "/"):
                 raise AdapterError(f"{url!r}: use socket://HOST:PORT (a TCP port, 1..65535)")
         return SerialInterface(url, baudrate=int(baud))
     raise AdapterError(

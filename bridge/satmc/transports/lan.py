@@ -12,7 +12,7 @@ has none. One session serves every satellite of a connect_many().
 from __future__ import annotations
 
 import os
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
 
 import pyipmi
 import pyipmi.interfaces
@@ -59,7 +59,7 @@ def parse(url: str) -> tuple[str, int, str, str, str]:
 def open_session(url: str, timeout: float, retries: int):
     """-> (the RMCP interface, an Ipmi holding the established session)."""
     host, port, user, password, priv = parse(url)
-    if "cipher" in parse_qs(urlsplit(url).query):
+    if "cipher" in url_options(url, ("privilege", "cipher"), shown=shown(url)):
         raise AdapterError(
             f"{shown(url)}: cipher suites are RMCP+'s: use lanplus:// (lan:// is 1.5)"
         )

@@ -22,7 +22,6 @@ python-ipmi's CompletionCodeError at once, as over lan://.
 from __future__ import annotations
 
 import time
-from urllib.parse import parse_qs, urlsplit
 
 import pyipmi
 from pyipmi.errors import CompletionCodeError as SendMessageFailed
@@ -32,6 +31,7 @@ from pyipmi.interfaces.base import Interface
 from ..errors import AdapterError
 from ..ipmi.codes import CMD_SEND_MESSAGE, NETFN_APP
 from .lan import BMC, parse, shown
+from .options import url_options
 
 LEVELS = {"USER": 2, "OPERATOR": 3, "ADMINISTRATOR": 4}  # pyghmi's privlevel numbers
 SUITE_BY_INTEGRITY = {256: 17, 1: 3}  # pyghmi's record of the integrity hash it logged in with
@@ -159,12 +159,12 @@ class LanplusInterface(Interface):
 
 def cipher_option(url: str) -> int | None:
     """The URL's ?cipher= (3 or 17), None without it."""
-    values = parse_qs(urlsplit(url).query).get("cipher")
-    if not values:
+    value = url_options(url, ("privilege", "cipher"), shown=shown(url)).get("cipher")
+    if value is None:
         return None
-    if values[-1] not in ("3", "17"):
+    if value not in ("3", "17"):
         raise AdapterError(f"{shown(url)}: cipher must be 3 or 17 (the RMCP+ suites with AES)")
-    return int(values[-1])
+    return int(value)
 
 
 def open_session(url: str, timeout: float, retries: int) -> LanplusInterface:
