@@ -137,6 +137,7 @@ def test_ipmitool_serial_basic_mc_info_sdr_list_fru_print(board):
     for name in ("Board Temp", "12V", "Fan 1", "MCU Temp", "3V3"):
         assert name in sdr
     assert "25 degrees C" in sdr  # the LM75 model on the SoftI2C bus, read by the chip
+    assert "3.30 Volts" in sdr  # the ADC model's 1.65 V on pin 26, through the 2:1 divider
     fru = ipmitool(board, "fru", "print", "0")
     assert "Emulated Pico satellite" in fru
 

@@ -666,7 +666,6 @@ class Runner {
   feedAdc(rp2040) {
     const adc = rp2040.adc;
     const held = new Map(); // channel -> [nanos, value]
-    const channelPin = (ch) => (ch < 4 ? 26 + ch : null);
     adc.onADCRead = (channel) => {
       const done = (u16) =>
         rp2040.clock
@@ -675,8 +674,8 @@ class Runner {
       const h = held.get(channel);
       if (h && rp2040.clock.nanos - h[0] < ADC_HOLD_NANOS) return done(h[1]);
       if (!this.control) return done(0);
-      const pin = channelPin(channel);
-      this.ask("adc", { channel: pin === null ? channel : pin }, (r) => {
+      // the channel, as the unix port's machine.ADC asks (the models: pin 26 is channel 0)
+      this.ask("adc", { channel }, (r) => {
         held.set(channel, [rp2040.clock.nanos, r.u16 || 0]);
         done(r.u16 || 0);
       });
