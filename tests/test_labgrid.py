@@ -4,6 +4,7 @@ serial line as a NetworkSerialPort). The HIL suite runs through --lg-env."""
 
 from __future__ import annotations
 
+import os
 import shutil
 
 import pytest
@@ -180,3 +181,24 @@ def test_the_suite_runs_through_the_bench_bmc(lab):
         lab.client("release", place=rig.place)
     assert code == 0, out
     assert " passed" in out and "failed" not in out, out
+
+
+@pytest.mark.parametrize(
+    "name, group, resources",
+    [
+        ("exporter-sim.yaml", "satmc-sim-1", {"ipmb", "serial"}),
+        ("exporter-pico-ft232h.yaml", "satmc-pico-1", {"serial", "adapter", "power"}),
+    ],
+)
+def test_the_shipped_exporter_files_load_as_labgrid_does(monkeypatch, name, group, resources):
+    """labgrid renders an exporter file with Jinja, `#` starting a statement and `##` a
+    comment: a file commented with `#` does not load at all."""
+    from labgrid.remote.config import ResourceConfig
+
+    from satmc.board import REPO
+
+    monkeypatch.setenv("SATMC_SIM_SOCKET", "/run/satmc/sim.sock")
+    monkeypatch.setenv("SATMC_SIM_SERIAL", "5000")
+    env = {"env": os.environ, "isolated": False, "hostname": "rig-host", "name": "rig-host"}
+    config = ResourceConfig(str(REPO / "hil" / "lab" / name), env)  # as the exporter passes
+    assert resources <= set(config.data[group])
